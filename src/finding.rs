@@ -1,0 +1,185 @@
+//! The finding: what every detector produces and every output writes.
+//!
+//! Its JSON form is a contract (see `DESIGN.md`): field names and meanings must not
+//! change without a version bump.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::event::{Platform, Position, Provenance};
+
+/// MITRE ATT&CK sub-technique every finding belongs to.
+pub const TECHNIQUE: &str = "T1564.011";
+
+/// How much attention a finding deserves, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Informational,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "informational",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| {
+                sev.as_str().eq_ignore_ascii_case(s)
+                    || (s.eq_ignore_ascii_case("info") && *sev == Severity::Informational)
+            })
+            .ok_or_else(|| {
+                format!(
+                    "unknown severity {s:?} (expected informational, low, medium, high or critical)"
+                )
+            })
+    }
+}
+
+impl Serialize for Severity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The detection families (`detection_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DetectionType {
+    /// `nohup` or a relative launched a program (the seed's Part 1).
+    Nohup,
+    /// PowerShell error suppression with malicious indicators (the seed's Part 2).
+    PsErrorSuppression,
+    /// Signal masking seen in a command line or script.
+    SignalMask,
+    /// A running process that ignores terminating signals, seen in `/proc`.
+    SignalIgnoreLive,
+}
+
+impl DetectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DetectionType::Nohup => "nohup_interrupt_ignore",
+            DetectionType::PsErrorSuppression => "ps_error_suppression",
+            DetectionType::SignalMask => "signal_mask",
+            DetectionType::SignalIgnoreLive => "signal_ignore_live",
+        }
+    }
+}
+
+/// One explained, scored detection.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub time: Option<DateTime<Utc>>,
+    pub host: String,
+    pub platform: Platform,
+    pub detection_type: DetectionType,
+    pub exec_cmd: String,
+    pub nohup_target: String,
+    pub nohup_args: String,
+    pub command_line: String,
+    pub suspicion_score: i64,
+    pub severity: Severity,
+    /// Names of the indicators that fired, in rule order.
+    pub indicators: Vec<String>,
+    pub pid: Option<u32>,
+    pub ppid: Option<u32>,
+    pub user: Option<String>,
+    pub source: Provenance,
+}
+
+impl Finding {
+    /// Time as RFC 3339 UTC, or an empty string when the source had none.
+    pub fn time_rfc3339(&self) -> String {
+        self.time
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+            .unwrap_or_default()
+    }
+
+    /// `line N` / `record N`, for people.
+    pub fn position_label(&self) -> String {
+        match self.source.position {
+            Position::Line(n) => format!("{}:{n}", self.source.path),
+            Position::Record(n) => format!("{}#{n}", self.source.path),
+            Position::None => self.source.path.to_string(),
+        }
+    }
+
+    /// The seed's order: newest first; findings without a time go last, and ties
+    /// keep input order (the sort is stable).
+    pub fn sort_newest_first(findings: &mut [Finding]) {
+        findings.sort_by_key(|f| std::cmp::Reverse(f.time));
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(17))?;
+        m.serialize_entry("time", &self.time_rfc3339())?;
+        m.serialize_entry("host", &self.host)?;
+        m.serialize_entry("platform", self.platform.as_str())?;
+        m.serialize_entry("detection_type", self.detection_type.as_str())?;
+        m.serialize_entry("exec_cmd", &self.exec_cmd)?;
+        m.serialize_entry("nohup_target", &self.nohup_target)?;
+        m.serialize_entry("nohup_args", &self.nohup_args)?;
+        m.serialize_entry("command_line", &self.command_line)?;
+        m.serialize_entry("suspicion_score", &self.suspicion_score)?;
+        m.serialize_entry("severity", &self.severity)?;
+        m.serialize_entry("indicators", &self.indicators)?;
+        m.serialize_entry("pid", &self.pid)?;
+        m.serialize_entry("ppid", &self.ppid)?;
+        m.serialize_entry("user", &self.user)?;
+        m.serialize_entry("technique", TECHNIQUE)?;
+        m.serialize_entry("source", &SourceRef(&self.source))?;
+        m.end()
+    }
+}
+
+/// The `source` object: `{path, line|record, format}`.
+struct SourceRef<'a>(&'a Provenance);
+
+impl Serialize for SourceRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("path", &*self.0.path)?;
+        match self.0.position {
+            Position::Line(n) => m.serialize_entry("line", &n)?,
+            Position::Record(n) => m.serialize_entry("record", &n)?,
+            Position::None => {}
+        }
+        m.serialize_entry("format", self.0.format)?;
+        m.end()
+    }
+}

@@ -1,0 +1,215 @@
+//! Format sniffing: which source parses an input is decided by its content, never by
+//! its file name.
+
+use std::fmt;
+use std::str::FromStr;
+
+use memchr::memmem;
+
+/// Every input format sighunt reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InputFormat {
+    /// Linux audit records (raw or enriched `audit.log`, or wrapped in syslog).
+    Auditd,
+    /// Binary Windows event log.
+    Evtx,
+    /// Windows events as XML (`wevtutil qe /f:xml`, `<Events>` documents).
+    WindowsXml,
+    /// JSON events, one object per line or an array.
+    Json,
+    /// Syslog text (RFC 3164, RFC 5424, ISO timestamps).
+    Syslog,
+}
+
+impl InputFormat {
+    pub const ALL: [InputFormat; 5] = [
+        InputFormat::Auditd,
+        InputFormat::Evtx,
+        InputFormat::WindowsXml,
+        InputFormat::Json,
+        InputFormat::Syslog,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputFormat::Auditd => "auditd",
+            InputFormat::Evtx => "evtx",
+            InputFormat::WindowsXml => "xml",
+            InputFormat::Json => "json",
+            InputFormat::Syslog => "syslog",
+        }
+    }
+}
+
+impl fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for InputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        InputFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names: Vec<_> = InputFormat::ALL.iter().map(|f| f.as_str()).collect();
+                format!(
+                    "unknown input format {s:?} (expected one of {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// Compression recognised by magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// The compression of a stream whose first bytes are `head`.
+pub fn compression(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// How many leading lines the text sniffers look at.
+const SNIFF_LINES: usize = 64;
+
+/// The format of a (decompressed) stream whose first bytes are `head`, or `None`
+/// when nothing sighunt reads looks like it.
+pub fn sniff(head: &[u8]) -> Option<InputFormat> {
+    if head.starts_with(b"ElfFile\0") {
+        return Some(InputFormat::Evtx);
+    }
+    let text = strip_bom(head);
+    let first = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| text[i]);
+    // Audit records first: they may sit inside syslog lines (audispd:, audit:).
+    let mut lines = 0;
+    let mut audit = 0;
+    let mut syslog = 0;
+    for line in text.split(|&b| b == b'\n').take(SNIFF_LINES) {
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        lines += 1;
+        if is_audit_line(line) {
+            audit += 1;
+        } else if looks_like_syslog(line) {
+            syslog += 1;
+        }
+    }
+    if lines > 0 && audit * 2 >= lines {
+        return Some(InputFormat::Auditd);
+    }
+    match first {
+        Some(b'<') if memmem::find(text, b"<Event").is_some() && syslog == 0 => {
+            return Some(InputFormat::WindowsXml);
+        }
+        Some(b'{') | Some(b'[') => return Some(InputFormat::Json),
+        _ => {}
+    }
+    if syslog > 0 && syslog * 2 >= lines {
+        return Some(InputFormat::Syslog);
+    }
+    if audit > 0 {
+        return Some(InputFormat::Auditd);
+    }
+    None
+}
+
+fn strip_bom(b: &[u8]) -> &[u8] {
+    b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
+}
+
+/// Whether a line carries an audit record: `type=X msg=audit(` (auditd) or
+/// `type=N audit(` (kernel printk).
+pub fn is_audit_line(line: &[u8]) -> bool {
+    memmem::find(line, b"type=").is_some()
+        && (memmem::find(line, b"msg=audit(").is_some() || memmem::find(line, b" audit(").is_some())
+}
+
+/// Whether a line starts like syslog: `<PRI>`, an RFC 3164 `Mmm dd hh:mm:ss`, or an
+/// ISO date (`2025-12-10T22:27:58…`, `2025-12-10 22:27:58…`).
+pub fn looks_like_syslog(line: &[u8]) -> bool {
+    let line = match line.strip_prefix(b"<") {
+        Some(rest) => match rest.iter().position(|&b| b == b'>') {
+            Some(i) if i <= 3 && rest[..i].iter().all(u8::is_ascii_digit) => &rest[i + 1..],
+            _ => return false,
+        },
+        None => line,
+    };
+    let line = line.strip_prefix(b"1 ").unwrap_or(line);
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    if line.len() >= 15 && MONTHS.iter().any(|m| line.starts_with(m)) && line[3] == b' ' {
+        return line[9] == b':' || line[10] == b':' || line[6] == b':';
+    }
+    line.len() >= 19
+        && line[..4].iter().all(u8::is_ascii_digit)
+        && line[4] == b'-'
+        && line[7] == b'-'
+        && (line[10] == b'T' || line[10] == b' ')
+        && line[13] == b':'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(b"ElfFile\0\0\0"), Some(InputFormat::Evtx));
+        assert_eq!(
+            sniff(b"type=EXECVE msg=audit(1615114232.375:15558): argc=1 a0=\"whoami\"\n"),
+            Some(InputFormat::Auditd)
+        );
+        assert_eq!(
+            sniff(b"Mar 27 00:37:34 vnode03 audispd: node=vnode03.vuln type=CWD msg=audit(1585291054.568:2911):  cwd=\"/var/www/html\"\n"),
+            Some(InputFormat::Auditd)
+        );
+        assert_eq!(
+            sniff(
+                b"[   14.133637] audit: type=1334 audit(1675140692.232:36): prog-id=26 op=LOAD\n"
+            ),
+            Some(InputFormat::Auditd)
+        );
+        assert_eq!(sniff(b"  {\"EventID\": 1}\n"), Some(InputFormat::Json));
+        assert_eq!(
+            sniff(b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"),
+            Some(InputFormat::WindowsXml)
+        );
+        assert_eq!(
+            sniff(b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure\n"),
+            Some(InputFormat::Syslog)
+        );
+        assert_eq!(
+            sniff(b"<134>Aug 23 10:30:16 host sysmon: <Event><System>"),
+            Some(InputFormat::Syslog)
+        );
+        assert_eq!(sniff(b"\x00\x01\x02garbage\xff\xfe"), None);
+        assert_eq!(sniff(b"just some text\n"), None);
+    }
+
+    #[test]
+    fn compression_by_magic() {
+        assert_eq!(compression(&[0x1f, 0x8b, 8]), Compression::Gzip);
+        assert_eq!(compression(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
+        assert_eq!(compression(b"type="), Compression::None);
+    }
+}

@@ -1,0 +1,168 @@
+//! The hunt: inputs → sources → events → detectors → findings.
+//!
+//! Each input gets its own detector set (correlation state is per input), so inputs
+//! are independent and a bad one never affects another.
+
+use std::path::PathBuf;
+
+use crate::detectors::{self, Detector, Findings};
+use crate::event::Event;
+use crate::finding::{Finding, Severity};
+use crate::input::{self, InputError, InputFormat, InputSpec, OpenError};
+use crate::rules::{Rules, RulesError};
+use crate::sources::{self, EventSink};
+
+/// What a hunt is asked to do.
+#[derive(Debug, Clone)]
+pub struct HuntOptions {
+    /// Force this format instead of sniffing.
+    pub input_format: Option<InputFormat>,
+    /// Drop findings below this severity.
+    pub min_severity: Severity,
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        HuntOptions {
+            input_format: None,
+            min_severity: Severity::Informational,
+        }
+    }
+}
+
+/// Counters for the summary line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HuntStats {
+    pub files: u64,
+    pub events: u64,
+    pub input_errors: u64,
+    /// Findings per severity, indexed like [`Severity::ALL`].
+    pub by_severity: [u64; 5],
+}
+
+impl HuntStats {
+    /// The one-line summary printed on stderr.
+    pub fn summary(&self) -> String {
+        let total: u64 = self.by_severity.iter().sum();
+        let per: Vec<String> = Severity::ALL
+            .iter()
+            .rev()
+            .zip(self.by_severity.iter().rev())
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        format!(
+            "sighunt: {} file{}, {} event{}, {} finding{} ({}), {} input error{}",
+            self.files,
+            plural(self.files),
+            self.events,
+            plural(self.events),
+            total,
+            plural(total),
+            per.join(", "),
+            self.input_errors,
+            plural(self.input_errors),
+        )
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The result of a hunt: findings, newest first, and the counters.
+#[derive(Debug, Default)]
+pub struct HuntReport {
+    pub findings: Vec<Finding>,
+    pub stats: HuntStats,
+}
+
+/// Runs a hunt over `paths`; input errors go to `on_error` as they happen.
+pub fn hunt(
+    paths: &[PathBuf],
+    options: &HuntOptions,
+    rules: &Rules,
+    on_error: &mut dyn FnMut(&InputError),
+) -> Result<HuntReport, RulesError> {
+    let mut report = HuntReport::default();
+    for found in input::discover(paths) {
+        match found {
+            Ok(spec) => {
+                let mut findings = scan(&spec, options, rules, &mut report.stats, on_error)?;
+                report.findings.append(&mut findings);
+            }
+            Err(e) => {
+                report.stats.input_errors += 1;
+                on_error(&e);
+            }
+        }
+    }
+    report
+        .findings
+        .retain(|f| f.severity >= options.min_severity);
+    Finding::sort_newest_first(&mut report.findings);
+    for f in &report.findings {
+        report.stats.by_severity[f.severity as usize] += 1;
+    }
+    Ok(report)
+}
+
+/// Scans one input with a fresh detector set.
+pub fn scan(
+    spec: &InputSpec,
+    options: &HuntOptions,
+    rules: &Rules,
+    stats: &mut HuntStats,
+    on_error: &mut dyn FnMut(&InputError),
+) -> Result<Vec<Finding>, RulesError> {
+    let name = spec.display();
+    stats.files += 1;
+    let opened = match input::open(spec, options.input_format) {
+        Ok(o) => o,
+        Err(e) => {
+            stats.input_errors += 1;
+            let message = match e {
+                OpenError::Io(io) => format!("cannot read: {io}"),
+                other => other.to_string(),
+            };
+            on_error(&InputError::new(&name, None, message));
+            return Ok(Vec::new());
+        }
+    };
+    let mut sink = DetectingSink {
+        detectors: detectors::default_set(rules)?,
+        findings: Findings::default(),
+        events: 0,
+        errors: 0,
+        on_error,
+    };
+    sources::read_input(opened, &mut sink);
+    for d in &mut sink.detectors {
+        d.finish(&mut sink.findings);
+    }
+    stats.events += sink.events;
+    stats.input_errors += sink.errors;
+    Ok(sink.findings.drain())
+}
+
+/// Feeds each event to every detector as it arrives.
+pub struct DetectingSink<'a> {
+    pub detectors: Vec<Box<dyn Detector>>,
+    pub findings: Findings,
+    pub events: u64,
+    pub errors: u64,
+    pub on_error: &'a mut dyn FnMut(&InputError),
+}
+
+impl EventSink for DetectingSink<'_> {
+    fn event(&mut self, event: Event) {
+        self.events += 1;
+        for d in &mut self.detectors {
+            d.observe(&event, &mut self.findings);
+        }
+    }
+
+    fn error(&mut self, error: InputError) {
+        self.errors += 1;
+        (self.on_error)(&error);
+    }
+}

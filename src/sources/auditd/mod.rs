@@ -1,0 +1,581 @@
+//! Linux audit source: raw and enriched `audit.log`, `node=` prefixes, records
+//! wrapped in syslog (`audispd:`, `audit:`) and the kernel's printk form.
+//!
+//! Records are grouped into events by their `(time:serial)` stamp, although records
+//! of different events interleave. An event ends at its `PROCTITLE` (always last) or
+//! `EOE`, or when it is older than [`EVENT_TIMEOUT_MS`] of log time, or when too many
+//! events are open. `SYSCALL` + `EXECVE` + `CWD` + `PATH` + `PROCTITLE` become one
+//! [`ProcessStart`]; `bind`/`listen`/`connect` with their `SOCKADDR` become a
+//! [`NetworkActivity`]. Arguments are decoded at the kernel's fidelity: hex-encoded
+//! values, `aN_len` + `aN[i]` chunks, and one argv spread over several `EXECVE`
+//! records; `PROCTITLE` (cut at 128 bytes) is a fallback only.
+
+mod record;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub use record::{Record, Value, decode_hex, fields, parse_record};
+
+use crate::event::{
+    Event, NetworkActivity, NetworkKind, Platform, Position, ProcessStart, Provenance,
+};
+use crate::input::InputError;
+use crate::sources::{EventSink, LineParser};
+
+/// An event with no end marker is complete once the log is this far past it
+/// (auditd's own `end_of_event_timeout` default is 2 s).
+pub const EVENT_TIMEOUT_MS: i64 = 2_000;
+/// ...and at least this many lines past its last record, so that records sorted or
+/// shuffled by a collector are still joined.
+const EVENT_TIMEOUT_LINES: u64 = 64;
+/// Most events kept open at once; the oldest is completed beyond this.
+const MAX_OPEN_EVENTS: usize = 4_096;
+/// Most argument bytes kept for one exec (Linux's ARG_MAX is 2 MiB by default).
+const MAX_ARGV_BYTES: usize = 4 * 1024 * 1024;
+/// Most records accepted into one event; the rest are counted and dropped.
+const MAX_RECORDS_PER_EVENT: u32 = 20_000;
+/// How many completed events are remembered, so late records are not mistaken for
+/// new events.
+const RECENTLY_DONE: usize = 1_024;
+
+/// The name of this format in findings.
+pub const FORMAT: &str = "auditd";
+
+/// Key of an open event: host and serial (serials are per host).
+type EventKey = (Option<Box<[u8]>>, u64);
+
+/// A push parser for audit text.
+pub struct AuditParser {
+    path: Arc<str>,
+    open: HashMap<EventKey, Partial>,
+    order: VecDeque<(EventKey, i64)>,
+    done: VecDeque<EventKey>,
+    latest_ms: i64,
+    /// Records that belonged to an event already completed.
+    pub late_records: u64,
+    /// Exec attempts that failed (`success=no`), e.g. nohup's `execvp` PATH search.
+    pub failed_execs: u64,
+}
+
+/// What is known so far of one event.
+#[derive(Default)]
+struct Partial {
+    first_line: u64,
+    last_line: u64,
+    time_ms: i64,
+    node: Option<String>,
+    records: u32,
+    syscall: Option<Syscall>,
+    argc: Option<usize>,
+    args: Vec<Option<Vec<u8>>>,
+    /// `aN_len`-announced arguments being assembled from `aN[i]` chunks.
+    chunks: HashMap<usize, Vec<u8>>,
+    argv_bytes: usize,
+    truncated: bool,
+    cwd: Option<String>,
+    path0: Option<String>,
+    proctitle: Option<Vec<u8>>,
+    sockaddr: Option<String>,
+    has_execve: bool,
+}
+
+/// Fields of the SYSCALL record sighunt uses.
+#[derive(Default, Debug)]
+struct Syscall {
+    arch: u32,
+    number: Option<u32>,
+    /// The enriched `SYSCALL=` name, when present.
+    name: Option<String>,
+    success: Option<bool>,
+    /// Register a0 (the socketcall multiplexer's call number on i386).
+    a0: Option<u64>,
+    pid: Option<u32>,
+    ppid: Option<u32>,
+    uid: Option<u32>,
+    auid: Option<u32>,
+    ses: Option<u32>,
+    user_name: Option<String>,
+    comm: Option<String>,
+    exe: Option<String>,
+    key: Option<String>,
+}
+
+impl AuditParser {
+    pub fn new(path: Arc<str>) -> Self {
+        AuditParser {
+            path,
+            open: HashMap::new(),
+            order: VecDeque::new(),
+            done: VecDeque::new(),
+            latest_ms: i64::MIN,
+            late_records: 0,
+            failed_execs: 0,
+        }
+    }
+
+    fn add(&mut self, rec: &Record<'_>, line_no: u64, sink: &mut dyn EventSink) {
+        let key: EventKey = (rec.node.map(Box::from), rec.serial);
+        if rec.time_ms > self.latest_ms {
+            self.latest_ms = rec.time_ms;
+        }
+        self.expire(line_no, sink);
+        if !self.open.contains_key(&key) {
+            if self.done.contains(&key) {
+                self.late_records += 1;
+                return;
+            }
+            let partial = Partial {
+                first_line: line_no,
+                time_ms: rec.time_ms,
+                node: rec.node.map(|n| String::from_utf8_lossy(n).into_owned()),
+                ..Partial::default()
+            };
+            self.open.insert(key.clone(), partial);
+            self.order.push_back((key.clone(), rec.time_ms));
+            if self.open.len() > MAX_OPEN_EVENTS {
+                self.complete_oldest(sink);
+            }
+        }
+        let Some(partial) = self.open.get_mut(&key) else {
+            return;
+        };
+        partial.records += 1;
+        partial.last_line = line_no;
+        let ends = if partial.records > MAX_RECORDS_PER_EVENT
+            && !matches!(rec.kind, b"EOE" | b"PROCTITLE")
+        {
+            partial.truncated = true;
+            false
+        } else {
+            partial.absorb(rec)
+        };
+        if ends {
+            self.complete(&key, sink);
+        }
+    }
+
+    /// Completes the events the log has moved past, in time and in lines.
+    fn expire(&mut self, line_no: u64, sink: &mut dyn EventSink) {
+        while let Some((key, t)) = self.order.front() {
+            let Some(partial) = self.open.get(key) else {
+                self.order.pop_front();
+                continue;
+            };
+            if *t + EVENT_TIMEOUT_MS >= self.latest_ms
+                || partial.last_line + EVENT_TIMEOUT_LINES > line_no
+            {
+                break;
+            }
+            self.complete_oldest(sink);
+        }
+    }
+
+    fn complete_oldest(&mut self, sink: &mut dyn EventSink) {
+        while let Some((key, _)) = self.order.pop_front() {
+            if self.open.contains_key(&key) {
+                self.complete(&key, sink);
+                return;
+            }
+        }
+    }
+
+    fn complete(&mut self, key: &EventKey, sink: &mut dyn EventSink) {
+        let Some(partial) = self.open.remove(key) else {
+            return;
+        };
+        if self.done.len() >= RECENTLY_DONE {
+            self.done.pop_front();
+        }
+        self.done.push_back(key.clone());
+        if let Some(event) = partial.into_event(&self.path, &mut self.failed_execs) {
+            sink.event(event);
+        }
+    }
+}
+
+impl LineParser for AuditParser {
+    fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) {
+        // Only records of the types that make up exec and socket events are kept;
+        // everything else is skipped after the cheapest possible look.
+        let Some(rec) = parse_record(line) else {
+            if !line.is_empty()
+                && !line.starts_with(b"#")
+                && line.iter().any(|b| !b.is_ascii_whitespace())
+            {
+                // Not an audit record: in a syslog file with audit lines that is
+                // normal; only lines that look like a broken record are reported.
+                if memchr::memmem::find(line, b"msg=audit(").is_some() {
+                    sink.error(InputError::new(
+                        &self.path,
+                        Some(format!("line {line_no}")),
+                        "malformed audit record header; skipped",
+                    ));
+                }
+            }
+            return;
+        };
+        match rec.kind {
+            b"SYSCALL" | b"EXECVE" | b"CWD" | b"PATH" | b"PROCTITLE" | b"SOCKADDR" | b"EOE" => {
+                self.add(&rec, line_no, sink)
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, sink: &mut dyn EventSink) {
+        while !self.open.is_empty() {
+            self.complete_oldest(sink);
+        }
+        self.order.clear();
+    }
+}
+
+impl Partial {
+    /// Takes one record into the event; returns true when it ends the event.
+    fn absorb(&mut self, rec: &Record<'_>) -> bool {
+        match rec.kind {
+            b"SYSCALL" => {
+                self.syscall = Some(parse_syscall(rec));
+                false
+            }
+            b"EXECVE" => {
+                self.has_execve = true;
+                self.absorb_execve(rec.body);
+                false
+            }
+            b"CWD" => {
+                if let Some((_, v)) = fields(rec.body).find(|(k, _)| *k == b"cwd") {
+                    self.cwd = Some(lossy(v.decode()));
+                }
+                false
+            }
+            b"PATH" => {
+                let mut item0 = false;
+                let mut name = None;
+                for (k, v) in fields(rec.body) {
+                    match k {
+                        b"item" => item0 = v.raw() == b"0",
+                        b"name" => name = Some(v),
+                        _ => {}
+                    }
+                }
+                if item0 && self.path0.is_none() {
+                    self.path0 = name.map(|v| lossy(v.decode()));
+                }
+                false
+            }
+            b"SOCKADDR" => {
+                if let Some((_, v)) = fields(rec.body).find(|(k, _)| *k == b"saddr") {
+                    self.sockaddr = decode_hex(v.raw()).and_then(|b| format_sockaddr(&b));
+                }
+                false
+            }
+            b"PROCTITLE" => {
+                if let Some((_, v)) = fields(rec.body).find(|(k, _)| *k == b"proctitle") {
+                    self.proctitle = Some(v.decode());
+                }
+                true
+            }
+            b"EOE" => true,
+            _ => false,
+        }
+    }
+
+    fn absorb_execve(&mut self, body: &[u8]) {
+        for (k, v) in fields(body) {
+            if k == b"argc" {
+                if let Some(n) = record::parse_u64(v.raw()) {
+                    // Reserve no more than the records can actually fill.
+                    self.argc = Some(n as usize);
+                }
+                continue;
+            }
+            let Some(rest) = k.strip_prefix(b"a") else {
+                continue;
+            };
+            // aN=…, aN_len=…, aN[i]=…
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            let Some(index) = record::parse_u64(&rest[..digits]).map(|n| n as usize) else {
+                continue;
+            };
+            if index > 1_000_000 {
+                self.truncated = true;
+                continue;
+            }
+            let suffix = &rest[digits..];
+            if suffix.is_empty() {
+                let value = v.decode();
+                self.store_arg(index, value);
+            } else if suffix == b"_len" {
+                self.chunks.entry(index).or_default();
+            } else if suffix.starts_with(b"[") {
+                // Chunks are always hex (the kernel forces it when an arg spans
+                // records); they arrive in order, so appending reassembles them.
+                let raw = v.raw();
+                if self.argv_bytes + raw.len() / 2 > MAX_ARGV_BYTES {
+                    self.truncated = true;
+                    continue;
+                }
+                self.argv_bytes += raw.len() / 2;
+                self.chunks.entry(index).or_default().extend_from_slice(raw);
+            }
+        }
+    }
+
+    fn store_arg(&mut self, index: usize, value: Vec<u8>) {
+        if self.argv_bytes + value.len() > MAX_ARGV_BYTES {
+            self.truncated = true;
+            return;
+        }
+        self.argv_bytes += value.len();
+        if self.args.len() <= index {
+            self.args.resize(index + 1, None);
+        }
+        self.args[index] = Some(value);
+    }
+
+    /// Builds the normalized event, or `None` for events sighunt does not use.
+    fn into_event(mut self, path: &Arc<str>, failed_execs: &mut u64) -> Option<Event> {
+        let sc = self.syscall.take().unwrap_or_default();
+        let call = classify(&sc);
+        let provenance = Provenance {
+            path: path.clone(),
+            position: Position::Line(self.first_line),
+            format: FORMAT,
+        };
+        let time = DateTime::<Utc>::from_timestamp_millis(self.time_ms);
+        let host = self.node.take().unwrap_or_default();
+        match call {
+            Call::Exec => {}
+            Call::Net(kind) if sc.success != Some(false) => {
+                return Some(Event::Network(NetworkActivity {
+                    time,
+                    host,
+                    pid: sc.pid,
+                    process_guid: None,
+                    image: sc.exe.clone(),
+                    kind,
+                    local: if kind == NetworkKind::Connect {
+                        None
+                    } else {
+                        self.sockaddr.clone()
+                    },
+                    remote: if kind == NetworkKind::Connect {
+                        self.sockaddr.take()
+                    } else {
+                        None
+                    },
+                    provenance,
+                }));
+            }
+            _ if self.has_execve && sc.number.is_none() && sc.name.is_none() => {}
+            _ => return None,
+        }
+        if sc.success == Some(false) {
+            *failed_execs += 1;
+            return None;
+        }
+        let argv = self.argv();
+        let command_line = join_argv(&argv);
+        let mut p = ProcessStart::new(Platform::Unix, provenance);
+        p.time = time;
+        p.host = host;
+        p.pid = sc.pid;
+        p.ppid = sc.ppid;
+        p.user = sc.user_name.or_else(|| sc.uid.map(|u| u.to_string()));
+        p.auid = sc.auid.filter(|&a| a != u32::MAX);
+        p.session = sc.ses.filter(|&s| s != u32::MAX);
+        p.exe = sc.exe.or(self.path0);
+        p.comm = sc.comm;
+        p.key = sc.key;
+        p.cwd = self.cwd;
+        p.argv = argv;
+        p.command_line = command_line;
+        Some(Event::Process(p))
+    }
+
+    /// The exec's argv: EXECVE arguments (chunked ones reassembled), else the
+    /// NUL-separated PROCTITLE.
+    fn argv(&mut self) -> Vec<String> {
+        for (index, hex) in std::mem::take(&mut self.chunks) {
+            let value = decode_hex(&hex).unwrap_or(hex);
+            if self.args.len() <= index {
+                self.args.resize(index + 1, None);
+            }
+            self.args[index] = Some(value);
+        }
+        if self.has_execve && !self.args.is_empty() {
+            let n = self
+                .argc
+                .map_or(self.args.len(), |c| c.min(self.args.len()));
+            return self.args[..n]
+                .iter()
+                .map(|a| {
+                    a.as_deref()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .unwrap_or_default()
+                })
+                .collect();
+        }
+        match &self.proctitle {
+            Some(t) => t
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// Joins argv for display: arguments with spaces or quotes are single-quoted the way
+/// a shell would need them, so the command line reads back unambiguously.
+pub fn join_argv(argv: &[String]) -> String {
+    let mut out = String::new();
+    for (i, a) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let plain = !a.is_empty()
+            && a.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"'\"\\$`;&|<>(){}*?[]!#~".contains(&b));
+        if plain {
+            out.push_str(a);
+        } else {
+            out.push('\'');
+            out.push_str(&a.replace('\'', r"'\''"));
+            out.push('\'');
+        }
+    }
+    out
+}
+
+fn lossy(b: Vec<u8>) -> String {
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn parse_syscall(rec: &Record<'_>) -> Syscall {
+    let mut sc = Syscall::default();
+    let num = |v: Value<'_>| record::parse_u64(v.raw()).and_then(|n| u32::try_from(n).ok());
+    for (k, v) in fields(rec.body) {
+        match k {
+            b"arch" => {
+                sc.arch =
+                    u32::from_str_radix(std::str::from_utf8(v.raw()).unwrap_or(""), 16).unwrap_or(0)
+            }
+            b"syscall" => sc.number = num(v),
+            b"success" => sc.success = Some(v.raw() == b"yes"),
+            b"a0" => {
+                sc.a0 = u64::from_str_radix(std::str::from_utf8(v.raw()).unwrap_or(""), 16).ok()
+            }
+            b"pid" => sc.pid = num(v),
+            b"ppid" => sc.ppid = num(v),
+            b"uid" => sc.uid = num(v),
+            b"auid" => sc.auid = num(v),
+            b"ses" => sc.ses = num(v),
+            b"comm" => sc.comm = Some(lossy(v.decode())),
+            b"exe" => sc.exe = Some(lossy(v.decode())),
+            b"key" if v.raw() != b"(null)" => sc.key = Some(lossy(v.decode())),
+            _ => {}
+        }
+    }
+    for (k, v) in fields(rec.enriched) {
+        match k {
+            b"UID" => sc.user_name = Some(lossy(v.decode())),
+            b"SYSCALL" => sc.name = Some(lossy(v.decode())),
+            _ => {}
+        }
+    }
+    sc
+}
+
+/// What a syscall event is, for sighunt.
+#[derive(Debug, PartialEq, Eq)]
+enum Call {
+    Exec,
+    Net(NetworkKind),
+    Other,
+}
+
+/// AUDIT_ARCH values (EM_* | 64-bit | little-endian).
+const ARCH_X86_64: u32 = 0xc000_003e;
+const ARCH_I386: u32 = 0x4000_0003;
+const ARCH_AARCH64: u32 = 0xc000_00b7;
+const ARCH_ARM: u32 = 0x4000_0028;
+const ARCH_RISCV64: u32 = 0xc000_00f3;
+const ARCH_PPC64LE: u32 = 0xc000_0015;
+const ARCH_S390X: u32 = 0x8000_0016;
+
+fn classify(sc: &Syscall) -> Call {
+    if let Some(name) = &sc.name {
+        return match name.as_str() {
+            "execve" | "execveat" => Call::Exec,
+            "bind" => Call::Net(NetworkKind::Bind),
+            "listen" => Call::Net(NetworkKind::Listen),
+            "connect" => Call::Net(NetworkKind::Connect),
+            "socketcall" => socketcall(sc.a0),
+            _ => Call::Other,
+        };
+    }
+    let Some(n) = sc.number else {
+        return Call::Other;
+    };
+    match (sc.arch, n) {
+        (ARCH_X86_64, 59 | 322) => Call::Exec,
+        (ARCH_X86_64, 49) => Call::Net(NetworkKind::Bind),
+        (ARCH_X86_64, 50) => Call::Net(NetworkKind::Listen),
+        (ARCH_X86_64, 42) => Call::Net(NetworkKind::Connect),
+        (ARCH_I386, 11 | 358) => Call::Exec,
+        (ARCH_I386, 361) => Call::Net(NetworkKind::Bind),
+        (ARCH_I386, 363) => Call::Net(NetworkKind::Listen),
+        (ARCH_I386, 362) => Call::Net(NetworkKind::Connect),
+        (ARCH_I386, 102) => socketcall(sc.a0),
+        (ARCH_AARCH64 | ARCH_RISCV64, 221 | 281) => Call::Exec,
+        (ARCH_AARCH64 | ARCH_RISCV64, 200) => Call::Net(NetworkKind::Bind),
+        (ARCH_AARCH64 | ARCH_RISCV64, 201) => Call::Net(NetworkKind::Listen),
+        (ARCH_AARCH64 | ARCH_RISCV64, 203) => Call::Net(NetworkKind::Connect),
+        (ARCH_ARM, 11 | 387) => Call::Exec,
+        (ARCH_PPC64LE, 11 | 362) => Call::Exec,
+        (ARCH_S390X, 11 | 354) => Call::Exec,
+        _ => Call::Other,
+    }
+}
+
+/// i386 `socketcall(call, args)`: SYS_BIND = 2, SYS_CONNECT = 3, SYS_LISTEN = 4.
+fn socketcall(a0: Option<u64>) -> Call {
+    match a0 {
+        Some(2) => Call::Net(NetworkKind::Bind),
+        Some(3) => Call::Net(NetworkKind::Connect),
+        Some(4) => Call::Net(NetworkKind::Listen),
+        _ => Call::Other,
+    }
+}
+
+/// `struct sockaddr` bytes as `addr:port` (inet, inet6) or the socket path (unix).
+fn format_sockaddr(b: &[u8]) -> Option<String> {
+    let family = u16::from_le_bytes([*b.first()?, *b.get(1)?]);
+    match family {
+        2 if b.len() >= 8 => {
+            let port = u16::from_be_bytes([b[2], b[3]]);
+            Some(format!("{}.{}.{}.{}:{port}", b[4], b[5], b[6], b[7]))
+        }
+        10 if b.len() >= 24 => {
+            let port = u16::from_be_bytes([b[2], b[3]]);
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(&b[8..24]);
+            Some(format!("[{}]:{port}", std::net::Ipv6Addr::from(octets)))
+        }
+        1 => {
+            let path = &b[2..];
+            let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+            Some(format!("unix:{}", String::from_utf8_lossy(&path[..end])))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

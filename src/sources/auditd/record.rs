@@ -1,0 +1,361 @@
+//! One audit record: the `[node=N ]type=T msg=audit(S.mmm:SERIAL): fields[<0x1D>ENRICHED]`
+//! line auditd writes (and the same inside a syslog line or the kernel's printk),
+//! split into its header and its `key=value` fields.
+
+use memchr::memmem;
+
+/// The header and body of one audit record. Borrowed from the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// `node=` (auditd `name_format`), or the host of a syslog wrapper.
+    pub node: Option<&'a [u8]>,
+    /// Record type name, numeric types mapped to names (`1300` → `SYSCALL`).
+    pub kind: &'a [u8],
+    /// Event time in milliseconds since the epoch.
+    pub time_ms: i64,
+    pub serial: u64,
+    /// Raw fields, up to the enrichment separator.
+    pub body: &'a [u8],
+    /// Enriched (interpreted, upper-case) fields after the 0x1D separator, if any.
+    pub enriched: &'a [u8],
+}
+
+/// Parses one line into a record, or `None` when it carries no audit record.
+pub fn parse_record(line: &[u8]) -> Option<Record<'_>> {
+    // `msg=audit(` (auditd) or ` audit(` (kernel printk: `audit: type=1300 audit(…`).
+    let audit_at = memmem::find(line, b"msg=audit(")
+        .map(|i| i + 4)
+        .or_else(|| memmem::find(line, b" audit(").map(|i| i + 1))?;
+    let type_at = memmem::rfind(&line[..audit_at], b"type=")?;
+    let kind_end = type_at
+        + 5
+        + line[type_at + 5..audit_at]
+            .iter()
+            .position(|&b| b == b' ')?;
+    let kind = map_numeric_type(&line[type_at + 5..kind_end]);
+
+    let mut node = None;
+    let head = trim_end(&line[..type_at]);
+    if let Some(n) = memmem::rfind(head, b"node=") {
+        if n == 0 || head[n - 1] == b' ' {
+            node = Some(unquote(&head[n + 5..]));
+        }
+    }
+    if node.is_none() && !head.is_empty() {
+        node = syslog_host(head);
+    }
+
+    let rest = &line[audit_at + 6..];
+    let close = memchr::memchr(b')', rest)?;
+    let (time_ms, serial) = parse_stamp(&rest[..close])?;
+    let mut body = &rest[close + 1..];
+    body = body.strip_prefix(b":").unwrap_or(body);
+    let body = trim_start(body);
+    let (body, enriched) = split_enrichment(body);
+    Some(Record {
+        node,
+        kind,
+        time_ms,
+        serial,
+        body,
+        enriched,
+    })
+}
+
+/// `S.mmm:SERIAL` → (milliseconds, serial).
+fn parse_stamp(s: &[u8]) -> Option<(i64, u64)> {
+    let colon = memchr::memchr(b':', s)?;
+    let (time, serial) = (&s[..colon], &s[colon + 1..]);
+    let serial = parse_u64(serial)?;
+    let (secs, millis) = match memchr::memchr(b'.', time) {
+        Some(dot) => (&time[..dot], &time[dot + 1..]),
+        None => (time, &b""[..]),
+    };
+    let secs = parse_u64(secs)? as i64;
+    let mut ms = 0i64;
+    for (i, d) in millis.iter().take(3).enumerate() {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        ms += i64::from(d - b'0') * [100, 10, 1][i];
+    }
+    Some((secs.checked_mul(1000)?.checked_add(ms)?, serial))
+}
+
+pub fn parse_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in s {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Splits the raw part from the enrichment: auditd's 0x1D byte, or the forms relays
+/// escape it to (`#035`, `\035`) when an upper-case field follows.
+fn split_enrichment(body: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(i) = memchr::memchr(0x1D, body) {
+        return (&body[..i], &body[i + 1..]);
+    }
+    for sep in [&b"#035"[..], &b"\\035"[..]] {
+        if let Some(i) = memmem::find(body, sep) {
+            if body.get(i + 4).is_some_and(u8::is_ascii_uppercase) {
+                return (&body[..i], &body[i + 4..]);
+            }
+        }
+    }
+    (body, &[])
+}
+
+/// The host of a syslog prefix (`Mar 27 00:37:34 vnode03 audispd:` or
+/// `2025-12-10T22:27:58+09:00 host audit:`), if one can be found.
+fn syslog_host(prefix: &[u8]) -> Option<&[u8]> {
+    let mut words = prefix.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let first = words.next()?;
+    // Strip an RFC 5424/3164 `<PRI>` and version.
+    let first = match first.iter().position(|&b| b == b'>') {
+        Some(i) if first.starts_with(b"<") => &first[i + 1..],
+        _ => first,
+    };
+    let host = if first.first().is_some_and(u8::is_ascii_digit) && first.len() >= 10 {
+        // ISO timestamp (RFC 5424 has a version `1` before it).
+        if first == b"1" {
+            words.nth(1)
+        } else {
+            words.next()
+        }
+    } else if first.is_empty() || first == b"1" {
+        words.nth(1)
+    } else if first.len() == 3 && first[0].is_ascii_uppercase() {
+        // `Mmm dd hh:mm:ss host`
+        words.nth(2)
+    } else {
+        None
+    }?;
+    // `audit:` / `[ 14.1]` kernel prefixes are not hosts.
+    if host.ends_with(b":") || host.starts_with(b"[") {
+        return None;
+    }
+    Some(host)
+}
+
+/// Kernel printk uses numeric types; map the ones sighunt reads to their names.
+fn map_numeric_type(kind: &[u8]) -> &[u8] {
+    match kind {
+        b"1300" => b"SYSCALL",
+        b"1302" => b"PATH",
+        b"1306" => b"SOCKADDR",
+        b"1307" => b"CWD",
+        b"1309" => b"EXECVE",
+        b"1320" => b"EOE",
+        b"1327" => b"PROCTITLE",
+        b"1123" => b"USER_CMD",
+        other => other,
+    }
+}
+
+fn unquote(v: &[u8]) -> &[u8] {
+    v.strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(v)
+}
+
+fn trim_start(b: &[u8]) -> &[u8] {
+    let i = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
+    &b[i..]
+}
+
+fn trim_end(b: &[u8]) -> &[u8] {
+    let i = b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+    &b[..i]
+}
+
+/// A field value as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// `"text"`: the kernel quoted it because it is printable ASCII without spaces.
+    Quoted(&'a [u8]),
+    /// `'text'`: a userspace message (`msg='…'`).
+    SingleQuoted(&'a [u8]),
+    /// Bare: a number, hex-encoded text, `(null)`, `?`.
+    Bare(&'a [u8]),
+}
+
+impl<'a> Value<'a> {
+    /// The value decoded the way the kernel's untrusted-string rule encoded it:
+    /// quoted text as is, bare hex decoded, anything else as written.
+    pub fn decode(self) -> Vec<u8> {
+        match self {
+            Value::Quoted(v) | Value::SingleQuoted(v) => v.to_vec(),
+            Value::Bare(v) => decode_hex(v).unwrap_or_else(|| v.to_vec()),
+        }
+    }
+
+    /// The text as written, without quotes.
+    pub fn raw(self) -> &'a [u8] {
+        match self {
+            Value::Quoted(v) | Value::SingleQuoted(v) | Value::Bare(v) => v,
+        }
+    }
+}
+
+/// Decodes upper- or lower-case hex; `None` if `s` is not hex of even length.
+pub fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
+    if s.is_empty() || s.len() % 2 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() / 2);
+    for pair in s.chunks_exact(2) {
+        out.push((hex_digit(pair[0])? << 4) | hex_digit(pair[1])?);
+    }
+    Some(out)
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Iterates the `key=value` fields of a record body.
+pub struct Fields<'a> {
+    rest: &'a [u8],
+}
+
+pub fn fields(body: &[u8]) -> Fields<'_> {
+    Fields { rest: body }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (&'a [u8], Value<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let rest = trim_start(self.rest);
+            if rest.is_empty() {
+                self.rest = rest;
+                return None;
+            }
+            let Some(eq) = rest.iter().position(|&b| b == b'=' || b == b' ') else {
+                self.rest = &[];
+                return None;
+            };
+            if rest[eq] == b' ' {
+                // A word without `=`: skip it.
+                self.rest = &rest[eq..];
+                continue;
+            }
+            let key = &rest[..eq];
+            let after = &rest[eq + 1..];
+            let (value, next) = match after.first() {
+                Some(&q @ (b'"' | b'\'')) => {
+                    let inner = &after[1..];
+                    match memchr::memchr(q, inner) {
+                        Some(end) => {
+                            let v = &inner[..end];
+                            let v = if q == b'"' {
+                                Value::Quoted(v)
+                            } else {
+                                Value::SingleQuoted(v)
+                            };
+                            (v, &inner[end + 1..])
+                        }
+                        None => {
+                            let v = if q == b'"' {
+                                Value::Quoted(inner)
+                            } else {
+                                Value::SingleQuoted(inner)
+                            };
+                            (v, &inner[inner.len()..])
+                        }
+                    }
+                }
+                _ => {
+                    let end = memchr::memchr(b' ', after).unwrap_or(after.len());
+                    (Value::Bare(&after[..end]), &after[end..])
+                }
+            };
+            self.rest = next;
+            return Some((key, value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_raw_enriched_and_node_headers() {
+        let line = b"node=work type=SYSCALL msg=audit(1615114232.375:15558): arch=c000003e syscall=59 key=(null)\x1dARCH=x86_64 AUID=\"user\"";
+        let r = parse_record(line).unwrap();
+        assert_eq!(r.node, Some(&b"work"[..]));
+        assert_eq!(r.kind, b"SYSCALL");
+        assert_eq!(r.time_ms, 1_615_114_232_375);
+        assert_eq!(r.serial, 15558);
+        assert_eq!(r.body, b"arch=c000003e syscall=59 key=(null)");
+        assert_eq!(r.enriched, b"ARCH=x86_64 AUID=\"user\"");
+    }
+
+    #[test]
+    fn parses_syslog_wrapped_and_printk_records() {
+        let line = b"Mar 27 00:37:34 vnode03 audispd: node=vnode03.vuln type=CWD msg=audit(1585291054.568:2911):  cwd=\"/var/www/html\"";
+        let r = parse_record(line).unwrap();
+        assert_eq!(r.node, Some(&b"vnode03.vuln"[..]));
+        assert_eq!(r.kind, b"CWD");
+        assert_eq!(r.body, b"cwd=\"/var/www/html\"");
+
+        let line =
+            b"Mar 27 00:37:34 vnode03 audit: type=CWD msg=audit(1585291054.568:2911): cwd=\"/\"";
+        assert_eq!(parse_record(line).unwrap().node, Some(&b"vnode03"[..]));
+
+        let line =
+            b"[   14.133637] audit: type=1300 audit(1675140692.232:36): arch=c000003e syscall=59";
+        let r = parse_record(line).unwrap();
+        assert_eq!(r.kind, b"SYSCALL");
+        assert_eq!(r.node, None);
+        assert_eq!(r.serial, 36);
+
+        assert!(parse_record(b"just text with type= in it").is_none());
+        assert!(parse_record(b"type=X msg=audit(garbage): a=1").is_none());
+    }
+
+    #[test]
+    fn accepts_relay_escaped_enrichment_separator() {
+        let r =
+            parse_record(b"type=SYSCALL msg=audit(1.000:1): key=(null)#035ARCH=x86_64").unwrap();
+        assert_eq!(r.body, b"key=(null)");
+        assert_eq!(r.enriched, b"ARCH=x86_64");
+    }
+
+    #[test]
+    fn fields_handle_every_quoting() {
+        let got: Vec<_> =
+            fields(b"argc=3 a0=\"sh\" a1=2D63 msg='cwd=\"/\" cmd=6C73 res=success' key=(null)")
+                .collect();
+        assert_eq!(got[0], (&b"argc"[..], Value::Bare(b"3")));
+        assert_eq!(got[1], (&b"a0"[..], Value::Quoted(b"sh")));
+        assert_eq!(got[2].1.decode(), b"-c");
+        assert_eq!(
+            got[3].1,
+            Value::SingleQuoted(b"cwd=\"/\" cmd=6C73 res=success")
+        );
+        assert_eq!(got[4].1.decode(), b"(null)");
+        assert_eq!(got.len(), 5);
+    }
+
+    #[test]
+    fn hex_decoding() {
+        assert_eq!(decode_hex(b"6E6f"), Some(b"no".to_vec()));
+        assert_eq!(decode_hex(b"6E6"), None);
+        assert_eq!(decode_hex(b"zz"), None);
+    }
+}

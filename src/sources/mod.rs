@@ -1,0 +1,87 @@
+//! Sources: one parser per log format, each turning bytes into normalized
+//! [`Event`]s and nothing else.
+//!
+//! Text formats implement [`LineParser`], a push parser fed one line at a time, so
+//! the same parser serves a file hunt, `--follow` and a message bus. Binary formats
+//! (EVTX) read their whole input through [`read_input`].
+
+pub mod auditd;
+
+use std::sync::Arc;
+
+use crate::event::Event;
+use crate::input::lines::{Line, LineReader};
+use crate::input::{InputError, InputFormat, Opened, Payload};
+
+/// Longest line a text source accepts; longer ones are reported and skipped.
+pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where sources deliver what they read.
+pub trait EventSink {
+    fn event(&mut self, event: Event);
+    fn error(&mut self, error: InputError);
+}
+
+/// A push parser for a line-oriented format.
+pub trait LineParser: Send {
+    /// Feeds one line (without its newline); `line_no` is 1-based.
+    fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink);
+    /// Emits whatever is still pending (end of input, or a follow-mode idle timeout).
+    fn finish(&mut self, sink: &mut dyn EventSink);
+}
+
+/// The line parser for a text format, or `None` for binary formats.
+pub fn line_parser(format: InputFormat, name: &Arc<str>) -> Option<Box<dyn LineParser>> {
+    match format {
+        InputFormat::Auditd => Some(Box::new(auditd::AuditParser::new(name.clone()))),
+        _ => None,
+    }
+}
+
+/// Reads a whole opened input into `sink`. Read errors (a corrupt gzip stream, an
+/// I/O error) are reported with their position and end this input only.
+pub fn read_input(opened: Opened, sink: &mut dyn EventSink) {
+    let Opened {
+        name,
+        format,
+        payload,
+        ..
+    } = opened;
+    let Some(mut parser) = line_parser(format, &name) else {
+        sink.error(InputError::new(
+            &name,
+            None,
+            format!("the {format} format is not supported by this build"),
+        ));
+        return;
+    };
+    let reader = match payload {
+        Payload::Stream(s) => s,
+        Payload::File(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
+    };
+    let mut lines = LineReader::new(reader, MAX_LINE_BYTES);
+    loop {
+        let no = lines.line_no() + 1;
+        let offset = lines.offset();
+        match lines.next_line() {
+            Ok(Some(Line::Text(text))) => parser.line(text, no, sink),
+            Ok(Some(Line::TooLong { bytes })) => sink.error(InputError::new(
+                &name,
+                Some(format!("line {no}")),
+                format!("line of {bytes} bytes exceeds the {MAX_LINE_BYTES}-byte limit; skipped"),
+            )),
+            Ok(None) => break,
+            Err(e) => {
+                sink.error(InputError::new(
+                    &name,
+                    Some(format!(
+                        "line {no} (byte {offset} of the decompressed stream)"
+                    )),
+                    format!("read error: {e}; rest of this input skipped"),
+                ));
+                break;
+            }
+        }
+    }
+    parser.finish(sink);
+}
