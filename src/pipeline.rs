@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::detectors::{self, Detector, Findings};
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
-use crate::input::{self, InputError, InputFormat, InputSpec, OpenError};
+use crate::input::{self, Found, InputError, InputFormat, OpenError};
 use crate::rules::{Rules, RulesError};
 use crate::sources::{self, EventSink};
 
@@ -34,6 +34,8 @@ impl Default for HuntOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HuntStats {
     pub files: u64,
+    /// Files found in a directory walk whose content is no log format sighunt reads.
+    pub skipped: u64,
     pub events: u64,
     pub input_errors: u64,
     /// Findings per severity, indexed like [`Severity::ALL`].
@@ -50,8 +52,16 @@ impl HuntStats {
             .zip(self.by_severity.iter().rev())
             .map(|(s, n)| format!("{n} {s}"))
             .collect();
+        let skipped = if self.skipped > 0 {
+            format!(
+                " ({} skipped: not a log format sighunt reads)",
+                self.skipped
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "sighunt: {} file{}, {} event{}, {} finding{} ({}), {} input error{}",
+            "sighunt: {} file{}{skipped}, {} event{}, {} finding{} ({}), {} input error{}",
             self.files,
             plural(self.files),
             self.events,
@@ -86,8 +96,8 @@ pub fn hunt(
     let mut report = HuntReport::default();
     for found in input::discover(paths) {
         match found {
-            Ok(spec) => {
-                let mut findings = scan(&spec, options, rules, &mut report.stats, on_error)?;
+            Ok(found) => {
+                let mut findings = scan(&found, options, rules, &mut report.stats, on_error)?;
                 report.findings.append(&mut findings);
             }
             Err(e) => {
@@ -108,16 +118,20 @@ pub fn hunt(
 
 /// Scans one input with a fresh detector set.
 pub fn scan(
-    spec: &InputSpec,
+    found: &Found,
     options: &HuntOptions,
     rules: &Rules,
     stats: &mut HuntStats,
     on_error: &mut dyn FnMut(&InputError),
 ) -> Result<Vec<Finding>, RulesError> {
-    let name = spec.display();
+    let name = found.spec.display();
     stats.files += 1;
-    let opened = match input::open(spec, options.input_format) {
+    let opened = match input::open(&found.spec, options.input_format) {
         Ok(o) => o,
+        Err(OpenError::UnknownFormat) if !found.named => {
+            stats.skipped += 1;
+            return Ok(Vec::new());
+        }
         Err(e) => {
             stats.input_errors += 1;
             let message = match e {

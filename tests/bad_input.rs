@@ -60,11 +60,16 @@ fn garbage_truncated_gzip_and_huge_line_are_reported_and_the_rest_is_scanned() {
         .unwrap();
     }
 
+    // A file found in a directory walk that is no log is skipped and counted; a file
+    // the user names is an error. Name the garbage, walk the rest.
+    let stray = dir.path().join("e-notes.txt");
+    std::fs::write(&stray, "scenario notes, not a log\n").unwrap();
     let out = run_sighunt([
         "hunt".as_ref(),
         "--format".as_ref(),
         "jsonl".as_ref(),
         dir.path().as_os_str(),
+        garbage.as_os_str(),
     ]);
     assert!(out.success(), "{}", out.describe());
 
@@ -114,8 +119,14 @@ fn garbage_truncated_gzip_and_huge_line_are_reported_and_the_rest_is_scanned() {
         assert_eq!(str_field(f, "nohup_target"), Some("/tmp/.x/payload"));
         assert!(indicators(f).contains(&"hidden_path"));
     }
-    // The summary counts the three input errors.
+    // The summary counts the three input errors, and the skipped stray file (the
+    // garbage file is met twice: skipped in the walk, an error when named).
     assert!(err.contains("3 input errors"), "{err}");
+    assert!(err.contains("2 skipped"), "{err}");
+    assert!(
+        !err.contains("e-notes.txt"),
+        "a skipped file is counted, not reported: {err}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ pub mod sniff;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use sniff::{Compression, InputFormat};
@@ -62,8 +62,16 @@ impl InputSpec {
     }
 }
 
+/// A file to read, and whether the user named it (rather than a directory walk
+/// finding it): a named file that is not a log is an error, a walked one is skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub spec: InputSpec,
+    pub named: bool,
+}
+
 /// A found file, or a walk error to report.
-pub type Discovered = Result<InputSpec, InputError>;
+pub type Discovered = Result<Found, InputError>;
 
 /// Expands user-named paths: `-` is stdin, a directory yields its files recursively
 /// (sorted by name, so runs are reproducible), anything else is taken as a file.
@@ -71,11 +79,17 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Discovered> {
     let mut out = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
-            out.push(Ok(InputSpec::Stdin));
+            out.push(Ok(Found {
+                spec: InputSpec::Stdin,
+                named: true,
+            }));
             continue;
         }
         if !path.is_dir() {
-            out.push(Ok(InputSpec::File(path.clone())));
+            out.push(Ok(Found {
+                spec: InputSpec::File(path.clone()),
+                named: true,
+            }));
             continue;
         }
         let walk = walkdir::WalkDir::new(path)
@@ -83,7 +97,10 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Discovered> {
             .sort_by_file_name();
         for entry in walk {
             match entry {
-                Ok(e) if e.file_type().is_file() => out.push(Ok(InputSpec::File(e.into_path()))),
+                Ok(e) if e.file_type().is_file() => out.push(Ok(Found {
+                    spec: InputSpec::File(e.into_path()),
+                    named: false,
+                })),
                 Ok(_) => {}
                 Err(e) => {
                     let at: Arc<str> =
@@ -204,9 +221,4 @@ fn fill_head<R: BufRead + ?Sized>(r: &mut R) -> io::Result<&[u8]> {
         }
     }
     r.fill_buf()
-}
-
-/// Whether `path` names standard input.
-pub fn is_stdin(path: &Path) -> bool {
-    path.as_os_str() == "-"
 }
