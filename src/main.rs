@@ -75,6 +75,10 @@ struct HuntArgs {
     /// Do not print the summary line on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
+
+    /// Worker threads for scanning inputs in parallel (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -96,18 +100,13 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let options = HuntOptions {
         input_format: args.input_format,
         min_severity: args.min_severity,
+        threads: args.threads,
     };
-    let stderr_tty = io::stderr().is_terminal();
-    let mut on_error = |e: &sighunt::input::InputError| {
-        let text = e.to_string();
-        let text = if stderr_tty {
-            output::escape_control(&text)
-        } else {
-            text
-        };
-        eprintln!("sighunt: {text}");
+    // Error messages quote file names and log content: escape them always.
+    let on_error = |e: &sighunt::input::InputError| {
+        eprintln!("sighunt: {}", output::escape_control(&e.to_string()));
     };
-    let report = pipeline::hunt(&args.paths, &options, &rules, &mut on_error)?;
+    let report = pipeline::hunt(&args.paths, &options, &rules, &on_error)?;
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
     let color = match args.color.as_str() {

@@ -1,9 +1,11 @@
 //! The hunt: inputs → sources → events → detectors → findings.
 //!
 //! Each input gets its own detector set (correlation state is per input), so inputs
-//! are independent and a bad one never affects another.
+//! are independent, scanned in parallel, and a bad one never affects another.
 
 use std::path::PathBuf;
+
+use rayon::prelude::*;
 
 use crate::detectors::{self, Detector, Findings};
 use crate::event::Event;
@@ -19,6 +21,8 @@ pub struct HuntOptions {
     pub input_format: Option<InputFormat>,
     /// Drop findings below this severity.
     pub min_severity: Severity,
+    /// Worker threads; `None` uses one per core.
+    pub threads: Option<usize>,
 }
 
 impl Default for HuntOptions {
@@ -26,6 +30,7 @@ impl Default for HuntOptions {
         HuntOptions {
             input_format: None,
             min_severity: Severity::Informational,
+            threads: None,
         }
     }
 }
@@ -75,6 +80,19 @@ impl HuntStats {
     }
 }
 
+impl HuntStats {
+    /// Adds another input's counters.
+    pub fn add(&mut self, other: &HuntStats) {
+        self.files += other.files;
+        self.skipped += other.skipped;
+        self.events += other.events;
+        self.input_errors += other.input_errors;
+        for (a, b) in self.by_severity.iter_mut().zip(other.by_severity) {
+            *a += b;
+        }
+    }
+}
+
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -86,25 +104,51 @@ pub struct HuntReport {
     pub stats: HuntStats,
 }
 
-/// Runs a hunt over `paths`; input errors go to `on_error` as they happen.
+/// Reports input errors as they happen; called from worker threads.
+pub type ErrorReporter<'a> = &'a (dyn Fn(&InputError) + Sync);
+
+/// Runs a hunt over `paths`, inputs in parallel; input errors go to `on_error` as
+/// they happen.
 pub fn hunt(
     paths: &[PathBuf],
     options: &HuntOptions,
     rules: &Rules,
-    on_error: &mut dyn FnMut(&InputError),
+    on_error: ErrorReporter<'_>,
 ) -> Result<HuntReport, RulesError> {
+    // Fail on bad rules once, up front, rather than once per input.
+    detectors::default_set(rules)?;
+    let found = input::discover(paths);
+    let run = || {
+        found
+            .into_par_iter()
+            .map(|found| {
+                let mut stats = HuntStats::default();
+                let findings = match found {
+                    Ok(found) => scan(&found, options, rules, &mut stats, on_error)?,
+                    Err(e) => {
+                        stats.input_errors += 1;
+                        on_error(&e);
+                        Vec::new()
+                    }
+                };
+                Ok((findings, stats))
+            })
+            .collect::<Result<Vec<_>, RulesError>>()
+    };
+    let pool = options.threads.and_then(|n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .ok()
+    });
+    let per_input = match pool {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }?;
     let mut report = HuntReport::default();
-    for found in input::discover(paths) {
-        match found {
-            Ok(found) => {
-                let mut findings = scan(&found, options, rules, &mut report.stats, on_error)?;
-                report.findings.append(&mut findings);
-            }
-            Err(e) => {
-                report.stats.input_errors += 1;
-                on_error(&e);
-            }
-        }
+    for (mut findings, stats) in per_input {
+        report.findings.append(&mut findings);
+        report.stats.add(&stats);
     }
     report
         .findings
@@ -122,7 +166,7 @@ pub fn scan(
     options: &HuntOptions,
     rules: &Rules,
     stats: &mut HuntStats,
-    on_error: &mut dyn FnMut(&InputError),
+    on_error: ErrorReporter<'_>,
 ) -> Result<Vec<Finding>, RulesError> {
     let name = found.spec.display();
     stats.files += 1;
@@ -164,7 +208,7 @@ pub struct DetectingSink<'a> {
     pub findings: Findings,
     pub events: u64,
     pub errors: u64,
-    pub on_error: &'a mut dyn FnMut(&InputError),
+    pub on_error: ErrorReporter<'a>,
 }
 
 impl EventSink for DetectingSink<'_> {

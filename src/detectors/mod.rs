@@ -60,7 +60,5 @@ impl Findings {
 
 /// The default detector set, configured from `rules`.
 pub fn default_set(rules: &Rules) -> Result<Vec<Box<dyn Detector>>, RulesError> {
-    Ok(vec![
-        Box::new(nohup::NohupDetector::new(rules)?),
-    ])
+    Ok(vec![Box::new(nohup::NohupDetector::new(rules)?)])
 }

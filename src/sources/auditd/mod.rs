@@ -13,6 +13,8 @@
 mod record;
 
 use std::collections::{HashMap, VecDeque};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -44,15 +46,28 @@ const RECENTLY_DONE: usize = 1_024;
 /// The name of this format in findings.
 pub const FORMAT: &str = "auditd";
 
-/// Key of an open event: host and serial (serials are per host).
-type EventKey = (Option<Box<[u8]>>, u64);
+/// Key of an open event: a hash of the host, and the serial (serials are per host).
+type EventKey = (u64, u64);
+
+/// FNV-1a of the `node=` name: cheap, allocation-free, and collisions between the
+/// few hosts of one file are not a practical concern.
+fn node_hash(node: Option<&[u8]>) -> u64 {
+    node.map_or(0, |n| {
+        n.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    })
+}
 
 /// A push parser for audit text.
 pub struct AuditParser {
     path: Arc<str>,
-    open: HashMap<EventKey, Partial>,
+    open: FxHashMap<EventKey, Partial>,
     order: VecDeque<(EventKey, i64)>,
-    done: VecDeque<EventKey>,
+    /// Events completed or found irrelevant recently, oldest first, so that their
+    /// late or remaining records are dropped instead of opening a new event.
+    closed: FxHashSet<EventKey>,
+    closed_order: VecDeque<EventKey>,
     latest_ms: i64,
     /// Records that belonged to an event already completed.
     pub late_records: u64,
@@ -107,9 +122,10 @@ impl AuditParser {
     pub fn new(path: Arc<str>) -> Self {
         AuditParser {
             path,
-            open: HashMap::new(),
+            open: FxHashMap::default(),
             order: VecDeque::new(),
-            done: VecDeque::new(),
+            closed: FxHashSet::default(),
+            closed_order: VecDeque::new(),
             latest_ms: i64::MIN,
             late_records: 0,
             failed_execs: 0,
@@ -117,14 +133,23 @@ impl AuditParser {
     }
 
     fn add(&mut self, rec: &Record<'_>, line_no: u64, sink: &mut dyn EventSink) {
-        let key: EventKey = (rec.node.map(Box::from), rec.serial);
+        let key: EventKey = (node_hash(rec.node), rec.serial);
         if rec.time_ms > self.latest_ms {
             self.latest_ms = rec.time_ms;
         }
         self.expire(line_no, sink);
+        // The hot path: most syscall events are neither execs nor socket calls.
+        // Decide from the SYSCALL record's first fields and drop the whole event.
+        if rec.kind == b"SYSCALL" && quick_call(rec) == Some(Call::Other) {
+            self.open.remove(&key);
+            self.close(key);
+            return;
+        }
         if !self.open.contains_key(&key) {
-            if self.done.contains(&key) {
-                self.late_records += 1;
+            if self.closed.contains(&key) {
+                if rec.kind != b"PATH" && rec.kind != b"CWD" && rec.kind != b"PROCTITLE" {
+                    self.late_records += 1;
+                }
                 return;
             }
             let partial = Partial {
@@ -133,8 +158,8 @@ impl AuditParser {
                 node: rec.node.map(|n| String::from_utf8_lossy(n).into_owned()),
                 ..Partial::default()
             };
-            self.open.insert(key.clone(), partial);
-            self.order.push_back((key.clone(), rec.time_ms));
+            self.open.insert(key, partial);
+            self.order.push_back((key, rec.time_ms));
             if self.open.len() > MAX_OPEN_EVENTS {
                 self.complete_oldest(sink);
             }
@@ -186,12 +211,20 @@ impl AuditParser {
         let Some(partial) = self.open.remove(key) else {
             return;
         };
-        if self.done.len() >= RECENTLY_DONE {
-            self.done.pop_front();
-        }
-        self.done.push_back(key.clone());
+        self.close(*key);
         if let Some(event) = partial.into_event(&self.path, &mut self.failed_execs) {
             sink.event(event);
+        }
+    }
+
+    fn close(&mut self, key: EventKey) {
+        if self.closed.insert(key) {
+            if self.closed_order.len() >= RECENTLY_DONE {
+                if let Some(old) = self.closed_order.pop_front() {
+                    self.closed.remove(&old);
+                }
+            }
+            self.closed_order.push_back(key);
         }
     }
 }
@@ -462,10 +495,7 @@ fn parse_syscall(rec: &Record<'_>) -> Syscall {
     let num = |v: Value<'_>| record::parse_u64(v.raw()).and_then(|n| u32::try_from(n).ok());
     for (k, v) in fields(rec.body) {
         match k {
-            b"arch" => {
-                sc.arch =
-                    u32::from_str_radix(std::str::from_utf8(v.raw()).unwrap_or(""), 16).unwrap_or(0)
-            }
+            b"arch" => sc.arch = parse_hex_u32(v.raw()),
             b"syscall" => sc.number = num(v),
             b"success" => sc.success = Some(v.raw() == b"yes"),
             b"a0" => {
@@ -490,6 +520,45 @@ fn parse_syscall(rec: &Record<'_>) -> Syscall {
         }
     }
     sc
+}
+
+/// Classifies a SYSCALL record from its leading `arch=` and `syscall=` fields (and
+/// the enriched `SYSCALL=` name), without parsing the rest; `None` when that is not
+/// enough (i386 `socketcall`, whose call is in a0).
+fn quick_call(rec: &Record<'_>) -> Option<Call> {
+    let mut sc = Syscall::default();
+    if let Some(i) = memchr::memmem::find(rec.enriched, b"SYSCALL=") {
+        let v = &rec.enriched[i + 8..];
+        let end = memchr::memchr(b' ', v).unwrap_or(v.len());
+        sc.name = Some(String::from_utf8_lossy(&v[..end]).into_owned());
+    } else {
+        for (k, v) in fields(rec.body).take(2) {
+            match k {
+                b"arch" => sc.arch = parse_hex_u32(v.raw()),
+                b"syscall" => {
+                    sc.number = record::parse_u64(v.raw()).and_then(|n| u32::try_from(n).ok())
+                }
+                _ => {}
+            }
+        }
+    }
+    match classify(&sc) {
+        Call::Other
+            if sc.name.as_deref() == Some("socketcall")
+                || (sc.arch == ARCH_I386 && sc.number == Some(102)) =>
+        {
+            None
+        }
+        Call::Other if sc.name.is_none() && sc.number.is_none() => None,
+        call => Some(call),
+    }
+}
+
+fn parse_hex_u32(v: &[u8]) -> u32 {
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|s| u32::from_str_radix(s, 16).ok())
+        .unwrap_or(0)
 }
 
 /// What a syscall event is, for sighunt.
