@@ -6,6 +6,7 @@
 //! (EVTX) read their whole input through [`read_input`].
 
 pub mod auditd;
+pub mod chunked;
 
 use std::sync::Arc;
 
@@ -28,6 +29,19 @@ pub trait LineParser: Send {
     fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink);
     /// Emits whatever is still pending (end of input, or a follow-mode idle timeout).
     fn finish(&mut self, sink: &mut dyn EventSink);
+    /// A line just before this parser's part of a file, read by another parser
+    /// ([`chunked`]): a format whose records span lines notes which are not its own.
+    fn foreign_line(&mut self, _line: &[u8]) {}
+    /// A line just after this parser's part of a file: taken only if it completes
+    /// something already begun. Returns whether more such lines are wanted.
+    fn continuation_line(
+        &mut self,
+        _line: &[u8],
+        _line_no: u64,
+        _sink: &mut dyn EventSink,
+    ) -> bool {
+        false
+    }
 }
 
 /// The line parser for a text format, or `None` for binary formats.
@@ -60,20 +74,34 @@ pub fn read_input(opened: Opened, sink: &mut dyn EventSink) {
         Payload::File(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
     };
     let mut lines = LineReader::new(reader, MAX_LINE_BYTES);
+    feed_lines(&mut lines, &name, parser.as_mut(), 1, sink);
+    parser.finish(sink);
+}
+
+/// Feeds every line of `lines` to `parser`, numbering them from `first_line`. A line
+/// over the length limit is reported and skipped; a read error (a corrupt gzip
+/// stream, an I/O error) is reported with its position and ends the input.
+pub fn feed_lines<R: std::io::BufRead>(
+    lines: &mut LineReader<R>,
+    name: &Arc<str>,
+    parser: &mut dyn LineParser,
+    first_line: u64,
+    sink: &mut dyn EventSink,
+) {
     loop {
-        let no = lines.line_no() + 1;
+        let no = first_line + lines.line_no();
         let offset = lines.offset();
         match lines.next_line() {
             Ok(Some(Line::Text(text))) => parser.line(text, no, sink),
             Ok(Some(Line::TooLong { bytes })) => sink.error(InputError::new(
-                &name,
+                name,
                 Some(format!("line {no}")),
                 format!("line of {bytes} bytes exceeds the {MAX_LINE_BYTES}-byte limit; skipped"),
             )),
             Ok(None) => break,
             Err(e) => {
                 sink.error(InputError::new(
-                    &name,
+                    name,
                     Some(format!(
                         "line {no} (byte {offset} of the decompressed stream)"
                     )),
@@ -83,5 +111,4 @@ pub fn read_input(opened: Opened, sink: &mut dyn EventSink) {
             }
         }
     }
-    parser.finish(sink);
 }

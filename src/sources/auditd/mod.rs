@@ -138,6 +138,17 @@ impl AuditParser {
             self.latest_ms = rec.time_ms;
         }
         self.expire(line_no, sink);
+        self.absorb_record(key, rec, line_no, sink);
+    }
+
+    /// Adds a record to its event, opening or completing the event as needed.
+    fn absorb_record(
+        &mut self,
+        key: EventKey,
+        rec: &Record<'_>,
+        line_no: u64,
+        sink: &mut dyn EventSink,
+    ) {
         // The hot path: most syscall events are neither execs nor socket calls.
         // Decide from the SYSCALL record's first fields and drop the whole event.
         if rec.kind == b"SYSCALL" && quick_call(rec) == Some(Call::Other) {
@@ -217,6 +228,13 @@ impl AuditParser {
         }
     }
 
+    /// The line number of the first record of the oldest event still open, if any:
+    /// a consumer that commits input positions (Kafka offsets) must not commit past
+    /// it, or a restart would lose the event's first records.
+    pub fn oldest_open_line(&self) -> Option<u64> {
+        self.open.values().map(|p| p.first_line).min()
+    }
+
     fn close(&mut self, key: EventKey) {
         if self.closed.insert(key) {
             if self.closed_order.len() >= RECENTLY_DONE {
@@ -256,6 +274,23 @@ impl LineParser for AuditParser {
             }
             _ => {}
         }
+    }
+
+    fn foreign_line(&mut self, line: &[u8]) {
+        if let Some(rec) = parse_record(line) {
+            self.close((node_hash(rec.node), rec.serial));
+        }
+    }
+
+    fn continuation_line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) -> bool {
+        if let Some(rec) = parse_record(line) {
+            let key = (node_hash(rec.node), rec.serial);
+            if self.open.contains_key(&key) {
+                // No expiry here: these lines' numbers are not this parser's.
+                self.absorb_record(key, &rec, line_no, sink);
+            }
+        }
+        !self.open.is_empty()
     }
 
     fn finish(&mut self, sink: &mut dyn EventSink) {
