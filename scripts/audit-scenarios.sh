@@ -10,8 +10,9 @@
 #      kernel (only one process can own the audit netlink socket). Takes a lock so two
 #      copies never overlap.
 #   2. Creates its own scratch files: a work dir /tmp/sighunt-e2e.XXXXXX, a hidden dir
-#      /tmp/.sighunt-XXXXXX, /tmp/df00tech_test_payload_XXXXXX.sh, /dev/shm/sighunt-e2e.XXXXXX
-#      and /opt/sighunt-admin/backup.sh (only if absent).
+#      /tmp/.sighunt-XXXXXX, /tmp/df00tech_test_payload_XXXXXX.sh, /dev/shm/sighunt-e2e.XXXXXX,
+#      /opt/sighunt-admin/backup.sh (only if absent) and the init script
+#      /etc/init.d/sighunt-e2e-localnet (refuses to run if it exists; removed afterwards).
 #   3. For each requested format, starts a PRIVATE auditd (`auditd -n -c <tmp dir>`,
 #      log_format=RAW + name_format=NONE, or log_format=ENRICHED + name_format=HOSTNAME),
 #      adds execve (b64+b32) and bind/listen (b64+b32) rules filtered on a login uid
@@ -51,6 +52,9 @@ readonly RULE_KEY_EXEC=sighunt_e2e
 readonly RULE_KEY_NET=sighunt_e2e_net
 readonly ADMIN_DIR=/opt/sighunt-admin
 readonly ADMIN_SCRIPT=$ADMIN_DIR/backup.sh
+# UNC3886 ran `nohup /bin/support` from /etc/init.d/localnet; scenario 13 does the same
+# with a script of its own name.
+readonly INIT_SCRIPT=/etc/init.d/sighunt-e2e-localnet
 
 # ---------------------------------------------------------------------------------------
 # Scenario runner. Invoked as: bash audit-scenarios.sh --scenario-runner AUID WD DF HID SHM
@@ -59,7 +63,7 @@ readonly ADMIN_SCRIPT=$ADMIN_DIR/backup.sh
 # so the log stays readable.
 # ---------------------------------------------------------------------------------------
 if [[ ${1-} == --scenario-runner ]]; then
-    AUID=$2 WD=$3 DF=$4 HID=$5 SHM=$6
+    AUID=$2 WD=$3 DF=$4 HID=$5 SHM=$6 INIT=$7 WEBUSER=${8-}
     export PATH=$SAFE_PATH LC_ALL=C
     echo "$AUID" >/proc/self/loginuid || { echo "cannot set loginuid" >&2; exit 97; }
     cd "$WD" || exit 98
@@ -123,6 +127,20 @@ if [[ ${1-} == --scenario-runner ]]; then
     perl -e '$SIG{TERM}="IGNORE"; sleep 1'
     bash -c "trap '' HUP INT TERM; sleep 1"
 
+    begin 13a  # UNC3886: an init script runs `nohup <payload> &`
+    "$INIT" start
+    kill "$(<"$WD/support.pid")" 2>/dev/null
+
+    begin 13b  # the payload was killed; the init script starts it again
+    "$INIT" start
+    kill "$(<"$WD/support.pid")" 2>/dev/null
+
+    begin 14   # a web server account (www-data) keeps a tool alive: a web shell
+    if [[ -n $WEBUSER ]]; then
+        runuser -u "$WEBUSER" -- sh -c "nohup $WD/websvc 0.3 >/dev/null 2>&1 &"
+        pause 0.5
+    fi
+
     wait
     exit 0
 fi
@@ -152,7 +170,7 @@ esac
 
 # --- prerequisites ----------------------------------------------------------------------
 [[ $(id -u) == 0 ]] || refuse "must run as root (needs the kernel audit subsystem)"
-for tool in auditd auditctl busybox nc python3 perl setsid timeout flock grep sh; do
+for tool in auditd auditctl busybox nc python3 perl setsid timeout flock grep sh runuser; do
     command -v "$tool" >/dev/null 2>&1 ||
         refuse "'$tool' not found on PATH (apt-get install -y auditd netcat-openbsd busybox)"
 done
@@ -204,7 +222,7 @@ done
 auid_in_use "$AUID" && die "could not find an unused login uid"
 
 # --- cleanup, always ------------------------------------------------------------------------
-WD= HID= DF= SHM= ADIR= AUDITD_PID= RUNNER_PID= ADMIN_CREATED_DIR=0 ADMIN_CREATED_FILE=0
+WD='' HID='' DF='' SHM='' ADIR='' AUDITD_PID='' RUNNER_PID='' ADMIN_CREATED_DIR=0 ADMIN_CREATED_FILE=0 INIT_CREATED=0
 RULES_ADDED=()
 
 kill_auid_procs() {   # every process whose loginuid is our private auid
@@ -269,6 +287,7 @@ cleanup() {
     [[ -n $SHM ]] && rm -f -- "$SHM"
     ((ADMIN_CREATED_FILE)) && rm -f -- "$ADMIN_SCRIPT"
     ((ADMIN_CREATED_DIR)) && rmdir -- "$ADMIN_DIR" 2>/dev/null
+    ((INIT_CREATED)) && rm -f -- "$INIT_SCRIPT"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -277,6 +296,11 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 # --- scratch files --------------------------------------------------------------------------
+[[ -e $INIT_SCRIPT ]] && refuse "$INIT_SCRIPT exists (left over from an interrupted run? remove it)"
+[[ -d ${INIT_SCRIPT%/*} ]] || refuse "${INIT_SCRIPT%/*} does not exist"
+# The web-shell scenario runs as www-data when the account exists.
+WEBUSER=
+getent passwd www-data >/dev/null 2>&1 && WEBUSER=www-data
 mkdir -p -- "$OUTDIR" || die "cannot create $OUTDIR"
 OUTDIR=$(cd -- "$OUTDIR" && pwd) || die "bad OUTDIR"
 
@@ -294,7 +318,26 @@ done
 cp -L -- "$(command -v nc)" "$WD/netcat"
 cp -L -- "$(command -v sleep)" "$HID/kworker"
 cp -L -- "$(command -v sleep)" "$SHM"
-chmod 755 "$WD/netcat" "$HID/kworker" "$SHM"
+cp -L -- "$(command -v sleep)" "$WD/support"
+cp -L -- "$(command -v sleep)" "$WD/websvc"
+chmod 755 "$WD/netcat" "$HID/kworker" "$SHM" "$WD/support" "$WD/websvc"
+# The init script: it records the payload's pid so the runner can kill it, and waits a
+# moment so that its child execs nohup while it still runs (a child whose parent has
+# exited is re-parented to init, and the kernel then logs ppid=1).
+INIT_CREATED=1   # it did not exist (checked above): ours to remove, even half-written
+cat >"$INIT_SCRIPT" <<EOF || die "cannot write $INIT_SCRIPT"
+#!/bin/sh
+# sighunt e2e: stand-in for UNC3886's /etc/init.d/localnet (removed after the run)
+case "\$1" in
+start)
+    nohup $WD/support 30 >/dev/null 2>&1 &
+    echo \$! >$WD/support.pid
+    sleep 0.5
+    ;;
+esac
+exit 0
+EOF
+chmod 755 "$INIT_SCRIPT" || die "cannot chmod $INIT_SCRIPT"
 printf 'remember: nohup keeps jobs alive after logout\n' >"$WD/notes.txt"
 mkfifo -m 600 "$WD/.pause"
 if [[ ! -d $ADMIN_DIR ]]; then
@@ -370,7 +413,7 @@ capture() {   # $1 = raw|enriched
 
     log "[$fmt] running scenarios"
     # In the background + `wait`, so that INT/TERM reach our trap at once.
-    timeout -k 5 60 bash "$SELF" --scenario-runner "$AUID" "$WD" "$DF" "$HID" "$SHM" \
+    timeout -k 5 60 bash "$SELF" --scenario-runner "$AUID" "$WD" "$DF" "$HID" "$SHM" "$INIT_SCRIPT" "$WEBUSER" \
         >"$WD/scenarios-$fmt.out" 2>&1 </dev/null 9>&- &
     RUNNER_PID=$!
     wait "$RUNNER_PID"
@@ -411,8 +454,8 @@ write_tsv() {
     busybox nohup true >/dev/null 2>&1 || bb_note=" (this busybox has no nohup applet: only the busybox exec is recorded)"
     {
         printf '%s\t%s\t%s\t%s\t%s\n' \
-            01 malicious "seed test 1: nohup nc -lvp $NC_PORT -s 127.0.0.1 (background, killed after 1 s)" nc suspicious_net_tool \
-            02 malicious "seed test 2: chmod +x $DF; nohup $DF" "$DF" temp_dir_payload \
+            01 malicious "seed test 1: nohup nc -lvp $NC_PORT -s 127.0.0.1 (background, killed after 1 s; nc binds and listens)" nc suspicious_net_tool,net_listener \
+            02 malicious "seed test 2: chmod +x $DF; nohup $DF" "$DF" temp_dir_payload,payload_made_executable \
             03 signal "seed test 3: python3 -c 'import signal,time; signal.signal(signal.SIGHUP, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(1)'" - - \
             04 malicious "sh -c \"nohup $WD/x4.sh >/dev/null 2>&1 &\" (hex-encoded sh -c string; exactly one finding)" "$WD/x4.sh" temp_dir_payload,background_exec \
             05a malicious "nohup $WD/x5.sh <9000 x A> (argument split by the kernel: a2_len, a2[0..])" "$WD/x5.sh" temp_dir_payload \
@@ -429,7 +472,11 @@ write_tsv() {
             11c benign "/bin/echo nohup is a command" - - \
             11d benign "sh -c 'echo nohup is a command'" - - \
             12a signal "perl -e '\$SIG{TERM}=\"IGNORE\"; sleep 1'" - - \
-            12b signal "bash -c \"trap '' HUP INT TERM; sleep 1\"" - -
+            12b signal "bash -c \"trap '' HUP INT TERM; sleep 1\"" - - \
+            13a malicious "$INIT_SCRIPT start: the init script runs nohup $WD/support 30 & (UNC3886's localnet)" "$WD/support" init_script_parent,temp_dir_payload \
+            13b malicious "$INIT_SCRIPT start again after its payload was killed" "$WD/support" init_script_parent,relaunched
+        [[ -n $WEBUSER ]] && printf '%s\t%s\t%s\t%s\t%s\n' \
+            14 malicious "runuser -u $WEBUSER -- sh -c \"nohup $WD/websvc 0.3 >/dev/null 2>&1 &\" (a web shell)" "$WD/websvc" web_service_parent,temp_dir_payload
     } >"$t" && chmod 644 "$t" && mv -f -- "$t" "$OUTDIR/scenarios.tsv" || die "cannot write scenarios.tsv"
 }
 

@@ -102,6 +102,8 @@ pub struct ProcessStart {
     /// The full command line, decoded (hex and split arguments joined).
     pub command_line: String,
     pub cwd: Option<String>,
+    /// Controlling terminal (`pts/0`, `ttys003`) where the log records it (sudo `TTY=`).
+    pub tty: Option<String>,
     pub parent_exe: Option<String>,
     pub parent_command_line: Option<String>,
     /// PE `OriginalFileName` (Sysmon 1), which survives renaming the binary.
@@ -148,6 +150,7 @@ impl ProcessStart {
             argv: Vec::new(),
             command_line: String::new(),
             cwd: None,
+            tty: None,
             parent_exe: None,
             parent_command_line: None,
             original_file_name: None,

@@ -12,13 +12,21 @@
 //!
 //! [`pipeline`] wires these together for a hunt; the binary only parses arguments.
 
+pub mod allowlist;
 pub mod command;
 pub mod detectors;
 pub mod event;
+pub mod explain;
+pub mod export;
 pub mod finding;
+pub mod follow;
 pub mod input;
+pub mod live;
 pub mod output;
 pub mod pipeline;
+pub mod plugin;
+pub mod profile;
 pub mod rules;
 pub mod shell;
 pub mod sources;
+pub mod stream;

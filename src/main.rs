@@ -12,7 +12,7 @@ use sighunt::finding::{Finding, Severity};
 use sighunt::input::InputFormat;
 use sighunt::output::{self, OutputFormat};
 use sighunt::pipeline::{self, HuntOptions};
-use sighunt::rules::Rules;
+use sighunt::rules::{LoadOptions, Rules};
 
 /// Hunt for MITRE ATT&CK T1564.011 Ignore Process Interrupts: programs started so
 /// that a hang-up, Ctrl-C or kill cannot stop them (nohup and its relatives, signal
@@ -36,6 +36,35 @@ enum Command {
     /// enriched, with or without node=, or wrapped in syslog). Gzip and zstd
     /// compressed inputs are decompressed on the fly.
     Hunt(HuntArgs),
+
+    /// Show the effective rules, or export them for other tools.
+    ///
+    /// The rules are the embedded defaults, merged with /etc/sighunt/rules.toml,
+    /// $XDG_CONFIG_HOME/sighunt/rules.toml (or ~/.config/sighunt/rules.toml) and
+    /// each --rules FILE, in that order.
+    Rules(RulesArgs),
+
+    /// Check the running processes of this host (Linux procfs) for the technique.
+    ///
+    /// Reports processes that ignore SIGHUP, SIGINT, SIGQUIT or SIGTERM (the
+    /// SigIgn mask of /proc/PID/status), scored by what tells an implant from a
+    /// daemon: a deleted, memfd, temp or hidden executable, a borrowed name, a
+    /// packet or listening socket, a socket on stdin/stdout, no terminal, a launcher
+    /// that exited, nohup. Shells and well-known daemons are allow-listed in the rule
+    /// data. Nothing is written to /proc and no process is signalled; processes that
+    /// cannot be read are counted in the summary. Root sees every process's context.
+    Live(LiveArgs),
+
+    /// Run as an auditd plugin: read audit records from stdin (the audit dispatcher)
+    /// and report each finding as soon as its event is complete, to syslog (the
+    /// default), a file or stdout. Install with dist/audit/plugins.d/sighunt.conf.
+    Plugin(sighunt::plugin::PluginArgs),
+
+    /// Detect on a Kafka log bus: consume raw log lines or JSON events, write each
+    /// finding as a JSON message (keyed by host) to an output topic. Instances with
+    /// the same --group share the partitions; delivery is at least once, duplicates
+    /// carry the same `id`.
+    Stream(sighunt::stream::StreamArgs),
 }
 
 #[derive(Args, Debug)]
@@ -45,7 +74,7 @@ struct HuntArgs {
     paths: Vec<PathBuf>,
 
     /// Read every input as this format instead of sniffing it from content.
-    /// One of: auditd, syslog, evtx, xml, json.
+    /// One of: auditd, syslog, evtx, xml, json, eslogger, journald, unifiedlog.
     #[arg(long, value_name = "FORMAT")]
     input_format: Option<InputFormat>,
 
@@ -79,12 +108,91 @@ struct HuntArgs {
     /// Worker threads for scanning inputs in parallel (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
+
+    #[command(flatten)]
+    rule_files: RuleFileArgs,
+
+    /// Logic to apply: `default` (sighunt's detectors and allow-lists) or `seed`
+    /// (the seed Sumo Logic query's semantics on the raw records, to compare with it).
+    #[arg(long, default_value = "default", value_name = "PROFILE")]
+    profile: sighunt::profile::ProfileName,
+
+    /// Explain each finding: the indicators and weights that scored it (and the rule
+    /// file each came from), how its severity was reached; and list the findings the
+    /// allow-list suppressed, with the entry that did (an `explain` field in JSON
+    /// Lines, a column in CSV, lines under the table).
+    #[arg(long)]
+    explain: bool,
+
+    /// Keep reading the files as they grow, like `tail -F` (across rotation and
+    /// truncation; a file may not exist yet), and report each finding as soon as
+    /// its event is complete, until interrupted. `-` follows stdin until it ends.
+    #[arg(long, conflicts_with = "explain")]
+    follow: bool,
+}
+
+#[derive(Args, Debug)]
+struct RuleFileArgs {
+    /// A rule file merged over the defaults and the configuration files
+    /// (repeatable; later files win).
+    #[arg(long = "rules", value_name = "FILE")]
+    rules: Vec<PathBuf>,
+
+    /// Do not read /etc/sighunt/rules.toml or the user's configuration file.
+    #[arg(long)]
+    no_config: bool,
+}
+
+impl RuleFileArgs {
+    /// The effective rules, checked.
+    fn load(&self) -> anyhow::Result<Rules> {
+        let rules = Rules::load(&LoadOptions {
+            files: self.rules.clone(),
+            config: !self.no_config,
+        })?;
+        rules.validate()?;
+        Ok(rules)
+    }
+}
+
+#[derive(Args, Debug)]
+struct RulesArgs {
+    #[command(subcommand)]
+    action: RulesAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesAction {
+    /// Print the effective rules as TOML, headed by the files merged and the values
+    /// user files set.
+    Show {
+        #[command(flatten)]
+        rule_files: RuleFileArgs,
+    },
+    /// Generate detection content for other tools from the effective rules: Sigma
+    /// rules, or Sumo Logic, Splunk SPL or Microsoft KQL queries with the current
+    /// weights and allow-list.
+    Export {
+        /// sigma, sumo, splunk or kql.
+        #[arg(long, short = 'f', value_name = "FORMAT")]
+        format: sighunt::export::ExportFormat,
+        /// Write one file per rule or query into this directory (created if needed)
+        /// instead of printing to stdout.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        rule_files: RuleFileArgs,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hunt(args) => run_hunt(args),
+        Command::Rules(args) => run_rules(args),
+        Command::Live(args) => run_live(args),
+        Command::Plugin(args) => sighunt::plugin::run_cli(args),
+        Command::Stream(args) => sighunt::stream::run_cli(args),
     };
     match result {
         Ok(code) => code,
@@ -96,16 +204,34 @@ fn main() -> ExitCode {
 }
 
 fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
-    let rules = Rules::embedded();
+    let rules = args.rule_files.load()?;
+    let allowlist = sighunt::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
+    for w in &allowlist.warnings {
+        eprintln!("sighunt: warning: {}", output::escape_control(w));
+    }
     let options = HuntOptions {
         input_format: args.input_format,
         min_severity: args.min_severity,
         threads: args.threads,
+        profile: sighunt::profile::Profile::new(args.profile, &rules)?,
+        allowlist,
     };
     // Error messages quote file names and log content: escape them always.
     let on_error = |e: &sighunt::input::InputError| {
         eprintln!("sighunt: {}", output::escape_control(&e.to_string()));
     };
+    if args.follow {
+        let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+        let follow = sighunt::follow::FollowCommand {
+            paths: &args.paths,
+            format: args.format,
+            output: args.output.as_deref(),
+            color: args.color == "always" || (args.color == "auto" && to_terminal),
+            quiet: args.quiet,
+            fail_on: args.fail_on,
+        };
+        return sighunt::follow::run_command(&follow, &rules, &options);
+    }
     let report = pipeline::hunt(&args.paths, &options, &rules, &on_error)?;
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
@@ -120,10 +246,18 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
-    write_findings(&mut out, args.format, &report.findings, color)?;
+    if args.explain {
+        sighunt::explain::write(&mut out, args.format, &rules, args.profile, &report, color)?;
+    } else {
+        write_findings(&mut out, args.format, &report.findings, color)?;
+    }
     out.flush()?;
     if !args.quiet {
-        eprintln!("{}", report.stats.summary());
+        let suppressed = match report.stats.suppressed {
+            0 => String::new(),
+            n => format!(", {n} suppressed by the allow-list"),
+        };
+        eprintln!("{}{suppressed}", report.stats.summary());
     }
     let failed = args
         .fail_on
@@ -146,4 +280,171 @@ fn write_findings(
         OutputFormat::Jsonl => output::write_jsonl(out, findings),
         OutputFormat::Csv => output::write_csv(out, findings),
     }
+}
+
+#[derive(Args, Debug)]
+struct LiveArgs {
+    /// Check only this process (repeatable). Default: every process.
+    #[arg(long, value_name = "PID")]
+    pid: Vec<u32>,
+
+    /// Scan again every SECONDS (fractions allowed) until interrupted, reporting
+    /// each process once (a process is its pid and start time). With --fail-on,
+    /// exit with status 1 as soon as a reported finding reaches that severity.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    watch: Option<std::time::Duration>,
+
+    /// Output format: `table` for people (masked signals appear as ignores_sig*
+    /// indicators), `jsonl` (one JSON object per finding) or `csv` for machines.
+    #[arg(long, short = 'f', default_value = "table", value_name = "FORMAT")]
+    format: OutputFormat,
+
+    /// Report only findings of at least this severity: informational, low,
+    /// medium, high or critical.
+    #[arg(long, default_value = "informational", value_name = "SEVERITY")]
+    min_severity: Severity,
+
+    /// Exit with status 1 when any reported finding is at least this severity
+    /// (for scripts and CI gates).
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<Severity>,
+
+    /// Write findings to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// The procfs to read: /proc, or the host's /proc mounted elsewhere (e.g.
+    /// /host/proc when running in a container).
+    #[arg(long, default_value = "/proc", value_name = "DIR")]
+    proc_root: PathBuf,
+
+    /// Colour the table: auto (when stdout is a terminal), always or never.
+    #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = ["auto", "always", "never"])]
+    color: String,
+
+    /// Do not print the summary line on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+
+    #[command(flatten)]
+    rule_files: RuleFileArgs,
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {s:?}"))?;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!(
+            "the interval must be more than 0 and at most 86400 seconds, not {s}"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+fn run_live(args: LiveArgs) -> anyhow::Result<ExitCode> {
+    use sighunt::live::{LiveOptions, LiveScanner, Watch};
+
+    let rules = args.rule_files.load()?;
+    // The site's reviewed exceptions ([[allowlist]]) apply to live findings too.
+    let allowlist = sighunt::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
+    for w in &allowlist.warnings {
+        eprintln!("sighunt: warning: {}", output::escape_control(w));
+    }
+    let no_context = sighunt::allowlist::FindingContext::default();
+    let options = LiveOptions {
+        proc_root: args.proc_root.clone(),
+        pids: args.pid.clone(),
+        ..LiveOptions::default()
+    };
+    let mut scanner = LiveScanner::new(&rules, options)?;
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => to_terminal,
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let reached = |findings: &[Finding]| {
+        args.fail_on
+            .is_some_and(|threshold| findings.iter().any(|f| f.severity >= threshold))
+    };
+    let mut watch = Watch::default();
+    let mut first = true;
+    loop {
+        let report = scanner.scan()?;
+        let stats = report.stats.clone();
+        let findings = watch.fresh(report, |f| {
+            f.severity >= args.min_severity && allowlist.decide(f, &no_context).is_none()
+        });
+        if first || !findings.is_empty() {
+            if args.format == OutputFormat::Csv && !first {
+                // One CSV stream: the header only once.
+                let mut buf = Vec::new();
+                output::write_csv(&mut buf, &findings)?;
+                let body = buf
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(&buf[..0], |i| &buf[i + 1..]);
+                out.write_all(body)?;
+            } else {
+                write_findings(&mut out, args.format, &findings, color)?;
+            }
+            out.flush()?;
+            if !args.quiet {
+                eprintln!("{}", stats.summary(&findings));
+                if first && !args.pid.is_empty() && stats.vanished > 0 {
+                    eprintln!(
+                        "sighunt: {} of the --pid processes do not exist",
+                        stats.vanished
+                    );
+                }
+            }
+        }
+        if reached(&findings) {
+            return Ok(ExitCode::from(1));
+        }
+        let Some(interval) = args.watch else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        first = false;
+        watch.forget_exited(&args.proc_root);
+        std::thread::sleep(interval);
+    }
+}
+
+fn run_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
+    match args.action {
+        RulesAction::Show { rule_files } => {
+            let rules = rule_files.load()?;
+            print!("{}", rules.to_toml_string());
+        }
+        RulesAction::Export {
+            format,
+            out,
+            rule_files,
+        } => {
+            let rules = rule_files.load()?;
+            let files = sighunt::export::export(&rules, format)?;
+            match out {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                    for (name, text) in &files {
+                        let path = dir.join(name);
+                        std::fs::write(&path, text)
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                        eprintln!("sighunt: wrote {}", path.display());
+                    }
+                }
+                None => print!("{}", sighunt::export::concatenate(format, &files)),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

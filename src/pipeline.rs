@@ -7,10 +7,12 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
+use crate::allowlist::{AllowList, ContextSink, Suppressed};
 use crate::detectors::{self, Detector, Findings};
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
 use crate::input::{self, Found, InputError, InputFormat, OpenError};
+use crate::profile::Profile;
 use crate::rules::{Rules, RulesError};
 use crate::sources::{self, EventSink};
 
@@ -23,6 +25,10 @@ pub struct HuntOptions {
     pub min_severity: Severity,
     /// Worker threads; `None` uses one per core.
     pub threads: Option<usize>,
+    /// Which logic to apply: sighunt's detectors, or the seed query's.
+    pub profile: Profile,
+    /// Findings it matches are suppressed (default profile only).
+    pub allowlist: AllowList,
 }
 
 impl Default for HuntOptions {
@@ -31,6 +37,8 @@ impl Default for HuntOptions {
             input_format: None,
             min_severity: Severity::Informational,
             threads: None,
+            profile: Profile::Default,
+            allowlist: AllowList::default(),
         }
     }
 }
@@ -45,6 +53,10 @@ pub struct HuntStats {
     pub input_errors: u64,
     /// Findings per severity, indexed like [`Severity::ALL`].
     pub by_severity: [u64; 5],
+    /// Findings suppressed by the allow-list.
+    pub suppressed: u64,
+    /// Correlation state entries evicted to keep memory bounded.
+    pub state_dropped: u64,
 }
 
 impl HuntStats {
@@ -76,7 +88,25 @@ impl HuntStats {
             per.join(", "),
             self.input_errors,
             plural(self.input_errors),
-        )
+        ) + &self.extras()
+    }
+
+    /// Counters shown only when they are not zero.
+    fn extras(&self) -> String {
+        let mut out = String::new();
+        if self.suppressed > 0 {
+            out.push_str(&format!(
+                ", {} suppressed by the allow-list",
+                self.suppressed
+            ));
+        }
+        if self.state_dropped > 0 {
+            out.push_str(&format!(
+                ", {} correlation state entries evicted (bounded memory; correlations across them may be missed)",
+                self.state_dropped
+            ));
+        }
+        out
     }
 }
 
@@ -87,6 +117,8 @@ impl HuntStats {
         self.skipped += other.skipped;
         self.events += other.events;
         self.input_errors += other.input_errors;
+        self.suppressed += other.suppressed;
+        self.state_dropped += other.state_dropped;
         for (a, b) in self.by_severity.iter_mut().zip(other.by_severity) {
             *a += b;
         }
@@ -102,6 +134,8 @@ fn plural(n: u64) -> &'static str {
 pub struct HuntReport {
     pub findings: Vec<Finding>,
     pub stats: HuntStats,
+    /// Findings the allow-list suppressed, newest first, with the deciding entry.
+    pub suppressed: Vec<Suppressed>,
 }
 
 /// Reports input errors as they happen; called from worker threads.
@@ -123,15 +157,15 @@ pub fn hunt(
             .into_par_iter()
             .map(|found| {
                 let mut stats = HuntStats::default();
-                let findings = match found {
-                    Ok(found) => scan(&found, options, rules, &mut stats, on_error)?,
+                let scanned = match found {
+                    Ok(found) => scan_input(&found, options, rules, &mut stats, on_error)?,
                     Err(e) => {
                         stats.input_errors += 1;
                         on_error(&e);
-                        Vec::new()
+                        Scanned::default()
                     }
                 };
-                Ok((findings, stats))
+                Ok((scanned, stats))
             })
             .collect::<Result<Vec<_>, RulesError>>()
     };
@@ -146,10 +180,17 @@ pub fn hunt(
         None => run(),
     }?;
     let mut report = HuntReport::default();
-    for (mut findings, stats) in per_input {
-        report.findings.append(&mut findings);
+    for (mut scanned, stats) in per_input {
+        report.findings.append(&mut scanned.findings);
+        report.suppressed.append(&mut scanned.suppressed);
         report.stats.add(&stats);
     }
+    report
+        .suppressed
+        .retain(|s| s.finding.severity >= options.min_severity);
+    report
+        .suppressed
+        .sort_by_key(|s| std::cmp::Reverse(s.finding.time));
     report
         .findings
         .retain(|f| f.severity >= options.min_severity);
@@ -160,7 +201,7 @@ pub fn hunt(
     Ok(report)
 }
 
-/// Scans one input with a fresh detector set.
+/// Scans one input with a fresh detector set; returns the findings reported.
 pub fn scan(
     found: &Found,
     options: &HuntOptions,
@@ -168,13 +209,33 @@ pub fn scan(
     stats: &mut HuntStats,
     on_error: ErrorReporter<'_>,
 ) -> Result<Vec<Finding>, RulesError> {
+    scan_input(found, options, rules, stats, on_error).map(|s| s.findings)
+}
+
+/// What one input yielded: findings reported, and findings the allow-list
+/// suppressed.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub findings: Vec<Finding>,
+    pub suppressed: Vec<Suppressed>,
+}
+
+/// Scans one input with the profile's logic (a fresh detector set for the default
+/// profile), then applies the allow-list.
+pub fn scan_input(
+    found: &Found,
+    options: &HuntOptions,
+    rules: &Rules,
+    stats: &mut HuntStats,
+    on_error: ErrorReporter<'_>,
+) -> Result<Scanned, RulesError> {
     let name = found.spec.display();
     stats.files += 1;
     let opened = match input::open(&found.spec, options.input_format) {
         Ok(o) => o,
         Err(OpenError::UnknownFormat) if !found.named => {
             stats.skipped += 1;
-            return Ok(Vec::new());
+            return Ok(Scanned::default());
         }
         Err(e) => {
             stats.input_errors += 1;
@@ -183,9 +244,22 @@ pub fn scan(
                 other => other.to_string(),
             };
             on_error(&InputError::new(&name, None, message));
-            return Ok(Vec::new());
+            return Ok(Scanned::default());
         }
     };
+    if let Profile::Seed(query) = &options.profile {
+        let mut errors = 0;
+        let (findings, records) = query.scan(opened, &mut |e| {
+            errors += 1;
+            on_error(&e);
+        });
+        stats.events += records;
+        stats.input_errors += errors;
+        return Ok(Scanned {
+            findings,
+            suppressed: Vec::new(),
+        });
+    }
     let mut sink = DetectingSink {
         detectors: detectors::default_set(rules)?,
         findings: Findings::default(),
@@ -193,13 +267,27 @@ pub fn scan(
         errors: 0,
         on_error,
     };
-    sources::read_input(opened, &mut sink);
+    // Remembers each finding's parent image for the allow-list.
+    let count = |s: &DetectingSink<'_>| s.findings.len();
+    let mut with_context = ContextSink::new(&mut sink, &count);
+    sources::read_input(opened, &mut with_context);
+    let contexts = with_context.contexts;
     for d in &mut sink.detectors {
         d.finish(&mut sink.findings);
     }
+    stats.state_dropped += sink
+        .detectors
+        .iter()
+        .map(|d| d.state_dropped())
+        .sum::<u64>();
     stats.events += sink.events;
     stats.input_errors += sink.errors;
-    Ok(sink.findings.drain())
+    let (findings, suppressed) = options.allowlist.apply(sink.findings.drain(), &contexts);
+    stats.suppressed += suppressed.len() as u64;
+    Ok(Scanned {
+        findings,
+        suppressed,
+    })
 }
 
 /// Feeds each event to every detector as it arrives.

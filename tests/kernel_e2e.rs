@@ -12,7 +12,11 @@
 //!
 //! Ground truth comes from `scenarios.tsv`, written by the script next to the logs:
 //! `id  expectation  description  nohup_target  expected_indicators` (see the script's
-//! header). Findings are matched to scenarios by `nohup_target`.
+//! header). Findings are matched to scenarios by `nohup_target`. The expected indicators
+//! include the correlated ones: seed test 1 (01) needs `suspicious_net_tool` *and*
+//! `net_listener` (nc's bind/listen are audited), seed test 2 (02) `payload_made_executable`
+//! (its `chmod +x` is audited), and the init-script launches (13a/13b) must name the
+//! script's process as their parent (`ppid`).
 
 mod common;
 
@@ -40,6 +44,10 @@ const SPLIT_ARG_SCENARIO: &str = "05a";
 const SPLIT_ARG_LEN: usize = 9000;
 /// Benign look-alikes: no finding at all may have a command line containing these.
 const BENIGN_NEEDLES: [&str; 3] = ["grep nohup", "print(signal.SIGHUP)", "echo nohup"];
+/// Scenarios whose nohup an init script runs (UNC3886's `/etc/init.d/localnet`): the
+/// finding must name the script's process as the parent (`ppid`).
+const INIT_SCRIPT_SCENARIOS: [&str; 2] = ["13a", "13b"];
+const INIT_SCRIPT: &str = "/etc/init.d/sighunt-e2e-localnet";
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(150);
 
@@ -191,6 +199,7 @@ fn log_facts(path: &Path) -> LogFacts {
 /// problems (empty = pass) so that one run reports everything that is wrong.
 fn check_log(label: &str, log: &Path, scenarios: &[Scenario], enriched: bool) -> Vec<String> {
     let facts = log_facts(log);
+    let init_script_pids = exec_pids_with_arg(&facts, INIT_SCRIPT);
     let (run, findings) = common::hunt_jsonl(&[log]);
     let mut errors = Vec::new();
     let mut err = |msg: String| errors.push(format!("[{label}] {msg}"));
@@ -277,6 +286,24 @@ fn check_log(label: &str, log: &Path, scenarios: &[Scenario], enriched: bool) ->
                         ));
                     }
                 }
+                if INIT_SCRIPT_SCENARIOS.contains(&s.id.as_str()) {
+                    if init_script_pids.is_empty() {
+                        err(format!("{what}: the log has no exec of {INIT_SCRIPT}"));
+                    } else if !matched.iter().any(|f| {
+                        f.get("ppid")
+                            .and_then(Value::as_u64)
+                            .is_some_and(|p| init_script_pids.contains(&p))
+                    }) {
+                        err(format!(
+                            "{what}: no finding names the init script's process (pid {init_script_pids:?}) as its parent:\n  {}",
+                            matched
+                                .iter()
+                                .map(|f| brief(f))
+                                .collect::<Vec<_>>()
+                                .join("\n  ")
+                        ));
+                    }
+                }
                 if s.id == "01"
                     && !matched
                         .iter()
@@ -327,6 +354,70 @@ fn check_log(label: &str, log: &Path, scenarios: &[Scenario], enriched: bool) ->
         }
     }
 
+    // Signal masking (the seed's test 3 and the Perl and `trap ''` variants): one
+    // signal_mask finding each, by program, with the masked signals as indicators.
+    let signal: Vec<&Value> = findings
+        .iter()
+        .filter(|f| str_field(f, "detection_type") == Some("signal_mask"))
+        .collect();
+    let expected_signal: [(&str, &str, &[&str], &[&str]); 3] = [
+        (
+            "03",
+            "python3",
+            &["ignores_sighup", "ignores_sigterm"],
+            &["medium", "high", "critical"],
+        ),
+        (
+            "12a",
+            "perl",
+            &["ignores_sigterm"],
+            &["medium", "high", "critical"],
+        ),
+        (
+            "12b",
+            "bash",
+            &["ignores_sighup", "ignores_sigint", "ignores_sigterm"],
+            &["high", "critical"],
+        ),
+    ];
+    for (id, program, signals, severities) in expected_signal {
+        let hits: Vec<&&Value> = signal
+            .iter()
+            .filter(|f| {
+                let words: Vec<&str> = str_field(f, "command_line")
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect();
+                words
+                    .first()
+                    .is_some_and(|w| w.rsplit('/').next() == Some(program))
+                    && signals.iter().all(|sig| indicators(f).contains(sig))
+            })
+            .collect();
+        match hits.as_slice() {
+            [f] => {
+                let sev = str_field(f, "severity").unwrap_or_default();
+                if !severities.contains(&sev) {
+                    err(format!(
+                        "signal scenario {id}: severity {sev}, expected one of {severities:?}: {}",
+                        brief(f)
+                    ));
+                }
+            }
+            other => err(format!(
+                "signal scenario {id} ({program} ignoring {signals:?}): expected exactly one signal_mask finding, got {}",
+                other.len()
+            )),
+        }
+    }
+    if signal.len() != expected_signal.len() {
+        err(format!(
+            "expected {} signal_mask findings, got {}",
+            expected_signal.len(),
+            signal.len()
+        ));
+    }
+
     // Benign look-alikes: nothing at all.
     for f in &findings {
         let cl = str_field(f, "command_line").unwrap_or_default();
@@ -338,6 +429,33 @@ fn check_log(label: &str, log: &Path, scenarios: &[Scenario], enriched: bool) ->
         }
     }
     errors
+}
+
+/// Pids of the exec events (SYSCALL `pid=`) whose EXECVE has an argument equal to `arg`
+/// (the kernel runs a `#!` script as `/bin/sh SCRIPT ARGS`).
+fn exec_pids_with_arg(facts: &LogFacts, arg: &str) -> Vec<u64> {
+    let serial = |l: &str| -> Option<String> {
+        let at = l.find("msg=audit(")? + 10;
+        let end = l[at..].find(')')? + at;
+        Some(l[at..end].to_string())
+    };
+    let quoted = format!("=\"{arg}\"");
+    let serials: Vec<String> = facts
+        .lines
+        .iter()
+        .filter(|l| l.contains("type=EXECVE") && l.contains(&quoted))
+        .filter_map(|l| serial(l))
+        .collect();
+    facts
+        .lines
+        .iter()
+        .filter(|l| l.contains("type=SYSCALL"))
+        .filter(|l| serial(l).is_some_and(|s| serials.contains(&s)))
+        .filter_map(|l| {
+            let at = l.find(" pid=")? + 5;
+            l[at..].split(' ').next()?.parse().ok()
+        })
+        .collect()
 }
 
 fn check_common_fields(f: &Value, facts: &LogFacts, enriched: bool, err: &mut impl FnMut(String)) {

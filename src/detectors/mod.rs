@@ -2,7 +2,10 @@
 //! small, bounded state of its own for correlation) and writes findings; weights and
 //! lists come from the rule data.
 
+pub mod correlation;
 pub mod nohup;
+pub mod powershell;
+pub mod signal_mask;
 
 use crate::event::Event;
 use crate::finding::Finding;
@@ -14,6 +17,16 @@ pub trait Detector: Send {
     fn observe(&mut self, event: &Event, out: &mut Findings);
     /// End of input: emit anything held back.
     fn finish(&mut self, _out: &mut Findings) {}
+    /// Entries of the detector's bounded correlation state dropped by a count limit
+    /// before their time window ended (for the run summary); 0 when nothing was.
+    fn state_dropped(&self) -> u64 {
+        0
+    }
+    /// The process that launched what a finding of this detector is about, when the
+    /// detector's correlation state knows it (for allow-lists and output).
+    fn finding_parent(&self, _id: FindingId) -> Option<correlation::ParentInfo> {
+        None
+    }
 }
 
 /// Identifies a finding in a [`Findings`] collector, so a detector can amend a
@@ -51,14 +64,32 @@ impl Findings {
         self.items.is_empty()
     }
 
+    /// The ids of the findings collected so far, in order, so that detectors can be
+    /// asked what they know of each (e.g. [`Detector::finding_parent`]) before a drain.
+    pub fn ids(&self) -> impl Iterator<Item = FindingId> + '_ {
+        (0..self.items.len() as u64).map(move |i| FindingId(self.base + i))
+    }
+
     /// Takes every finding collected so far.
     pub fn drain(&mut self) -> Vec<Finding> {
         self.base += self.items.len() as u64;
         std::mem::take(&mut self.items)
     }
+
+    /// Takes the `n` oldest findings (all of them if fewer); the younger ones stay
+    /// amendable. Continuous modes hold each finding briefly for late evidence.
+    pub fn drain_oldest(&mut self, n: usize) -> Vec<Finding> {
+        let n = n.min(self.items.len());
+        self.base += n as u64;
+        self.items.drain(..n).collect()
+    }
 }
 
 /// The default detector set, configured from `rules`.
 pub fn default_set(rules: &Rules) -> Result<Vec<Box<dyn Detector>>, RulesError> {
-    Ok(vec![Box::new(nohup::NohupDetector::new(rules)?)])
+    Ok(vec![
+        Box::new(nohup::NohupDetector::new(rules)?),
+        Box::new(signal_mask::SignalMaskDetector::new(rules)?),
+        Box::new(powershell::PowerShellDetector::new(rules)?),
+    ])
 }

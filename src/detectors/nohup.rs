@@ -6,13 +6,19 @@
 //! indicators look at the target, the script an interpreter target runs, and the
 //! commands nested in a shell target. One launch is one finding: the `sh -c` string
 //! that contains a nohup and the nohup exec it leads to are merged.
+//!
+//! Evidence from other events comes from [`Correlator`] (see
+//! [`crate::detectors::correlation`]): the payload made executable before the launch,
+//! the parent that launched it (an init script, a web service), a relaunch, and a
+//! socket the program binds afterwards, which amends the finding already emitted.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::command::{self, CommandRules, Invocation, basename};
+use crate::detectors::correlation::{Correlator, ParentInfo, resolve};
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
 use crate::finding::{DetectionType, Finding, Severity};
@@ -40,12 +46,17 @@ pub struct NohupRules {
 const MERGE_WINDOW_MS: i64 = 10_000;
 /// How many launches are remembered for merging.
 const MERGE_MEMORY: usize = 1_024;
+/// How many findings' parents are remembered for [`Detector::finding_parent`].
+const PARENT_MEMORY: usize = 65_536;
 
 pub struct NohupDetector {
     rules: NohupRules,
     commands: CommandRules,
     scorer: Scorer,
     recent: VecDeque<Recent>,
+    correlator: Correlator,
+    parents: HashMap<FindingId, ParentInfo>,
+    parent_order: VecDeque<FindingId>,
 }
 
 /// A launch seen through a wrapper or a shell string, kept until the nohup exec it
@@ -72,12 +83,46 @@ impl NohupDetector {
         let nohup: NohupRules = rules.section("nohup")?;
         let commands: CommandRules = rules.section("commands")?;
         let scorer = Scorer::new(nohup.indicators.clone(), nohup.base_severity, rules);
+        let correlator = Correlator::new(rules, nohup.download_tools.clone())?;
         Ok(NohupDetector {
             rules: nohup,
             commands,
             scorer,
             recent: VecDeque::new(),
+            correlator,
+            parents: HashMap::new(),
+            parent_order: VecDeque::new(),
         })
+    }
+
+    /// Remembers the parent of a finding (the first one known wins).
+    fn remember_parent(&mut self, id: FindingId, parent: Option<ParentInfo>) {
+        let Some(parent) = parent else { return };
+        if self.parents.contains_key(&id) {
+            return;
+        }
+        if self.parent_order.len() >= PARENT_MEMORY {
+            if let Some(old) = self.parent_order.pop_front() {
+                self.parents.remove(&old);
+            }
+        }
+        self.parents.insert(id, parent);
+        self.parent_order.push_back(id);
+    }
+
+    /// Correlation state dropped by its count limits so far (for a run summary).
+    pub fn correlation_stats(&self) -> crate::detectors::correlation::CorrelationStats {
+        self.correlator.stats()
+    }
+
+    /// Adds indicators to a finding already emitted and scores it again.
+    fn amend(&self, finding: &mut Finding, more: &[&str]) {
+        let mut names: Vec<&str> = finding.indicators.iter().map(String::as_str).collect();
+        names.extend(more.iter().copied());
+        let score = self.scorer.score(names);
+        finding.indicators = score.indicators;
+        finding.suspicion_score = score.score;
+        finding.severity = score.severity;
     }
 
     fn launches(&self, p: &ProcessStart) -> Vec<Launch> {
@@ -330,28 +375,47 @@ impl NohupDetector {
 }
 
 impl Detector for NohupDetector {
+    fn finding_parent(&self, id: FindingId) -> Option<ParentInfo> {
+        self.parents.get(&id).cloned()
+    }
+
+    fn state_dropped(&self) -> u64 {
+        let s = self.correlator.stats();
+        s.processes_dropped + s.preparations_dropped + s.launches_dropped
+    }
+
     fn observe(&mut self, event: &Event, out: &mut Findings) {
+        // Evidence for launches already reported (a bind after the nohup).
+        for a in self.correlator.observe(event) {
+            if let Some(existing) = out.get_mut(a.id) {
+                self.amend(existing, &[a.indicator]);
+            }
+        }
         let Event::Process(p) = event else { return };
         if let ProcessOrigin::Scheduler(name) = &p.origin {
             if self.rules.excluded_schedulers.iter().any(|s| s == name) {
+                self.correlator.record_process(p);
                 return;
             }
         }
         for launch in self.launches(p) {
-            let fired = self.indicators(p, &launch);
+            let mut fired = self.indicators(p, &launch);
+            let payloads = self.payload_paths(p, &launch.target_words);
             let target = launch.target_words[0].clone();
             let args = join_argv(&launch.target_words[1..]);
+            let key = launch_key(&payloads, &target, &args);
             // nohup is the exec itself (not found behind a wrapper or in a string).
             let announced = !launch.nohup.via.is_empty() || launch.nohup.from_shell_text;
-            if let Some(id) = self.take_announced(p, &target, &args) {
+            let merged_into = self.take_announced(p, &target, &args);
+            let context = self
+                .correlator
+                .launch_context(p, &payloads, &key, merged_into);
+            fired.extend(context.indicators.iter().copied());
+            if let Some(id) = merged_into {
                 if let Some(existing) = out.get_mut(id) {
-                    let mut names: Vec<&str> =
-                        existing.indicators.iter().map(String::as_str).collect();
-                    names.extend(fired.iter().copied());
-                    let score = self.scorer.score(names);
-                    existing.indicators = score.indicators;
-                    existing.suspicion_score = score.score;
-                    existing.severity = score.severity;
+                    self.amend(existing, &fired);
+                    self.correlator.register_launch(p, &key, id);
+                    self.remember_parent(id, context.parent);
                     if announced {
                         // One step further down a chain (`bash -c "sudo nohup x"`).
                         self.announce(p, target, args, id);
@@ -378,33 +442,23 @@ impl Detector for NohupDetector {
                 source: p.provenance.clone(),
             };
             let id = out.push(finding);
+            self.correlator.register_launch(p, &key, id);
+            self.remember_parent(id, context.parent);
             if announced {
                 self.announce(p, target, args, id);
             }
         }
+        self.correlator.record_process(p);
     }
 }
 
-/// `path` made absolute against `cwd` when it is relative, with `.` and `..` folded.
-fn resolve(path: &str, cwd: Option<&str>) -> String {
-    let joined = match cwd {
-        Some(cwd) if !path.starts_with('/') => format!("{}/{path}", cwd.trim_end_matches('/')),
-        _ => path.to_string(),
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    if joined.starts_with('/') {
-        format!("/{}", parts.join("/"))
-    } else {
-        parts.join("/")
+/// What identifies "the same program" across launches: the payload's path, or the
+/// whole command when nohup runs a bare name (`nohup nc -lvp 4444`).
+fn launch_key(payloads: &[String], target: &str, args: &str) -> String {
+    match payloads.first() {
+        Some(path) => path.clone(),
+        None if args.is_empty() => target.to_string(),
+        None => format!("{target} {args}"),
     }
 }
 

@@ -19,15 +19,24 @@ pub enum InputFormat {
     Json,
     /// Syslog text (RFC 3164, RFC 5424, ISO timestamps).
     Syslog,
+    /// macOS Endpoint Security JSON lines as `eslogger` prints them.
+    Eslogger,
+    /// journald JSON export (`journalctl -o json`).
+    Journald,
+    /// macOS unified log as `log show --style ndjson` prints it.
+    UnifiedLog,
 }
 
 impl InputFormat {
-    pub const ALL: [InputFormat; 5] = [
+    pub const ALL: [InputFormat; 8] = [
         InputFormat::Auditd,
         InputFormat::Evtx,
         InputFormat::WindowsXml,
         InputFormat::Json,
         InputFormat::Syslog,
+        InputFormat::Eslogger,
+        InputFormat::Journald,
+        InputFormat::UnifiedLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +46,9 @@ impl InputFormat {
             InputFormat::WindowsXml => "xml",
             InputFormat::Json => "json",
             InputFormat::Syslog => "syslog",
+            InputFormat::Eslogger => "eslogger",
+            InputFormat::Journald => "journald",
+            InputFormat::UnifiedLog => "unifiedlog",
         }
     }
 }
@@ -93,6 +105,9 @@ pub fn sniff(head: &[u8]) -> Option<InputFormat> {
         return Some(InputFormat::Evtx);
     }
     let text = strip_bom(head);
+    if let Some(format) = sniff_unix_json(text) {
+        return Some(format);
+    }
     let first = text
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -101,6 +116,8 @@ pub fn sniff(head: &[u8]) -> Option<InputFormat> {
     let mut lines = 0;
     let mut audit = 0;
     let mut syslog = 0;
+    // Audit records inside syslog lines (audispd:, audit:).
+    let mut audit_in_syslog = 0;
     for line in text.split(|&b| b == b'\n').take(SNIFF_LINES) {
         if line.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
@@ -108,11 +125,19 @@ pub fn sniff(head: &[u8]) -> Option<InputFormat> {
         lines += 1;
         if is_audit_line(line) {
             audit += 1;
+            if looks_like_syslog(line) {
+                audit_in_syslog += 1;
+            }
         } else if looks_like_syslog(line) {
             syslog += 1;
         }
     }
     if lines > 0 && audit * 2 >= lines {
+        // A syslog file mixing audit lines and other programs' lines: the syslog
+        // source reads both (it hands the audit lines to the auditd source).
+        if syslog > 0 && audit_in_syslog == audit {
+            return Some(InputFormat::Syslog);
+        }
         return Some(InputFormat::Auditd);
     }
     match first {
@@ -129,6 +154,35 @@ pub fn sniff(head: &[u8]) -> Option<InputFormat> {
         return Some(InputFormat::Auditd);
     }
     None
+}
+
+/// JSON-lines shapes of the Linux/macOS sources, told apart by their field names;
+/// any other JSON is left to the generic JSON reader. The unified log may start with
+/// a `Filtering the log data using …` line.
+fn sniff_unix_json(text: &[u8]) -> Option<InputFormat> {
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let text = &text[start..];
+    if !text.starts_with(b"{") && !text.starts_with(b"Filtering the log data") {
+        return None;
+    }
+    let line = text
+        .split(|&b| b == b'\n')
+        .take(SNIFF_LINES)
+        .map(|l| l.trim_ascii_start())
+        .find(|l| l.starts_with(b"{"))?;
+    let has = |needle: &[u8]| memmem::find(line, needle).is_some();
+    if has(b"\"audit_token\"")
+        && has(b"\"process\"")
+        && (has(b"\"event_type\"") || has(b"\"schema_version\""))
+    {
+        Some(InputFormat::Eslogger)
+    } else if has(b"\"__REALTIME_TIMESTAMP\"") && (has(b"\"MESSAGE\"") || has(b"\"__CURSOR\"")) {
+        Some(InputFormat::Journald)
+    } else if has(b"\"eventMessage\"") {
+        Some(InputFormat::UnifiedLog)
+    } else {
+        None
+    }
 }
 
 fn strip_bom(b: &[u8]) -> &[u8] {
@@ -204,6 +258,30 @@ mod tests {
         );
         assert_eq!(sniff(b"\x00\x01\x02garbage\xff\xfe"), None);
         assert_eq!(sniff(b"just some text\n"), None);
+    }
+
+    #[test]
+    fn sniffs_linux_and_macos_shapes() {
+        let es = br#"{"event_type":9,"version":9,"schema_version":1,"process":{"audit_token":{"pid":1}},"event":{"exec":{}}}"#;
+        assert_eq!(sniff(es), Some(InputFormat::Eslogger));
+        let journal =
+            br#"{"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1795838970123456","MESSAGE":"x"}"#;
+        assert_eq!(sniff(journal), Some(InputFormat::Journald));
+        let unified = b"Filtering the log data using \"process == \\\"sudo\\\"\"\n{\"eventMessage\":\"x\",\"processImagePath\":\"/usr/bin/sudo\"}\n";
+        assert_eq!(sniff(unified), Some(InputFormat::UnifiedLog));
+        // Other JSON stays with the generic JSON reader.
+        assert_eq!(
+            sniff(br#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational"}"#),
+            Some(InputFormat::Json)
+        );
+        // Audit records inside syslog beside other programs' lines: the syslog source
+        // reads both; audit records alone stay auditd.
+        let mixed = b"Nov 28 04:53:42 vm sudo:     root : PWD=/root ; USER=root ; COMMAND=/usr/bin/id\nMar 27 00:37:34 vnode03 audispd: node=vnode03.vuln type=CWD msg=audit(1585291054.568:2911):  cwd=\"/\"\nMar 27 00:37:34 vnode03 audispd: node=vnode03.vuln type=EOE msg=audit(1585291054.568:2911):\n";
+        assert_eq!(sniff(mixed), Some(InputFormat::Syslog));
+        assert_eq!(sniff(&mixed[80..]), Some(InputFormat::Auditd));
+        for name in ["eslogger", "journald", "unifiedlog"] {
+            assert_eq!(name.parse::<InputFormat>().unwrap().as_str(), name);
+        }
     }
 
     #[test]

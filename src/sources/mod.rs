@@ -7,6 +7,11 @@
 
 pub mod auditd;
 pub mod chunked;
+pub mod eslogger;
+pub mod journald;
+pub mod syslog;
+pub mod sysmon_linux;
+pub mod windows;
 
 use std::sync::Arc;
 
@@ -48,6 +53,12 @@ pub trait LineParser: Send {
 pub fn line_parser(format: InputFormat, name: &Arc<str>) -> Option<Box<dyn LineParser>> {
     match format {
         InputFormat::Auditd => Some(Box::new(auditd::AuditParser::new(name.clone()))),
+        InputFormat::Json => Some(Box::new(windows::WinJsonParser::new(name.clone()))),
+        InputFormat::WindowsXml => Some(Box::new(windows::WinXmlParser::new(name.clone()))),
+        InputFormat::Syslog => Some(Box::new(syslog::SyslogParser::new(name.clone()))),
+        InputFormat::Eslogger => Some(Box::new(eslogger::EsloggerParser::new(name.clone()))),
+        InputFormat::UnifiedLog => Some(Box::new(eslogger::UnifiedLogParser::new(name.clone()))),
+        InputFormat::Journald => Some(Box::new(journald::JournaldParser::new(name.clone()))),
         _ => None,
     }
 }
@@ -61,6 +72,23 @@ pub fn read_input(opened: Opened, sink: &mut dyn EventSink) {
         payload,
         ..
     } = opened;
+    // EVTX is binary; XML and JSON events span lines (pretty-printed arrays,
+    // multi-line XML), so these read the stream themselves, still one event at a time.
+    match format {
+        InputFormat::Evtx => return windows::read_evtx(&name, payload, sink),
+        InputFormat::WindowsXml | InputFormat::Json => {
+            let reader: Box<dyn std::io::BufRead + Send> = match payload {
+                Payload::Stream(s) => s,
+                Payload::File(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
+            };
+            return if format == InputFormat::Json {
+                windows::read_json(&name, reader, sink)
+            } else {
+                windows::read_xml(&name, reader, sink)
+            };
+        }
+        _ => {}
+    }
     let Some(mut parser) = line_parser(format, &name) else {
         sink.error(InputError::new(
             &name,

@@ -1,0 +1,2 @@
+//! Fuzz targets for sighunt (see `targets`).
+pub mod targets;

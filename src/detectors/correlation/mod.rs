@@ -1,0 +1,975 @@
+//! Correlation: what turns single events into a story. A per-host process table (who
+//! is whose parent) and the evidence a nohup launch gets from other events:
+//!
+//! * `payload_made_executable`: the payload was `chmod +x`'d, `install`ed or
+//!   downloaded to its path shortly before it was nohup'd (the seed's test 2);
+//! * `net_listener`: the nohup'd program (or a child of it) then binds or listens
+//!   on a socket (auditd `bind`/`listen`, Sysmon 3 accepted connection; the seed's
+//!   test 1) — evidence that arrives after the finding, so the finding is amended;
+//! * `init_script_parent`: an ancestor is a script under an init, rc, cron or
+//!   systemd directory (UNC3886: `/etc/init.d/localnet` running `nohup /bin/support`);
+//! * `web_service_parent`: the launch runs as a web server or database account, or
+//!   descends from such a process (a web shell);
+//! * `relaunched`: the same program was nohup'd by another process earlier (it was
+//!   killed, or a watchdog keeps restarting it).
+//!
+//! The table is keyed by host and pid (auditd `pid`/`ppid`, eslogger audit tokens,
+//! Sysmon ProcessId) and by process GUID (Sysmon ProcessGuid, eslogger
+//! `pid:pidversion`). Every structure is bounded in entries and in log time (the
+//! windows in `[correlation]` of the rule data); entries pushed out by the count
+//! limit before their time are counted and reported, so a summary can say what was
+//! dropped.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hash, RandomState};
+
+use aho_corasick::AhoCorasick;
+use rustc_hash::FxBuildHasher;
+use serde::Deserialize;
+
+use crate::command::{self, CommandRules, Invocation, basename};
+use crate::detectors::FindingId;
+use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart};
+use crate::rules::{Rules, RulesError};
+
+/// `[correlation]` in the rule data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationRules {
+    /// A process is remembered this long (log time) after its exec.
+    pub process_ttl_secs: i64,
+    /// Most processes remembered, all hosts together.
+    pub max_processes: usize,
+    /// How many generations above a launch are looked at.
+    pub max_ancestors: usize,
+    /// A chmod/install/download counts if it happened at most this long before.
+    pub prepare_window_secs: i64,
+    pub max_prepared_paths: usize,
+    /// A bind/listen counts if it happened at most this long after the launch.
+    pub follow_window_secs: i64,
+    pub max_watched_launches: usize,
+    /// A launch of the same program by another process within this time is a relaunch.
+    pub relaunch_window_secs: i64,
+    pub max_relaunch_targets: usize,
+    /// Directories of boot, scheduler and service scripts.
+    pub init_script_dirs: Vec<String>,
+    /// Accounts of web servers and databases (names as logs resolve them).
+    pub web_service_users: Vec<String>,
+    /// The same accounts by number, for logs that do not resolve names (raw auditd).
+    pub web_service_uids: Vec<u32>,
+    /// Web server and database programs (base names; a version suffix such as
+    /// `php-fpm8.2` matches `php-fpm`).
+    pub web_service_programs: Vec<String>,
+    /// Command-line fragments of web applications run by a generic runtime (Java).
+    pub web_service_command_markers: Vec<String>,
+}
+
+/// A finding to amend with an indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amendment {
+    pub id: FindingId,
+    pub indicator: &'static str,
+}
+
+/// The process that launched a nohup, as far as the logs tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParentInfo {
+    pub pid: Option<u32>,
+    pub exe: Option<String>,
+    pub command_line: Option<String>,
+}
+
+/// What correlation adds to one launch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchContext {
+    pub parent: Option<ParentInfo>,
+    pub indicators: Vec<&'static str>,
+}
+
+/// State pushed out by the count limits before its time ran out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CorrelationStats {
+    pub processes_dropped: u64,
+    pub preparations_dropped: u64,
+    pub launches_dropped: u64,
+}
+
+impl CorrelationStats {
+    /// Lines for a run summary; empty when nothing was dropped.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (n, what) in [
+            (self.processes_dropped, "process-table entries"),
+            (self.preparations_dropped, "chmod/download records"),
+            (self.launches_dropped, "watched nohup launches"),
+        ] {
+            if n > 0 {
+                out.push(format!(
+                    "correlation: {n} {what} dropped before their window ended (limits in [correlation])"
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Programs that run the script named by their first operand.
+const SCRIPT_RUNNERS: &[&str] = &[
+    "run-parts",
+    "perl",
+    "python",
+    "ruby",
+    "php",
+    "env",
+    "busybox",
+];
+
+/// Longest text kept per process-table field.
+const MAX_FIELD_BYTES: usize = 512;
+/// Arguments kept per process (enough to see `sh /etc/init.d/x start`).
+const MAX_ARGS_KEPT: usize = 4;
+
+/// FNV-1a of a host name: table keys stay small and allocation-free.
+fn host_key(host: &str) -> u64 {
+    host.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The longest prefix of `s` of at most [`MAX_FIELD_BYTES`] on a char boundary.
+fn cap(s: &str) -> &str {
+    let mut end = s.len().min(MAX_FIELD_BYTES);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A map that forgets: its oldest entries beyond `cap` (counted in `dropped`), and
+/// entries older than a cutoff (see [`Bounded::expire`]). String keys (paths,
+/// GUIDs) are attacker-chosen and keep the DoS-resistant default hasher; integer keys
+/// use the faster FxHash.
+struct Bounded<K, V, S = RandomState> {
+    map: HashMap<K, Slot<V>, S>,
+    /// Keys in insertion order, with the insertion's sequence number and time; an
+    /// item whose sequence number is not the key's current one is stale.
+    order: VecDeque<(K, u64, i64)>,
+    cap: usize,
+    seq: u64,
+    dropped: u64,
+}
+
+struct Slot<V> {
+    value: V,
+    seq: u64,
+    time_ms: i64,
+}
+
+impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
+    fn new(cap: usize) -> Self {
+        Bounded {
+            map: HashMap::with_hasher(S::default()),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+            seq: 0,
+            dropped: 0,
+        }
+    }
+
+    fn insert(&mut self, key: K, value: V, time_ms: i64) {
+        self.seq += 1;
+        self.map.insert(
+            key.clone(),
+            Slot {
+                value,
+                seq: self.seq,
+                time_ms,
+            },
+        );
+        self.order.push_back((key, self.seq, time_ms));
+        while self.map.len() > self.cap {
+            if self.pop_oldest() {
+                self.dropped += 1;
+            }
+        }
+        // Replaced entries leave stale queue items: compact now and then.
+        if self.order.len() > 2 * self.cap + 64 {
+            let map = &self.map;
+            self.order
+                .retain(|(k, s, _)| map.get(k).is_some_and(|slot| slot.seq == *s));
+        }
+    }
+
+    /// Removes the oldest live entry; false when there is none.
+    fn pop_oldest(&mut self) -> bool {
+        while let Some((k, s, _)) = self.order.pop_front() {
+            if self.map.get(&k).is_some_and(|slot| slot.seq == s) {
+                self.map.remove(&k);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Forgets entries inserted before `cutoff_ms` (insertion order is close to time
+    /// order; an out-of-order entry is forgotten with its neighbours). Costs nothing
+    /// while the oldest entry is recent enough.
+    fn expire(&mut self, cutoff_ms: i64) {
+        while let Some((_, _, t)) = self.order.front() {
+            if *t >= cutoff_ms {
+                return;
+            }
+            if let Some((k, s, _)) = self.order.pop_front() {
+                if self.map.get(&k).is_some_and(|slot| slot.seq == s) {
+                    self.map.remove(&k);
+                }
+            }
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<(&V, i64)> {
+        self.map.get(key).map(|s| (&s.value, s.time_ms))
+    }
+
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key).map(|s| &mut s.value)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
+/// What the table remembers of one process (its latest exec). Its text fields
+/// share one allocation: the table holds tens of thousands of these.
+#[derive(Debug, Clone)]
+struct ProcInfo {
+    pid: u32,
+    ppid: Option<u32>,
+    parent_guid: Option<Box<str>>,
+    /// exe, user, cwd, command line, then up to [`MAX_ARGS_KEPT`] arguments, each
+    /// capped at [`MAX_FIELD_BYTES`], concatenated; `ends[i]` is where field i ends.
+    text: Box<str>,
+    ends: [u16; 4 + MAX_ARGS_KEPT],
+    args: u8,
+}
+
+impl ProcInfo {
+    fn new(p: &ProcessStart, pid: u32) -> ProcInfo {
+        let mut ends = [0u16; 4 + MAX_ARGS_KEPT];
+        let fields = [
+            p.exe.as_deref().unwrap_or_default(),
+            p.user.as_deref().unwrap_or_default(),
+            p.cwd.as_deref().unwrap_or_default(),
+            p.command_line.as_str(),
+        ];
+        let args = p.argv.iter().take(MAX_ARGS_KEPT).map(String::as_str);
+        let all = || fields.into_iter().chain(args.clone());
+        let mut text = String::with_capacity(all().map(|f| cap(f).len()).sum());
+        let mut n_args = 0;
+        for (i, field) in all().enumerate() {
+            text.push_str(cap(field));
+            ends[i] = text.len() as u16;
+            if i >= 4 {
+                n_args += 1;
+            }
+        }
+        let len = text.len() as u16;
+        for end in ends.iter_mut().skip(4 + n_args) {
+            *end = len;
+        }
+        ProcInfo {
+            pid,
+            ppid: p.ppid,
+            parent_guid: p.parent_process_guid.as_deref().map(|g| Box::from(cap(g))),
+            text: text.into_boxed_str(),
+            ends,
+            args: n_args as u8,
+        }
+    }
+
+    fn field(&self, i: usize) -> &str {
+        let start = if i == 0 {
+            0
+        } else {
+            usize::from(self.ends[i - 1])
+        };
+        &self.text[start..usize::from(self.ends[i])]
+    }
+
+    fn non_empty(&self, i: usize) -> Option<&str> {
+        Some(self.field(i)).filter(|s| !s.is_empty())
+    }
+}
+
+/// One generation above a launch, from the table or from the event itself.
+#[derive(Debug, Clone, Default)]
+struct Ancestor {
+    pid: Option<u32>,
+    exe: Option<String>,
+    args: Vec<String>,
+    command_line: String,
+    user: Option<String>,
+    cwd: Option<String>,
+}
+
+impl Ancestor {
+    fn from_info(p: &ProcInfo) -> Ancestor {
+        Ancestor {
+            pid: Some(p.pid),
+            exe: p.non_empty(0).map(str::to_string),
+            user: p.non_empty(1).map(str::to_string),
+            cwd: p.non_empty(2).map(str::to_string),
+            command_line: p.field(3).to_string(),
+            args: (0..usize::from(p.args))
+                .map(|i| p.field(4 + i).to_string())
+                .collect(),
+        }
+    }
+}
+
+struct Watch {
+    id: FindingId,
+    listened: bool,
+}
+
+struct Launched {
+    pid: u32,
+    id: FindingId,
+}
+
+/// The correlation state of one input.
+pub struct Correlator {
+    rules: CorrelationRules,
+    commands: CommandRules,
+    download_tools: Vec<String>,
+    /// Finds any of chmod, install and the download tools in a command line at once.
+    preparers: AhoCorasick,
+    processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
+    guids: Bounded<(u64, Box<str>), u32>,
+    prepared: Bounded<(u64, Box<str>), &'static str>,
+    watched: Bounded<(u64, u32), Watch, FxBuildHasher>,
+    watched_guids: Bounded<(u64, Box<str>), FindingId>,
+    launched: Bounded<(u64, Box<str>), Launched>,
+    latest_ms: i64,
+}
+
+impl Correlator {
+    /// Reads `[correlation]` and `[commands]`; `download_tools` are the programs whose
+    /// output files count as prepared payloads.
+    pub fn new(rules: &Rules, download_tools: Vec<String>) -> Result<Self, RulesError> {
+        let c: CorrelationRules = rules.section("correlation")?;
+        let commands: CommandRules = rules.section("commands")?;
+        let mut needles = vec!["chmod".to_string(), "install".to_string()];
+        needles.extend(download_tools.iter().cloned());
+        let preparers = AhoCorasick::new(&needles).map_err(|e| RulesError::Section {
+            section: "nohup".into(),
+            message: format!("download_tools: {e}"),
+        })?;
+        Ok(Correlator {
+            preparers,
+            processes: Bounded::new(c.max_processes),
+            guids: Bounded::new(c.max_processes),
+            prepared: Bounded::new(c.max_prepared_paths),
+            watched: Bounded::new(c.max_watched_launches),
+            watched_guids: Bounded::new(c.max_watched_launches),
+            launched: Bounded::new(c.max_relaunch_targets),
+            rules: c,
+            commands,
+            download_tools,
+            latest_ms: i64::MIN,
+        })
+    }
+
+    /// What was dropped so far.
+    pub fn stats(&self) -> CorrelationStats {
+        CorrelationStats {
+            processes_dropped: self.processes.dropped + self.guids.dropped,
+            preparations_dropped: self.prepared.dropped,
+            launches_dropped: self.watched.dropped
+                + self.watched_guids.dropped
+                + self.launched.dropped,
+        }
+    }
+
+    /// The log time of an event in milliseconds; events without a time are taken to
+    /// happen at the latest time seen.
+    fn time_of(&self, t: Option<chrono::DateTime<chrono::Utc>>) -> i64 {
+        t.map_or(self.latest_ms, |t| t.timestamp_millis())
+    }
+
+    /// Bookkeeping for every event, before detection: ages state out, remembers
+    /// payload preparations, and matches sockets to launches watched for them.
+    pub fn observe(&mut self, event: &Event) -> Vec<Amendment> {
+        if let Some(t) = event.time() {
+            self.latest_ms = self.latest_ms.max(t.timestamp_millis());
+        }
+        self.expire();
+        match event {
+            Event::Process(p) => {
+                self.remember_preparations(p);
+                Vec::new()
+            }
+            Event::Network(n) if matches!(n.kind, NetworkKind::Bind | NetworkKind::Listen) => {
+                let host = host_key(&n.host);
+                let mut found = None;
+                if let Some(guid) = &n.process_guid {
+                    found = self
+                        .watched_guids
+                        .get(&(host, Box::from(guid.as_str())))
+                        .map(|(id, _)| *id);
+                }
+                if found.is_none() {
+                    // The program itself (nohup execs it in the same pid) or a child.
+                    let mut pid = n.pid;
+                    let mut seen = Vec::new();
+                    for _ in 0..=self.rules.max_ancestors {
+                        let Some(p) = pid.filter(|p| *p > 1 && !seen.contains(p)) else {
+                            break;
+                        };
+                        seen.push(p);
+                        if let Some(w) = self.watched.get_mut(&(host, p)) {
+                            if w.listened {
+                                return Vec::new();
+                            }
+                            w.listened = true;
+                            found = Some(w.id);
+                            break;
+                        }
+                        pid = self.processes.get(&(host, p)).and_then(|(i, _)| i.ppid);
+                    }
+                }
+                found
+                    .map(|id| {
+                        vec![Amendment {
+                            id,
+                            indicator: "net_listener",
+                        }]
+                    })
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn expire(&mut self) {
+        if self.latest_ms == i64::MIN {
+            return;
+        }
+        let ago = |secs: i64| self.latest_ms.saturating_sub(secs.saturating_mul(1000));
+        let (process, prepare, follow, relaunch) = (
+            ago(self.rules.process_ttl_secs),
+            ago(self.rules.prepare_window_secs),
+            ago(self.rules.follow_window_secs),
+            ago(self.rules.relaunch_window_secs),
+        );
+        self.processes.expire(process);
+        self.guids.expire(process);
+        self.prepared.expire(prepare);
+        self.watched.expire(follow);
+        self.watched_guids.expire(follow);
+        self.launched.expire(relaunch);
+    }
+
+    /// Remembers the paths a process start makes executable or downloads to.
+    fn remember_preparations(&mut self, p: &ProcessStart) {
+        // Cheap test first: most execs mention none of these programs.
+        if !self.preparers.is_match(&p.command_line) {
+            return;
+        }
+        let invocations = match p.origin {
+            ProcessOrigin::Exec => command::from_argv(&p.argv, &self.commands),
+            _ => command::from_shell_text(&p.command_line, &self.commands),
+        };
+        let host = host_key(&p.host);
+        let time = self.time_of(p.time);
+        for inv in &invocations {
+            let (how, paths) = match inv.program() {
+                "chmod" => ("chmod", chmod_targets(&inv.words)),
+                "install" => ("install", install_targets(&inv.words)),
+                prog if self.download_tools.iter().any(|t| t == prog) => {
+                    ("download", download_targets(inv))
+                }
+                _ => continue,
+            };
+            for path in paths {
+                let path = resolve(&path, p.cwd.as_deref());
+                self.prepared.insert((host, Box::from(path)), how, time);
+            }
+        }
+    }
+
+    /// Adds a process to the table (after detection looked at it: its own entry is
+    /// not its parent).
+    pub fn record_process(&mut self, p: &ProcessStart) {
+        let Some(pid) = p.pid else { return };
+        let host = host_key(&p.host);
+        let time = self.time_of(p.time);
+        self.processes
+            .insert((host, pid), ProcInfo::new(p, pid), time);
+        if let Some(guid) = &p.process_guid {
+            self.guids.insert((host, Box::from(cap(guid))), pid, time);
+        }
+    }
+
+    /// The ancestors of `p`, nearest first: the parent the event names (Sysmon's
+    /// ParentImage), then the table's chain by GUID or pid.
+    fn ancestors(&self, p: &ProcessStart) -> Vec<Ancestor> {
+        let host = host_key(&p.host);
+        let mut out = Vec::new();
+        if p.parent_exe.is_some() || p.parent_command_line.is_some() {
+            let command_line = p.parent_command_line.clone().unwrap_or_default();
+            out.push(Ancestor {
+                pid: p.ppid,
+                exe: p.parent_exe.clone(),
+                args: command_line
+                    .split_ascii_whitespace()
+                    .take(MAX_ARGS_KEPT)
+                    .map(str::to_string)
+                    .collect(),
+                command_line,
+                user: None,
+                cwd: None,
+            });
+        }
+        let by_guid = |g: &str| {
+            self.guids
+                .get(&(host, Box::from(g)))
+                .and_then(|(pid, _)| self.processes.get(&(host, *pid)))
+                .map(|(i, _)| i)
+        };
+        let mut next = p
+            .parent_process_guid
+            .as_deref()
+            .and_then(by_guid)
+            .or_else(|| {
+                p.ppid
+                    .and_then(|pp| self.processes.get(&(host, pp)).map(|(i, _)| i))
+            });
+        let mut seen: Vec<u32> = p.pid.into_iter().collect();
+        // The event's own parent fields already stand for the first generation.
+        if !out.is_empty() {
+            if let Some(first) = next {
+                if Some(first.pid) == p.ppid {
+                    out[0].user = first.non_empty(1).map(str::to_string);
+                    out[0].cwd = first.non_empty(2).map(str::to_string);
+                    seen.push(first.pid);
+                    next = self.parent_of(host, first, by_guid);
+                }
+            }
+        }
+        while out.len() < self.rules.max_ancestors.max(1) {
+            let Some(info) = next else { break };
+            if seen.contains(&info.pid) {
+                break;
+            }
+            seen.push(info.pid);
+            out.push(Ancestor::from_info(info));
+            next = self.parent_of(host, info, by_guid);
+        }
+        out
+    }
+
+    fn parent_of<'a>(
+        &'a self,
+        host: u64,
+        info: &ProcInfo,
+        by_guid: impl Fn(&str) -> Option<&'a ProcInfo>,
+    ) -> Option<&'a ProcInfo> {
+        info.parent_guid.as_deref().and_then(by_guid).or_else(|| {
+            info.ppid
+                .filter(|&pp| pp > 0 && pp != info.pid)
+                .and_then(|pp| self.processes.get(&(host, pp)).map(|(i, _)| i))
+        })
+    }
+
+    /// The parent and correlated indicators of a launch found in `p`. `payloads` are
+    /// the resolved paths of what runs, `target_key` names the launch for relaunch
+    /// matching, `same` is the finding `p` is merged into, if any.
+    pub fn launch_context(
+        &self,
+        p: &ProcessStart,
+        payloads: &[String],
+        target_key: &str,
+        same: Option<FindingId>,
+    ) -> LaunchContext {
+        let host = host_key(&p.host);
+        let time = self.time_of(p.time);
+        let ancestors = self.ancestors(p);
+        let mut indicators = Vec::new();
+
+        if payloads.iter().any(|path| {
+            self.prepared
+                .get(&(host, Box::from(path.as_str())))
+                .is_some_and(|(_, t)| t <= time)
+        }) {
+            indicators.push("payload_made_executable");
+        }
+        if ancestors.iter().any(|a| self.is_init_script(a)) {
+            indicators.push("init_script_parent");
+        }
+        if p.user.as_deref().is_some_and(|u| self.is_web_user(u))
+            || ancestors.iter().any(|a| self.is_web_service(a))
+        {
+            indicators.push("web_service_parent");
+        }
+        if let (Some(pid), Some((prev, _))) =
+            (p.pid, self.launched.get(&(host, Box::from(target_key))))
+        {
+            if prev.pid != pid
+                && Some(prev.id) != same
+                && !ancestors.iter().any(|a| a.pid == Some(prev.pid))
+            {
+                indicators.push("relaunched");
+            }
+        }
+        let parent = ancestors.first().map(|a| ParentInfo {
+            pid: a.pid.or(p.ppid),
+            exe: a.exe.clone(),
+            command_line: (!a.command_line.is_empty()).then(|| a.command_line.clone()),
+        });
+        LaunchContext { parent, indicators }
+    }
+
+    /// Watches a launch for later evidence (a socket), and remembers it for relaunches.
+    pub fn register_launch(&mut self, p: &ProcessStart, target_key: &str, id: FindingId) {
+        let Some(pid) = p.pid else { return };
+        let host = host_key(&p.host);
+        let time = self.time_of(p.time);
+        self.watched.insert(
+            (host, pid),
+            Watch {
+                id,
+                listened: false,
+            },
+            time,
+        );
+        if let Some(guid) = &p.process_guid {
+            self.watched_guids
+                .insert((host, Box::from(cap(guid))), id, time);
+        }
+        self.launched.insert(
+            (host, Box::from(cap(target_key))),
+            Launched { pid, id },
+            time,
+        );
+    }
+
+    fn under_init_dir(&self, path: &str) -> bool {
+        self.rules
+            .init_script_dirs
+            .iter()
+            .any(|d| path.starts_with(d.as_str()))
+    }
+
+    /// The process runs a script from a boot, rc, cron or systemd directory: its
+    /// image, or the script a shell or interpreter was given (the kernel runs a `#!`
+    /// script as `interpreter script args`), or the directory `run-parts` runs.
+    fn is_init_script(&self, a: &Ancestor) -> bool {
+        let resolve_arg = |w: &str| resolve(w, a.cwd.as_deref());
+        let runs_scripts = a.args.first().is_some_and(|w| {
+            let name = basename(w);
+            self.commands.shells.iter().any(|s| s == name)
+                || SCRIPT_RUNNERS.iter().any(|r| {
+                    name == *r
+                        || (name.starts_with(r)
+                            && name[r.len()..]
+                                .chars()
+                                .all(|c| c.is_ascii_digit() || c == '.'))
+                })
+        });
+        a.exe.as_deref().is_some_and(|e| self.under_init_dir(e))
+            || a.args
+                .first()
+                .is_some_and(|w| self.under_init_dir(&resolve_arg(w)))
+            || (runs_scripts
+                && a.args[1..]
+                    .iter()
+                    .find(|w| !w.starts_with('-'))
+                    .is_some_and(|w| self.under_init_dir(&resolve_arg(w))))
+    }
+
+    fn is_web_user(&self, user: &str) -> bool {
+        self.rules.web_service_users.iter().any(|u| u == user)
+            || user
+                .parse::<u32>()
+                .is_ok_and(|uid| self.rules.web_service_uids.contains(&uid))
+    }
+
+    fn is_web_program(&self, path: &str) -> bool {
+        let name = basename(path);
+        self.rules.web_service_programs.iter().any(|p| {
+            name == p
+                || name.strip_prefix(p.as_str()).is_some_and(|rest| {
+                    rest.chars()
+                        .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == ':')
+                })
+        })
+    }
+
+    fn is_web_service(&self, a: &Ancestor) -> bool {
+        a.user.as_deref().is_some_and(|u| self.is_web_user(u))
+            || a.exe.as_deref().is_some_and(|e| self.is_web_program(e))
+            || a.args.first().is_some_and(|w| self.is_web_program(w))
+            || self
+                .rules
+                .web_service_command_markers
+                .iter()
+                .any(|m| a.command_line.contains(m.as_str()))
+    }
+}
+
+/// `path` made absolute against `cwd` when it is relative, with `.` and `..` folded.
+pub fn resolve(path: &str, cwd: Option<&str>) -> String {
+    let joined = match cwd {
+        Some(cwd) if !path.starts_with('/') => format!("{}/{path}", cwd.trim_end_matches('/')),
+        _ => path.to_string(),
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if joined.starts_with('/') {
+        format!("/{}", parts.join("/"))
+    } else {
+        parts.join("/")
+    }
+}
+
+/// Whether a chmod mode grants execute permission: octal with an x bit, or a
+/// symbolic clause adding or setting `x`/`X` (`+x`, `u+x`, `a=rwx`, `755`).
+pub fn mode_grants_exec(mode: &str) -> bool {
+    if !mode.is_empty() && mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return u32::from_str_radix(mode, 8).is_ok_and(|m| m & 0o111 != 0);
+    }
+    mode.split(',').any(|clause| {
+        let ops = clause.trim_start_matches(['u', 'g', 'o', 'a']);
+        // One or more `[+-=]perms` actions.
+        let mut adding = false;
+        let mut any = false;
+        for c in ops.chars() {
+            match c {
+                '+' | '=' => adding = true,
+                '-' => adding = false,
+                'x' | 'X' if adding => any = true,
+                'r' | 'w' | 'x' | 'X' | 's' | 't' | 'u' | 'g' | 'o' => {}
+                _ => return false,
+            }
+        }
+        any
+    })
+}
+
+/// The files `chmod [OPTION]… MODE FILE…` makes executable.
+pub fn chmod_targets(words: &[String]) -> Vec<String> {
+    let mut mode: Option<&str> = None;
+    let mut files = Vec::new();
+    let mut options_done = false;
+    for w in &words[1..] {
+        let w = w.as_str();
+        if !options_done {
+            if w == "--" {
+                options_done = true;
+                continue;
+            }
+            if w.starts_with("--reference") {
+                return Vec::new();
+            }
+            if w.starts_with("--") {
+                continue;
+            }
+            // `-R`, `-v`, `-f`, `-c` are options; `-x`, `-w` are modes that remove.
+            if mode.is_none()
+                && w.starts_with('-')
+                && w[1..].bytes().all(|b| b"RvfcH LP".contains(&b))
+            {
+                continue;
+            }
+        }
+        if mode.is_none() {
+            mode = Some(w);
+        } else {
+            files.push(w.to_string());
+        }
+    }
+    match mode {
+        Some(m) if mode_grants_exec(m) => files,
+        _ => Vec::new(),
+    }
+}
+
+/// The destination files of `install`: executable unless `-m` says otherwise
+/// (install's default mode is 0755); `-d` creates directories only.
+pub fn install_targets(words: &[String]) -> Vec<String> {
+    let mut mode = "755".to_string();
+    let mut target_dir: Option<String> = None;
+    let mut operands: Vec<String> = Vec::new();
+    let mut i = 1;
+    while i < words.len() {
+        let w = words[i].as_str();
+        match w {
+            "-d" | "--directory" => return Vec::new(),
+            "-m" | "--mode" => {
+                mode = words.get(i + 1).cloned().unwrap_or_default();
+                i += 1;
+            }
+            "-t" | "--target-directory" => {
+                target_dir = words.get(i + 1).cloned();
+                i += 1;
+            }
+            "-o" | "-g" | "--owner" | "--group" | "-S" | "--suffix" => i += 1,
+            _ if w.starts_with("--mode=") => mode = w[7..].to_string(),
+            _ if w.starts_with("--target-directory=") => target_dir = Some(w[19..].to_string()),
+            _ if w.starts_with("-m") && w.len() > 2 => mode = w[2..].to_string(),
+            _ if w.starts_with('-') && w.len() > 1 => {}
+            _ => operands.push(w.to_string()),
+        }
+        i += 1;
+    }
+    if !mode_grants_exec(&mode) {
+        return Vec::new();
+    }
+    match target_dir {
+        Some(dir) => operands
+            .iter()
+            .map(|src| format!("{}/{}", dir.trim_end_matches('/'), basename(src)))
+            .collect(),
+        None if operands.len() >= 2 => {
+            // `install SRC DEST`: DEST is a file (or a directory, then DEST/SRC).
+            let dest = &operands[operands.len() - 1];
+            if operands.len() == 2 {
+                vec![
+                    dest.clone(),
+                    format!("{}/{}", dest.trim_end_matches('/'), basename(&operands[0])),
+                ]
+            } else {
+                operands[..operands.len() - 1]
+                    .iter()
+                    .map(|src| format!("{}/{}", dest.trim_end_matches('/'), basename(src)))
+                    .collect()
+            }
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Where a download tool writes: `curl -o F` / `--output F` / `-O` (the URL's
+/// name), `wget -O F` / `--output-document=F` / `-P DIR` / by default the URL's name,
+/// `-o F` for the others (fetch, aria2c, tftp …), and a shell redirection of the
+/// tool's output (`curl URL > F`).
+pub fn download_targets(inv: &Invocation) -> Vec<String> {
+    let prog = inv.program();
+    // The option that names the output file, and the one that takes the name from the URL.
+    let (out_short, remote_short) = match prog {
+        "curl" => ('o', Some('O')),
+        "wget" => ('O', None),
+        _ => ('o', None),
+    };
+    let words = &inv.words;
+    let mut out = Vec::new();
+    let mut urls: Vec<&str> = Vec::new();
+    let mut remote_name = prog == "wget";
+    let mut dir: Option<&str> = None;
+    let push = |f: &str, out: &mut Vec<String>| {
+        if f != "-" && !f.is_empty() {
+            out.push(f.to_string());
+        }
+    };
+    let mut i = 1;
+    while i < words.len() {
+        let w = words[i].as_str();
+        let next = words.get(i + 1).map(String::as_str);
+        if let Some((name, value)) = w.strip_prefix("--").and_then(|l| l.split_once('=')) {
+            match name {
+                "output" | "output-document" => {
+                    push(value, &mut out);
+                    remote_name = false;
+                }
+                "directory-prefix" | "dir" => dir = Some(value),
+                _ => {}
+            }
+        } else if let Some(long) = w.strip_prefix("--") {
+            match long {
+                "output" | "output-document" => {
+                    if let Some(f) = next {
+                        push(f, &mut out);
+                    }
+                    remote_name = false;
+                    i += 1;
+                }
+                "remote-name" | "remote-name-all" if prog == "curl" => remote_name = true,
+                "directory-prefix" | "dir" => {
+                    dir = next;
+                    i += 1;
+                }
+                _ => {}
+            }
+        } else if let Some(flags) = w.strip_prefix('-').filter(|f| !f.is_empty()) {
+            // Short options, possibly combined (`-sSLo F`, `-qO-`, `-oF`).
+            for (pos, c) in flags.char_indices() {
+                if c == out_short {
+                    let attached = &flags[pos + c.len_utf8()..];
+                    if attached.is_empty() {
+                        if let Some(f) = next {
+                            push(f, &mut out);
+                        }
+                        i += 1;
+                    } else {
+                        push(attached, &mut out);
+                    }
+                    remote_name = false;
+                    break;
+                }
+                if Some(c) == remote_short {
+                    remote_name = true;
+                } else if prog == "wget" && c == 'P' {
+                    let attached = &flags[pos + 1..];
+                    if attached.is_empty() {
+                        dir = next;
+                        i += 1;
+                    } else {
+                        dir = Some(attached);
+                    }
+                    break;
+                }
+            }
+        } else if w.contains("://") {
+            urls.push(w);
+        }
+        i += 1;
+    }
+    let redirected = inv
+        .redirects
+        .iter()
+        .filter(|r| {
+            matches!(r.op.as_str(), ">" | ">>" | ">|" | "&>") && matches!(r.fd, None | Some(1))
+        })
+        .map(|r| r.target.clone())
+        .collect::<Vec<_>>();
+    if remote_name && out.is_empty() && (prog != "wget" || redirected.is_empty()) {
+        for u in &urls {
+            let path = u.split(['?', '#']).next().unwrap_or(u);
+            let after_scheme = path.split_once("://").map_or(path, |(_, rest)| rest);
+            if let Some((_, file)) = after_scheme.rsplit_once('/') {
+                if !file.is_empty() {
+                    out.push(match dir {
+                        Some(d) => format!("{}/{file}", d.trim_end_matches('/')),
+                        None => file.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    out.extend(redirected);
+    out
+}
+
+#[cfg(test)]
+mod tests;

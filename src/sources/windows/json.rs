@@ -1,0 +1,541 @@
+//! Windows events as JSON, in the shapes collectors write them:
+//!
+//! * Winlogbeat/Elastic: `winlog.event_data.*` as logged (raw), and the module-processed
+//!   ECS fields (`process.command_line`, `powershell.file.script_block_text` …), which
+//!   the ingest pipelines move out of `event_data`;
+//! * OTRF Security-Datasets / NXLog: EventData flattened to the top level next to
+//!   `EventID`, `Channel`, `Hostname` (and the 2022 exports' `EventData` XML string);
+//! * `evtx_dump`-style `{"Event": {"System": …, "EventData": …}}`.
+//!
+//! Objects may come one per line or as an array, compact or pretty-printed:
+//! [`JsonSplitter`] finds each top-level object (or array element) in the byte stream
+//! without buffering more than one object, and knows the line it started on.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::map::Mapper;
+use super::{FORMAT_JSON, MAX_EVENT_BYTES, WinEvent, parse_event_xml, parse_pid, parse_time};
+use crate::event::Position;
+use crate::input::InputError;
+use crate::sources::{EventSink, LineParser};
+
+/// Reads a JSON stream (lines or arrays) into `sink`.
+pub fn read_json(name: &Arc<str>, mut reader: Box<dyn BufRead + Send>, sink: &mut dyn EventSink) {
+    let mut parser = WinJsonParser::new(name.clone());
+    let mut first = true;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok([]) => break,
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                sink.error(InputError::new(
+                    name,
+                    Some(format!("line {}", parser.splitter.line)),
+                    format!("read error: {e}; rest of this input skipped"),
+                ));
+                break;
+            }
+        };
+        let n = chunk.len();
+        let bytes = if first {
+            first = false;
+            chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk)
+        } else {
+            chunk
+        };
+        parser.feed(bytes, sink);
+        reader.consume(n);
+    }
+    parser.finish(sink);
+}
+
+/// A push parser for Windows JSON: bytes (or lines) in, events out.
+pub struct WinJsonParser {
+    name: Arc<str>,
+    splitter: JsonSplitter,
+    mapper: Mapper,
+}
+
+impl WinJsonParser {
+    pub fn new(name: Arc<str>) -> Self {
+        WinJsonParser {
+            mapper: Mapper::new(name.clone(), FORMAT_JSON),
+            name,
+            splitter: JsonSplitter::default(),
+        }
+    }
+
+    /// Feeds raw bytes (any cut).
+    pub fn feed(&mut self, bytes: &[u8], sink: &mut dyn EventSink) {
+        let WinJsonParser {
+            name,
+            splitter,
+            mapper,
+        } = self;
+        splitter.push(bytes, &mut |line, piece| {
+            handle_piece(name, mapper, line, piece, sink)
+        });
+    }
+}
+
+fn handle_piece(
+    name: &Arc<str>,
+    mapper: &mut Mapper,
+    line: u64,
+    piece: Result<&[u8], String>,
+    sink: &mut dyn EventSink,
+) {
+    let parsed = piece.and_then(|bytes| {
+        serde_json::from_slice::<Value>(bytes).map_err(|e| format!("invalid JSON: {e}"))
+    });
+    match parsed {
+        Ok(value) => {
+            // Objects that are not Windows events (other JSON in the same stream) are
+            // not errors: they are simply not this source's.
+            if let Some(ev) = win_event_from_json(&value) {
+                mapper.map(ev, Position::Line(line), sink);
+            }
+        }
+        Err(e) => sink.error(InputError::new(name, Some(format!("line {line}")), e)),
+    }
+}
+
+impl LineParser for WinJsonParser {
+    fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) {
+        self.splitter.line = line_no;
+        let line = if line_no == 1 {
+            line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+        } else {
+            line
+        };
+        self.feed(line, sink);
+        self.feed(b"\n", sink);
+    }
+
+    fn finish(&mut self, sink: &mut dyn EventSink) {
+        let WinJsonParser {
+            name,
+            splitter,
+            mapper,
+        } = self;
+        splitter.finish(&mut |line, piece| handle_piece(name, mapper, line, piece, sink));
+        mapper.finish(sink);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between values.
+    Idle,
+    /// Inside a value being kept.
+    Value,
+    /// Inside a value too large to keep.
+    Discard,
+    /// Skipping a line that is not JSON.
+    SkipLine,
+}
+
+/// Cuts a byte stream into top-level JSON objects (the elements of a top-level array
+/// count as top-level).
+#[derive(Debug)]
+pub struct JsonSplitter {
+    buf: Vec<u8>,
+    state: State,
+    depth: u32,
+    in_string: bool,
+    escape: bool,
+    in_array: bool,
+    /// Current 1-based line.
+    pub line: u64,
+    start_line: u64,
+    /// Known once the first object is complete: one object per line (JSON Lines), where
+    /// an object still open at the end of its line is broken and is dropped there
+    /// instead of swallowing the lines after it.
+    line_mode: Option<bool>,
+}
+
+impl Default for JsonSplitter {
+    fn default() -> Self {
+        JsonSplitter {
+            buf: Vec::new(),
+            state: State::Idle,
+            depth: 0,
+            in_string: false,
+            escape: false,
+            in_array: false,
+            line: 1,
+            start_line: 1,
+            line_mode: None,
+        }
+    }
+}
+
+type PieceFn<'a> = dyn FnMut(u64, Result<&[u8], String>) + 'a;
+
+impl JsonSplitter {
+    /// Feeds bytes; each complete object (or error) goes to `out` with its line.
+    pub fn push(&mut self, bytes: &[u8], out: &mut PieceFn<'_>) {
+        for &b in bytes {
+            match self.state {
+                State::Idle => match b {
+                    b'\n' => self.line += 1,
+                    b' ' | b'\t' | b'\r' => {}
+                    b'{' => self.start(b),
+                    b'[' if self.in_array => self.start(b),
+                    b'[' => self.in_array = true,
+                    b']' if self.in_array => self.in_array = false,
+                    b',' if self.in_array => {}
+                    _ => {
+                        out(
+                            self.line,
+                            Err("not a JSON object; line skipped".to_string()),
+                        );
+                        self.state = State::SkipLine;
+                        // Whatever array this was, it is not one of events.
+                        self.in_array = false;
+                    }
+                },
+                State::SkipLine => {
+                    if b == b'\n' {
+                        self.line += 1;
+                        self.state = State::Idle;
+                    }
+                }
+                State::Value | State::Discard => {
+                    if self.state == State::Value {
+                        if self.buf.len() >= MAX_EVENT_BYTES {
+                            out(
+                                self.start_line,
+                                Err(format!(
+                                    "object larger than {MAX_EVENT_BYTES} bytes; skipped"
+                                )),
+                            );
+                            self.buf = Vec::new();
+                            self.state = State::Discard;
+                        } else {
+                            self.buf.push(b);
+                        }
+                    }
+                    if b == b'\n' {
+                        self.line += 1;
+                        if self.line_mode == Some(true) {
+                            if self.state == State::Value {
+                                out(
+                                    self.start_line,
+                                    Err("incomplete JSON object; line skipped".to_string()),
+                                );
+                            }
+                            self.state = State::Idle;
+                        }
+                        continue;
+                    }
+                    if self.in_string {
+                        if self.escape {
+                            self.escape = false;
+                        } else if b == b'\\' {
+                            self.escape = true;
+                        } else if b == b'"' {
+                            self.in_string = false;
+                        }
+                        continue;
+                    }
+                    match b {
+                        b'"' => self.in_string = true,
+                        b'{' | b'[' => self.depth += 1,
+                        b'}' | b']' => {
+                            self.depth -= 1;
+                            if self.depth == 0 {
+                                if self.state == State::Value {
+                                    self.line_mode.get_or_insert(self.start_line == self.line);
+                                    out(self.start_line, Ok(&self.buf));
+                                }
+                                self.state = State::Idle;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, b: u8) {
+        self.buf.clear();
+        self.buf.push(b);
+        self.depth = 1;
+        self.in_string = false;
+        self.escape = false;
+        self.start_line = self.line;
+        self.state = State::Value;
+    }
+
+    /// End of input: an open object is reported as truncated.
+    pub fn finish(&mut self, out: &mut PieceFn<'_>) {
+        if self.state == State::Value {
+            out(
+                self.start_line,
+                Err("JSON object truncated at the end of the input".to_string()),
+            );
+        }
+        self.state = State::Idle;
+        self.buf = Vec::new();
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// JSON shapes → WinEvent
+// ---------------------------------------------------------------------------------
+
+/// A scalar as text (numbers and booleans written as JSON writes them).
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn at(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer).and_then(scalar)
+}
+
+/// The Windows event in a JSON object, or `None` when it is not one.
+pub fn win_event_from_json(v: &Value) -> Option<WinEvent> {
+    if !v.is_object() {
+        return None;
+    }
+    if v.get("winlog").is_some_and(Value::is_object) {
+        return winlogbeat(v);
+    }
+    if v.pointer("/Event/System").is_some_and(Value::is_object) {
+        return evtx_dump(v);
+    }
+    flat(v)
+}
+
+fn parse_id(s: Option<String>) -> Option<u32> {
+    s?.trim().parse().ok()
+}
+
+/// Winlogbeat / Elastic Agent.
+fn winlogbeat(v: &Value) -> Option<WinEvent> {
+    let w = &v["winlog"];
+    let mut ev = WinEvent {
+        event_id: parse_id(at(w, "/event_id").or_else(|| at(v, "/event/code"))),
+        provider: at(w, "/provider_name")
+            .or_else(|| at(v, "/event/provider"))
+            .unwrap_or_default(),
+        channel: at(w, "/channel").unwrap_or_default(),
+        computer: at(w, "/computer_name")
+            .or_else(|| at(v, "/host/name"))
+            .or_else(|| at(v, "/host/hostname"))
+            .unwrap_or_default(),
+        time: at(v, "/@timestamp").and_then(|t| parse_time(&t)),
+        record_id: at(w, "/record_id").and_then(|r| r.parse().ok()),
+        exec_pid: at(w, "/process/pid").and_then(|p| parse_pid(&p)),
+        user_sid: at(w, "/user/identifier"),
+        message: at(v, "/message"),
+        ..WinEvent::default()
+    };
+    ev.event_id?;
+    if let Some(Value::Object(data)) = w.get("event_data") {
+        for (k, val) in data {
+            if let Some(s) = scalar(val) {
+                ev.data.push((k.clone(), s));
+            }
+        }
+    }
+    ecs_fields(v, &mut ev);
+    Some(ev)
+}
+
+/// The ECS fields the Winlogbeat modules move out of `event_data`, put back under
+/// their Windows names (only where `event_data` does not have them).
+fn ecs_fields(v: &Value, ev: &mut WinEvent) {
+    let user = match (at(v, "/user/domain"), at(v, "/user/name")) {
+        (Some(d), Some(n)) => Some(format!("{d}\\{n}")),
+        (None, Some(n)) => Some(n),
+        _ => None,
+    };
+    let id = ev.event_id;
+    let mut set = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            ev.set_default(name, value);
+        }
+    };
+    match id {
+        Some(1) | Some(3) => {
+            if id == Some(1) {
+                set("CommandLine", at(v, "/process/command_line"));
+                set("ParentImage", at(v, "/process/parent/executable"));
+                set("ParentCommandLine", at(v, "/process/parent/command_line"));
+                set("ParentProcessId", at(v, "/process/parent/pid"));
+                set("ParentProcessGuid", at(v, "/process/parent/entity_id"));
+                set("OriginalFileName", at(v, "/process/pe/original_file_name"));
+                set("CurrentDirectory", at(v, "/process/working_directory"));
+            } else {
+                set("DestinationIp", at(v, "/destination/ip"));
+                set("DestinationPort", at(v, "/destination/port"));
+                set("SourceIp", at(v, "/source/ip"));
+                set("SourcePort", at(v, "/source/port"));
+                let direction = at(v, "/network/direction").map(|d| d.to_ascii_lowercase());
+                set(
+                    "Initiated",
+                    direction.map(|d| (!matches!(d.as_str(), "ingress" | "inbound")).to_string()),
+                );
+            }
+            set("Image", at(v, "/process/executable"));
+            set("ProcessId", at(v, "/process/pid"));
+            set("ProcessGuid", at(v, "/process/entity_id"));
+            set("User", user);
+        }
+        Some(4688) => {
+            set("NewProcessName", at(v, "/process/executable"));
+            set("CommandLine", at(v, "/process/command_line"));
+            set("NewProcessId", at(v, "/process/pid"));
+            set("ParentProcessName", at(v, "/process/parent/executable"));
+        }
+        Some(4104) => {
+            set(
+                "ScriptBlockText",
+                at(v, "/powershell/file/script_block_text"),
+            );
+            set("ScriptBlockId", at(v, "/powershell/file/script_block_id"));
+            set("MessageNumber", at(v, "/powershell/sequence"));
+            set("MessageTotal", at(v, "/powershell/total"));
+            set("Path", at(v, "/file/path"));
+        }
+        Some(4103) | Some(800) => {
+            set("CommandText", at(v, "/powershell/command/value"));
+            set("HostApplication", at(v, "/process/command_line"));
+            set("ScriptName", at(v, "/file/path"));
+            set("User", user);
+        }
+        _ => {}
+    }
+}
+
+/// `{"Event": {"System": {…}, "EventData": {…}}}` (evtx_dump, chainsaw, Hayabusa).
+fn evtx_dump(v: &Value) -> Option<WinEvent> {
+    let sys = &v["Event"]["System"];
+    let text = |x: &Value| scalar(x).or_else(|| x.get("#text").and_then(scalar));
+    let attr = |x: &Value, name: &str| {
+        x.get("#attributes")
+            .and_then(|a| a.get(name))
+            .and_then(scalar)
+    };
+    let mut ev = WinEvent {
+        event_id: parse_id(sys.get("EventID").and_then(text)),
+        provider: sys
+            .get("Provider")
+            .and_then(|p| attr(p, "Name"))
+            .unwrap_or_default(),
+        channel: sys.get("Channel").and_then(text).unwrap_or_default(),
+        computer: sys.get("Computer").and_then(text).unwrap_or_default(),
+        time: sys
+            .get("TimeCreated")
+            .and_then(|t| attr(t, "SystemTime"))
+            .and_then(|t| parse_time(&t)),
+        record_id: sys
+            .get("EventRecordID")
+            .and_then(text)
+            .and_then(|r| r.parse().ok()),
+        exec_pid: sys
+            .get("Execution")
+            .and_then(|e| attr(e, "ProcessID"))
+            .and_then(|p| parse_pid(&p)),
+        user_sid: sys.get("Security").and_then(|s| attr(s, "UserID")),
+        ..WinEvent::default()
+    };
+    ev.event_id?;
+    for section in ["EventData", "UserData"] {
+        let Some(Value::Object(data)) = v["Event"].get(section) else {
+            continue;
+        };
+        for (k, val) in data {
+            if k == "#attributes" {
+                continue;
+            }
+            if k == "Data" || k == "#text" {
+                unnamed(val, &mut ev.unnamed);
+            } else if let Some(s) = scalar(val) {
+                ev.data.push((k.clone(), s));
+            } else if let Value::Object(inner) = val {
+                // UserData's one wrapper element.
+                for (k2, v2) in inner {
+                    if let Some(s) = scalar(v2) {
+                        ev.data.push((k2.clone(), s));
+                    }
+                }
+            }
+        }
+    }
+    Some(ev)
+}
+
+fn unnamed(val: &Value, out: &mut Vec<String>) {
+    match val {
+        Value::Array(items) => out.extend(items.iter().filter_map(scalar)),
+        Value::Object(o) => {
+            if let Some(t) = o.get("#text") {
+                unnamed(t, out);
+            }
+        }
+        other => out.extend(scalar(other)),
+    }
+}
+
+/// NXLog/OTRF (and similar flat exports): EventData at the top level.
+fn flat(v: &Value) -> Option<WinEvent> {
+    let first = |keys: &[&str]| keys.iter().find_map(|k| v.get(*k).and_then(scalar));
+    let event_id = parse_id(first(&["EventID", "EventId", "event_id", "Id"]))?;
+    let mut ev = WinEvent {
+        event_id: Some(event_id),
+        provider: first(&["SourceName", "ProviderName", "Provider", "Provider_Name"])
+            .unwrap_or_default(),
+        channel: first(&["Channel", "LogName", "channel"]).unwrap_or_default(),
+        computer: first(&["Hostname", "Computer", "MachineName", "computer_name"])
+            .unwrap_or_default(),
+        // Sysmon's own UtcTime before the collector's timestamps.
+        time: [
+            "TimeCreated",
+            "UtcTime",
+            "@timestamp",
+            "TimeGenerated",
+            "EventTime",
+        ]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(scalar).and_then(|t| parse_time(&t))),
+        record_id: first(&["RecordNumber", "EventRecordID", "RecordId"])
+            .and_then(|r| r.parse().ok()),
+        exec_pid: first(&["ExecutionProcessID"]).and_then(|p| parse_pid(&p)),
+        user_sid: first(&["UserID"]).filter(|s| s.starts_with("S-1-")),
+        message: first(&["Message", "message", "RenderedDescription"]),
+        ..WinEvent::default()
+    };
+    if let Value::Object(map) = v {
+        for (k, val) in map {
+            if let Some(s) = scalar(val) {
+                ev.data.push((k.clone(), s));
+            }
+        }
+    }
+    // The 2022 OTRF exports carry EventData as an XML string as well.
+    if let Some(xml) = v.get("EventData").and_then(Value::as_str)
+        && xml.trim_start().starts_with('<')
+    {
+        let wrapped = format!("<Event>{xml}</Event>");
+        if let Ok(parsed) = parse_event_xml(wrapped.as_bytes()) {
+            for (k, val) in parsed.data {
+                ev.set_default(&k, val);
+            }
+            ev.unnamed = parsed.unnamed;
+        }
+    }
+    Some(ev)
+}

@@ -1,0 +1,441 @@
+//! Windows event XML: `<Event>` elements one after another (wevtutil writes them
+//! without separators), inside an `<Events>` document, with or without XML
+//! declarations, single- or double-quoted attributes, any namespace prefix.
+//!
+//! The stream is cut into `<Event>…</Event>` pieces by a byte scanner first, so memory
+//! is bounded by [`MAX_EVENT_BYTES`] whatever the input, a malformed event costs only
+//! itself, and each event's line is known; each piece is then parsed with quick-xml.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use memchr::memmem;
+use quick_xml::XmlVersion;
+use quick_xml::events::{BytesStart, Event as XmlEvent};
+use quick_xml::reader::Reader;
+
+use super::map::Mapper;
+use super::{FORMAT_XML, MAX_EVENT_BYTES, WinEvent, parse_pid, parse_time};
+use crate::event::Position;
+use crate::input::InputError;
+use crate::sources::{EventSink, LineParser};
+
+const OPEN: &[u8] = b"<Event";
+const CLOSE: &[u8] = b"</Event>";
+
+/// A push parser for event XML fed line by line (follow mode, message buses): the
+/// same splitter, so events may span lines or share one.
+pub struct WinXmlParser {
+    name: Arc<str>,
+    splitter: XmlSplitter,
+    mapper: Mapper,
+    started: bool,
+}
+
+impl WinXmlParser {
+    pub fn new(name: Arc<str>) -> Self {
+        WinXmlParser {
+            mapper: Mapper::new(name.clone(), FORMAT_XML),
+            name,
+            splitter: XmlSplitter::default(),
+            started: false,
+        }
+    }
+}
+
+impl LineParser for WinXmlParser {
+    fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) {
+        let WinXmlParser {
+            name,
+            splitter,
+            mapper,
+            started,
+        } = self;
+        // The splitter counts the lines it is fed from the first one on.
+        if !*started {
+            splitter.line = line_no;
+            *started = true;
+        }
+        let mut on_piece =
+            |line: u64, piece: Result<&[u8], String>| match piece.and_then(parse_event_xml) {
+                Ok(ev) => mapper.map(ev, Position::Line(line), sink),
+                Err(e) => sink.error(InputError::new(name, Some(format!("line {line}")), e)),
+            };
+        splitter.push(line, &mut on_piece);
+        splitter.push(b"\n", &mut on_piece);
+    }
+
+    fn finish(&mut self, sink: &mut dyn EventSink) {
+        let WinXmlParser {
+            name,
+            splitter,
+            mapper,
+            ..
+        } = self;
+        splitter.finish(&mut |line, piece| match piece.and_then(parse_event_xml) {
+            Ok(ev) => mapper.map(ev, Position::Line(line), sink),
+            Err(e) => sink.error(InputError::new(name, Some(format!("line {line}")), e)),
+        });
+        mapper.finish(sink);
+    }
+}
+
+/// Reads an XML event stream into `sink`.
+pub fn read_xml(name: &Arc<str>, mut reader: Box<dyn BufRead + Send>, sink: &mut dyn EventSink) {
+    let mut mapper = Mapper::new(name.clone(), FORMAT_XML);
+    let mut splitter = XmlSplitter::default();
+    let mut on_piece =
+        |line: u64, piece: Result<&[u8], String>, sink: &mut dyn EventSink| match piece
+            .and_then(parse_event_xml)
+        {
+            Ok(ev) => mapper.map(ev, Position::Line(line), sink),
+            Err(e) => sink.error(InputError::new(name, Some(format!("line {line}")), e)),
+        };
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok([]) => break,
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                sink.error(InputError::new(
+                    name,
+                    Some(format!("line {}", splitter.line)),
+                    format!("read error: {e}; rest of this input skipped"),
+                ));
+                break;
+            }
+        };
+        let n = chunk.len();
+        splitter.push(chunk, &mut |line, piece| on_piece(line, piece, sink));
+        reader.consume(n);
+    }
+    splitter.finish(&mut |line, piece| on_piece(line, piece, sink));
+    mapper.finish(sink);
+}
+
+/// Cuts a byte stream into `<Event …>…</Event>` pieces.
+#[derive(Debug)]
+pub struct XmlSplitter {
+    /// Bytes not yet consumed: the current event, or a possible partial `<Event`.
+    pending: Vec<u8>,
+    inside: bool,
+    /// The current event is over the size cap and is being skipped.
+    oversize: bool,
+    /// 1-based line of the first byte of `pending`.
+    line: u64,
+    start_line: u64,
+    /// How much of `pending` was already searched for the end tag.
+    scanned: usize,
+}
+
+impl Default for XmlSplitter {
+    fn default() -> Self {
+        XmlSplitter {
+            pending: Vec::new(),
+            inside: false,
+            oversize: false,
+            line: 1,
+            start_line: 1,
+            scanned: 0,
+        }
+    }
+}
+
+type PieceFn<'a> = dyn FnMut(u64, Result<&[u8], String>) + 'a;
+
+impl XmlSplitter {
+    /// Feeds more bytes; complete events (and errors) go to `out` with their line.
+    pub fn push(&mut self, bytes: &[u8], out: &mut PieceFn<'_>) {
+        self.pending.extend_from_slice(bytes);
+        loop {
+            if !self.inside {
+                match find_open(&self.pending) {
+                    Some(i) => {
+                        self.drop_front(i);
+                        self.inside = true;
+                        self.oversize = false;
+                        self.start_line = self.line;
+                        self.scanned = 0;
+                    }
+                    None => {
+                        // Keep a tail that may be the start of `<Event` + delimiter.
+                        let keep = OPEN.len().min(self.pending.len());
+                        self.drop_front(self.pending.len() - keep);
+                        return;
+                    }
+                }
+            }
+            let from = self.scanned.saturating_sub(CLOSE.len());
+            match memmem::find(&self.pending[from..], CLOSE) {
+                Some(j) => {
+                    let end = from + j + CLOSE.len();
+                    if !self.oversize {
+                        out(self.start_line, Ok(&self.pending[..end]));
+                    }
+                    self.drop_front(end);
+                    self.inside = false;
+                }
+                None => {
+                    self.scanned = self.pending.len();
+                    if self.oversize || self.pending.len() > MAX_EVENT_BYTES {
+                        if !self.oversize {
+                            out(
+                                self.start_line,
+                                Err(format!(
+                                    "event larger than {MAX_EVENT_BYTES} bytes; skipped"
+                                )),
+                            );
+                            self.oversize = true;
+                        }
+                        let keep = CLOSE.len().min(self.pending.len());
+                        self.drop_front(self.pending.len() - keep);
+                        self.scanned = self.pending.len();
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// End of input: an event still open is reported as truncated.
+    pub fn finish(&mut self, out: &mut PieceFn<'_>) {
+        if self.inside && !self.oversize {
+            out(
+                self.start_line,
+                Err("event truncated at the end of the input".to_string()),
+            );
+        }
+        self.pending.clear();
+        self.inside = false;
+    }
+
+    /// Discards `n` leading bytes, counting their lines.
+    fn drop_front(&mut self, n: usize) {
+        self.line += memchr::memchr_iter(b'\n', &self.pending[..n]).count() as u64;
+        self.pending.drain(..n);
+        self.scanned = self.scanned.saturating_sub(n);
+    }
+}
+
+/// Offset of the next `<Event` start tag (not `<Events>`, `<EventData>` …).
+fn find_open(b: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memmem::find(&b[from..], OPEN) {
+        let at = from + i;
+        match b.get(at + OPEN.len()) {
+            Some(b' ' | b'>' | b'/' | b'\t' | b'\r' | b'\n') => return Some(at),
+            // Not enough bytes yet to know: keep it for the next push.
+            None => return None,
+            _ => from = at + 1,
+        }
+    }
+    None
+}
+
+/// Parses one `<Event>` element into a [`WinEvent`].
+pub fn parse_event_xml(bytes: &[u8]) -> Result<WinEvent, String> {
+    let mut reader = Reader::from_reader(bytes);
+    reader.config_mut().trim_text(false);
+    let mut ev = WinEvent::default();
+    // Open elements, root first.
+    let mut stack: Vec<Open> = Vec::with_capacity(8);
+    loop {
+        let event = reader.read_event().map_err(|e| {
+            format!(
+                "malformed event XML at byte {}: {e}",
+                reader.error_position()
+            )
+        })?;
+        match event {
+            XmlEvent::Start(e) => start_element(&mut ev, &mut stack, &e, false)?,
+            XmlEvent::Empty(e) => start_element(&mut ev, &mut stack, &e, true)?,
+            XmlEvent::End(_) => {
+                let Some(open) = stack.pop() else {
+                    return Err("unbalanced end tag".to_string());
+                };
+                close(&mut ev, &stack, open);
+                if stack.is_empty() {
+                    break;
+                }
+            }
+            XmlEvent::Text(t) => {
+                if let Some(top) = stack.last_mut().filter(|o| o.keep_text) {
+                    let text = t.xml10_content().map_err(|e| format!("bad text: {e}"))?;
+                    top.text.push_str(&text);
+                }
+            }
+            XmlEvent::CData(t) => {
+                if let Some(top) = stack.last_mut().filter(|o| o.keep_text) {
+                    top.text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            XmlEvent::GeneralRef(r) => {
+                if let Some(top) = stack.last_mut().filter(|o| o.keep_text) {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => top.text.push(c),
+                        _ => match &*r {
+                            b"amp" => top.text.push('&'),
+                            b"lt" => top.text.push('<'),
+                            b"gt" => top.text.push('>'),
+                            b"quot" => top.text.push('"'),
+                            b"apos" => top.text.push('\''),
+                            other => {
+                                top.text.push('&');
+                                top.text.push_str(&String::from_utf8_lossy(other));
+                                top.text.push(';');
+                            }
+                        },
+                    }
+                }
+            }
+            XmlEvent::Eof => {
+                return Err("event XML ends before </Event>".to_string());
+            }
+            XmlEvent::Comment(_) | XmlEvent::Decl(_) | XmlEvent::PI(_) | XmlEvent::DocType(_) => {}
+        }
+    }
+    Ok(ev)
+}
+
+/// The elements whose text or attributes matter; the rest are walked over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    Event,
+    System,
+    EventData,
+    UserData,
+    RenderingInfo,
+    Provider,
+    EventId,
+    TimeCreated,
+    EventRecordId,
+    Execution,
+    Channel,
+    Computer,
+    Security,
+    Data,
+    Message,
+    Other,
+}
+
+fn tag(name: &[u8]) -> Tag {
+    match name {
+        b"Event" => Tag::Event,
+        b"System" => Tag::System,
+        b"EventData" => Tag::EventData,
+        b"UserData" => Tag::UserData,
+        b"RenderingInfo" => Tag::RenderingInfo,
+        b"Provider" => Tag::Provider,
+        b"EventID" => Tag::EventId,
+        b"TimeCreated" => Tag::TimeCreated,
+        b"EventRecordID" => Tag::EventRecordId,
+        b"Execution" => Tag::Execution,
+        b"Channel" => Tag::Channel,
+        b"Computer" => Tag::Computer,
+        b"Security" => Tag::Security,
+        b"Data" => Tag::Data,
+        b"Message" => Tag::Message,
+        _ => Tag::Other,
+    }
+}
+
+struct Open {
+    tag: Tag,
+    /// The element's name, kept for UserData's leaves only.
+    name: Option<String>,
+    data_name: Option<String>,
+    keep_text: bool,
+    text: String,
+}
+
+/// A start (or empty) tag: its System attributes, and a new open element.
+fn start_element(
+    ev: &mut WinEvent,
+    stack: &mut Vec<Open>,
+    e: &BytesStart<'_>,
+    empty: bool,
+) -> Result<(), String> {
+    let local = e.local_name();
+    let t = tag(local.as_ref());
+    if stack.is_empty() && t != Tag::Event {
+        return Err(format!(
+            "expected <Event>, found <{}>",
+            String::from_utf8_lossy(local.as_ref())
+        ));
+    }
+    let parent = stack.last().map(|o| o.tag);
+    let in_user_data = stack.get(1).is_some_and(|o| o.tag == Tag::UserData) && stack.len() >= 2;
+    let keep_text = in_user_data
+        || matches!(
+            (parent, t),
+            (
+                Some(Tag::System),
+                Tag::EventId | Tag::EventRecordId | Tag::Channel | Tag::Computer
+            ) | (Some(Tag::EventData), Tag::Data)
+                | (Some(Tag::RenderingInfo), Tag::Message)
+        );
+    let mut open = Open {
+        tag: t,
+        name: in_user_data.then(|| String::from_utf8_lossy(local.as_ref()).into_owned()),
+        data_name: None,
+        keep_text,
+        text: String::new(),
+    };
+    let wanted: &[u8] = match (parent, t) {
+        (Some(Tag::System), Tag::Provider) => b"Name",
+        (Some(Tag::System), Tag::TimeCreated) => b"SystemTime",
+        (Some(Tag::System), Tag::Execution) => b"ProcessID",
+        (Some(Tag::System), Tag::Security) => b"UserID",
+        (Some(Tag::EventData), Tag::Data) => b"Name",
+        _ => b"",
+    };
+    if !wanted.is_empty() {
+        for attr in e.attributes().flatten() {
+            if attr.key.local_name().as_ref() != wanted {
+                continue;
+            }
+            let value = match attr.normalized_value(XmlVersion::Implicit1_0) {
+                Ok(v) => v.into_owned(),
+                Err(_) => String::from_utf8_lossy(&attr.value).into_owned(),
+            };
+            match t {
+                Tag::Provider => ev.provider = value,
+                Tag::TimeCreated => ev.time = parse_time(&value),
+                Tag::Execution => ev.exec_pid = parse_pid(&value),
+                Tag::Security => ev.user_sid = Some(value),
+                Tag::Data => open.data_name = Some(value),
+                _ => {}
+            }
+        }
+    }
+    if empty {
+        close(ev, stack, open);
+    } else {
+        stack.push(open);
+    }
+    Ok(())
+}
+
+/// An element ended: keep its text where it belongs.
+fn close(ev: &mut WinEvent, stack: &[Open], open: Open) {
+    if !open.keep_text {
+        return;
+    }
+    match (stack.last().map(|o| o.tag), open.tag) {
+        (Some(Tag::System), Tag::EventId) => ev.event_id = open.text.trim().parse().ok(),
+        (Some(Tag::System), Tag::EventRecordId) => ev.record_id = open.text.trim().parse().ok(),
+        (Some(Tag::System), Tag::Channel) => ev.channel = open.text.trim().to_string(),
+        (Some(Tag::System), Tag::Computer) => ev.computer = open.text.trim().to_string(),
+        (Some(Tag::EventData), Tag::Data) => match open.data_name {
+            Some(name) => ev.data.push((name, open.text)),
+            None => ev.unnamed.push(open.text),
+        },
+        (Some(Tag::RenderingInfo), Tag::Message) => ev.message = Some(open.text),
+        _ => {
+            // UserData's leaves (its wrapper element only holds them).
+            if let Some(name) = open.name.filter(|_| !open.text.trim().is_empty()) {
+                ev.data.push((name, open.text));
+            }
+        }
+    }
+}
