@@ -243,6 +243,7 @@ fn syslog_priority(s: Severity) -> libc::c_int {
 pub fn run(options: &PluginOptions, engine: &mut Engine, stop: &AtomicBool) -> io::Result<()> {
     let mut writer = Writer::open(&options.destination)?;
     let mut header = options.format == OutputFormat::Csv && writer.is_empty();
+    engine.stats.files += 1;
     let mut feeder = Feeder::new(Arc::from("audit-dispatcher"), Some(options.input_format));
     let records = follow::spawn_line_reader(io::stdin());
     let mut failing = false;
