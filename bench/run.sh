@@ -153,9 +153,9 @@ if [ -n "$EVTX" ]; then
   HB=$(tool HAYABUSA hayabusa)
   if [ -n "$HB" ]; then
     HB_CONFIG=${HAYABUSA_CONFIG:-$(dirname "$HB")/rules/config}
-    measure "hayabusa json-timeline (Sigma)" "evtx" "$EVTX" "echo \"\$(grep -c . '$DATA/hayabusa.jsonl' || true) detections\"" -- \
-      "$HB" json-timeline -w -q -C -L -d "$EVTX" -r "$ROOT/bench/sigma/rules" -c "$HB_CONFIG" -o "$DATA/hayabusa.jsonl"
-  else na "hayabusa json-timeline (Sigma)" evtx; fi
+    measure "hayabusa dfir-timeline (Sigma)" "evtx" "$EVTX" "echo \"\$(grep -c . '$DATA/hayabusa.jsonl' || true) detections\"" -- \
+      "$HB" dfir-timeline -w -q -Q -C -t jsonl -d "$EVTX" -r "$ROOT/bench/sigma/rules" -c "$HB_CONFIG" -o "$DATA/hayabusa.jsonl"
+  else na "hayabusa dfir-timeline (Sigma)" evtx; fi
 fi
 
 # --- table -----------------------------------------------------------------------
