@@ -39,20 +39,7 @@ fn audit_text() -> Vec<u8> {
     text
 }
 
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    errors: usize,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn error(&mut self, _: InputError) {
-        self.errors += 1;
-    }
-}
+use sighunt::sources::CollectingSink as Collect;
 
 /// Counts without keeping: what the hot path costs without the collector.
 #[derive(Default)]

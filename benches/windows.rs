@@ -20,9 +20,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sighunt::detectors::powershell::{self, PowerShellDetector};
 use sighunt::detectors::{Detector, Findings};
 use sighunt::event::Event;
-use sighunt::input::{InputError, Payload};
+use sighunt::input::Payload;
 use sighunt::rules::Rules;
-use sighunt::sources::EventSink;
 use sighunt::sources::windows;
 
 fn corpus(rel: &str) -> Option<PathBuf> {
@@ -37,20 +36,7 @@ fn corpus(rel: &str) -> Option<PathBuf> {
     }
 }
 
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    errors: usize,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn error(&mut self, _: InputError) {
-        self.errors += 1;
-    }
-}
+use sighunt::sources::CollectingSink as Collect;
 
 const EVTX: &[&str] = &[
     "sbousseaden_EVTX-ATTACK-SAMPLES_PanacheSysmon_vs_AtomicRedTeam01.evtx",

@@ -121,6 +121,34 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding about a process start: time, host, platform, pid, ppid, user,
+    /// command line and source come from the event; `nohup_target` and `nohup_args`
+    /// start empty for detectors that fill them.
+    pub fn for_process(
+        p: &crate::event::ProcessStart,
+        detection_type: DetectionType,
+        exec_cmd: String,
+        score: crate::rules::Score,
+    ) -> Finding {
+        Finding {
+            time: p.time,
+            host: p.host.clone(),
+            platform: p.platform,
+            detection_type,
+            exec_cmd,
+            nohup_target: String::new(),
+            nohup_args: String::new(),
+            command_line: p.command_line.clone(),
+            suspicion_score: score.score,
+            severity: score.severity,
+            indicators: score.indicators,
+            pid: p.pid,
+            ppid: p.ppid,
+            user: p.user.clone(),
+            source: p.provenance.clone(),
+        }
+    }
+
     /// Time as RFC 3339 UTC, or an empty string when the source had none.
     pub fn time_rfc3339(&self) -> String {
         self.time

@@ -723,6 +723,21 @@ impl Scorer {
         self.indicators.contains_key(name)
     }
 
+    /// Adds indicators to a finding already made (evidence that arrived later) and
+    /// scores it again.
+    pub fn amend<'a>(
+        &self,
+        finding: &mut crate::finding::Finding,
+        more: impl IntoIterator<Item = &'a str>,
+    ) {
+        let mut names: Vec<String> = std::mem::take(&mut finding.indicators);
+        names.extend(more.into_iter().map(str::to_string));
+        let score = self.score(names.iter().map(String::as_str));
+        finding.indicators = score.indicators;
+        finding.suspicion_score = score.score;
+        finding.severity = score.severity;
+    }
+
     /// Scores the fired indicators; names without a rule are ignored, so removing an
     /// indicator from the rule data switches it off.
     pub fn score<'a>(&self, fired: impl IntoIterator<Item = &'a str>) -> Score {

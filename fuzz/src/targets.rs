@@ -17,19 +17,18 @@ use sighunt::detectors::powershell;
 use sighunt::detectors::signal_mask::SignalMaskDetector;
 use sighunt::detectors::{Detector, Findings};
 use sighunt::event::Event;
-use sighunt::input::InputError;
 use sighunt::input::Payload;
 use sighunt::input::lines::{Line, LineReader};
 use sighunt::input::sniff;
 use sighunt::output;
 use sighunt::rules::Rules;
 use sighunt::shell;
+use sighunt::sources::LineParser;
 use sighunt::sources::auditd::{self, AuditParser};
 use sighunt::sources::eslogger::{EsloggerParser, UnifiedLogParser};
 use sighunt::sources::journald::JournaldParser;
 use sighunt::sources::syslog::SyslogParser;
 use sighunt::sources::windows;
-use sighunt::sources::{EventSink, LineParser};
 
 /// A target: a name (the `fuzz_targets/` file and `corpus/` folder) and its body.
 pub type Target = (&'static str, fn(&[u8]));
@@ -63,21 +62,7 @@ fn command_rules() -> &'static CommandRules {
     COMMANDS.get_or_init(|| rules().section("commands").expect("embedded [commands]"))
 }
 
-/// Collects what a source emits.
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    errors: Vec<InputError>,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn error(&mut self, error: InputError) {
-        self.errors.push(error);
-    }
-}
+use sighunt::sources::CollectingSink as Collect;
 
 /// Audit text: every line through the record parser and its field iterator, then
 /// all lines through [`AuditParser`] (event assembly: interleaving, `aN[i]` chunks,

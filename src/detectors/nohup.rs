@@ -117,12 +117,7 @@ impl NohupDetector {
 
     /// Adds indicators to a finding already emitted and scores it again.
     fn amend(&self, finding: &mut Finding, more: &[&str]) {
-        let mut names: Vec<&str> = finding.indicators.iter().map(String::as_str).collect();
-        names.extend(more.iter().copied());
-        let score = self.scorer.score(names);
-        finding.indicators = score.indicators;
-        finding.suspicion_score = score.score;
-        finding.severity = score.severity;
+        self.scorer.amend(finding, more.iter().copied());
     }
 
     fn launches(&self, p: &ProcessStart) -> Vec<Launch> {
@@ -425,21 +420,9 @@ impl Detector for NohupDetector {
             }
             let score = self.scorer.score(fired.iter().copied());
             let finding = Finding {
-                time: p.time,
-                host: p.host.clone(),
-                platform: p.platform,
-                detection_type: DetectionType::Nohup,
-                exec_cmd: launch.exec_cmd,
                 nohup_target: target.clone(),
                 nohup_args: args.clone(),
-                command_line: p.command_line.clone(),
-                suspicion_score: score.score,
-                severity: score.severity,
-                indicators: score.indicators,
-                pid: p.pid,
-                ppid: p.ppid,
-                user: p.user.clone(),
-                source: p.provenance.clone(),
+                ..Finding::for_process(p, DetectionType::Nohup, launch.exec_cmd, score)
             };
             let id = out.push(finding);
             self.correlator.register_launch(p, &key, id);

@@ -525,13 +525,9 @@ impl PowerShellDetector {
 
     /// Adds indicators to a finding already made and scores it again.
     fn amend(&self, out: &mut Findings, id: FindingId, add: &[String]) {
-        let Some(f) = out.get_mut(id) else { return };
-        let mut names: Vec<String> = f.indicators.clone();
-        names.extend(add.iter().cloned());
-        let score = self.scorer.score(names.iter().map(String::as_str));
-        f.indicators = score.indicators;
-        f.suspicion_score = score.score;
-        f.severity = score.severity;
+        if let Some(f) = out.get_mut(id) {
+            self.scorer.amend(f, add.iter().map(String::as_str));
+        }
     }
 }
 

@@ -358,34 +358,14 @@ impl Detector for SignalMaskDetector {
         let fired = self.indicators(&masking, with_nohup);
         if let Some(id) = self.merge_target(p, &key) {
             if let Some(existing) = out.get_mut(id) {
-                let mut names: Vec<&str> = existing.indicators.iter().map(String::as_str).collect();
-                names.extend(fired.iter().map(String::as_str));
-                let score = self.scorer.score(names);
-                existing.indicators = score.indicators;
-                existing.suspicion_score = score.score;
-                existing.severity = score.severity;
+                self.scorer
+                    .amend(existing, fired.iter().map(String::as_str));
                 self.remember(p, key, id);
                 return;
             }
         }
         let score = self.scorer.score(fired.iter().map(String::as_str));
-        let finding = Finding {
-            time: p.time,
-            host: p.host.clone(),
-            platform: p.platform,
-            detection_type: DetectionType::SignalMask,
-            exec_cmd,
-            nohup_target: String::new(),
-            nohup_args: String::new(),
-            command_line: p.command_line.clone(),
-            suspicion_score: score.score,
-            severity: score.severity,
-            indicators: score.indicators,
-            pid: p.pid,
-            ppid: p.ppid,
-            user: p.user.clone(),
-            source: p.provenance.clone(),
-        };
+        let finding = Finding::for_process(p, DetectionType::SignalMask, exec_cmd, score);
         let id = out.push(finding);
         self.remember(p, key, id);
     }

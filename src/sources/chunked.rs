@@ -171,16 +171,7 @@ mod tests {
     use crate::event::Event;
     use crate::sources::auditd::AuditParser;
 
-    #[derive(Default)]
-    struct Collect(Vec<Event>, Vec<InputError>);
-    impl EventSink for Collect {
-        fn event(&mut self, e: Event) {
-            self.0.push(e);
-        }
-        fn error(&mut self, e: InputError) {
-            self.1.push(e);
-        }
-    }
+    use crate::sources::CollectingSink as Collect;
 
     #[test]
     fn ranges_split_at_lines_and_events_straddling_an_edge_are_read_once() {
@@ -230,8 +221,8 @@ mod tests {
             let mut parser = AuditParser::new(name.clone());
             let mut sink = Collect::default();
             read_range(&path, &name, r, &mut parser, &mut sink);
-            assert!(sink.1.is_empty(), "{:?}", sink.1);
-            for e in sink.0 {
+            assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+            for e in sink.events {
                 let Event::Process(p) = e else { panic!() };
                 assert_eq!(
                     p.argv[1],

@@ -162,20 +162,9 @@ impl EsloggerParser {
 
 impl LineParser for EsloggerParser {
     fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) {
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() {
+        let Some(v) = crate::sources::json_line(line, line_no, &self.path, "an eslogger", sink)
+        else {
             return;
-        }
-        let v: Value = match serde_json::from_slice(trimmed) {
-            Ok(v) => v,
-            Err(e) => {
-                sink.error(InputError::new(
-                    &self.path,
-                    Some(format!("line {line_no}")),
-                    format!("not an eslogger JSON object: {e}"),
-                ));
-                return;
-            }
         };
         let provenance = Provenance {
             path: self.path.clone(),

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::input::InputError;
 use crate::sources::auditd::AuditParser;
 use crate::sources::syslog::{Message, Messages};
 use crate::sources::{EventSink, LineParser};
@@ -155,20 +154,9 @@ fn is_audit_entry(v: &Value) -> bool {
 
 impl LineParser for JournaldParser {
     fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) {
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() {
+        let Some(v) = crate::sources::json_line(line, line_no, &self.path, "a journald", sink)
+        else {
             return;
-        }
-        let v: Value = match serde_json::from_slice(trimmed) {
-            Ok(v) => v,
-            Err(e) => {
-                sink.error(InputError::new(
-                    &self.path,
-                    Some(format!("line {line_no}")),
-                    format!("not a journald JSON object: {e}"),
-                ));
-                return;
-            }
         };
         let Some(message) = v.get("MESSAGE").and_then(field_text) else {
             return;

@@ -28,6 +28,23 @@ pub trait EventSink {
     fn error(&mut self, error: InputError);
 }
 
+/// A sink that keeps everything it is given, in order: for tests, benches, fuzzing,
+/// and library users who want the events of a small input as a list.
+#[derive(Debug, Default)]
+pub struct CollectingSink {
+    pub events: Vec<Event>,
+    pub errors: Vec<InputError>,
+}
+
+impl EventSink for CollectingSink {
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn error(&mut self, error: InputError) {
+        self.errors.push(error);
+    }
+}
+
 /// A push parser for a line-oriented format.
 pub trait LineParser: Send {
     /// Feeds one line (without its newline); `line_no` is 1-based.
@@ -137,6 +154,32 @@ pub fn feed_lines<R: std::io::BufRead>(
                 ));
                 break;
             }
+        }
+    }
+}
+
+/// Parses one line of a JSON-lines format: `None` for a blank line, or for a line that
+/// is not JSON (reported as an input error naming `what` was expected).
+pub fn json_line(
+    line: &[u8],
+    line_no: u64,
+    path: &Arc<str>,
+    what: &str,
+    sink: &mut dyn EventSink,
+) -> Option<serde_json::Value> {
+    let trimmed = line.trim_ascii();
+    if trimmed.is_empty() {
+        return None;
+    }
+    match serde_json::from_slice(trimmed) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            sink.error(InputError::new(
+                path,
+                Some(format!("line {line_no}")),
+                format!("not {what} JSON object: {e}"),
+            ));
+            None
         }
     }
 }

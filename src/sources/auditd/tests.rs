@@ -4,20 +4,7 @@
 use super::*;
 use crate::event::{NetworkKind, ProcessStart};
 
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    errors: Vec<InputError>,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn error(&mut self, error: InputError) {
-        self.errors.push(error);
-    }
-}
+use crate::sources::CollectingSink as Collect;
 
 fn parse_text(text: &[u8]) -> (Collect, AuditParser) {
     let mut parser = AuditParser::new(Arc::from("test.log"));

@@ -4,20 +4,7 @@
 
 use super::*;
 
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    errors: Vec<InputError>,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn error(&mut self, error: InputError) {
-        self.errors.push(error);
-    }
-}
+use crate::sources::CollectingSink as Collect;
 
 fn feed(parser: &mut dyn LineParser, text: &str) -> Collect {
     let mut sink = Collect::default();

@@ -6,20 +6,7 @@
 use super::*;
 use crate::event::{Event, ProcessOrigin};
 
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    errors: Vec<InputError>,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn error(&mut self, error: InputError) {
-        self.errors.push(error);
-    }
-}
+use crate::sources::CollectingSink as Collect;
 
 fn feed(text: &str) -> Collect {
     let mut parser = JournaldParser::new(Arc::from("journal.json"));

@@ -11,23 +11,9 @@ use crate::detectors::nohup::NohupDetector;
 use crate::detectors::{Detector, Findings};
 use crate::event::NetworkKind;
 use crate::finding::{Finding, Severity};
-use crate::input::InputError;
 use crate::rules::Rules;
 
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    errors: Vec<InputError>,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn error(&mut self, error: InputError) {
-        self.errors.push(error);
-    }
-}
+use crate::sources::CollectingSink as Collect;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()

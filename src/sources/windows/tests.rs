@@ -11,23 +11,9 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::event::{Event, NetworkKind, Position, ProcessStart, ScriptBlock};
-use crate::input::{InputError, Payload};
-use crate::sources::EventSink;
+use crate::input::Payload;
 
-#[derive(Default)]
-struct Collect {
-    events: Vec<Event>,
-    errors: Vec<InputError>,
-}
-
-impl EventSink for Collect {
-    fn event(&mut self, event: Event) {
-        self.events.push(event);
-    }
-    fn error(&mut self, error: InputError) {
-        self.errors.push(error);
-    }
-}
+use crate::sources::CollectingSink as Collect;
 
 fn name() -> Arc<str> {
     Arc::from("test")
