@@ -36,7 +36,9 @@ failed=()
 if [ "$engine" = libfuzzer ]; then
   cargo +nightly fuzz build -O
   for t in "${targets[@]}"; do
-    mkdir -p "work/$t" "artifacts/$t"
+    # corpus/evtx has no committed seeds (they come from the shared corpus into
+    # work/evtx), and libFuzzer exits when a corpus directory is missing.
+    mkdir -p "work/$t" "corpus/$t" "artifacts/$t"
     # work/ first: what libFuzzer finds goes there, the committed seeds stay as they are.
     if ! "./target/x86_64-unknown-linux-gnu/release/$t" "work/$t" "corpus/$t" \
         -artifact_prefix="artifacts/$t/" -max_total_time="$secs" -max_len=65536 \
