@@ -558,6 +558,10 @@ impl<S: EventSink + ?Sized> EventSink for ContextSink<'_, S> {
     fn error(&mut self, error: crate::input::InputError) {
         self.inner.error(error);
     }
+
+    fn progress(&mut self, bytes: u64) {
+        self.inner.progress(bytes);
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 //! and lists every command found, outermost first, so detectors match on argv and
 //! not on the raw text of a log line (`grep nohup file` runs grep, not nohup).
 
+use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 
+use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
 
 /// Most nesting levels followed (`sh -c "sudo env nohup sh -c '…'"`).
@@ -53,6 +55,59 @@ impl Invocation {
 /// The last path component.
 pub fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The commands [`from_argv`] or [`from_shell_text`] would find in a process start,
+/// as far as one literal search can tell: lets a detector skip wrapper peeling and
+/// shell lexing for the common process start that cannot concern it.
+///
+/// Every word of every command found is an argv word (or the command text) as is, or
+/// a word lexed out of a shell string in one. Lexing removes quotes and escapes and
+/// nothing else, so a needle can only appear in a found word if the text contains it
+/// or contains a quoting or escape character (`no''hup`, `\nohup`, `$'\x6e'ohup`).
+/// [`WordPrefilter::may_match`] is therefore false only when no command found could
+/// contain a needle: there is no loss of recall.
+#[derive(Debug, Clone)]
+pub struct WordPrefilter {
+    /// `None` if the automaton could not be built (a size limit): everything matches.
+    searcher: Option<AhoCorasick>,
+}
+
+/// Characters through which shell lexing can build a word the raw text does not
+/// contain.
+const SHELL_QUOTING: [&str; 5] = ["'", "\"", "\\", "$", "`"];
+
+impl WordPrefilter {
+    /// A prefilter for words containing any of `needles` (case-sensitively, as the
+    /// program and word comparisons of the detectors are).
+    pub fn new<I, S>(needles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut patterns: Vec<String> = needles
+            .into_iter()
+            .map(|n| n.as_ref().to_string())
+            .filter(|n| !n.is_empty())
+            .collect();
+        patterns.extend(SHELL_QUOTING.iter().map(|q| q.to_string()));
+        WordPrefilter {
+            searcher: AhoCorasick::new(&patterns).ok(),
+        }
+    }
+
+    /// False when no command found in `p` can have a word containing a needle.
+    pub fn may_match(&self, p: &ProcessStart) -> bool {
+        let Some(searcher) = &self.searcher else {
+            return true;
+        };
+        match p.origin {
+            ProcessOrigin::Exec => p.argv.iter().any(|w| searcher.is_match(w)),
+            ProcessOrigin::Scheduler(_) | ProcessOrigin::CommandText => {
+                searcher.is_match(&p.command_line)
+            }
+        }
+    }
 }
 
 /// Lists the commands `argv` runs, outermost first.
@@ -114,6 +169,16 @@ fn walk(
     let prog = basename(&words[0]).to_string();
     let mut this = ctx;
     this.words = words;
+    let runs_more = prog == "nohup"
+        || prog == "busybox"
+        || prog == "su"
+        || rules.shells.contains(&prog)
+        || rules.wrappers.contains(&prog);
+    if !runs_more {
+        // The common case: a program that runs nothing else; no copy needed.
+        out.push(this);
+        return;
+    }
     out.push(this.clone());
     let words = &this.words;
     let inner = |name: &str| {
@@ -322,6 +387,55 @@ mod tests {
 
     fn argv(s: &[&str]) -> Vec<String> {
         s.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A process start of `argv`, as an exec.
+    fn exec(words: &[&str]) -> ProcessStart {
+        let mut p = ProcessStart::new(
+            crate::event::Platform::Unix,
+            crate::event::Provenance {
+                path: "test".into(),
+                position: crate::event::Position::Line(1),
+                format: "auditd",
+            },
+        );
+        p.argv = argv(words);
+        p
+    }
+
+    #[test]
+    fn word_prefilter_never_refuses_what_peeling_and_lexing_would_find() {
+        let r = rules();
+        let filter = WordPrefilter::new(["nohup"]);
+        let finds_nohup = |words: &[&str]| {
+            from_argv(&argv(words), &r)
+                .iter()
+                .any(|i| i.program() == "nohup")
+        };
+        // Found by peeling or lexing: the prefilter must let each through.
+        for words in [
+            &["nohup", "./x"][..],
+            &["env", "X=1", "/usr/bin/nohup", "./x"],
+            &["sh", "-c", "nohup ./x &"],
+            &["sh", "-c", "no''hup ./x &"],
+            &["sh", "-c", "\\nohup ./x"],
+            &["bash", "-c", "\"no\"hup ./x"],
+        ] {
+            assert!(finds_nohup(words), "{words:?} runs nohup");
+            assert!(filter.may_match(&exec(words)), "{words:?} passes");
+        }
+        // Neither the needle nor quoting: refused, and indeed nothing to find.
+        for words in [&["ls", "-la", "/tmp"][..], &["sh", "-c", "cd /tmp && make"]] {
+            assert!(!finds_nohup(words));
+            assert!(!filter.may_match(&exec(words)), "{words:?} is skipped");
+        }
+        // Shell text (cron, sudo) is searched as text.
+        let mut cron = exec(&[]);
+        cron.origin = ProcessOrigin::Scheduler("cron".into());
+        cron.command_line = "cd /x && ./run.sh".into();
+        assert!(!filter.may_match(&cron));
+        cron.command_line = "n'o'hup ./run.sh".into();
+        assert!(filter.may_match(&cron));
     }
 
     fn programs(inv: &[Invocation]) -> Vec<String> {

@@ -105,6 +105,11 @@ struct HuntArgs {
     #[arg(long, short = 'q')]
     quiet: bool,
 
+    /// No progress bar. One is shown on stderr (files, bytes read, rate, findings so
+    /// far) only when stderr is a terminal, and never with --quiet or --follow.
+    #[arg(long)]
+    no_progress: bool,
+
     /// Worker threads for scanning inputs in parallel (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
@@ -215,6 +220,7 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         profile: sighunt::profile::Profile::new(args.profile, &rules)?,
         allowlist,
+        progress: !(args.no_progress || args.quiet || args.follow),
     };
     // Error messages quote file names and log content: escape them always.
     let on_error = |e: &sighunt::input::InputError| {

@@ -5,16 +5,19 @@
 
 use std::path::PathBuf;
 
+use std::sync::atomic::Ordering;
+
 use rayon::prelude::*;
 
 use crate::allowlist::{AllowList, ContextSink, Suppressed};
 use crate::detectors::{self, Detector, Findings};
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
-use crate::input::{self, Found, InputError, InputFormat, OpenError};
+use crate::input::{self, Found, InputError, InputFormat, InputSpec, OpenError, Opened, Payload};
+use crate::output::progress::{Counters, Progress};
 use crate::profile::Profile;
 use crate::rules::{Rules, RulesError};
-use crate::sources::{self, EventSink};
+use crate::sources::{self, EventSink, chunked};
 
 /// What a hunt is asked to do.
 #[derive(Debug, Clone)]
@@ -29,6 +32,8 @@ pub struct HuntOptions {
     pub profile: Profile,
     /// Findings it matches are suppressed (default profile only).
     pub allowlist: AllowList,
+    /// Show a progress bar on stderr, if stderr is a terminal.
+    pub progress: bool,
 }
 
 impl Default for HuntOptions {
@@ -39,6 +44,7 @@ impl Default for HuntOptions {
             threads: None,
             profile: Profile::Default,
             allowlist: AllowList::default(),
+            progress: false,
         }
     }
 }
@@ -149,25 +155,32 @@ pub fn hunt(
     rules: &Rules,
     on_error: ErrorReporter<'_>,
 ) -> Result<HuntReport, RulesError> {
-    // Fail on bad rules once, up front, rather than once per input.
-    detectors::default_set(rules)?;
+    // Built once (bad rules fail here, before any input is read), copied per input.
+    let prototype = detectors::default_set(rules)?;
     let found = input::discover(paths);
+    let progress = Progress::start(found.len() as u64, options.progress);
+    // Error lines are printed with the bar hidden.
+    let on_error = |e: &InputError| progress.suspend(|| on_error(e));
+    let counters = progress.counters();
     let run = || {
         found
             .into_par_iter()
             .map(|found| {
                 let mut stats = HuntStats::default();
                 let scanned = match found {
-                    Ok(found) => scan_input(&found, options, rules, &mut stats, on_error)?,
+                    Ok(found) => {
+                        scan_input(&found, options, &prototype, &mut stats, &on_error, counters)
+                    }
                     Err(e) => {
                         stats.input_errors += 1;
                         on_error(&e);
                         Scanned::default()
                     }
                 };
-                Ok((scanned, stats))
+                counters.files_done.fetch_add(1, Ordering::Relaxed);
+                (scanned, stats)
             })
-            .collect::<Result<Vec<_>, RulesError>>()
+            .collect::<Vec<_>>()
     };
     let pool = options.threads.and_then(|n| {
         rayon::ThreadPoolBuilder::new()
@@ -178,7 +191,8 @@ pub fn hunt(
     let per_input = match pool {
         Some(pool) => pool.install(run),
         None => run(),
-    }?;
+    };
+    progress.finish();
     let mut report = HuntReport::default();
     for (mut scanned, stats) in per_input {
         report.findings.append(&mut scanned.findings);
@@ -201,17 +215,6 @@ pub fn hunt(
     Ok(report)
 }
 
-/// Scans one input with a fresh detector set; returns the findings reported.
-pub fn scan(
-    found: &Found,
-    options: &HuntOptions,
-    rules: &Rules,
-    stats: &mut HuntStats,
-    on_error: ErrorReporter<'_>,
-) -> Result<Vec<Finding>, RulesError> {
-    scan_input(found, options, rules, stats, on_error).map(|s| s.findings)
-}
-
 /// What one input yielded: findings reported, and findings the allow-list
 /// suppressed.
 #[derive(Debug, Default)]
@@ -220,22 +223,23 @@ pub struct Scanned {
     pub suppressed: Vec<Suppressed>,
 }
 
-/// Scans one input with the profile's logic (a fresh detector set for the default
-/// profile), then applies the allow-list.
+/// Scans one input with the profile's logic (for the default profile, a fresh copy
+/// of the detector `prototype`), then applies the allow-list.
 pub fn scan_input(
     found: &Found,
     options: &HuntOptions,
-    rules: &Rules,
+    prototype: &[Box<dyn Detector>],
     stats: &mut HuntStats,
     on_error: ErrorReporter<'_>,
-) -> Result<Scanned, RulesError> {
+    counters: &Counters,
+) -> Scanned {
     let name = found.spec.display();
     stats.files += 1;
     let opened = match input::open(&found.spec, options.input_format) {
         Ok(o) => o,
         Err(OpenError::UnknownFormat) if !found.named => {
             stats.skipped += 1;
-            return Ok(Scanned::default());
+            return Scanned::default();
         }
         Err(e) => {
             stats.input_errors += 1;
@@ -244,7 +248,7 @@ pub fn scan_input(
                 other => other.to_string(),
             };
             on_error(&InputError::new(&name, None, message));
-            return Ok(Scanned::default());
+            return Scanned::default();
         }
     };
     if let Profile::Seed(query) = &options.profile {
@@ -255,22 +259,121 @@ pub fn scan_input(
         });
         stats.events += records;
         stats.input_errors += errors;
-        return Ok(Scanned {
+        return Scanned {
             findings,
             suppressed: Vec::new(),
-        });
+        };
     }
+    if let Some(ranges) = split_plan(found, &opened) {
+        // One large text file: its ranges are read in parallel, each with its own
+        // detector set, like separate inputs.
+        let InputSpec::File(path) = &found.spec else {
+            unreachable!("split_plan only splits files");
+        };
+        let format = opened.format;
+        drop(opened);
+        let per_range = ranges
+            .into_par_iter()
+            .map(|range| {
+                let mut range_stats = HuntStats::default();
+                let scanned = detect(
+                    (prototype, options, counters),
+                    &mut range_stats,
+                    on_error,
+                    |sink| {
+                        if let Some(mut parser) = sources::line_parser(format, &name) {
+                            chunked::read_range(path, &name, range, parser.as_mut(), sink);
+                        }
+                    },
+                );
+                (scanned, range_stats)
+            })
+            .collect::<Vec<_>>();
+        let mut all = Scanned::default();
+        for (mut scanned, range_stats) in per_range {
+            all.findings.append(&mut scanned.findings);
+            all.suppressed.append(&mut scanned.suppressed);
+            stats.add(&range_stats);
+        }
+        return all;
+    }
+    let size = match &opened.payload {
+        Payload::File(f) => f.metadata().map_or(0, |m| m.len()),
+        Payload::Stream(_) => 0,
+    };
+    let mut bytes_reported = 0;
+    let scanned = detect((prototype, options, counters), stats, on_error, |sink| {
+        let mut counting = ProgressCheck {
+            inner: sink,
+            bytes: &mut bytes_reported,
+        };
+        sources::read_input(opened, &mut counting)
+    });
+    // Sources that do not report as they read (EVTX, XML, JSON) count once, whole.
+    if bytes_reported == 0 {
+        counters.add_bytes(size);
+    }
+    scanned
+}
+
+/// Notes whether a source reported its progress itself.
+struct ProgressCheck<'a> {
+    inner: &'a mut dyn EventSink,
+    bytes: &'a mut u64,
+}
+
+impl EventSink for ProgressCheck<'_> {
+    fn event(&mut self, event: Event) {
+        self.inner.event(event);
+    }
+    fn error(&mut self, error: InputError) {
+        self.inner.error(error);
+    }
+    fn progress(&mut self, bytes: u64) {
+        *self.bytes += bytes;
+        self.inner.progress(bytes);
+    }
+}
+
+/// The ranges to read one input in, in parallel, when it is a large uncompressed
+/// file of a line format whose records stand alone or span only nearby lines, and
+/// there are threads to spare; `None` to read it as one stream.
+fn split_plan(found: &Found, opened: &Opened) -> Option<Vec<chunked::Range>> {
+    let InputSpec::File(path) = &found.spec else {
+        return None;
+    };
+    let splittable = matches!(
+        opened.format,
+        InputFormat::Auditd | InputFormat::Syslog | InputFormat::Journald
+    );
+    if !splittable || !matches!(opened.payload, Payload::File(_)) {
+        return None;
+    }
+    let threads = rayon::current_num_threads();
+    // An I/O error here is met again, and reported, when the file is read whole.
+    chunked::plan(path, threads).ok().flatten()
+}
+
+/// Runs a copy of the detector `prototype` over the events `feed` delivers, then
+/// applies the allow-list; adds the counters to `stats`.
+fn detect(
+    (prototype, options, counters): (&[Box<dyn Detector>], &HuntOptions, &Counters),
+    stats: &mut HuntStats,
+    on_error: ErrorReporter<'_>,
+    feed: impl FnOnce(&mut dyn EventSink),
+) -> Scanned {
     let mut sink = DetectingSink {
-        detectors: detectors::default_set(rules)?,
+        detectors: detectors::clone_set(prototype),
         findings: Findings::default(),
         events: 0,
         errors: 0,
         on_error,
+        progress: Some(counters),
     };
     // Remembers each finding's parent image for the allow-list.
     let count = |s: &DetectingSink<'_>| s.findings.len();
     let mut with_context = ContextSink::new(&mut sink, &count);
-    sources::read_input(opened, &mut with_context);
+    feed(&mut with_context);
     let contexts = with_context.contexts;
     for d in &mut sink.detectors {
         d.finish(&mut sink.findings);
@@ -284,10 +387,10 @@ pub fn scan_input(
     stats.input_errors += sink.errors;
     let (findings, suppressed) = options.allowlist.apply(sink.findings.drain(), &contexts);
     stats.suppressed += suppressed.len() as u64;
-    Ok(Scanned {
+    Scanned {
         findings,
         suppressed,
-    })
+    }
 }
 
 /// Feeds each event to every detector as it arrives.
@@ -297,18 +400,33 @@ pub struct DetectingSink<'a> {
     pub events: u64,
     pub errors: u64,
     pub on_error: ErrorReporter<'a>,
+    /// Where bytes read and findings made are counted for a progress display.
+    pub progress: Option<&'a Counters>,
 }
 
 impl EventSink for DetectingSink<'_> {
     fn event(&mut self, event: Event) {
         self.events += 1;
+        let before = self.findings.len();
         for d in &mut self.detectors {
             d.observe(&event, &mut self.findings);
+        }
+        if let Some(c) = self.progress {
+            let made = self.findings.len().saturating_sub(before);
+            if made > 0 {
+                c.findings.fetch_add(made as u64, Ordering::Relaxed);
+            }
         }
     }
 
     fn error(&mut self, error: InputError) {
         self.errors += 1;
         (self.on_error)(&error);
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        if let Some(c) = self.progress {
+            c.add_bytes(bytes);
+        }
     }
 }

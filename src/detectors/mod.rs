@@ -12,7 +12,11 @@ use crate::finding::Finding;
 use crate::rules::{Rules, RulesError};
 
 /// A detector of one behaviour family.
-pub trait Detector: Send {
+pub trait Detector: Send + Sync {
+    /// A copy of this detector, state included. Building a detector compiles its
+    /// rule data (regexes, automata: milliseconds); a hunt over many inputs builds
+    /// one set and copies it, unused, for each input.
+    fn boxed_clone(&self) -> Box<dyn Detector>;
     /// Looks at one event; may add findings to `out` or amend ones it added before.
     fn observe(&mut self, event: &Event, out: &mut Findings);
     /// End of input: emit anything held back.
@@ -83,6 +87,11 @@ impl Findings {
         self.base += n as u64;
         self.items.drain(..n).collect()
     }
+}
+
+/// Copies of a detector set (see [`Detector::boxed_clone`]).
+pub fn clone_set(set: &[Box<dyn Detector>]) -> Vec<Box<dyn Detector>> {
+    set.iter().map(|d| d.boxed_clone()).collect()
 }
 
 /// The default detector set, configured from `rules`.

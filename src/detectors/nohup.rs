@@ -17,7 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::command::{self, CommandRules, Invocation, basename};
+use crate::command::{self, CommandRules, Invocation, WordPrefilter, basename};
 use crate::detectors::correlation::{Correlator, ParentInfo, resolve};
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
@@ -49,9 +49,12 @@ const MERGE_MEMORY: usize = 1_024;
 /// How many findings' parents are remembered for [`Detector::finding_parent`].
 const PARENT_MEMORY: usize = 65_536;
 
+#[derive(Clone)]
 pub struct NohupDetector {
     rules: NohupRules,
     commands: CommandRules,
+    /// Process starts that cannot run `nohup` skip the command analysis.
+    prefilter: WordPrefilter,
     scorer: Scorer,
     recent: VecDeque<Recent>,
     correlator: Correlator,
@@ -61,6 +64,7 @@ pub struct NohupDetector {
 
 /// A launch seen through a wrapper or a shell string, kept until the nohup exec it
 /// leads to arrives, so that both are one finding.
+#[derive(Clone)]
 struct Recent {
     host: String,
     pid: u32,
@@ -87,6 +91,7 @@ impl NohupDetector {
         Ok(NohupDetector {
             rules: nohup,
             commands,
+            prefilter: WordPrefilter::new(["nohup"]),
             scorer,
             recent: VecDeque::new(),
             correlator,
@@ -370,6 +375,10 @@ impl NohupDetector {
 }
 
 impl Detector for NohupDetector {
+    fn boxed_clone(&self) -> Box<dyn Detector> {
+        Box::new(self.clone())
+    }
+
     fn finding_parent(&self, id: FindingId) -> Option<ParentInfo> {
         self.parents.get(&id).cloned()
     }
@@ -392,6 +401,10 @@ impl Detector for NohupDetector {
                 self.correlator.record_process(p);
                 return;
             }
+        }
+        if !self.prefilter.may_match(p) {
+            self.correlator.record_process(p);
+            return;
         }
         for launch in self.launches(p) {
             let mut fired = self.indicators(p, &launch);

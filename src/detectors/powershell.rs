@@ -63,6 +63,7 @@ const REPORTED_MEMORY: usize = 4_096;
 /// Longest text put into a finding's command line.
 const MAX_DISPLAY_BYTES: usize = 256 * 1024;
 
+#[derive(Clone)]
 pub struct PowerShellDetector {
     rules: PowerShellRules,
     scorer: Scorer,
@@ -79,6 +80,7 @@ pub struct PowerShellDetector {
 type TextKey = (String, u64);
 
 /// The rule data's regular expressions, compiled.
+#[derive(Clone)]
 struct Compiled {
     /// Per indicator, in rule order (so findings list indicators predictably).
     patterns: Vec<(String, RegexSet)>,
@@ -532,6 +534,10 @@ impl PowerShellDetector {
 }
 
 impl Detector for PowerShellDetector {
+    fn boxed_clone(&self) -> Box<dyn Detector> {
+        Box::new(self.clone())
+    }
+
     fn observe(&mut self, event: &Event, out: &mut Findings) {
         match event {
             Event::Process(p) => self.on_process(p, out),
@@ -586,6 +592,7 @@ fn truncate(mut s: String) -> String {
 }
 
 /// A PowerShell process seen starting (or writing script logs).
+#[derive(Clone)]
 struct Proc {
     host: String,
     time: Option<DateTime<Utc>>,
@@ -601,7 +608,7 @@ struct Proc {
 }
 
 /// Recent processes, findable by ProcessGuid, by host and pid, and by command line.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct ProcTable {
     entries: HashMap<u64, Proc>,
     by_guid: HashMap<(String, String), u64>,
@@ -768,7 +775,7 @@ impl ProcTable {
 
 /// Network events of PowerShell processes not known yet (the connection may be
 /// logged before the evidence that makes a finding).
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct NetMemory {
     keys: HashSet<(String, NetKey)>,
     order: VecDeque<(String, NetKey)>,

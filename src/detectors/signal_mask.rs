@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::command::{self, CommandRules, basename};
+use crate::command::{self, CommandRules, WordPrefilter, basename};
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
 use crate::finding::{DetectionType, Finding, Severity};
@@ -112,15 +112,19 @@ const MERGE_MEMORY: usize = 1_024;
 /// Longest inline program text analysed (attacker-controlled; regexes are linear).
 const MAX_CODE_BYTES: usize = 256 * 1024;
 
+#[derive(Clone)]
 pub struct SignalMaskDetector {
     rules: SignalMaskRules,
     commands: CommandRules,
+    /// Process starts with no `trap` and no interpreter skip the command analysis.
+    prefilter: WordPrefilter,
     scorer: Scorer,
     recent: VecDeque<Recent>,
 }
 
 /// A finding already made, kept to merge the same masking seen again one exec
 /// further down (`nohup python3 -c …` then `python3 -c …`).
+#[derive(Clone)]
 struct Recent {
     host: String,
     pid: u32,
@@ -179,9 +183,18 @@ impl SignalMaskDetector {
         let own: SignalMaskRules = rules.section("signal_mask")?;
         let commands: CommandRules = rules.section("commands")?;
         let scorer = Scorer::new(own.indicators.clone(), own.base_severity, rules);
+        // Masking is found in a `trap` command or in an interpreter's inline code.
+        let prefilter = WordPrefilter::new(
+            std::iter::once(&"trap".to_string())
+                .chain(&own.python)
+                .chain(&own.perl)
+                .chain(&own.ruby)
+                .chain(&own.node),
+        );
         Ok(SignalMaskDetector {
             rules: own,
             commands,
+            prefilter,
             scorer,
             recent: VecDeque::new(),
         })
@@ -212,6 +225,15 @@ impl SignalMaskDetector {
 
     /// What the commands of one process start mask; `None` when nothing.
     fn analyse(&self, p: &ProcessStart) -> Option<Analysis> {
+        // A renamed interpreter is known by its image, which the prefilter does not see.
+        let interpreter_image = || {
+            p.exe
+                .as_deref()
+                .is_some_and(|exe| self.lang_of(basename(exe)).is_some())
+        };
+        if !self.prefilter.may_match(p) && !interpreter_image() {
+            return None;
+        }
         let invocations = match p.origin {
             ProcessOrigin::Exec => command::from_argv(&p.argv, &self.commands),
             ProcessOrigin::Scheduler(_) | ProcessOrigin::CommandText => {
@@ -344,6 +366,10 @@ impl SignalMaskDetector {
 }
 
 impl Detector for SignalMaskDetector {
+    fn boxed_clone(&self) -> Box<dyn Detector> {
+        Box::new(self.clone())
+    }
+
     fn observe(&mut self, event: &Event, out: &mut Findings) {
         let Event::Process(p) = event else { return };
         let Some(Analysis {

@@ -3,6 +3,7 @@
 //! Log content is attacker-controlled: everything shown to a terminal passes through
 //! [`escape_control`], so an ANSI sequence in a command line is printed, not obeyed.
 
+pub mod progress;
 mod table;
 
 use std::fmt;

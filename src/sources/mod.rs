@@ -26,7 +26,13 @@ pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 pub trait EventSink {
     fn event(&mut self, event: Event);
     fn error(&mut self, error: InputError);
+    /// `bytes` more of the input were read (for a progress display); sources report
+    /// it now and then, not per line.
+    fn progress(&mut self, _bytes: u64) {}
 }
+
+/// How many bytes a line source reads between two progress reports.
+const PROGRESS_EVERY: u64 = 4 * 1024 * 1024;
 
 /// A sink that keeps everything it is given, in order: for tests, benches, fuzzing,
 /// and library users who want the events of a small input as a list.
@@ -133,9 +139,14 @@ pub fn feed_lines<R: std::io::BufRead>(
     first_line: u64,
     sink: &mut dyn EventSink,
 ) {
+    let mut reported = lines.offset();
     loop {
         let no = first_line + lines.line_no();
         let offset = lines.offset();
+        if offset - reported >= PROGRESS_EVERY {
+            sink.progress(offset - reported);
+            reported = offset;
+        }
         match lines.next_line() {
             Ok(Some(Line::Text(text))) => parser.line(text, no, sink),
             Ok(Some(Line::TooLong { bytes })) => sink.error(InputError::new(
@@ -156,6 +167,7 @@ pub fn feed_lines<R: std::io::BufRead>(
             }
         }
     }
+    sink.progress(lines.offset() - reported);
 }
 
 /// Parses one line of a JSON-lines format: `None` for a blank line, or for a line that

@@ -149,6 +149,7 @@ fn cap(s: &str) -> &str {
 /// entries older than a cutoff (see [`Bounded::expire`]). String keys (paths,
 /// GUIDs) are attacker-chosen and keep the DoS-resistant default hasher; integer keys
 /// use the faster FxHash.
+#[derive(Clone)]
 struct Bounded<K, V, S = RandomState> {
     map: HashMap<K, Slot<V>, S>,
     /// Keys in insertion order, with the insertion's sequence number and time; an
@@ -159,6 +160,7 @@ struct Bounded<K, V, S = RandomState> {
     dropped: u64,
 }
 
+#[derive(Clone)]
 struct Slot<V> {
     value: V,
     seq: u64,
@@ -329,17 +331,20 @@ impl Ancestor {
     }
 }
 
+#[derive(Clone)]
 struct Watch {
     id: FindingId,
     listened: bool,
 }
 
+#[derive(Clone)]
 struct Launched {
     pid: u32,
     id: FindingId,
 }
 
 /// The correlation state of one input.
+#[derive(Clone)]
 pub struct Correlator {
     rules: CorrelationRules,
     commands: CommandRules,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use record::{Record, Value, decode_hex, fields, parse_record};
+pub use record::{NoRecord, Record, Value, decode_hex, fields, parse_record, parse_record_if};
 
 use crate::event::{
     Event, NetworkActivity, NetworkKind, Platform, Position, ProcessStart, Provenance,
@@ -247,15 +247,22 @@ impl AuditParser {
     }
 }
 
+/// The record types that make up exec and socket events; the parser reads no other.
+fn is_event_record(kind: &[u8]) -> bool {
+    matches!(
+        kind,
+        b"SYSCALL" | b"EXECVE" | b"CWD" | b"PATH" | b"PROCTITLE" | b"SOCKADDR" | b"EOE"
+    )
+}
+
 impl LineParser for AuditParser {
     fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) {
         // Only records of the types that make up exec and socket events are kept;
         // everything else is skipped after the cheapest possible look.
-        let Some(rec) = parse_record(line) else {
-            if !line.is_empty()
-                && !line.starts_with(b"#")
-                && line.iter().any(|b| !b.is_ascii_whitespace())
-            {
+        let rec = match parse_record_if(line, is_event_record) {
+            Ok(rec) => rec,
+            Err(NoRecord::Unwanted) => return,
+            Err(NoRecord::Invalid) => {
                 // Not an audit record: in a syslog file with audit lines that is
                 // normal; only lines that look like a broken record are reported.
                 if memchr::memmem::find(line, b"msg=audit(").is_some() {
@@ -265,15 +272,10 @@ impl LineParser for AuditParser {
                         "malformed audit record header; skipped",
                     ));
                 }
+                return;
             }
-            return;
         };
-        match rec.kind {
-            b"SYSCALL" | b"EXECVE" | b"CWD" | b"PATH" | b"PROCTITLE" | b"SOCKADDR" | b"EOE" => {
-                self.add(&rec, line_no, sink)
-            }
-            _ => {}
-        }
+        self.add(&rec, line_no, sink);
     }
 
     fn foreign_line(&mut self, line: &[u8]) {
@@ -342,6 +344,10 @@ impl Partial {
                 false
             }
             b"PROCTITLE" => {
+                // A fallback only (cut at 128 bytes): not decoded when EXECVE gave argv.
+                if self.has_execve && !(self.args.is_empty() && self.chunks.is_empty()) {
+                    return true;
+                }
                 if let Some((_, v)) = fields(rec.body).find(|(k, _)| *k == b"proctitle") {
                     self.proctitle = Some(v.decode());
                 }

@@ -2,6 +2,8 @@
 //! line auditd writes (and the same inside a syslog line or the kernel's printk),
 //! split into its header and its `key=value` fields.
 
+use std::sync::LazyLock;
+
 use memchr::memmem;
 
 /// The header and body of one audit record. Borrowed from the line.
@@ -22,37 +24,58 @@ pub struct Record<'a> {
 
 /// Parses one line into a record, or `None` when it carries no audit record.
 pub fn parse_record(line: &[u8]) -> Option<Record<'_>> {
-    // `msg=audit(` (auditd) or ` audit(` (kernel printk: `audit: type=1300 audit(…`).
-    let audit_at = memmem::find(line, b"msg=audit(")
-        .map(|i| i + 4)
-        .or_else(|| memmem::find(line, b" audit(").map(|i| i + 1))?;
-    let type_at = memmem::rfind(&line[..audit_at], b"type=")?;
+    parse_record_if(line, |_| true).ok()
+}
+
+/// Why [`parse_record_if`] returned no record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoRecord {
+    /// A record of a type `wanted` refused; the rest of it was not parsed.
+    Unwanted,
+    /// Not an audit record (or a malformed one).
+    Invalid,
+}
+
+/// Like [`parse_record`], but stops as soon as the record type is known and
+/// `wanted` refuses it: most records of a busy log are of types sighunt never reads,
+/// and this skips everything after their type.
+pub fn parse_record_if(
+    line: &[u8],
+    wanted: impl Fn(&[u8]) -> bool,
+) -> Result<Record<'_>, NoRecord> {
+    let (type_at, audit_at) = locate_header(line).ok_or(NoRecord::Invalid)?;
     let kind_end = type_at
         + 5
         + line[type_at + 5..audit_at]
             .iter()
-            .position(|&b| b == b' ')?;
+            .position(|&b| b == b' ')
+            .ok_or(NoRecord::Invalid)?;
     let kind = map_numeric_type(&line[type_at + 5..kind_end]);
+    if !wanted(kind) {
+        return Err(NoRecord::Unwanted);
+    }
 
     let mut node = None;
     let head = trim_end(&line[..type_at]);
-    if let Some(n) = memmem::rfind(head, b"node=") {
-        if n == 0 || head[n - 1] == b' ' {
-            node = Some(unquote(&head[n + 5..]));
+    if !head.is_empty() {
+        if let Some(n) = NODE.rfind(head) {
+            if n == 0 || head[n - 1] == b' ' {
+                node = Some(unquote(&head[n + 5..]));
+            }
         }
-    }
-    if node.is_none() && !head.is_empty() {
-        node = syslog_host(head);
+        if node.is_none() {
+            node = syslog_host(head);
+        }
     }
 
     let rest = &line[audit_at + 6..];
-    let close = memchr::memchr(b')', rest)?;
-    let (time_ms, serial) = parse_stamp(&rest[..close])?;
+    let close = memchr::memchr(b')', rest).ok_or(NoRecord::Invalid)?;
+    let (time_ms, serial) = parse_stamp(&rest[..close]).ok_or(NoRecord::Invalid)?;
     let mut body = &rest[close + 1..];
     body = body.strip_prefix(b":").unwrap_or(body);
     let body = trim_start(body);
     let (body, enriched) = split_enrichment(body);
-    Some(Record {
+    Ok(Record {
         node,
         kind,
         time_ms,
@@ -60,6 +83,45 @@ pub fn parse_record(line: &[u8]) -> Option<Record<'_>> {
         body,
         enriched,
     })
+}
+
+// Searchers built once: `memmem::find` would build one per call, per line.
+static MSG_AUDIT: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"msg=audit("));
+static PRINTK_AUDIT: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b" audit("));
+static TYPE: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new(b"type="));
+static NODE: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new(b"node="));
+
+/// Where `type=` starts and where `audit(` starts. auditd's own lines
+/// (`[node=N ]type=T msg=audit(`) are recognised without a search; anything else
+/// (syslog-wrapped, printk) by the first `msg=audit(` (or ` audit(`) and the last
+/// `type=` before it.
+fn locate_header(line: &[u8]) -> Option<(usize, usize)> {
+    let type_at = if line.starts_with(b"type=") {
+        Some(0)
+    } else if line.starts_with(b"node=") {
+        memchr::memchr(b' ', line)
+            .map(|sp| sp + 1)
+            .filter(|&t| line[t..].starts_with(b"type="))
+    } else {
+        None
+    };
+    if let Some(t) = type_at {
+        if let Some(sp) = memchr::memchr(b' ', &line[t..]) {
+            if line[t + sp + 1..].starts_with(b"msg=audit(") {
+                return Some((t, t + sp + 1 + 4));
+            }
+        }
+    }
+    let audit_at = MSG_AUDIT
+        .find(line)
+        .map(|i| i + 4)
+        .or_else(|| PRINTK_AUDIT.find(line).map(|i| i + 1))?;
+    let type_at = TYPE.rfind(&line[..audit_at])?;
+    Some((type_at, audit_at))
 }
 
 /// `S.mmm:SERIAL` → (milliseconds, serial).
@@ -102,11 +164,10 @@ fn split_enrichment(body: &[u8]) -> (&[u8], &[u8]) {
     if let Some(i) = memchr::memchr(0x1D, body) {
         return (&body[..i], &body[i + 1..]);
     }
-    for sep in [&b"#035"[..], &b"\\035"[..]] {
-        if let Some(i) = memmem::find(body, sep) {
-            if body.get(i + 4).is_some_and(u8::is_ascii_uppercase) {
-                return (&body[..i], &body[i + 4..]);
-            }
+    for i in memchr::memchr2_iter(b'#', b'\\', body) {
+        if body[i + 1..].starts_with(b"035") && body.get(i + 4).is_some_and(u8::is_ascii_uppercase)
+        {
+            return (&body[..i], &body[i + 4..]);
         }
     }
     (body, &[])
@@ -329,10 +390,38 @@ mod tests {
     }
 
     #[test]
+    fn unwanted_types_are_told_apart_from_broken_lines() {
+        let wanted = |k: &[u8]| k == b"SYSCALL";
+        let fcaps = b"type=BPRM_FCAPS msg=audit(1.000:1): fver=0 fp=0";
+        assert_eq!(parse_record_if(fcaps, wanted), Err(NoRecord::Unwanted));
+        // The fast path (line starts with `type=`) and the search agree.
+        let line = b"node=h type=SYSCALL msg=audit(1.000:7): arch=c000003e syscall=59";
+        let fast = parse_record_if(line, wanted).unwrap();
+        let wrapped = b"Mar 27 00:37:34 h audispd: node=h type=SYSCALL msg=audit(1.000:7): arch=c000003e syscall=59";
+        assert_eq!(parse_record_if(wrapped, wanted).unwrap(), fast);
+        assert_eq!(
+            parse_record_if(b"type=SYSCALL msg=audit(x): a=1", wanted),
+            Err(NoRecord::Invalid)
+        );
+        assert_eq!(
+            parse_record_if(b"plain text", wanted),
+            Err(NoRecord::Invalid)
+        );
+    }
+
+    #[test]
     fn accepts_relay_escaped_enrichment_separator() {
         let r =
             parse_record(b"type=SYSCALL msg=audit(1.000:1): key=(null)#035ARCH=x86_64").unwrap();
         assert_eq!(r.body, b"key=(null)");
+        assert_eq!(r.enriched, b"ARCH=x86_64");
+        let r =
+            parse_record(b"type=SYSCALL msg=audit(1.000:1): a=#035x key=(null)\\035ARCH=x86_64")
+                .unwrap();
+        assert_eq!(
+            r.body, b"a=#035x key=(null)",
+            "#035 before a lower-case byte is text"
+        );
         assert_eq!(r.enriched, b"ARCH=x86_64");
     }
 

@@ -1,0 +1,153 @@
+//! A progress bar on stderr for long hunts: files done of found, bytes read, the
+//! read rate and findings so far. Shown only when stderr is a terminal, so pipelines
+//! and CI logs stay clean.
+//!
+//! Workers only bump atomic counters ([`Counters`]); one ticker thread turns them
+//! into the bar five times a second, so a busy scan pays no locking for it.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// What the workers of a hunt report as they go.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub files_done: AtomicU64,
+    /// Bytes read (decompressed, for compressed inputs).
+    pub bytes: AtomicU64,
+    pub findings: AtomicU64,
+}
+
+impl Counters {
+    pub fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A running progress display, or nothing when stderr is not a terminal.
+pub struct Progress {
+    counters: Arc<Counters>,
+    bar: Option<ProgressBar>,
+    stop: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+/// How often the bar is redrawn.
+const TICK: Duration = Duration::from_millis(200);
+
+impl Progress {
+    /// Starts a display for `total_files` inputs when `wanted` and stderr is a
+    /// terminal; otherwise only counts.
+    pub fn start(total_files: u64, wanted: bool) -> Progress {
+        let counters = Arc::new(Counters::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        if !wanted || !std::io::stderr().is_terminal() {
+            return Progress {
+                counters,
+                bar: None,
+                stop,
+                ticker: None,
+            };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total_files), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:20} {pos}/{len} files  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let ticker = {
+            let (bar, counters, stop) = (bar.clone(), counters.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    bar.set_position(counters.files_done.load(Ordering::Relaxed));
+                    bar.set_message(status(&counters, started.elapsed()));
+                }
+            })
+        };
+        Progress {
+            counters,
+            bar: Some(bar),
+            stop,
+            ticker: Some(ticker),
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Runs `f` (which writes to stderr) with the bar hidden, so lines do not mix.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    /// Stops the ticker and clears the bar, leaving stderr for the summary line.
+    pub fn finish(mut self) {
+        self.stop_ticker();
+    }
+
+    fn stop_ticker(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop_ticker();
+    }
+}
+
+/// `1.2 GiB read, 310 MiB/s, 7 findings`.
+fn status(c: &Counters, elapsed: Duration) -> String {
+    let bytes = c.bytes.load(Ordering::Relaxed);
+    let findings = c.findings.load(Ordering::Relaxed);
+    let rate = bytes as f64 / elapsed.as_secs_f64().max(0.001);
+    format!(
+        "{} read, {}/s, {findings} finding{}",
+        indicatif::BinaryBytes(bytes),
+        indicatif::BinaryBytes(rate as u64),
+        if findings == 1 { "" } else { "s" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_line_reports_bytes_rate_and_findings() {
+        let c = Counters::default();
+        c.add_bytes(3 * 1024 * 1024);
+        c.findings.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(
+            status(&c, Duration::from_secs(2)),
+            "3.00 MiB read, 1.50 MiB/s, 1 finding"
+        );
+    }
+
+    #[test]
+    fn silent_when_stderr_is_not_a_terminal_or_not_wanted() {
+        // Under `cargo test`, stderr is captured or piped: never a bar.
+        let p = Progress::start(10, false);
+        assert!(p.bar.is_none() && p.ticker.is_none());
+        p.counters().add_bytes(5);
+        assert_eq!(p.counters().bytes.load(Ordering::Relaxed), 5);
+        p.finish();
+    }
+}
