@@ -130,6 +130,8 @@ say "timing (best of $RUNS run(s), files in the page cache)"
 found_of() { echo "echo \"\$(wc -l < \"\$OUT\") findings / $(planted "$1") planted\""; }
 measure "sighunt hunt (full detection)" "auditd" "$AUDIT" "$(found_of "$AUDIT")" -- \
   "$SIGHUNT" hunt -q -f jsonl "$AUDIT"
+measure "sighunt hunt (one thread, -j1)" "auditd" "$AUDIT" "$(found_of "$AUDIT")" -- \
+  "$SIGHUNT" hunt -q -j1 -f jsonl "$AUDIT"
 measure "sighunt hunt (1/8 size)" "auditd 1/8" "$AUDIT_SMALL" "$(found_of "$AUDIT_SMALL")" -- \
   "$SIGHUNT" hunt -q -f jsonl "$AUDIT_SMALL"
 measure "grep -c nohup" "auditd" "$AUDIT" 'echo "$(cat "$OUT") lines"' -- grep -c nohup "$AUDIT"

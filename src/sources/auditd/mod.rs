@@ -323,6 +323,11 @@ impl Partial {
                 false
             }
             b"PATH" => {
+                // Item 0's name stands in for the exe only when SYSCALL lacks one.
+                if self.path0.is_some() || self.syscall.as_ref().is_some_and(|s| s.exe.is_some())
+                {
+                    return false;
+                }
                 let mut item0 = false;
                 let mut name = None;
                 for (k, v) in fields(rec.body) {
