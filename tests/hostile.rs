@@ -763,7 +763,6 @@ fn corrupt_evtx_chunks_are_reported_by_chunk_and_the_others_are_read() {
 }
 
 #[test]
-#[ignore = "src/sources/windows/evtx.rs reads a truncated seekable EVTX file as empty, with no error (reported); un-ignore once fixed"]
 fn evtx_cut_short_is_reported_not_silently_empty() {
     let Some(src) = corpus_file(SYSMON_EVTX) else {
         return;
@@ -788,6 +787,24 @@ fn evtx_cut_short_is_reported_not_silently_empty() {
             "a truncated EVTX file gets an error naming it\n{}",
             run.describe()
         );
+        // What happened and where: the chunk cut short and its byte offset, or the
+        // offset inside the header where the file ends.
+        let place = if cut < EVTX_HEADER {
+            format!("cut-{cut}.evtx: truncated EVTX file: it ends at byte offset {cut}, inside")
+        } else {
+            let whole = (cut - EVTX_HEADER) / EVTX_CHUNK;
+            format!(
+                "cut-{cut}.evtx: chunk {}: truncated EVTX file: chunk {} at byte offset {}",
+                whole + 1,
+                whole + 1,
+                EVTX_HEADER + whole * EVTX_CHUNK
+            )
+        };
+        assert!(
+            run.stderr.contains(&place),
+            "the error says where the file was cut: `{place}`\n{}",
+            run.describe()
+        );
         if cut > EVTX_HEADER + EVTX_CHUNK {
             assert!(
                 events_in_summary(&run.stderr) > 0,
@@ -808,5 +825,53 @@ fn evtx_cut_short_is_reported_not_silently_empty() {
         run.stderr.contains("cut.evtx.gz: chunk 3") && events_in_summary(&run.stderr) > 0,
         "{}",
         run.describe()
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "truncated EVTX file: chunk 3 at byte offset {}",
+            EVTX_HEADER + 2 * EVTX_CHUNK
+        )) && run.stderr.contains("1 input error"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn evtx_cut_at_a_chunk_boundary_is_read_without_error() {
+    let Some(src) = corpus_file(SYSMON_EVTX) else {
+        return;
+    };
+    let data = std::fs::read(&src).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let three = EVTX_HEADER + 3 * EVTX_CHUNK;
+    // Only the header, and three whole chunks: nothing says more were meant to follow.
+    for cut in [EVTX_HEADER, three] {
+        let path = dir.path().join(format!("boundary-{cut}.evtx"));
+        std::fs::write(&path, &data[..cut]).unwrap();
+        let run = hunt_jsonl(&[&path]);
+        run.assert_sane();
+        assert!(
+            run.stderr.contains("0 input errors") && !run.stderr.contains("boundary-"),
+            "{}",
+            run.describe()
+        );
+        assert_eq!(
+            events_in_summary(&run.stderr) > 0,
+            cut == three,
+            "{}",
+            run.describe()
+        );
+    }
+    // Cut mid-way through the fourth chunk: exactly the first three chunks' events.
+    let boundary = dir.path().join(format!("boundary-{three}.evtx"));
+    let mid = dir.path().join("mid.evtx");
+    std::fs::write(&mid, &data[..three + 30_000]).unwrap();
+    let (whole, cut) = (hunt_jsonl(&[&boundary]), hunt_jsonl(&[&mid]));
+    assert_eq!(
+        events_in_summary(&cut.stderr),
+        events_in_summary(&whole.stderr),
+        "{}\n{}",
+        whole.describe(),
+        cut.describe()
     );
 }

@@ -324,8 +324,7 @@ impl Partial {
             }
             b"PATH" => {
                 // Item 0's name stands in for the exe only when SYSCALL lacks one.
-                if self.path0.is_some() || self.syscall.as_ref().is_some_and(|s| s.exe.is_some())
-                {
+                if self.path0.is_some() || self.syscall.as_ref().is_some_and(|s| s.exe.is_some()) {
                     return false;
                 }
                 let mut item0 = false;

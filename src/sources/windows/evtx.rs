@@ -8,10 +8,12 @@
 //! anyway); only records with a relevant id are rendered to XML and parsed like XML
 //! input.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, Read, Seek};
 use std::sync::Arc;
 
 use evtx::binxml::value_variant::BinXmlValue;
+use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
 
 use super::map::{Mapper, is_relevant_event_id};
@@ -22,9 +24,16 @@ use crate::sources::EventSink;
 
 const FILE_HEADER_SIZE: usize = 4096;
 const CHUNK_SIZE: usize = 65536;
+const EVTX_MAGIC: &[u8; 8] = b"ElfFile\0";
 
 /// Reads an EVTX file (seekable, in Windows' record order) or stream (in file
 /// order, e.g. when it was compressed) into `sink`.
+///
+/// A file is a 4096-byte header and whole 64 KiB chunks: an input that ends inside
+/// the header or inside a chunk was cut short (a copy interrupted, a disk full), and
+/// is reported with the chunk and byte offset where it ends, after its complete
+/// chunks have been read. An input that ends on a chunk boundary cannot be told from
+/// a shorter log, and is read without an error.
 pub fn read_evtx(name: &Arc<str>, payload: Payload, sink: &mut dyn EventSink) {
     let settings = ParserSettings::new().indent(false);
     let mut reader = ChunkReader {
@@ -34,73 +43,53 @@ pub fn read_evtx(name: &Arc<str>, payload: Payload, sink: &mut dyn EventSink) {
         chunk_no: 0,
     };
     match payload {
-        Payload::File(file) => match EvtxParser::from_read_seek(file) {
-            Ok(parser) => {
-                let mut parser = parser.with_configuration(settings);
-                for chunk in parser.chunks() {
-                    reader.chunk_no += 1;
-                    match chunk {
-                        Ok(mut data) => reader.chunk(&mut data, sink),
-                        Err(e) => reader.chunk_error(e.to_string(), sink),
-                    }
-                }
-            }
-            Err(e) => sink.error(InputError::new(
-                name,
-                None,
-                format!("not a readable EVTX file: {e}"),
-            )),
-        },
-        Payload::Stream(mut stream) => {
-            let mut header = vec![0u8; FILE_HEADER_SIZE];
-            if let Err(e) = stream.read_exact(&mut header) {
-                sink.error(InputError::new(
-                    name,
-                    None,
-                    format!("EVTX header unreadable: {e}"),
-                ));
-                return;
-            }
-            if !header.starts_with(b"ElfFile\0") {
-                sink.error(InputError::new(
-                    name,
-                    None,
-                    "not an EVTX file (bad header magic)",
-                ));
-                return;
-            }
-            loop {
-                let mut buf = Vec::with_capacity(CHUNK_SIZE);
-                match (&mut stream).take(CHUNK_SIZE as u64).read_to_end(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) if n < CHUNK_SIZE => {
-                        reader.chunk_no += 1;
-                        reader
-                            .chunk_error(format!("incomplete chunk ({n} bytes) at the end"), sink);
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        reader.chunk_error(
-                            format!("read error: {e}; rest of this input skipped"),
-                            sink,
-                        );
-                        break;
-                    }
-                }
-                reader.chunk_no += 1;
-                // Dirty files have zeroed chunks between real ones.
-                if buf.iter().all(|&b| b == 0) {
-                    continue;
-                }
-                match EvtxChunkData::new(buf, false) {
-                    Ok(mut data) => reader.chunk(&mut data, sink),
-                    Err(e) => reader.chunk_error(e.to_string(), sink),
-                }
-            }
-        }
+        Payload::File(file) => reader.file(file, settings, sink),
+        Payload::Stream(stream) => reader.stream(stream, sink),
     }
     reader.mapper.finish(sink);
+}
+
+/// What is wrong with a file header of which only `head` (at most 4096 bytes) could
+/// be read, if anything.
+fn header_problem(head: &[u8]) -> Option<String> {
+    let magic_len = head.len().min(EVTX_MAGIC.len());
+    if head[..magic_len] != EVTX_MAGIC[..magic_len] {
+        return Some("not an EVTX file (bad header magic)".to_string());
+    }
+    match head.len() {
+        0 => Some("empty: no EVTX file header".to_string()),
+        n if n < FILE_HEADER_SIZE => Some(format!(
+            "truncated EVTX file: it ends at byte offset {n}, inside its \
+             {FILE_HEADER_SIZE}-byte file header; no chunk to read"
+        )),
+        _ => None,
+    }
+}
+
+/// The message for a last chunk of which only `have` bytes are there: chunk
+/// `chunk_no` (1-based) starts at `offset`.
+fn truncated_chunk(chunk_no: u64, offset: u64, have: u64) -> String {
+    format!(
+        "truncated EVTX file: chunk {chunk_no} at byte offset {offset} has only {have} of \
+         its {CHUNK_SIZE} bytes (the input ends at byte offset {})",
+        offset + have
+    )
+}
+
+/// `e` and the errors under it, each once: the evtx crate's outer errors often say
+/// only "failed to parse" and keep the reason in their source.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 struct ChunkReader {
@@ -111,6 +100,136 @@ struct ChunkReader {
 }
 
 impl ChunkReader {
+    /// A seekable file, chunks in record order (from the oldest, wrapping around).
+    fn file(&mut self, mut file: File, settings: ParserSettings, sink: &mut dyn EventSink) {
+        let len = match file.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => {
+                sink.error(InputError::new(
+                    &self.name,
+                    None,
+                    format!("EVTX file unreadable: cannot read its length: {e}"),
+                ));
+                return;
+            }
+        };
+        if len < FILE_HEADER_SIZE as u64 {
+            let mut head = Vec::with_capacity(FILE_HEADER_SIZE);
+            let read = file
+                .rewind()
+                .and_then(|()| (&mut file).take(len).read_to_end(&mut head));
+            let message = match read {
+                Ok(_) => header_problem(&head).unwrap_or_else(|| {
+                    format!("truncated EVTX file: only {len} bytes, shorter than its header")
+                }),
+                Err(e) => format!("EVTX header unreadable: {e}"),
+            };
+            sink.error(InputError::new(&self.name, None, message));
+            return;
+        }
+        // The parser reads the header from where the file is.
+        if let Err(e) = file.rewind() {
+            sink.error(InputError::new(
+                &self.name,
+                None,
+                format!("EVTX file unreadable: {e}"),
+            ));
+            return;
+        }
+        let mut parser = match EvtxParser::from_read_seek(file) {
+            Ok(parser) => parser.with_configuration(settings),
+            Err(e) => {
+                sink.error(InputError::new(
+                    &self.name,
+                    None,
+                    format!("not a readable EVTX file: {}", error_chain(&e)),
+                ));
+                return;
+            }
+        };
+        // The parser stops quietly at a chunk it cannot read whole: past the last
+        // complete chunk there is nothing it reports.
+        let mut count = 0;
+        for chunk in parser.chunks() {
+            count += 1;
+            match chunk {
+                Ok(mut data) => {
+                    self.chunk_no = data.number.map_or(count, |n| n.saturating_add(1));
+                    self.chunk(&mut data, sink);
+                }
+                Err(EvtxError::FailedToParseChunk { chunk_id, source }) => {
+                    self.chunk_no = chunk_id.saturating_add(1);
+                    self.chunk_error(error_chain(&*source), sink);
+                }
+                Err(e) => {
+                    self.chunk_no = count;
+                    self.chunk_error(error_chain(&e), sink);
+                }
+            }
+        }
+        let body = len - FILE_HEADER_SIZE as u64;
+        let (whole, rest) = (body / CHUNK_SIZE as u64, body % CHUNK_SIZE as u64);
+        if rest != 0 {
+            self.chunk_no = whole + 1;
+            let offset = FILE_HEADER_SIZE as u64 + whole * CHUNK_SIZE as u64;
+            self.chunk_error(truncated_chunk(self.chunk_no, offset, rest), sink);
+        }
+    }
+
+    /// A stream (e.g. decompressed), chunks in file order.
+    fn stream(&mut self, mut stream: Box<dyn BufRead + Send>, sink: &mut dyn EventSink) {
+        let mut header = Vec::with_capacity(FILE_HEADER_SIZE);
+        if let Err(e) = (&mut stream)
+            .take(FILE_HEADER_SIZE as u64)
+            .read_to_end(&mut header)
+        {
+            sink.error(InputError::new(
+                &self.name,
+                None,
+                format!("EVTX header unreadable: {e}"),
+            ));
+            return;
+        }
+        if let Some(problem) = header_problem(&header) {
+            sink.error(InputError::new(&self.name, None, problem));
+            return;
+        }
+        loop {
+            let offset = FILE_HEADER_SIZE as u64 + self.chunk_no * CHUNK_SIZE as u64;
+            let mut buf = Vec::with_capacity(CHUNK_SIZE);
+            let read = (&mut stream).take(CHUNK_SIZE as u64).read_to_end(&mut buf);
+            if matches!(read, Ok(0)) {
+                break;
+            }
+            self.chunk_no += 1;
+            match read {
+                Ok(n) if n < CHUNK_SIZE => {
+                    self.chunk_error(truncated_chunk(self.chunk_no, offset, n as u64), sink);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.chunk_error(
+                        format!(
+                            "read error at or after byte offset {offset}: {e}; \
+                             rest of this input skipped"
+                        ),
+                        sink,
+                    );
+                    break;
+                }
+            }
+            // Dirty files have zeroed chunks between real ones.
+            if buf.iter().all(|&b| b == 0) {
+                continue;
+            }
+            match EvtxChunkData::new(buf, false) {
+                Ok(mut data) => self.chunk(&mut data, sink),
+                Err(e) => self.chunk_error(error_chain(&e), sink),
+            }
+        }
+    }
+
     fn chunk_error(&self, message: String, sink: &mut dyn EventSink) {
         sink.error(InputError::new(
             &self.name,
@@ -202,5 +321,139 @@ pub(super) fn standard_event_id(record: &EvtxRecord<'_>) -> Option<u32> {
             V::UInt64Type(_),
         ] => Some(u32::from(*id)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::sources::CollectingSink;
+
+    const SYSMON: &str = "sbousseaden_EVTX-ATTACK-SAMPLES_PanacheSysmon_vs_AtomicRedTeam01.evtx";
+
+    /// The corpus file's bytes, or `None` (skip) when ../shared is absent; under
+    /// CI=true the absence is a failure.
+    fn corpus(file: &str) -> Option<Vec<u8>> {
+        let path = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpus/windows/"
+        ))
+        .join(file);
+        if path.exists() {
+            return Some(std::fs::read(path).unwrap());
+        }
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "corpus file {} is missing (CI=true)",
+            path.display()
+        );
+        eprintln!("SKIP: corpus file {} is absent", path.display());
+        None
+    }
+
+    /// `bytes` read as a seekable file.
+    fn read_file(bytes: &[u8]) -> CollectingSink {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.evtx");
+        std::fs::write(&path, bytes).unwrap();
+        let mut sink = CollectingSink::default();
+        let payload = Payload::File(File::open(&path).unwrap());
+        read_evtx(&Arc::from("t.evtx"), payload, &mut sink);
+        sink
+    }
+
+    /// `bytes` read as a stream (as when decompressed).
+    fn read_stream(bytes: &[u8]) -> CollectingSink {
+        let mut sink = CollectingSink::default();
+        let payload = Payload::Stream(Box::new(Cursor::new(bytes.to_vec())));
+        read_evtx(&Arc::from("t.evtx"), payload, &mut sink);
+        sink
+    }
+
+    fn errors(sink: &CollectingSink) -> Vec<String> {
+        sink.errors.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_file_cut_at_a_chunk_boundary_is_read_without_error() {
+        let Some(data) = corpus(SYSMON) else { return };
+        let whole = read_file(&data);
+        assert!(whole.errors.is_empty(), "{:?}", errors(&whole));
+        for chunks in [0, 1, 3, 16] {
+            let cut = &data[..FILE_HEADER_SIZE + chunks * CHUNK_SIZE];
+            let (file, stream) = (read_file(cut), read_stream(cut));
+            assert!(file.errors.is_empty(), "{chunks}: {:?}", errors(&file));
+            assert!(stream.errors.is_empty(), "{chunks}: {:?}", errors(&stream));
+            assert_eq!(file.events.len(), stream.events.len(), "{chunks} chunks");
+            assert_eq!(file.events.is_empty(), chunks == 0, "{chunks} chunks");
+            assert!(file.events.len() <= whole.events.len());
+        }
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_chunk_is_reported_after_its_whole_chunks() {
+        let Some(data) = corpus(SYSMON) else { return };
+        let three = FILE_HEADER_SIZE + 3 * CHUNK_SIZE;
+        let before = read_file(&data[..three]).events.len();
+        assert!(before > 0);
+        for rest in [1, 30_000, CHUNK_SIZE - 1] {
+            let cut = &data[..three + rest];
+            let want = format!(
+                "t.evtx: chunk 4: truncated EVTX file: chunk 4 at byte offset {three} has only \
+                 {rest} of its 65536 bytes (the input ends at byte offset {}); chunk skipped",
+                three + rest
+            );
+            for (how, sink) in [("file", read_file(cut)), ("stream", read_stream(cut))] {
+                assert_eq!(
+                    errors(&sink),
+                    std::slice::from_ref(&want),
+                    "{how}, {rest} bytes"
+                );
+                assert_eq!(sink.events.len(), before, "{how}, {rest} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_cut_inside_its_header_is_reported() {
+        let Some(data) = corpus(SYSMON) else { return };
+        for cut in [1, 8, 1000, FILE_HEADER_SIZE - 1] {
+            let want = format!(
+                "t.evtx: truncated EVTX file: it ends at byte offset {cut}, inside its \
+                 4096-byte file header; no chunk to read"
+            );
+            for (how, sink) in [
+                ("file", read_file(&data[..cut])),
+                ("stream", read_stream(&data[..cut])),
+            ] {
+                assert_eq!(
+                    errors(&sink),
+                    std::slice::from_ref(&want),
+                    "{how}, {cut} bytes"
+                );
+                assert!(sink.events.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_input_that_is_not_evtx_says_so() {
+        for bytes in [&b""[..], b"hello", b"ElfFilX\0 and more"] {
+            let msg = header_problem(bytes).unwrap();
+            assert!(
+                msg.contains("empty") || msg.contains("bad header magic"),
+                "{bytes:?}: {msg}"
+            );
+            let sink = read_file(bytes);
+            assert_eq!(sink.errors.len(), 1, "{:?}", errors(&sink));
+            assert_eq!(sink.errors[0].message, msg);
+        }
+        assert_eq!(
+            header_problem(&[0; 8]).as_deref(),
+            Some("not an EVTX file (bad header magic)")
+        );
     }
 }
