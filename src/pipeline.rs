@@ -13,7 +13,9 @@ use crate::allowlist::{AllowList, ContextSink, Suppressed};
 use crate::detectors::{self, Detector, Findings};
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
-use crate::input::{self, Found, InputError, InputFormat, InputSpec, OpenError, Opened, Payload};
+use crate::input::{
+    self, Compression, Found, InputError, InputFormat, InputSpec, OpenError, Opened, Payload,
+};
 use crate::output::progress::{Counters, Progress};
 use crate::profile::Profile;
 use crate::rules::{Rules, RulesError};
@@ -63,6 +65,9 @@ pub struct HuntStats {
     pub suppressed: u64,
     /// Correlation state entries evicted to keep memory bounded.
     pub state_dropped: u64,
+    /// Large files split into ranges read in parallel, and how many ranges in all.
+    pub split_files: u64,
+    pub split_ranges: u64,
 }
 
 impl HuntStats {
@@ -106,6 +111,14 @@ impl HuntStats {
                 self.suppressed
             ));
         }
+        if self.split_files > 0 {
+            out.push_str(&format!(
+                ", {} large file{} read as {} parallel ranges",
+                self.split_files,
+                plural(self.split_files),
+                self.split_ranges
+            ));
+        }
         if self.state_dropped > 0 {
             out.push_str(&format!(
                 ", {} correlation state entries evicted (bounded memory; correlations across them may be missed)",
@@ -125,6 +138,8 @@ impl HuntStats {
         self.input_errors += other.input_errors;
         self.suppressed += other.suppressed;
         self.state_dropped += other.state_dropped;
+        self.split_files += other.split_files;
+        self.split_ranges += other.split_ranges;
         for (a, b) in self.by_severity.iter_mut().zip(other.by_severity) {
             *a += b;
         }
@@ -272,6 +287,8 @@ pub fn scan_input(
         };
         let format = opened.format;
         drop(opened);
+        stats.split_files += 1;
+        stats.split_ranges += ranges.len() as u64;
         let per_range = ranges
             .into_par_iter()
             .map(|range| {
@@ -346,7 +363,7 @@ fn split_plan(found: &Found, opened: &Opened) -> Option<Vec<chunked::Range>> {
         opened.format,
         InputFormat::Auditd | InputFormat::Syslog | InputFormat::Journald
     );
-    if !splittable || !matches!(opened.payload, Payload::File(_)) {
+    if !splittable || opened.compression != Compression::None {
         return None;
     }
     let threads = rayon::current_num_threads();
