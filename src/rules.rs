@@ -74,7 +74,9 @@ pub enum RulesError {
 /// The effective rules: the merged TOML table plus the common severity thresholds.
 #[derive(Debug, Clone)]
 pub struct Rules {
-    table: toml::Table,
+    /// Shared: detectors keep a copy of the rules, and a hunt copies its detectors
+    /// for every input.
+    table: Arc<toml::Table>,
     pub thresholds: Thresholds,
     /// Which file last set each value (`nohup.indicators[temp_dir_payload].weight`).
     origins: Arc<BTreeMap<String, Arc<str>>>,
@@ -166,7 +168,7 @@ impl Rules {
             field_error("severity", &display_path(&steps), message)
         })?;
         Ok(Rules {
-            table,
+            table: Arc::new(table),
             thresholds,
             origins: Arc::default(),
             sources: Arc::default(),
@@ -224,7 +226,7 @@ impl Rules {
             }
         }
         let source: Arc<str> = Arc::from(name);
-        let mut table = self.table.clone();
+        let mut table = (*self.table).clone();
         let mut origins = (*self.origins).clone();
         merge_traced(&mut table, overlay, "", &mut |path| {
             origins.insert(path, source.clone());
@@ -242,7 +244,7 @@ impl Rules {
             text: Some(text.to_string()),
         });
         let mut next = Rules {
-            table,
+            table: Arc::new(table),
             thresholds: self.thresholds.clone(),
             origins: Arc::new(origins),
             sources: Arc::new(sources),
@@ -306,7 +308,7 @@ impl Rules {
             }
         }
         out.push('\n');
-        out.push_str(&toml::to_string(&self.table).unwrap_or_default());
+        out.push_str(&toml::to_string(&*self.table).unwrap_or_default());
         out
     }
 
