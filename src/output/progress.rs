@@ -65,7 +65,8 @@ impl Progress {
             std::thread::spawn(move || {
                 let started = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
+                    // Woken early by `finish`, so a short hunt does not wait a tick.
+                    std::thread::park_timeout(TICK);
                     bar.set_position(counters.files_done.load(Ordering::Relaxed));
                     bar.set_message(status(&counters, started.elapsed()));
                 }
@@ -99,6 +100,7 @@ impl Progress {
     fn stop_ticker(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.ticker.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
         if let Some(bar) = self.bar.take() {
