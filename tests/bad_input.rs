@@ -196,3 +196,48 @@ fn stdin_zstd_and_fail_on_exit_code() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", out.describe());
 }
+
+#[test]
+fn files_and_directories_the_user_cannot_read_are_reported_and_skipped() {
+    // Permissions mean nothing to root: run sighunt as `nobody` (util-linux setpriv).
+    let (Some(setpriv), true) = (common::which("setpriv"), common::is_root()) else {
+        eprintln!("SKIP: needs root and setpriv to run sighunt as an unprivileged user");
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    mode(dir.path(), 0o755);
+    std::fs::write(dir.path().join("good.log"), NOHUP_EVENT).unwrap();
+    mode(&dir.path().join("good.log"), 0o644);
+    std::fs::write(dir.path().join("secret.log"), NOHUP_EVENT).unwrap();
+    mode(&dir.path().join("secret.log"), 0o000);
+    let private = dir.path().join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::write(private.join("hidden.log"), NOHUP_EVENT).unwrap();
+    mode(&private, 0o700);
+    let out = common::run_with_timeout(
+        std::process::Command::new(setpriv)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(common::sighunt_bin())
+            .args(["hunt", "-f", "jsonl"])
+            .arg(dir.path()),
+        common::SIGHUNT_TIMEOUT,
+    );
+    if matches!(out.status.code(), Some(126 | 127)) {
+        // setpriv could not exec the binary: a checkout nobody cannot enter.
+        eprintln!("SKIP: sighunt is not executable by nobody: {}", out.stderr);
+        return;
+    }
+    assert!(out.success(), "{}", out.describe());
+    assert!(
+        out.stderr.contains("secret.log") && out.stderr.contains("private"),
+        "both are named: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("2 input errors"), "{}", out.stderr);
+    let findings = common::parse_jsonl(&out.stdout).unwrap();
+    assert_eq!(findings.len(), 1, "good.log is still read: {}", out.stdout);
+}
