@@ -391,16 +391,7 @@ mod tests {
 
     /// A process start of `argv`, as an exec.
     fn exec(words: &[&str]) -> ProcessStart {
-        let mut p = ProcessStart::new(
-            crate::event::Platform::Unix,
-            crate::event::Provenance {
-                path: "test".into(),
-                position: crate::event::Position::Line(1),
-                format: "auditd",
-            },
-        );
-        p.argv = argv(words);
-        p
+        ProcessStart::test_exec(words, 1, 0)
     }
 
     #[test]

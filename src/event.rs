@@ -132,6 +132,29 @@ pub enum ProcessOrigin {
     CommandText,
 }
 
+/// Detector tests start from an auditd exec.
+#[cfg(test)]
+impl ProcessStart {
+    /// An exec of `argv` by `pid` (child of `ppid`) on host `h`, read from line 1 of
+    /// `audit.log`, with its command line joined the way the auditd source joins argv.
+    pub(crate) fn test_exec(argv: &[&str], pid: u32, ppid: u32) -> ProcessStart {
+        let mut p = ProcessStart::new(
+            Platform::Unix,
+            Provenance {
+                path: std::sync::Arc::from("audit.log"),
+                position: Position::Line(1),
+                format: "auditd",
+            },
+        );
+        p.argv = argv.iter().map(|s| s.to_string()).collect();
+        p.command_line = crate::sources::auditd::join_argv(&p.argv);
+        p.pid = Some(pid);
+        p.ppid = Some(ppid);
+        p.host = "h".into();
+        p
+    }
+}
+
 impl ProcessStart {
     /// An empty process start on `platform`, read at `provenance`; sources fill in
     /// what their format records.

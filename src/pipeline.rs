@@ -3,7 +3,7 @@
 //! Each input gets its own detector set (correlation state is per input), so inputs
 //! are independent, scanned in parallel, and a bad one never affects another.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use std::sync::atomic::Ordering;
 
@@ -14,7 +14,7 @@ use crate::detectors::{self, Detector, Findings};
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
 use crate::input::{
-    self, Compression, Found, InputError, InputFormat, InputSpec, OpenError, Opened, Payload,
+    self, Compression, Found, InputError, InputFormat, InputSpec, OpenError, Opened,
 };
 use crate::output::progress::{Counters, Progress};
 use crate::profile::Profile;
@@ -279,12 +279,9 @@ pub fn scan_input(
             suppressed: Vec::new(),
         };
     }
-    if let Some(ranges) = split_plan(found, &opened) {
+    if let Some((path, ranges)) = split_plan(found, &opened) {
         // One large text file: its ranges are read in parallel, each with its own
         // detector set, like separate inputs.
-        let InputSpec::File(path) = &found.spec else {
-            unreachable!("split_plan only splits files");
-        };
         let format = opened.format;
         drop(opened);
         stats.split_files += 1;
@@ -294,9 +291,12 @@ pub fn scan_input(
             .map(|range| {
                 let mut range_stats = HuntStats::default();
                 let scanned = detect(
-                    (prototype, options, counters),
+                    prototype,
+                    options,
+                    counters,
                     &mut range_stats,
                     on_error,
+                    0,
                     |sink| {
                         if let Some(mut parser) = sources::line_parser(format, &name) {
                             chunked::read_range(path, &name, range, parser.as_mut(), sink);
@@ -314,48 +314,25 @@ pub fn scan_input(
         }
         return all;
     }
-    let size = match &opened.payload {
-        Payload::File(f) => f.metadata().map_or(0, |m| m.len()),
-        Payload::Stream(_) => 0,
+    let size = match &found.spec {
+        InputSpec::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+        InputSpec::Stdin => 0,
     };
-    let mut bytes_reported = 0;
-    let scanned = detect((prototype, options, counters), stats, on_error, |sink| {
-        let mut counting = ProgressCheck {
-            inner: sink,
-            bytes: &mut bytes_reported,
-        };
-        sources::read_input(opened, &mut counting)
-    });
-    // Sources that do not report as they read (EVTX, XML, JSON) count once, whole.
-    if bytes_reported == 0 {
-        counters.add_bytes(size);
-    }
-    scanned
-}
-
-/// Notes whether a source reported its progress itself.
-struct ProgressCheck<'a> {
-    inner: &'a mut dyn EventSink,
-    bytes: &'a mut u64,
-}
-
-impl EventSink for ProgressCheck<'_> {
-    fn event(&mut self, event: Event) {
-        self.inner.event(event);
-    }
-    fn error(&mut self, error: InputError) {
-        self.inner.error(error);
-    }
-    fn progress(&mut self, bytes: u64) {
-        *self.bytes += bytes;
-        self.inner.progress(bytes);
-    }
+    detect(
+        prototype,
+        options,
+        counters,
+        stats,
+        on_error,
+        size,
+        |sink| sources::read_input(opened, sink),
+    )
 }
 
 /// The ranges to read one input in, in parallel, when it is a large uncompressed
 /// file of a line format whose records stand alone or span only nearby lines, and
 /// there are threads to spare; `None` to read it as one stream.
-fn split_plan(found: &Found, opened: &Opened) -> Option<Vec<chunked::Range>> {
+fn split_plan<'f>(found: &'f Found, opened: &Opened) -> Option<(&'f Path, Vec<chunked::Range>)> {
     let InputSpec::File(path) = &found.spec else {
         return None;
     };
@@ -368,15 +345,22 @@ fn split_plan(found: &Found, opened: &Opened) -> Option<Vec<chunked::Range>> {
     }
     let threads = rayon::current_num_threads();
     // An I/O error here is met again, and reported, when the file is read whole.
-    chunked::plan(path, threads).ok().flatten()
+    let ranges = chunked::plan(path, threads).ok().flatten()?;
+    Some((path, ranges))
 }
 
 /// Runs a copy of the detector `prototype` over the events `feed` delivers, then
 /// applies the allow-list; adds the counters to `stats`.
+///
+/// `whole_size` is counted as read at the end if the source reported no progress of
+/// its own (EVTX, XML and JSON readers do not; line sources do).
 fn detect(
-    (prototype, options, counters): (&[Box<dyn Detector>], &HuntOptions, &Counters),
+    prototype: &[Box<dyn Detector>],
+    options: &HuntOptions,
+    counters: &Counters,
     stats: &mut HuntStats,
     on_error: ErrorReporter<'_>,
+    whole_size: u64,
     feed: impl FnOnce(&mut dyn EventSink),
 ) -> Scanned {
     let mut sink = DetectingSink {
@@ -385,13 +369,17 @@ fn detect(
         events: 0,
         errors: 0,
         on_error,
-        progress: Some(counters),
+        counters,
+        bytes_read: 0,
     };
     // Remembers each finding's parent image for the allow-list.
     let count = |s: &DetectingSink<'_>| s.findings.len();
     let mut with_context = ContextSink::new(&mut sink, &count);
     feed(&mut with_context);
     let contexts = with_context.contexts;
+    if sink.bytes_read == 0 {
+        counters.add_bytes(whole_size);
+    }
     for d in &mut sink.detectors {
         d.finish(&mut sink.findings);
     }
@@ -418,7 +406,9 @@ pub struct DetectingSink<'a> {
     pub errors: u64,
     pub on_error: ErrorReporter<'a>,
     /// Where bytes read and findings made are counted for a progress display.
-    pub progress: Option<&'a Counters>,
+    pub counters: &'a Counters,
+    /// Bytes the source reported reading.
+    pub bytes_read: u64,
 }
 
 impl EventSink for DetectingSink<'_> {
@@ -428,11 +418,11 @@ impl EventSink for DetectingSink<'_> {
         for d in &mut self.detectors {
             d.observe(&event, &mut self.findings);
         }
-        if let Some(c) = self.progress {
-            let made = self.findings.len().saturating_sub(before);
-            if made > 0 {
-                c.findings.fetch_add(made as u64, Ordering::Relaxed);
-            }
+        let made = self.findings.len().saturating_sub(before);
+        if made > 0 {
+            self.counters
+                .findings
+                .fetch_add(made as u64, Ordering::Relaxed);
         }
     }
 
@@ -442,8 +432,7 @@ impl EventSink for DetectingSink<'_> {
     }
 
     fn progress(&mut self, bytes: u64) {
-        if let Some(c) = self.progress {
-            c.add_bytes(bytes);
-        }
+        self.bytes_read += bytes;
+        self.counters.add_bytes(bytes);
     }
 }

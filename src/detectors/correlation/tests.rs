@@ -9,9 +9,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::*;
 use crate::detectors::nohup::NohupDetector;
 use crate::detectors::{Detector, Findings};
-use crate::event::{NetworkActivity, Platform, Position, Provenance};
+use crate::event::{NetworkActivity, Position, Provenance};
 use crate::finding::{Finding, Severity};
-use crate::sources::auditd::join_argv;
 
 fn words(s: &[&str]) -> Vec<String> {
     s.iter().map(|w| w.to_string()).collect()
@@ -22,20 +21,8 @@ fn t(secs: i64) -> DateTime<Utc> {
 }
 
 fn exec(secs: i64, pid: u32, ppid: u32, argv: &[&str]) -> ProcessStart {
-    let mut p = ProcessStart::new(
-        Platform::Unix,
-        Provenance {
-            path: Arc::from("audit.log"),
-            position: Position::Line(1),
-            format: "auditd",
-        },
-    );
+    let mut p = ProcessStart::test_exec(argv, pid, ppid);
     p.time = Some(t(secs));
-    p.host = "h".into();
-    p.pid = Some(pid);
-    p.ppid = Some(ppid);
-    p.argv = words(argv);
-    p.command_line = join_argv(&p.argv);
     p.cwd = Some("/root".into());
     p.user = Some("0".into());
     p

@@ -1,30 +1,15 @@
 //! The nohup detector's decisions, both sides: what is found (with which target and
 //! indicators) and the look-alikes that are not.
 
-use std::sync::Arc;
-
 use super::*;
-use crate::event::{Platform, Position, Provenance};
 
 fn exec(argv: &[&str]) -> ProcessStart {
     exec_at(argv, 100, 1, Some("/home/user"))
 }
 
 fn exec_at(argv: &[&str], pid: u32, ppid: u32, cwd: Option<&str>) -> ProcessStart {
-    let mut p = ProcessStart::new(
-        Platform::Unix,
-        Provenance {
-            path: Arc::from("audit.log"),
-            position: Position::Line(1),
-            format: "auditd",
-        },
-    );
-    p.argv = argv.iter().map(|s| s.to_string()).collect();
-    p.command_line = join_argv(&p.argv);
-    p.pid = Some(pid);
-    p.ppid = Some(ppid);
+    let mut p = ProcessStart::test_exec(argv, pid, ppid);
     p.cwd = cwd.map(str::to_string);
-    p.host = "h".into();
     p
 }
 

@@ -5,28 +5,13 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::event::{Platform, Position, Provenance};
-use crate::sources::auditd::join_argv;
 
 fn exec(argv: &[&str]) -> ProcessStart {
     exec_at(argv, 100, 1)
 }
 
 fn exec_at(argv: &[&str], pid: u32, ppid: u32) -> ProcessStart {
-    let mut p = ProcessStart::new(
-        Platform::Unix,
-        Provenance {
-            path: Arc::from("audit.log"),
-            position: Position::Line(1),
-            format: "auditd",
-        },
-    );
-    p.argv = argv.iter().map(|s| s.to_string()).collect();
-    p.command_line = join_argv(&p.argv);
-    p.pid = Some(pid);
-    p.ppid = Some(ppid);
-    p.host = "h".into();
-    p
+    ProcessStart::test_exec(argv, pid, ppid)
 }
 
 fn run(events: Vec<ProcessStart>) -> Vec<Finding> {
