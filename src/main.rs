@@ -83,23 +83,8 @@ struct HuntArgs {
     #[arg(long, short = 'f', default_value = "table", value_name = "FORMAT")]
     format: OutputFormat,
 
-    /// Report only findings of at least this severity: informational, low,
-    /// medium, high or critical.
-    #[arg(long, default_value = "informational", value_name = "SEVERITY")]
-    min_severity: Severity,
-
-    /// Exit with status 1 when any reported finding is at least this severity
-    /// (for scripts and CI gates).
-    #[arg(long, value_name = "SEVERITY")]
-    fail_on: Option<Severity>,
-
-    /// Write findings to this file instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-
-    /// Colour the table: auto (when stdout is a terminal), always or never.
-    #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = ["auto", "always", "never"])]
-    color: String,
+    #[command(flatten)]
+    out: FindingOutputArgs,
 
     /// Do not print the summary line on stderr.
     #[arg(long, short = 'q')]
@@ -134,6 +119,50 @@ struct HuntArgs {
     /// its event is complete, until interrupted. `-` follows stdin until it ends.
     #[arg(long, conflicts_with = "explain")]
     follow: bool,
+}
+
+/// Where findings go and which are reported: shared by `hunt` and `live`.
+#[derive(Args, Debug)]
+struct FindingOutputArgs {
+    /// Report only findings of at least this severity: informational, low,
+    /// medium, high or critical.
+    #[arg(long, default_value = "informational", value_name = "SEVERITY")]
+    min_severity: Severity,
+
+    /// Exit with status 1 when any reported finding is at least this severity
+    /// (for scripts and CI gates).
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<Severity>,
+
+    /// Write findings to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Colour the table: auto (when stdout is a terminal), always or never.
+    #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = ["auto", "always", "never"])]
+    color: String,
+}
+
+impl FindingOutputArgs {
+    /// Whether the table is coloured: `auto` means when stdout is a terminal and
+    /// findings are not written to a file.
+    fn color(&self) -> bool {
+        match self.color.as_str() {
+            "always" => true,
+            "never" => false,
+            _ => self.output.is_none() && io::stdout().is_terminal(),
+        }
+    }
+
+    /// The `--output` file, or stdout.
+    fn writer(&self) -> anyhow::Result<Box<dyn Write>> {
+        Ok(match &self.output {
+            Some(path) => Box::new(BufWriter::new(
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+            None => Box::new(BufWriter::new(io::stdout().lock())),
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -216,7 +245,7 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     }
     let options = HuntOptions {
         input_format: args.input_format,
-        min_severity: args.min_severity,
+        min_severity: args.out.min_severity,
         threads: args.threads,
         profile: sighunt::profile::Profile::new(args.profile, &rules)?,
         allowlist,
@@ -227,31 +256,20 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         eprintln!("sighunt: {}", output::escape_control(&e.to_string()));
     };
     if args.follow {
-        let to_terminal = args.output.is_none() && io::stdout().is_terminal();
         let follow = sighunt::follow::FollowCommand {
             paths: &args.paths,
             format: args.format,
-            output: args.output.as_deref(),
-            color: args.color == "always" || (args.color == "auto" && to_terminal),
+            output: args.out.output.as_deref(),
+            color: args.out.color(),
             quiet: args.quiet,
-            fail_on: args.fail_on,
+            fail_on: args.out.fail_on,
         };
         return sighunt::follow::run_command(&follow, &rules, &options);
     }
     let report = pipeline::hunt(&args.paths, &options, &rules, &on_error)?;
 
-    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let color = match args.color.as_str() {
-        "always" => true,
-        "never" => false,
-        _ => to_terminal,
-    };
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
+    let color = args.out.color();
+    let mut out = args.out.writer()?;
     if args.explain {
         sighunt::explain::write(&mut out, args.format, &rules, args.profile, &report, color)?;
     } else {
@@ -266,6 +284,7 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{}{suppressed}", report.stats.summary());
     }
     let failed = args
+        .out
         .fail_on
         .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
     Ok(if failed {
@@ -305,28 +324,13 @@ struct LiveArgs {
     #[arg(long, short = 'f', default_value = "table", value_name = "FORMAT")]
     format: OutputFormat,
 
-    /// Report only findings of at least this severity: informational, low,
-    /// medium, high or critical.
-    #[arg(long, default_value = "informational", value_name = "SEVERITY")]
-    min_severity: Severity,
-
-    /// Exit with status 1 when any reported finding is at least this severity
-    /// (for scripts and CI gates).
-    #[arg(long, value_name = "SEVERITY")]
-    fail_on: Option<Severity>,
-
-    /// Write findings to this file instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: FindingOutputArgs,
 
     /// The procfs to read: /proc, or the host's /proc mounted elsewhere (e.g.
     /// /host/proc when running in a container).
     #[arg(long, default_value = "/proc", value_name = "DIR")]
     proc_root: PathBuf,
-
-    /// Colour the table: auto (when stdout is a terminal), always or never.
-    #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = ["auto", "always", "never"])]
-    color: String,
 
     /// Do not print the summary line on stderr.
     #[arg(long, short = 'q')]
@@ -364,20 +368,11 @@ fn run_live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         ..LiveOptions::default()
     };
     let mut scanner = LiveScanner::new(&rules, options)?;
-    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let color = match args.color.as_str() {
-        "always" => true,
-        "never" => false,
-        _ => to_terminal,
-    };
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
+    let color = args.out.color();
+    let mut out = args.out.writer()?;
     let reached = |findings: &[Finding]| {
-        args.fail_on
+        args.out
+            .fail_on
             .is_some_and(|threshold| findings.iter().any(|f| f.severity >= threshold))
     };
     let mut watch = Watch::default();
@@ -386,7 +381,7 @@ fn run_live(args: LiveArgs) -> anyhow::Result<ExitCode> {
         let report = scanner.scan()?;
         let stats = report.stats.clone();
         let findings = watch.fresh(report, |f| {
-            f.severity >= args.min_severity && allowlist.decide(f, &no_context).is_none()
+            f.severity >= args.out.min_severity && allowlist.decide(f, &no_context).is_none()
         });
         if first || !findings.is_empty() {
             if args.format == OutputFormat::Csv && !first {
