@@ -29,4 +29,5 @@ pub mod profile;
 pub mod rules;
 pub mod shell;
 pub mod sources;
+#[cfg(feature = "kafka")]
 pub mod stream;

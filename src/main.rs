@@ -64,7 +64,16 @@ enum Command {
     /// finding as a JSON message (keyed by host) to an output topic. Instances with
     /// the same --group share the partitions; delivery is at least once, duplicates
     /// carry the same `id`.
+    #[cfg(feature = "kafka")]
     Stream(sighunt::stream::StreamArgs),
+
+    /// Detect on a Kafka log bus (not in this build: rebuild with `--features kafka`).
+    #[cfg(not(feature = "kafka"))]
+    #[command(disable_help_flag = true)]
+    Stream {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -226,7 +235,16 @@ fn main() -> ExitCode {
         Command::Rules(args) => run_rules(args),
         Command::Live(args) => run_live(args),
         Command::Plugin(args) => sighunt::plugin::run_cli(args),
+        #[cfg(feature = "kafka")]
         Command::Stream(args) => sighunt::stream::run_cli(args),
+        #[cfg(not(feature = "kafka"))]
+        Command::Stream { .. } => {
+            eprintln!(
+                "sighunt: error: this build has no Kafka support; rebuild with \
+                 `cargo install --path . --features kafka` (needs cmake and a C compiler)"
+            );
+            Ok(ExitCode::from(2))
+        }
     };
     match result {
         Ok(code) => code,

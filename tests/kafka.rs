@@ -13,6 +13,8 @@
 //! `scripts/ci-kafka.sh`), else a `tansu` found on PATH is started on a free port.
 //! Without either the test is skipped, or fails under `SIGHUNT_REQUIRE_KAFKA_TESTS=1`.
 
+#![cfg(feature = "kafka")]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
