@@ -12,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sighunt::live::{LiveOptions, LiveScanner};
-use sighunt::rules::Rules;
+use sighunt_core::live::{LiveOptions, LiveScanner};
+use sighunt_core::rules::Rules;
 
 /// Processes started by the bench, killed on drop (also when a bench panics).
 struct Fleet(Vec<Child>);

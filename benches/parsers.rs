@@ -15,18 +15,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sighunt::command::{self, CommandRules};
-use sighunt::detectors::nohup::NohupDetector;
-use sighunt::detectors::signal_mask::SignalMaskDetector;
-use sighunt::detectors::{Detector, Findings};
-use sighunt::event::Event;
-use sighunt::input::InputError;
-use sighunt::pipeline::{self, HuntOptions};
-use sighunt::rules::Rules;
-use sighunt::shell;
-use sighunt::sources::auditd::{self, AuditParser};
-use sighunt::sources::syslog::SyslogParser;
-use sighunt::sources::{EventSink, LineParser};
+use sighunt_core::command::{self, CommandRules};
+use sighunt_core::detectors::nohup::NohupDetector;
+use sighunt_core::detectors::signal_mask::SignalMaskDetector;
+use sighunt_core::detectors::{Detector, Findings};
+use sighunt_core::engine::hunt::{self, HuntOptions};
+use sighunt_core::event::Event;
+use sighunt_core::input::InputError;
+use sighunt_core::rules::Rules;
+use sighunt_core::shell;
+use sighunt_core::sources::auditd::{self, AuditParser};
+use sighunt_core::sources::syslog::SyslogParser;
+use sighunt_core::sources::{EventSink, LineParser};
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -39,7 +39,7 @@ fn audit_text() -> Vec<u8> {
     text
 }
 
-use sighunt::sources::CollectingSink as Collect;
+use sighunt_core::sources::CollectingSink as Collect;
 
 /// Counts without keeping: what the hot path costs without the collector.
 #[derive(Default)]
@@ -207,7 +207,7 @@ fn bench_pipeline(c: &mut Criterion) {
     g.sample_size(30);
     g.bench_function("examples_linux", |b| {
         b.iter(|| {
-            let report = pipeline::hunt(
+            let report = hunt::hunt(
                 std::slice::from_ref(&dir),
                 &HuntOptions::default(),
                 &rules,

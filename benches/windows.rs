@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sighunt::detectors::powershell::{self, PowerShellDetector};
-use sighunt::detectors::{Detector, Findings};
-use sighunt::event::Event;
-use sighunt::input::Payload;
-use sighunt::rules::Rules;
-use sighunt::sources::windows;
+use sighunt_core::detectors::powershell::{self, PowerShellDetector};
+use sighunt_core::detectors::{Detector, Findings};
+use sighunt_core::event::Event;
+use sighunt_core::input::Payload;
+use sighunt_core::rules::Rules;
+use sighunt_core::sources::windows;
 
 fn corpus(rel: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -36,7 +36,7 @@ fn corpus(rel: &str) -> Option<PathBuf> {
     }
 }
 
-use sighunt::sources::CollectingSink as Collect;
+use sighunt_core::sources::CollectingSink as Collect;
 
 const EVTX: &[&str] = &[
     "sbousseaden_EVTX-ATTACK-SAMPLES_PanacheSysmon_vs_AtomicRedTeam01.evtx",

@@ -1,33 +1,11 @@
-//! sighunt: a detection engine for MITRE ATT&CK T1564.011 *Ignore Process
-//! Interrupts* — programs started so that a hang-up, Ctrl-C or `kill` cannot stop
-//! them.
-//!
-//! The data flows one way, and the modules follow it:
-//!
-//! * [`input`] opens files, directories and stdin, decompresses and sniffs the format;
-//! * [`sources`] parse each format into normalized [`event`]s;
-//! * [`detectors`] turn events into scored, explained [`finding`]s, weighted by the
-//!   [`rules`] data;
-//! * [`output`] writes findings as a table, JSON Lines or CSV.
-//!
-//! [`pipeline`] wires these together for a hunt; the binary only parses arguments.
+//! sighunt, the command-line tool: argument handling, outputs for people and
+//! machines, the progress bar, and the continuous modes' front ends (`hunt
+//! --follow`, the auditd plugin, the Kafka stream). The detection engine is the
+//! [`sighunt_core`] library.
 
-pub mod allowlist;
-pub mod command;
-pub mod detectors;
-pub mod event;
-pub mod explain;
-pub mod export;
-pub mod finding;
 pub mod follow;
-pub mod input;
-pub mod live;
 pub mod output;
-pub mod pipeline;
 pub mod plugin;
-pub mod profile;
-pub mod rules;
-pub mod shell;
-pub mod sources;
+pub mod signals;
 #[cfg(feature = "kafka")]
 pub mod stream;

@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use sighunt::finding::{Finding, Severity};
-use sighunt::input::InputFormat;
 use sighunt::output::{self, OutputFormat};
-use sighunt::pipeline::{self, HuntOptions};
-use sighunt::rules::{LoadOptions, Rules};
+use sighunt_core::engine::hunt::{self, HuntOptions};
+use sighunt_core::finding::{Finding, Severity};
+use sighunt_core::input::InputFormat;
+use sighunt_core::rules::{LoadOptions, Rules};
 
 /// Hunt for MITRE ATT&CK T1564.011 Ignore Process Interrupts: programs started so
 /// that a hang-up, Ctrl-C or kill cannot stop them (nohup and its relatives, signal
@@ -114,7 +114,7 @@ struct HuntArgs {
     /// Logic to apply: `default` (sighunt's detectors and allow-lists) or `seed`
     /// (the seed Sumo Logic query's semantics on the raw records, to compare with it).
     #[arg(long, default_value = "default", value_name = "PROFILE")]
-    profile: sighunt::profile::ProfileName,
+    profile: sighunt_core::profile::ProfileName,
 
     /// Explain each finding: the indicators and weights that scored it (and the rule
     /// file each came from), how its severity was reached; and list the findings the
@@ -218,7 +218,7 @@ enum RulesAction {
     Export {
         /// sigma, sumo, splunk or kql.
         #[arg(long, short = 'f', value_name = "FORMAT")]
-        format: sighunt::export::ExportFormat,
+        format: sighunt_core::export::ExportFormat,
         /// Write one file per rule or query into this directory (created if needed)
         /// instead of printing to stdout.
         #[arg(long, value_name = "DIR")]
@@ -257,7 +257,7 @@ fn main() -> ExitCode {
 
 fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let rules = args.rule_files.load()?;
-    let allowlist = sighunt::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
+    let allowlist = sighunt_core::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
         eprintln!("sighunt: warning: {}", output::escape_control(w));
     }
@@ -265,12 +265,12 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         input_format: args.input_format,
         min_severity: args.out.min_severity,
         threads: args.threads,
-        profile: sighunt::profile::Profile::new(args.profile, &rules)?,
+        profile: sighunt_core::profile::Profile::new(args.profile, &rules)?,
         allowlist,
-        progress: !(args.no_progress || args.quiet || args.follow),
     };
+    let show_progress = !(args.no_progress || args.quiet || args.follow);
     // Error messages quote file names and log content: escape them always.
-    let on_error = |e: &sighunt::input::InputError| {
+    let on_error = |e: &sighunt_core::input::InputError| {
         eprintln!("sighunt: {}", output::escape_control(&e.to_string()));
     };
     if args.follow {
@@ -284,22 +284,23 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         };
         return sighunt::follow::run_command(&follow, &rules, &options);
     }
-    let report = pipeline::hunt(&args.paths, &options, &rules, &on_error)?;
+    let found = sighunt_core::input::discover(&args.paths);
+    let progress = output::progress::Progress::start(found.len() as u64, show_progress);
+    // Error lines are printed with the bar hidden.
+    let on_error = |e: &sighunt_core::input::InputError| progress.suspend(|| on_error(e));
+    let report = hunt::hunt_found(found, &options, &rules, &on_error, progress.counters())?;
+    progress.finish();
 
     let color = args.out.color();
     let mut out = args.out.writer()?;
     if args.explain {
-        sighunt::explain::write(&mut out, args.format, &rules, args.profile, &report, color)?;
+        output::explain::write(&mut out, args.format, &rules, args.profile, &report, color)?;
     } else {
         write_findings(&mut out, args.format, &report.findings, color)?;
     }
     out.flush()?;
     if !args.quiet {
-        let suppressed = match report.stats.suppressed {
-            0 => String::new(),
-            n => format!(", {n} suppressed by the allow-list"),
-        };
-        eprintln!("{}{suppressed}", report.stats.summary());
+        eprintln!("{}", report.stats.summary());
     }
     let failed = args
         .out
@@ -371,15 +372,15 @@ fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
 }
 
 fn run_live(args: LiveArgs) -> anyhow::Result<ExitCode> {
-    use sighunt::live::{LiveOptions, LiveScanner, Watch};
+    use sighunt_core::live::{LiveOptions, LiveScanner, Watch};
 
     let rules = args.rule_files.load()?;
     // The site's reviewed exceptions ([[allowlist]]) apply to live findings too.
-    let allowlist = sighunt::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
+    let allowlist = sighunt_core::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
         eprintln!("sighunt: warning: {}", output::escape_control(w));
     }
-    let no_context = sighunt::allowlist::FindingContext::default();
+    let no_context = sighunt_core::allowlist::FindingContext::default();
     let options = LiveOptions {
         proc_root: args.proc_root.clone(),
         pids: args.pid.clone(),
@@ -449,7 +450,7 @@ fn run_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
             rule_files,
         } => {
             let rules = rule_files.load()?;
-            let files = sighunt::export::export(&rules, format)?;
+            let files = sighunt_core::export::export(&rules, format)?;
             match out {
                 Some(dir) => {
                     std::fs::create_dir_all(&dir)
@@ -461,7 +462,7 @@ fn run_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
                         eprintln!("sighunt: wrote {}", path.display());
                     }
                 }
-                None => print!("{}", sighunt::export::concatenate(format, &files)),
+                None => print!("{}", sighunt_core::export::concatenate(format, &files)),
             }
         }
     }

@@ -1,7 +1,7 @@
 //! `sighunt plugin`: the auditd plugin mode. auditd (3.x) starts the binary named in
 //! `/etc/audit/plugins.d/sighunt.conf` and writes every audit record to its stdin,
 //! one per line (`format = string`); findings go to a file, to syslog or to stdout
-//! as soon as their event is complete (see [`crate::follow`] for the hold and the
+//! as soon as their event is complete (see [`sighunt_core::engine`] for the hold and the
 //! idle flush).
 //!
 //! auditd passes at most two arguments to a plugin, so everything else can come from
@@ -22,10 +22,13 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::finding::{Finding, Severity};
-use crate::follow::{self, Drained, Engine, Feeder};
-use crate::input::InputFormat;
 use crate::output::{self, OutputFormat};
+use crate::signals;
+use sighunt_core::engine::follow::{self, Drained};
+use sighunt_core::engine::{self, Engine};
+use sighunt_core::finding::{Finding, Severity};
+use sighunt_core::input::InputFormat;
+use sighunt_core::sources::feeder::Feeder;
 
 /// The configuration file read when none is named.
 pub const DEFAULT_CONFIG: &str = "/etc/sighunt/plugin.toml";
@@ -278,7 +281,7 @@ pub fn run(options: &PluginOptions, engine: &mut Engine, stop: &AtomicBool) -> i
             ready.into_iter().map(|r| r.finding).collect(),
             &mut header,
         );
-        if follow::take_hangup() {
+        if signals::take_hangup() {
             if let Err(e) = writer.reopen() {
                 eprintln!("sighunt: plugin: cannot reopen the output: {e}");
             }
@@ -361,12 +364,12 @@ pub fn run_cli(args: PluginArgs) -> anyhow::Result<std::process::ExitCode> {
     .map_err(anyhow::Error::msg)?;
     let mut files = config.rules.clone();
     files.extend(args.rules.iter().cloned());
-    let rules = crate::rules::Rules::load(&crate::rules::LoadOptions {
+    let rules = sighunt_core::rules::Rules::load(&sighunt_core::rules::LoadOptions {
         files,
         config: !args.no_config,
     })?;
     rules.validate()?;
-    let allowlist = crate::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
+    let allowlist = sighunt_core::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
         eprintln!("sighunt: warning: {}", output::escape_control(w));
     }
@@ -411,13 +414,13 @@ pub fn run_cli(args: PluginArgs) -> anyhow::Result<std::process::ExitCode> {
         input_format: args.input_format.unwrap_or(InputFormat::Auditd),
         idle_flush,
     };
-    let stop = follow::install_signal_handlers();
+    let stop = signals::install_signal_handlers();
     let mut engine = Engine::new(
         &rules,
-        follow::EngineOptions {
+        engine::EngineOptions {
             min_severity,
             allowlist,
-            hold: follow::Hold::Wall(hold),
+            hold: engine::Hold::Wall(hold),
         },
         Box::new(|e| {
             eprintln!(

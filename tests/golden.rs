@@ -87,20 +87,18 @@ fn golden_path(input: &str, profile: &str) -> PathBuf {
 /// `--explain`) and the summary line.
 fn hunt_output(input: &str, profile: &str) -> String {
     let mut cmd = Command::new(sighunt_bin());
-    cmd.current_dir(manifest_dir()).env("NO_COLOR", "1").args(
-        [
-            "hunt",
-            "--format",
-            "jsonl",
-            "--explain",
-            "--no-config",
-            "-j1",
-            "--no-progress",
-            "--profile",
-            profile,
-            input,
-        ],
-    );
+    cmd.current_dir(manifest_dir()).env("NO_COLOR", "1").args([
+        "hunt",
+        "--format",
+        "jsonl",
+        "--explain",
+        "--no-config",
+        "-j1",
+        "--no-progress",
+        "--profile",
+        profile,
+        input,
+    ]);
     let out = run_with_timeout(&mut cmd, SIGHUNT_TIMEOUT);
     let summary = out
         .stderr

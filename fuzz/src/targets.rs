@@ -11,24 +11,24 @@
 use std::io::{self, BufReader, Cursor};
 use std::sync::{Arc, OnceLock};
 
-use sighunt::command::{self, CommandRules};
-use sighunt::detectors::nohup::NohupDetector;
-use sighunt::detectors::powershell;
-use sighunt::detectors::signal_mask::SignalMaskDetector;
-use sighunt::detectors::{Detector, Findings};
-use sighunt::event::Event;
-use sighunt::input::Payload;
-use sighunt::input::lines::{Line, LineReader};
-use sighunt::input::sniff;
 use sighunt::output;
-use sighunt::rules::Rules;
-use sighunt::shell;
-use sighunt::sources::LineParser;
-use sighunt::sources::auditd::{self, AuditParser};
-use sighunt::sources::eslogger::{EsloggerParser, UnifiedLogParser};
-use sighunt::sources::journald::JournaldParser;
-use sighunt::sources::syslog::SyslogParser;
-use sighunt::sources::windows;
+use sighunt_core::command::{self, CommandRules};
+use sighunt_core::detectors::nohup::NohupDetector;
+use sighunt_core::detectors::powershell;
+use sighunt_core::detectors::signal_mask::SignalMaskDetector;
+use sighunt_core::detectors::{Detector, Findings};
+use sighunt_core::event::Event;
+use sighunt_core::input::Payload;
+use sighunt_core::input::lines::{Line, LineReader};
+use sighunt_core::input::sniff;
+use sighunt_core::rules::Rules;
+use sighunt_core::shell;
+use sighunt_core::sources::LineParser;
+use sighunt_core::sources::auditd::{self, AuditParser};
+use sighunt_core::sources::eslogger::{EsloggerParser, UnifiedLogParser};
+use sighunt_core::sources::journald::JournaldParser;
+use sighunt_core::sources::syslog::SyslogParser;
+use sighunt_core::sources::windows;
 
 /// A target: a name (the `fuzz_targets/` file and `corpus/` folder) and its body.
 pub type Target = (&'static str, fn(&[u8]));
@@ -62,7 +62,7 @@ fn command_rules() -> &'static CommandRules {
     COMMANDS.get_or_init(|| rules().section("commands").expect("embedded [commands]"))
 }
 
-use sighunt::sources::CollectingSink as Collect;
+use sighunt_core::sources::CollectingSink as Collect;
 
 /// Audit text: every line through the record parser and its field iterator, then
 /// all lines through [`AuditParser`] (event assembly: interleaving, `aN[i]` chunks,

@@ -3,6 +3,7 @@
 //! Log content is attacker-controlled: everything shown to a terminal passes through
 //! [`escape_control`], so an ANSI sequence in a command line is printed, not obeyed.
 
+pub mod explain;
 pub mod progress;
 mod table;
 
@@ -10,7 +11,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
-use crate::finding::{Finding, TECHNIQUE};
+use sighunt_core::finding::{Finding, TECHNIQUE};
 
 pub use table::write_table;
 
@@ -91,9 +92,9 @@ pub fn write_csv(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
     for f in findings {
         let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
         let position = match f.source.position {
-            crate::event::Position::Line(n) => format!("line {n}"),
-            crate::event::Position::Record(n) => format!("record {n}"),
-            crate::event::Position::None => String::new(),
+            sighunt_core::event::Position::Line(n) => format!("line {n}"),
+            sighunt_core::event::Position::Record(n) => format!("record {n}"),
+            sighunt_core::event::Position::None => String::new(),
         };
         w.write_record([
             f.time_rfc3339().as_str(),

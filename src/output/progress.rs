@@ -7,26 +7,13 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use sighunt_core::engine::hunt::Counters;
+
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-/// What the workers of a hunt report as they go.
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub files_done: AtomicU64,
-    /// Bytes read (decompressed, for compressed inputs).
-    pub bytes: AtomicU64,
-    pub findings: AtomicU64,
-}
-
-impl Counters {
-    pub fn add_bytes(&self, n: u64) {
-        self.bytes.fetch_add(n, Ordering::Relaxed);
-    }
-}
 
 /// A running progress display, or nothing when stderr is not a terminal.
 pub struct Progress {

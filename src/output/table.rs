@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 use super::escape_control;
-use crate::finding::{Finding, Severity};
+use sighunt_core::finding::{Finding, Severity};
 
 /// Longest command line shown in a cell; the JSON output has it whole.
 const MAX_CELL_CHARS: usize = 160;

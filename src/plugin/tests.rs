@@ -51,11 +51,11 @@ fn the_output_file_is_private_and_appended_to() {
     let path = dir.path().join("sighunt").join("findings.csv");
     let mut w = Writer::open(&Destination::File(path.clone())).unwrap();
     assert!(w.is_empty());
-    let f = crate::finding::Finding {
+    let f = sighunt_core::finding::Finding {
         time: None,
         host: "web1".into(),
-        platform: crate::event::Platform::Unix,
-        detection_type: crate::finding::DetectionType::Nohup,
+        platform: sighunt_core::event::Platform::Unix,
+        detection_type: sighunt_core::finding::DetectionType::Nohup,
         exec_cmd: "nohup".into(),
         nohup_target: "/tmp/x".into(),
         nohup_args: String::new(),
@@ -66,9 +66,9 @@ fn the_output_file_is_private_and_appended_to() {
         pid: Some(1),
         ppid: None,
         user: None,
-        source: crate::event::Provenance {
+        source: sighunt_core::event::Provenance {
             path: Arc::from("audit-dispatcher"),
-            position: crate::event::Position::Line(3),
+            position: sighunt_core::event::Position::Line(3),
             format: "auditd",
         },
     };

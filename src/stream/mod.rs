@@ -32,13 +32,13 @@ use rdkafka::message::{DeliveryResult, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, ProducerContext};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-use crate::event::Position;
-use crate::finding::Finding;
-use crate::follow::EngineOptions;
-use crate::input::InputFormat;
 use crate::output::escape_control;
-use crate::pipeline::HuntStats;
-use crate::rules::Rules;
+use sighunt_core::engine::EngineOptions;
+use sighunt_core::engine::hunt::HuntStats;
+use sighunt_core::event::Position;
+use sighunt_core::finding::Finding;
+use sighunt_core::input::InputFormat;
+use sighunt_core::rules::Rules;
 
 pub use partition::{Outcome, Outgoing, PartitionOptions, PartitionState};
 
@@ -1008,7 +1008,7 @@ pub struct StreamArgs {
 
     /// Report only findings of at least this severity.
     #[arg(long, default_value = "informational", value_name = "SEVERITY")]
-    pub min_severity: crate::finding::Severity,
+    pub min_severity: sighunt_core::finding::Severity,
 
     /// A rule file merged over the defaults and the configuration files (repeatable).
     #[arg(long = "rules", value_name = "FILE")]
@@ -1050,9 +1050,9 @@ pub struct StreamArgs {
 
 /// The stream's hold: `window_ms` of the host's log time, 10 s more of wall clock
 /// at most.
-pub fn log_time_hold(window_ms: u64) -> crate::follow::Hold {
+pub fn log_time_hold(window_ms: u64) -> sighunt_core::engine::Hold {
     let window = Duration::from_millis(window_ms);
-    crate::follow::Hold::LogTime {
+    sighunt_core::engine::Hold::LogTime {
         window: chrono::TimeDelta::from_std(window).unwrap_or(chrono::TimeDelta::seconds(2)),
         max_wall: window + Duration::from_secs(10),
     }
@@ -1067,12 +1067,12 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
 
 /// Runs `sighunt stream` from its command line.
 pub fn run_cli(args: StreamArgs) -> anyhow::Result<std::process::ExitCode> {
-    let rules = Rules::load(&crate::rules::LoadOptions {
+    let rules = Rules::load(&sighunt_core::rules::LoadOptions {
         files: args.rules.clone(),
         config: !args.no_config,
     })?;
     rules.validate()?;
-    let allowlist = crate::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
+    let allowlist = sighunt_core::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
         eprintln!("sighunt: warning: {}", escape_control(w));
     }
@@ -1109,7 +1109,7 @@ pub fn run_cli(args: StreamArgs) -> anyhow::Result<std::process::ExitCode> {
         stop_after_idle,
         kafka_options: args.kafka_options.clone(),
     };
-    let stop = crate::follow::install_signal_handlers();
+    let stop = crate::signals::install_signal_handlers();
     let stats = run(&options, &rules, stop)?;
     if !args.quiet {
         eprintln!("{}", stats.summary());

@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{Event, Position};
-use crate::finding::Finding;
-use crate::follow::{Engine, EngineOptions, Ready};
-use crate::input::{InputError, InputFormat, sniff};
-use crate::rules::{Rules, RulesError};
-use crate::sources::auditd::AuditParser;
-use crate::sources::{self, EventSink, LineParser, MAX_LINE_BYTES};
+use sighunt_core::engine::{Engine, EngineOptions, Ready};
+use sighunt_core::event::{Event, Position};
+use sighunt_core::finding::Finding;
+use sighunt_core::input::{InputError, InputFormat, sniff};
+use sighunt_core::rules::{Rules, RulesError};
+use sighunt_core::sources::auditd::AuditParser;
+use sighunt_core::sources::{self, EventSink, LineParser, MAX_LINE_BYTES};
 
 /// A parser of one format within a partition.
 enum Parser {
@@ -104,7 +104,7 @@ pub struct PartitionOptions {
 impl Default for PartitionOptions {
     fn default() -> Self {
         PartitionOptions {
-            idle_flush: crate::follow::DEFAULT_IDLE_FLUSH,
+            idle_flush: sighunt_core::engine::follow::DEFAULT_IDLE_FLUSH,
             max_pending: Duration::from_secs(10),
             quiet_release: Duration::from_secs(3),
         }
@@ -206,7 +206,7 @@ impl PartitionState {
     }
 
     /// Events seen, findings per severity, suppressed, input errors.
-    pub fn stats(&self) -> &crate::pipeline::HuntStats {
+    pub fn stats(&self) -> &sighunt_core::engine::hunt::HuntStats {
         &self.engine.stats
     }
 

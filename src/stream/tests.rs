@@ -2,8 +2,8 @@ use super::*;
 
 use std::time::Instant;
 
-use crate::event::Position;
-use crate::finding::{DetectionType, Severity};
+use sighunt_core::event::Position;
+use sighunt_core::finding::{DetectionType, Severity};
 
 /// Real kernel records (examples/linux/audit-raw.log, scenario 04: `sh -c "nohup
 /// x4.sh >/dev/null 2>&1 &"` and the nohup exec it leads to), as a host with

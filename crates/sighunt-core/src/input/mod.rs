@@ -5,6 +5,8 @@
 
 pub mod lines;
 pub mod sniff;
+pub mod splitter;
+pub mod tail;
 
 use std::fmt;
 use std::fs::File;

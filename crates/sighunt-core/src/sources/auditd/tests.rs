@@ -315,7 +315,8 @@ fn hostile_records_are_bounded_and_never_panic() {
 #[test]
 fn corpus_logs_parse_without_errors() {
     // Real third-party logs: every exec they contain becomes a process start.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/auditd");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/auditd");
     if !dir.is_dir() {
         assert!(
             std::env::var("CI").is_err(),

@@ -339,7 +339,7 @@ mod tests {
     fn corpus(file: &str) -> Option<Vec<u8>> {
         let path = PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/corpus/windows/"
+            "/../../../shared/corpus/windows/"
         ))
         .join(file);
         if path.exists() {

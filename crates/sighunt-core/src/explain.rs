@@ -6,13 +6,10 @@
 //! `--explain`; the contract fields are unchanged. The table gets an explanation
 //! block under it, CSV an `explain` column.
 
-use std::io::{self, Write};
-
 use serde_json::{Value, json};
 
 use crate::allowlist::{Suppressed, Suppression};
 use crate::finding::{DetectionType, Finding, Severity};
-use crate::output;
 use crate::profile::ProfileName;
 use crate::rules::Rules;
 
@@ -219,120 +216,5 @@ impl<'r> Explainer<'r> {
             "{head} | {score} | severity {}",
             self.severity_reason(f, &parts)
         )
-    }
-}
-
-/// A finding's JSON line with the `explain` field appended (contract fields keep
-/// their order).
-pub fn write_jsonl(
-    out: &mut dyn Write,
-    explainer: &Explainer<'_>,
-    items: &[Explained<'_>],
-) -> io::Result<()> {
-    for e in items {
-        let base = serde_json::to_string(e.finding)?;
-        let body = base.strip_suffix('}').unwrap_or(&base);
-        let explain = serde_json::to_string(&explainer.json(e))?;
-        writeln!(out, "{body},\"explain\":{explain}}}")?;
-    }
-    Ok(())
-}
-
-/// CSV with an `explain` column (the text form).
-pub fn write_csv(
-    out: &mut dyn Write,
-    explainer: &Explainer<'_>,
-    items: &[Explained<'_>],
-) -> io::Result<()> {
-    let findings: Vec<Finding> = items.iter().map(|e| e.finding.clone()).collect();
-    let mut plain = Vec::new();
-    output::write_csv(&mut plain, &findings)?;
-    let mut reader = csv::Reader::from_reader(plain.as_slice());
-    let mut w = csv::Writer::from_writer(out);
-    let mut header = reader.headers()?.clone();
-    header.push_field("explain");
-    w.write_record(&header)?;
-    for (record, e) in reader.records().zip(items) {
-        let mut record = record?;
-        record.push_field(&explainer.text(e));
-        w.write_record(&record)?;
-    }
-    w.flush()
-}
-
-/// The table of reported findings, then one explanation line per finding (in table
-/// order) and the suppressed findings with the entries that suppressed them.
-pub fn write_table(
-    out: &mut dyn Write,
-    explainer: &Explainer<'_>,
-    findings: &[Finding],
-    suppressed: &[Suppressed],
-    color: bool,
-) -> io::Result<()> {
-    output::write_table(out, findings, color)?;
-    if !findings.is_empty() {
-        writeln!(out, "\nWhy (in table order):")?;
-    }
-    for (i, f) in findings.iter().enumerate() {
-        let e = Explained {
-            finding: f,
-            suppressed: None,
-        };
-        writeln!(
-            out,
-            "  {:>3}. {}",
-            i + 1,
-            output::escape_control(&explainer.text(&e))
-        )?;
-    }
-    if !suppressed.is_empty() {
-        writeln!(out, "\nSuppressed by the allow-list:")?;
-        for s in suppressed {
-            let f = &s.finding;
-            let e = Explained {
-                finding: f,
-                suppressed: Some(&s.by),
-            };
-            let what = format!(
-                "{} {} {} {} {}",
-                f.time_rfc3339(),
-                f.host,
-                f.detection_type.as_str(),
-                f.exec_cmd,
-                f.nohup_target
-            );
-            writeln!(
-                out,
-                "  - {}\n      {}",
-                output::escape_control(what.trim_end()),
-                output::escape_control(&explainer.text(&e))
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// Writes a hunt's findings with their explanations in `format`.
-pub fn write(
-    out: &mut dyn Write,
-    format: output::OutputFormat,
-    rules: &Rules,
-    profile: ProfileName,
-    report: &crate::pipeline::HuntReport,
-    color: bool,
-) -> io::Result<()> {
-    let explainer = Explainer::new(rules, profile);
-    match format {
-        output::OutputFormat::Table => {
-            write_table(out, &explainer, &report.findings, &report.suppressed, color)
-        }
-        output::OutputFormat::Jsonl => {
-            let items = Explained::merge(&report.findings, &report.suppressed);
-            write_jsonl(out, &explainer, &items)
-        }
-        output::OutputFormat::Csv => {
-            let items = Explained::merge(&report.findings, &report.suppressed);
-            write_csv(out, &explainer, &items)
-        }
     }
 }

@@ -59,7 +59,7 @@ fn scripts(c: &Collect) -> Vec<&ScriptBlock> {
 fn corpus(file: &str) -> Option<PathBuf> {
     let path = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/windows/"
+        "/../../../shared/corpus/windows/"
     ))
     .join(file);
     if path.exists() {

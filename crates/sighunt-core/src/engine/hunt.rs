@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -16,7 +16,6 @@ use crate::finding::{Finding, Severity};
 use crate::input::{
     self, Compression, Found, InputError, InputFormat, InputSpec, OpenError, Opened,
 };
-use crate::output::progress::{Counters, Progress};
 use crate::profile::Profile;
 use crate::rules::{Rules, RulesError};
 use crate::sources::{self, EventSink, chunked};
@@ -34,8 +33,6 @@ pub struct HuntOptions {
     pub profile: Profile,
     /// Findings it matches are suppressed (default profile only).
     pub allowlist: AllowList,
-    /// Show a progress bar on stderr, if stderr is a terminal.
-    pub progress: bool,
 }
 
 impl Default for HuntOptions {
@@ -46,7 +43,6 @@ impl Default for HuntOptions {
             threads: None,
             profile: Profile::Default,
             allowlist: AllowList::default(),
-            progress: false,
         }
     }
 }
@@ -170,13 +166,26 @@ pub fn hunt(
     rules: &Rules,
     on_error: ErrorReporter<'_>,
 ) -> Result<HuntReport, RulesError> {
+    hunt_found(
+        input::discover(paths),
+        options,
+        rules,
+        on_error,
+        &Counters::default(),
+    )
+}
+
+/// Runs a hunt over inputs already [`discover`](input::discover)ed, counting its
+/// progress in `counters` (a progress display reads them from another thread).
+pub fn hunt_found(
+    found: Vec<input::Discovered>,
+    options: &HuntOptions,
+    rules: &Rules,
+    on_error: ErrorReporter<'_>,
+    counters: &Counters,
+) -> Result<HuntReport, RulesError> {
     // Built once (bad rules fail here, before any input is read), copied per input.
     let prototype = detectors::default_set(rules)?;
-    let found = input::discover(paths);
-    let progress = Progress::start(found.len() as u64, options.progress);
-    // Error lines are printed with the bar hidden.
-    let on_error = |e: &InputError| progress.suspend(|| on_error(e));
-    let counters = progress.counters();
     let run = || {
         found
             .into_par_iter()
@@ -207,7 +216,6 @@ pub fn hunt(
         Some(pool) => pool.install(run),
         None => run(),
     };
-    progress.finish();
     let mut report = HuntReport::default();
     for (mut scanned, stats) in per_input {
         report.findings.append(&mut scanned.findings);
@@ -434,5 +442,20 @@ impl EventSink for DetectingSink<'_> {
     fn progress(&mut self, bytes: u64) {
         self.bytes_read += bytes;
         self.counters.add_bytes(bytes);
+    }
+}
+
+/// What the workers of a hunt report as they go.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub files_done: AtomicU64,
+    /// Bytes read (decompressed, for compressed inputs).
+    pub bytes: AtomicU64,
+    pub findings: AtomicU64,
+}
+
+impl Counters {
+    pub fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
     }
 }

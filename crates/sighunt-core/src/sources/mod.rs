@@ -8,6 +8,7 @@
 pub mod auditd;
 pub mod chunked;
 pub mod eslogger;
+pub mod feeder;
 pub mod journald;
 pub mod syslog;
 pub mod sysmon_linux;

@@ -460,7 +460,7 @@ fn garbage_never_panics() {
 fn loghub_corpus_parses_without_findings() {
     for name in ["logpai_loghub_Linux_2k.log", "logpai_loghub_Mac_2k.log"] {
         let path = format!(
-            "{}/../shared/corpus/syslog/{name}",
+            "{}/../../../shared/corpus/syslog/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         let Ok(bytes) = std::fs::read(&path) else {

@@ -106,6 +106,6 @@ fn sumo_query_for_the_default_rules_is_pinned() {
         .1;
     assert_eq!(
         linux.as_str(),
-        include_str!("../../tests/fixtures/export/sighunt_nohup_linux.sumo")
+        include_str!("../../../../tests/fixtures/export/sighunt_nohup_linux.sumo")
     );
 }

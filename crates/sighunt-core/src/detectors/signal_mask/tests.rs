@@ -584,8 +584,12 @@ fn hostile_input_does_not_panic() {
 /// are found, the benign 11b (`print(signal.SIGHUP)`) and every nohup scenario are not.
 #[test]
 fn kernel_recorded_scenarios() {
-    kernel_recorded(include_bytes!("../../../examples/linux/audit-raw.log"));
-    kernel_recorded(include_bytes!("../../../examples/linux/audit-enriched.log"));
+    kernel_recorded(include_bytes!(
+        "../../../../../examples/linux/audit-raw.log"
+    ));
+    kernel_recorded(include_bytes!(
+        "../../../../../examples/linux/audit-enriched.log"
+    ));
 }
 
 fn kernel_recorded(log: &[u8]) {

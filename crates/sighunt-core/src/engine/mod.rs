@@ -1,0 +1,279 @@
+//! The engine: one detector set fed event by event, whatever the mode. It counts
+//! events and input errors, remembers what the allow-list needs (the parent image of
+//! each finding's process), holds each finding for evidence that may still amend it
+//! ([`Hold`]), then applies the severity floor and the allow-list in one place and
+//! releases it ([`Engine::take_ready`]).
+//!
+//! A hunt uses [`Hold::Batch`] (nothing leaves before the input ends), `--follow` and
+//! the auditd plugin [`Hold::Wall`] (low latency), the Kafka stream [`Hold::LogTime`]
+//! (the same findings however fast messages are read).
+
+pub mod follow;
+pub mod hunt;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::allowlist::{AllowList, FindingContext};
+use crate::detectors::{self, Detector, Findings};
+use crate::engine::hunt::HuntStats;
+use crate::event::{Event, Position};
+use crate::finding::{Finding, Severity};
+use crate::input::InputError;
+use crate::rules::{Rules, RulesError};
+use crate::sources::EventSink;
+
+/// How long a finding is held for evidence that may amend it before it is emitted.
+pub const DEFAULT_HOLD: Duration = Duration::from_millis(500);
+/// Most findings held at once; beyond this the oldest leave early (bounded memory
+/// under a flood of findings).
+const MAX_HELD: usize = 10_000;
+
+/// How long a finding is held for evidence that may amend it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// This long after its event completed (live modes: low latency).
+    Wall(Duration),
+    /// Until its host's log (event times) has moved `window` past it, or for
+    /// `max_wall` at most. Independent of how fast or unevenly messages are read,
+    /// so re-processing the same messages makes the same findings (the Kafka
+    /// stream).
+    LogTime {
+        window: chrono::TimeDelta,
+        max_wall: Duration,
+    },
+}
+
+/// What the engine does with findings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Drop findings below this severity.
+    pub min_severity: Severity,
+    /// Findings it matches are suppressed.
+    pub allowlist: AllowList,
+    /// How long a finding is held for amending evidence.
+    pub hold: Hold,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            min_severity: Severity::Informational,
+            allowlist: AllowList::default(),
+            hold: Hold::Wall(DEFAULT_HOLD),
+        }
+    }
+}
+
+/// A finding ready to leave, and the lowest input position (line) its evidence came
+/// from: a consumer that commits input positions must not commit past it before the
+/// finding is safely delivered.
+#[derive(Debug)]
+pub struct Ready {
+    pub finding: Finding,
+    pub floor: u64,
+}
+
+/// A finding still held for amending evidence.
+struct Held {
+    born: Instant,
+    floor: u64,
+    context: FindingContext,
+    /// Time and host of the event that made it.
+    time: Option<DateTime<Utc>>,
+    host: Arc<str>,
+}
+
+/// Most hosts whose latest log time is remembered per engine.
+const MAX_HOSTS: usize = 65_536;
+
+/// Reports an input error; called as errors happen.
+pub type ErrorFn = Box<dyn FnMut(&InputError) + Send>;
+
+/// The detectors of one continuous input (or of one Kafka partition), fed event by
+/// event, releasing findings once they have been held long enough.
+pub struct Engine {
+    detectors: Vec<Box<dyn Detector>>,
+    findings: Findings,
+    /// One entry per finding in `findings`, in the same order.
+    held: VecDeque<Held>,
+    options: EngineOptions,
+    on_error: ErrorFn,
+    /// Events seen, input errors, findings reported per severity, suppressed.
+    pub stats: HuntStats,
+    /// The latest event time seen (log time).
+    pub latest_time: Option<DateTime<Utc>>,
+    /// The latest event time seen per host.
+    host_time: HashMap<Arc<str>, DateTime<Utc>>,
+}
+
+impl Engine {
+    pub fn new(
+        rules: &Rules,
+        options: EngineOptions,
+        on_error: ErrorFn,
+    ) -> Result<Self, RulesError> {
+        Ok(Engine {
+            detectors: detectors::default_set(rules)?,
+            findings: Findings::default(),
+            held: VecDeque::new(),
+            options,
+            on_error,
+            stats: HuntStats::default(),
+            latest_time: None,
+            host_time: HashMap::new(),
+        })
+    }
+
+    /// Findings held long enough (all of them with `all`), allow-listed and
+    /// filtered by severity, oldest first.
+    pub fn take_ready(&mut self, now: Instant, all: bool) -> Vec<Ready> {
+        let hold = self.options.hold;
+        let host_time = &self.host_time;
+        let settled = |h: &Held| {
+            let age = now.saturating_duration_since(h.born);
+            match hold {
+                Hold::Wall(d) => age >= d,
+                Hold::LogTime { window, max_wall } => {
+                    age >= max_wall
+                        || match (h.time, host_time.get(&h.host)) {
+                            (Some(t), Some(latest)) => *latest >= t + window,
+                            // No log time to go by: a short wall-clock hold.
+                            _ => age >= DEFAULT_HOLD,
+                        }
+                }
+            }
+        };
+        let mut n = self.held.iter().take_while(|h| all || settled(h)).count();
+        n = n.max(self.held.len().saturating_sub(MAX_HELD));
+        if n == 0 {
+            return Vec::new();
+        }
+        let found = self.findings.drain_oldest(n);
+        let mut ready = Vec::with_capacity(found.len());
+        for (finding, held) in found.into_iter().zip(self.held.drain(..n)) {
+            if finding.severity < self.options.min_severity {
+                continue;
+            }
+            if self
+                .options
+                .allowlist
+                .decide(&finding, &held.context)
+                .is_some()
+            {
+                self.stats.suppressed += 1;
+                continue;
+            }
+            self.stats.by_severity[finding.severity as usize] += 1;
+            let floor = match finding.source.position {
+                Position::Line(n) | Position::Record(n) => held.floor.min(n),
+                Position::None => held.floor,
+            };
+            ready.push(Ready { finding, floor });
+        }
+        ready
+    }
+
+    /// End of all input: lets the detectors emit what they hold back, and releases
+    /// every finding.
+    pub fn finish(&mut self) -> Vec<Ready> {
+        for d in &mut self.detectors {
+            d.finish(&mut self.findings);
+        }
+        self.track_new(0, None, None, Arc::from(""));
+        self.take_ready(Instant::now(), true)
+    }
+
+    /// Reports something about an input that is not an error (a followed file that
+    /// does not exist yet): shown like an error, not counted as one.
+    pub fn notice(&mut self, notice: &InputError) {
+        (self.on_error)(notice);
+    }
+
+    /// The lowest input position a held finding came from.
+    pub fn min_held_floor(&self) -> Option<u64> {
+        self.held.iter().map(|h| h.floor).min()
+    }
+
+    /// Findings held now.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    fn track_new(
+        &mut self,
+        floor: u64,
+        parent_image: Option<String>,
+        time: Option<DateTime<Utc>>,
+        host: Arc<str>,
+    ) {
+        if self.findings.len() > self.held.len() {
+            let now = Instant::now();
+            while self.held.len() < self.findings.len() {
+                self.held.push_back(Held {
+                    born: now,
+                    floor,
+                    context: FindingContext {
+                        parent_image: parent_image.clone(),
+                    },
+                    time,
+                    host: host.clone(),
+                });
+            }
+        }
+    }
+}
+
+impl EventSink for Engine {
+    fn event(&mut self, event: Event) {
+        self.stats.events += 1;
+        let host = match &event {
+            Event::Process(p) => p.host.as_str(),
+            Event::Script(s) => s.host.as_str(),
+            Event::Network(n) => n.host.as_str(),
+        };
+        let time = event.time();
+        if let Some(t) = time {
+            if self.latest_time.is_none_or(|l| t > l) {
+                self.latest_time = Some(t);
+            }
+            if let Some(latest) = self.host_time.get_mut(host) {
+                if t > *latest {
+                    *latest = t;
+                }
+            } else {
+                if self.host_time.len() >= MAX_HOSTS {
+                    // Forgotten hosts fall back on the wall-clock limit.
+                    self.host_time.clear();
+                }
+                self.host_time.insert(Arc::from(host), t);
+            }
+        }
+        for d in &mut self.detectors {
+            d.observe(&event, &mut self.findings);
+        }
+        if self.findings.len() > self.held.len() {
+            let floor = match event.provenance().position {
+                Position::Line(n) | Position::Record(n) => n,
+                Position::None => 0,
+            };
+            let parent_image = match &event {
+                Event::Process(p) => p.parent_exe.clone(),
+                _ => None,
+            };
+            let host = Arc::from(host);
+            self.track_new(floor, parent_image, time, host);
+        }
+    }
+
+    fn error(&mut self, error: InputError) {
+        self.stats.input_errors += 1;
+        (self.on_error)(&error);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
