@@ -48,6 +48,7 @@ pub fn run_command(
             min_severity: hunt.min_severity,
             allowlist: hunt.allowlist.clone(),
             hold: Hold::Wall(DEFAULT_HOLD),
+            keep_suppressed: false,
         },
         on_error,
     )?;

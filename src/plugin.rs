@@ -421,6 +421,7 @@ pub fn run_cli(args: PluginArgs) -> anyhow::Result<std::process::ExitCode> {
             min_severity,
             allowlist,
             hold: engine::Hold::Wall(hold),
+            keep_suppressed: false,
         },
         Box::new(|e| {
             eprintln!(

@@ -1102,6 +1102,7 @@ pub fn run_cli(args: StreamArgs) -> anyhow::Result<std::process::ExitCode> {
             min_severity: args.min_severity,
             allowlist,
             hold: log_time_hold(args.hold_ms),
+            keep_suppressed: false,
         },
         partition: PartitionOptions::default(),
         commit_interval: Duration::from_millis(args.commit_interval_ms.max(10)),

@@ -136,7 +136,7 @@ pub struct PartitionState {
     pub partition: i32,
     /// `kafka:TOPIC/PARTITION`, the `source.path` of its findings.
     pub name: Arc<str>,
-    engine: Engine,
+    engine: Engine<'static>,
     parsers: Vec<(InputFormat, Parser)>,
     forced: Option<InputFormat>,
     options: PartitionOptions,
@@ -471,7 +471,7 @@ impl PartitionState {
 /// Shifts the line numbers of events read from one message into the partition's.
 struct Renumber<'a> {
     base: u64,
-    inner: &'a mut Engine,
+    inner: &'a mut Engine<'static>,
 }
 
 impl EventSink for Renumber<'_> {

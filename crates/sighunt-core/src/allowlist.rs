@@ -15,10 +15,9 @@ use globset::{Glob, GlobBuilder, GlobMatcher};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::event::{Event, Platform};
+use crate::event::Platform;
 use crate::finding::Finding;
 use crate::rules::{Rules, RulesError};
-use crate::sources::EventSink;
 
 /// One or several values: `host = "db-*"` or `host = ["db-*", "web-*"]`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -352,34 +351,13 @@ impl AllowList {
         self.entries.iter().find(|e| e.matches(finding, ctx))
     }
 
-    /// Splits findings into those reported and those suppressed (with the entry
-    /// that decided). `contexts[i]` belongs to `findings[i]` (missing ones are
-    /// empty).
-    pub fn apply(
-        &self,
-        findings: Vec<Finding>,
-        contexts: &[FindingContext],
-    ) -> (Vec<Finding>, Vec<Suppressed>) {
-        if self.entries.is_empty() {
-            return (findings, Vec::new());
-        }
-        let empty = FindingContext::default();
-        let mut kept = Vec::with_capacity(findings.len());
-        let mut suppressed = Vec::new();
-        for (i, f) in findings.into_iter().enumerate() {
-            match self.decide(&f, contexts.get(i).unwrap_or(&empty)) {
-                Some(e) => suppressed.push(Suppressed {
-                    finding: f,
-                    by: Suppression {
-                        entry: e.name.clone(),
-                        reason: e.reason.clone(),
-                        defined_in: e.defined_in.clone(),
-                    },
-                }),
-                None => kept.push(f),
-            }
-        }
-        (kept, suppressed)
+    /// Why `finding` is suppressed, if an entry matches it.
+    pub fn suppression(&self, finding: &Finding, ctx: &FindingContext) -> Option<Suppression> {
+        self.decide(finding, ctx).map(|e| Suppression {
+            entry: e.name.clone(),
+            reason: e.reason.clone(),
+            defined_in: e.defined_in.clone(),
+        })
     }
 }
 
@@ -517,50 +495,6 @@ impl Entry {
             }
         }
         true
-    }
-}
-
-/// Wraps the pipeline's sink to remember, for each finding the detectors add while
-/// looking at an event, what the event says beyond the finding (its parent image).
-/// Findings are only ever appended, so the n-th context belongs to the n-th finding.
-pub struct ContextSink<'a, S: EventSink + ?Sized> {
-    pub inner: &'a mut S,
-    count: &'a dyn Fn(&S) -> usize,
-    pub contexts: Vec<FindingContext>,
-}
-
-impl<'a, S: EventSink + ?Sized> ContextSink<'a, S> {
-    /// `count` tells how many findings `inner` holds.
-    pub fn new(inner: &'a mut S, count: &'a dyn Fn(&S) -> usize) -> Self {
-        ContextSink {
-            inner,
-            count,
-            contexts: Vec::new(),
-        }
-    }
-}
-
-impl<S: EventSink + ?Sized> EventSink for ContextSink<'_, S> {
-    fn event(&mut self, event: Event) {
-        let parent_image = match &event {
-            Event::Process(p) => p.parent_exe.clone(),
-            _ => None,
-        };
-        self.inner.event(event);
-        let n = (self.count)(self.inner);
-        while self.contexts.len() < n {
-            self.contexts.push(FindingContext {
-                parent_image: parent_image.clone(),
-            });
-        }
-    }
-
-    fn error(&mut self, error: crate::input::InputError) {
-        self.inner.error(error);
-    }
-
-    fn progress(&mut self, bytes: u64) {
-        self.inner.progress(bytes);
     }
 }
 

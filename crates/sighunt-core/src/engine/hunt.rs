@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::allowlist::{AllowList, ContextSink, Suppressed};
-use crate::detectors::{self, Detector, Findings};
-use crate::event::Event;
+use crate::allowlist::{AllowList, Suppressed};
+use crate::detectors::{self, Detector};
+use crate::engine::{Engine, EngineOptions, Hold};
 use crate::finding::{Finding, Severity};
 use crate::input::{
     self, Compression, Found, InputError, InputFormat, InputSpec, OpenError, Opened,
@@ -224,17 +224,8 @@ pub fn hunt_found(
     }
     report
         .suppressed
-        .retain(|s| s.finding.severity >= options.min_severity);
-    report
-        .suppressed
         .sort_by_key(|s| std::cmp::Reverse(s.finding.time));
-    report
-        .findings
-        .retain(|f| f.severity >= options.min_severity);
     Finding::sort_newest_first(&mut report.findings);
-    for f in &report.findings {
-        report.stats.by_severity[f.severity as usize] += 1;
-    }
     Ok(report)
 }
 
@@ -282,6 +273,13 @@ pub fn scan_input(
         });
         stats.events += records;
         stats.input_errors += errors;
+        let findings: Vec<Finding> = findings
+            .into_iter()
+            .filter(|f| f.severity >= options.min_severity)
+            .collect();
+        for f in &findings {
+            stats.by_severity[f.severity as usize] += 1;
+        }
         return Scanned {
             findings,
             suppressed: Vec::new(),
@@ -357,8 +355,8 @@ fn split_plan<'f>(found: &'f Found, opened: &Opened) -> Option<(&'f Path, Vec<ch
     Some((path, ranges))
 }
 
-/// Runs a copy of the detector `prototype` over the events `feed` delivers, then
-/// applies the allow-list; adds the counters to `stats`.
+/// Runs an [`Engine`] with a copy of the detector `prototype` over the events `feed`
+/// delivers, until the input ends ([`Hold::Batch`]); adds its counters to `stats`.
 ///
 /// `whole_size` is counted as read at the end if the source reported no progress of
 /// its own (EVTX, XML and JSON readers do not; line sources do).
@@ -371,80 +369,29 @@ fn detect(
     whole_size: u64,
     feed: impl FnOnce(&mut dyn EventSink),
 ) -> Scanned {
-    let mut sink = DetectingSink {
-        detectors: detectors::clone_set(prototype),
-        findings: Findings::default(),
-        events: 0,
-        errors: 0,
-        on_error,
-        counters,
-        bytes_read: 0,
+    let engine_options = EngineOptions {
+        min_severity: options.min_severity,
+        allowlist: options.allowlist.clone(),
+        hold: Hold::Batch,
+        keep_suppressed: true,
     };
-    // Remembers each finding's parent image for the allow-list.
-    let count = |s: &DetectingSink<'_>| s.findings.len();
-    let mut with_context = ContextSink::new(&mut sink, &count);
-    feed(&mut with_context);
-    let contexts = with_context.contexts;
-    if sink.bytes_read == 0 {
+    let mut engine = Engine::with_detectors(
+        detectors::clone_set(prototype),
+        engine_options,
+        Box::new(|e: &InputError| on_error(e)),
+    )
+    .with_counters(counters);
+    feed(&mut engine);
+    if engine.bytes_read == 0 {
         counters.add_bytes(whole_size);
     }
-    for d in &mut sink.detectors {
-        d.finish(&mut sink.findings);
-    }
-    stats.state_dropped += sink
-        .detectors
-        .iter()
-        .map(|d| d.state_dropped())
-        .sum::<u64>();
-    stats.events += sink.events;
-    stats.input_errors += sink.errors;
-    let (findings, suppressed) = options.allowlist.apply(sink.findings.drain(), &contexts);
-    stats.suppressed += suppressed.len() as u64;
+    let findings = engine.finish().into_iter().map(|r| r.finding).collect();
+    stats.add(&engine.stats);
     Scanned {
         findings,
-        suppressed,
+        suppressed: engine.take_suppressed(),
     }
 }
-
-/// Feeds each event to every detector as it arrives.
-pub struct DetectingSink<'a> {
-    pub detectors: Vec<Box<dyn Detector>>,
-    pub findings: Findings,
-    pub events: u64,
-    pub errors: u64,
-    pub on_error: ErrorReporter<'a>,
-    /// Where bytes read and findings made are counted for a progress display.
-    pub counters: &'a Counters,
-    /// Bytes the source reported reading.
-    pub bytes_read: u64,
-}
-
-impl EventSink for DetectingSink<'_> {
-    fn event(&mut self, event: Event) {
-        self.events += 1;
-        let before = self.findings.len();
-        for d in &mut self.detectors {
-            d.observe(&event, &mut self.findings);
-        }
-        let made = self.findings.len().saturating_sub(before);
-        if made > 0 {
-            self.counters
-                .findings
-                .fetch_add(made as u64, Ordering::Relaxed);
-        }
-    }
-
-    fn error(&mut self, error: InputError) {
-        self.errors += 1;
-        (self.on_error)(&error);
-    }
-
-    fn progress(&mut self, bytes: u64) {
-        self.bytes_read += bytes;
-        self.counters.add_bytes(bytes);
-    }
-}
-
 /// What the workers of a hunt report as they go.
 #[derive(Debug, Default)]
 pub struct Counters {

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::allowlist::{AllowList, FindingContext};
+use crate::allowlist::{AllowList, FindingContext, Suppressed};
 use crate::detectors::{self, Detector, Findings};
-use crate::engine::hunt::HuntStats;
+use crate::engine::hunt::{Counters, HuntStats};
 use crate::event::{Event, Position};
 use crate::finding::{Finding, Severity};
 use crate::input::InputError;
@@ -35,6 +35,9 @@ const MAX_HELD: usize = 10_000;
 /// How long a finding is held for evidence that may amend it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hold {
+    /// Until the input ends ([`Engine::finish`]): a hunt over files, where every
+    /// later event may still amend a finding.
+    Batch,
     /// This long after its event completed (live modes: low latency).
     Wall(Duration),
     /// Until its host's log (event times) has moved `window` past it, or for
@@ -56,6 +59,9 @@ pub struct EngineOptions {
     pub allowlist: AllowList,
     /// How long a finding is held for amending evidence.
     pub hold: Hold,
+    /// Keep the findings the allow-list suppressed ([`Engine::take_suppressed`]),
+    /// for `--explain`; otherwise they are only counted.
+    pub keep_suppressed: bool,
 }
 
 impl Default for EngineOptions {
@@ -64,6 +70,7 @@ impl Default for EngineOptions {
             min_severity: Severity::Informational,
             allowlist: AllowList::default(),
             hold: Hold::Wall(DEFAULT_HOLD),
+            keep_suppressed: false,
         }
     }
 }
@@ -91,17 +98,24 @@ struct Held {
 const MAX_HOSTS: usize = 65_536;
 
 /// Reports an input error; called as errors happen.
-pub type ErrorFn = Box<dyn FnMut(&InputError) + Send>;
+pub type ErrorFn<'a> = Box<dyn FnMut(&InputError) + Send + 'a>;
 
-/// The detectors of one continuous input (or of one Kafka partition), fed event by
-/// event, releasing findings once they have been held long enough.
-pub struct Engine {
+/// The detectors of one input (a file of a hunt, a followed input, a Kafka
+/// partition), fed event by event, releasing findings once they have been held long
+/// enough. Every mode counts, allow-lists and filters findings here, and only here.
+pub struct Engine<'a> {
     detectors: Vec<Box<dyn Detector>>,
     findings: Findings,
     /// One entry per finding in `findings`, in the same order.
     held: VecDeque<Held>,
     options: EngineOptions,
-    on_error: ErrorFn,
+    on_error: ErrorFn<'a>,
+    /// Where a progress display reads bytes read and findings made.
+    counters: Option<&'a Counters>,
+    /// Findings the allow-list suppressed, kept when the options ask for it.
+    suppressed: Vec<Suppressed>,
+    /// Bytes the source reported reading.
+    pub bytes_read: u64,
     /// Events seen, input errors, findings reported per severity, suppressed.
     pub stats: HuntStats,
     /// The latest event time seen (log time).
@@ -110,22 +124,51 @@ pub struct Engine {
     host_time: HashMap<Arc<str>, DateTime<Utc>>,
 }
 
-impl Engine {
+impl<'a> Engine<'a> {
+    /// An engine with the default detector set built from `rules`.
     pub fn new(
         rules: &Rules,
         options: EngineOptions,
-        on_error: ErrorFn,
+        on_error: ErrorFn<'a>,
     ) -> Result<Self, RulesError> {
-        Ok(Engine {
-            detectors: detectors::default_set(rules)?,
+        Ok(Self::with_detectors(
+            detectors::default_set(rules)?,
+            options,
+            on_error,
+        ))
+    }
+
+    /// An engine with these detectors (a copy of a set built once per run).
+    pub fn with_detectors(
+        detectors: Vec<Box<dyn Detector>>,
+        options: EngineOptions,
+        on_error: ErrorFn<'a>,
+    ) -> Self {
+        Engine {
+            detectors,
             findings: Findings::default(),
             held: VecDeque::new(),
             options,
             on_error,
+            counters: None,
+            suppressed: Vec::new(),
+            bytes_read: 0,
             stats: HuntStats::default(),
             latest_time: None,
             host_time: HashMap::new(),
-        })
+        }
+    }
+
+    /// Counts bytes read and findings made in `counters` too.
+    pub fn with_counters(mut self, counters: &'a Counters) -> Self {
+        self.counters = Some(counters);
+        self
+    }
+
+    /// The findings the allow-list suppressed so far (kept only when
+    /// [`EngineOptions::keep_suppressed`]).
+    pub fn take_suppressed(&mut self) -> Vec<Suppressed> {
+        std::mem::take(&mut self.suppressed)
     }
 
     /// Findings held long enough (all of them with `all`), allow-listed and
@@ -136,6 +179,7 @@ impl Engine {
         let settled = |h: &Held| {
             let age = now.saturating_duration_since(h.born);
             match hold {
+                Hold::Batch => false,
                 Hold::Wall(d) => age >= d,
                 Hold::LogTime { window, max_wall } => {
                     age >= max_wall
@@ -148,7 +192,9 @@ impl Engine {
             }
         };
         let mut n = self.held.iter().take_while(|h| all || settled(h)).count();
-        n = n.max(self.held.len().saturating_sub(MAX_HELD));
+        if hold != Hold::Batch {
+            n = n.max(self.held.len().saturating_sub(MAX_HELD));
+        }
         if n == 0 {
             return Vec::new();
         }
@@ -158,13 +204,11 @@ impl Engine {
             if finding.severity < self.options.min_severity {
                 continue;
             }
-            if self
-                .options
-                .allowlist
-                .decide(&finding, &held.context)
-                .is_some()
-            {
+            if let Some(by) = self.options.allowlist.suppression(&finding, &held.context) {
                 self.stats.suppressed += 1;
+                if self.options.keep_suppressed {
+                    self.suppressed.push(Suppressed { finding, by });
+                }
                 continue;
             }
             self.stats.by_severity[finding.severity as usize] += 1;
@@ -183,6 +227,11 @@ impl Engine {
         for d in &mut self.detectors {
             d.finish(&mut self.findings);
         }
+        self.stats.state_dropped += self
+            .detectors
+            .iter()
+            .map(|d| d.state_dropped())
+            .sum::<u64>();
         self.track_new(0, None, None, Arc::from(""));
         self.take_ready(Instant::now(), true)
     }
@@ -227,7 +276,7 @@ impl Engine {
     }
 }
 
-impl EventSink for Engine {
+impl EventSink for Engine<'_> {
     fn event(&mut self, event: Event) {
         self.stats.events += 1;
         let host = match &event {
@@ -256,6 +305,11 @@ impl EventSink for Engine {
             d.observe(&event, &mut self.findings);
         }
         if self.findings.len() > self.held.len() {
+            if let Some(c) = self.counters {
+                let made = (self.findings.len() - self.held.len()) as u64;
+                c.findings
+                    .fetch_add(made, std::sync::atomic::Ordering::Relaxed);
+            }
             let floor = match event.provenance().position {
                 Position::Line(n) | Position::Record(n) => n,
                 Position::None => 0,
@@ -272,6 +326,13 @@ impl EventSink for Engine {
     fn error(&mut self, error: InputError) {
         self.stats.input_errors += 1;
         (self.on_error)(&error);
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        self.bytes_read += bytes;
+        if let Some(c) = self.counters {
+            c.add_bytes(bytes);
+        }
     }
 }
 

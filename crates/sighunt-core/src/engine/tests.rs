@@ -28,7 +28,7 @@ type=PATH msg=audit(1795841767.511:2459): item=1 name="/lib64/ld-linux-x86-64.so
 type=PROCTITLE msg=audit(1795841767.511:2459): proctitle=67726570006E6F687570002F746D702F73696768756E742D6532652E366C3155507A2F6E6F7465732E747874
 "#;
 
-fn engine(hold: Duration) -> Engine {
+pub(crate) fn engine(hold: Duration) -> Engine<'static> {
     Engine::new(
         &Rules::embedded(),
         EngineOptions {

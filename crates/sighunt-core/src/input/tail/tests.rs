@@ -4,22 +4,11 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::sync::Mutex;
 
-use crate::engine::tests::SH_C_THEN_NOHUP;
-use crate::engine::{Engine, EngineOptions, Hold};
+use crate::engine::tests::{SH_C_THEN_NOHUP, engine};
+use crate::engine::{Engine, EngineOptions};
 use crate::event::Position;
 use crate::rules::Rules;
 
-fn engine(hold: Duration) -> Engine {
-    Engine::new(
-        &Rules::embedded(),
-        EngineOptions {
-            hold: Hold::Wall(hold),
-            ..EngineOptions::default()
-        },
-        Box::new(|_| {}),
-    )
-    .unwrap()
-}
 use crate::sources::LineParser;
 
 /// Lines fed, with their numbers.
