@@ -20,10 +20,11 @@ use chrono::{DateTime, Utc};
 use sighunt_core::engine::{Engine, EngineOptions, Ready};
 use sighunt_core::event::{Event, Position};
 use sighunt_core::finding::Finding;
+use sighunt_core::input::splitter::{Piece, Splitter};
 use sighunt_core::input::{InputError, InputFormat, sniff};
 use sighunt_core::rules::{Rules, RulesError};
 use sighunt_core::sources::auditd::AuditParser;
-use sighunt_core::sources::{self, EventSink, LineParser, MAX_LINE_BYTES};
+use sighunt_core::sources::{self, EventSink, LineParser};
 
 /// A parser of one format within a partition.
 enum Parser {
@@ -300,24 +301,17 @@ impl PartitionState {
             }
         };
         let parser = &mut self.parsers[i].1;
-        let body = payload.strip_suffix(b"\n").unwrap_or(payload);
-        for line in body.split(|&b| b == b'\n') {
-            let no = self.next_line;
-            self.next_line += 1;
-            if line.len() > MAX_LINE_BYTES {
-                self.engine.error(InputError::new(
-                    &self.name,
-                    Some(format!("line {no}")),
-                    format!(
-                        "line of {} bytes exceeds the {MAX_LINE_BYTES}-byte limit; skipped",
-                        line.len()
-                    ),
-                ));
-                continue;
-            }
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            parser.line(line, no, &mut self.engine);
-        }
+        // Each message holds whole lines, numbered on from the partition's last.
+        let mut splitter = Splitter::after_line(self.next_line - 1);
+        let engine = &mut self.engine;
+        let name = &self.name;
+        let mut piece = |p: Piece<'_>| match p {
+            Piece::Line(no, line) => parser.line(line, no, engine),
+            Piece::TooLong(no, bytes) => engine.error(sources::line_too_long(name, no, bytes)),
+        };
+        splitter.split(payload, &mut piece);
+        splitter.finish(&mut piece);
+        self.next_line = splitter.line_no() + 1;
     }
 
     /// After a panic: parsers and detectors start afresh; findings already made

@@ -12,6 +12,24 @@ use crate::finding::Finding;
 use crate::rules::{Rules, RulesError};
 
 /// A detector of one behaviour family.
+///
+/// # Adding a detector
+///
+/// 1. Write `src/detectors/NAME.rs` (and `NAME/tests.rs`): a struct built from
+///    [`Rules`] that implements this trait. It reads events, never files; its
+///    state is bounded (count and time) and [`state_dropped`](Detector::state_dropped)
+///    counts what a limit evicted.
+/// 2. Put its weights, lists and indicator descriptions in `rules/NAME.toml`, add
+///    the file to the embedded rule set in `rules.rs`, and validate the section
+///    when the rules load (a bad pattern fails the run before any input is read).
+/// 3. Register it in [`default_set`] below; if it makes a new detection type, add
+///    the variant to [`crate::finding::DetectionType`].
+/// 4. Tests on both sides: real log lines that must fire (with severity and
+///    indicators) and look-alikes that must not; then regenerate the golden
+///    outputs (`SIGHUNT_WRITE_GOLDEN=1 cargo test --test golden`) and review the
+///    diff.
+/// 5. Document each indicator (name, weight, why) in the rule file and in
+///    `docs/`; add it to the Sigma/query export (`export/`) where it can be said.
 pub trait Detector: Send + Sync {
     /// A copy of this detector, state included. Building a detector compiles its
     /// rule data (regexes, automata: milliseconds); a hunt over many inputs builds

@@ -31,7 +31,7 @@ pub const DEFAULT_POLL: Duration = Duration::from_millis(200);
 pub enum Chunk {
     /// Complete lines, in order, with their 1-based numbers.
     Lines(Vec<(u64, Vec<u8>)>),
-    /// A line over [`MAX_LINE_BYTES`], skipped.
+    /// A line over [`MAX_LINE_BYTES`](crate::sources::MAX_LINE_BYTES), skipped.
     TooLong { line_no: u64, bytes: u64 },
     /// A read error; the stream ends.
     Failed(io::Error),

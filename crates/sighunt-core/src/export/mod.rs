@@ -10,7 +10,7 @@
 //!
 //! Each indicator sighunt can express as a condition on a few fields (the nohup
 //! target, its arguments, the command line) is built once here, from the rule lists,
-//! as a [`Cond`]; each output renders the conditions in its own language. An
+//! as a `Cond`; each output renders the conditions in its own language. An
 //! indicator that needs sighunt's parsing (shell strings, decoding) and has no such
 //! form is listed as not exported.
 

@@ -22,6 +22,20 @@ pub struct Splitter {
 }
 
 impl Splitter {
+    /// A splitter whose first line is numbered `line_no + 1` (a stream of messages
+    /// numbered as one input).
+    pub fn after_line(line_no: u64) -> Self {
+        Splitter {
+            line_no,
+            ..Splitter::default()
+        }
+    }
+
+    /// The number of the last line split.
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
     pub fn split(&mut self, mut data: &[u8], out: &mut dyn FnMut(Piece<'_>)) {
         while !data.is_empty() {
             let (piece, complete) = match memchr::memchr(b'\n', data) {

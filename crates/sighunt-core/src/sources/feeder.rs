@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::event::Event;
 use crate::input::splitter::Piece;
 use crate::input::{InputError, InputFormat, sniff};
-use crate::sources::{self, EventSink, LineParser, MAX_LINE_BYTES};
+use crate::sources::{self, EventSink, LineParser};
 
 /// Lines and bytes gathered to sniff the format of a followed input.
 const SNIFF_LINES: usize = 64;
@@ -95,11 +95,7 @@ impl Feeder {
 
     /// A line too long to keep: reported, skipped.
     pub fn too_long(&mut self, line_no: u64, bytes: u64, sink: &mut dyn EventSink) {
-        sink.error(InputError::new(
-            &self.name,
-            Some(format!("line {line_no}")),
-            format!("line of {bytes} bytes exceeds the {MAX_LINE_BYTES}-byte limit; skipped"),
-        ));
+        sink.error(sources::line_too_long(&self.name, line_no, bytes));
     }
 
     /// The input has nothing more to read for now: decides the format from the
