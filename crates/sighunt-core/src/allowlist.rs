@@ -92,7 +92,7 @@ pub struct Entry {
     unless_indicators: Vec<String>,
 }
 
-/// What the pipeline knows about a finding besides the finding itself.
+/// What the engine knows about a finding besides the finding itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FindingContext {
     /// The image of the parent of the process the finding is about.

@@ -57,7 +57,7 @@ pub trait Detector: Send + Sync {
 pub struct FindingId(u64);
 
 /// The findings of one run (or of one follow-mode batch): appended to by detectors,
-/// drained by the pipeline. Ids stay valid across drains; a drained finding can no
+/// drained by the engine. Ids stay valid across drains; a drained finding can no
 /// longer be amended.
 #[derive(Debug, Default)]
 pub struct Findings {
