@@ -193,7 +193,7 @@ impl RuleFileArgs {
             files: self.rules.clone(),
             config: !self.no_config,
         })?;
-        rules.validate()?;
+        sighunt_core::engine::validate_rules(&rules)?;
         Ok(rules)
     }
 }

@@ -368,7 +368,7 @@ pub fn run_cli(args: PluginArgs) -> anyhow::Result<std::process::ExitCode> {
         files,
         config: !args.no_config,
     })?;
-    rules.validate()?;
+    sighunt_core::engine::validate_rules(&rules)?;
     let allowlist = sighunt_core::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
         eprintln!("sighunt: warning: {}", output::escape_control(w));

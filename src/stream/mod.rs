@@ -1071,7 +1071,7 @@ pub fn run_cli(args: StreamArgs) -> anyhow::Result<std::process::ExitCode> {
         files: args.rules.clone(),
         config: !args.no_config,
     })?;
-    rules.validate()?;
+    sighunt_core::engine::validate_rules(&rules)?;
     let allowlist = sighunt_core::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
         eprintln!("sighunt: warning: {}", escape_control(w));

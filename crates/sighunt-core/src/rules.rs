@@ -23,6 +23,9 @@ use serde::de::DeserializeOwned;
 
 use crate::finding::Severity;
 
+/// A check of the rule sections one module owns.
+pub type SectionCheck = fn(&Rules) -> Result<(), RulesError>;
+
 /// The embedded default rule files, merged in this order.
 const DEFAULT_RULE_FILES: &[(&str, &str)] = &[
     ("rules/default.toml", include_str!("../rules/default.toml")),
@@ -175,14 +178,11 @@ impl Rules {
         })
     }
 
-    /// Checks every section a hunt reads (detectors, allow-list, seed profile), so
-    /// that a bad rule file fails before any input is read.
-    pub fn validate(&self) -> Result<(), RulesError> {
-        crate::detectors::default_set(self)?;
-        crate::allowlist::AllowList::from_rules(self, chrono::Utc::now())?;
-        crate::profile::seed::SeedQuery::from_rules(self)?;
-        self.section::<crate::live::LiveRules>("signal_live")?;
-        Ok(())
+    /// Runs each owner's check of its sections (see [`crate::engine::RULE_CHECKS`]),
+    /// so that a bad rule file fails before any input is read. The rules layer
+    /// knows no section's meaning: the module that reads a section validates it.
+    pub fn validate(&self, checks: &[SectionCheck]) -> Result<(), RulesError> {
+        checks.iter().try_for_each(|check| check(self))
     }
 
     /// Merges a user rule file over these rules.

@@ -23,8 +23,23 @@ use crate::engine::hunt::{Counters, HuntStats};
 use crate::event::{Event, Position};
 use crate::finding::{Finding, Severity};
 use crate::input::InputError;
-use crate::rules::{Rules, RulesError};
+use crate::rules::{Rules, RulesError, SectionCheck};
 use crate::sources::EventSink;
+
+/// The owners' checks of the rule sections a run reads: the detectors, the
+/// allow-list, the seed profile and the live check.
+pub const RULE_CHECKS: &[SectionCheck] = &[
+    |r| detectors::default_set(r).map(drop),
+    |r| AllowList::from_rules(r, Utc::now()).map(drop),
+    |r| crate::profile::seed::SeedQuery::from_rules(r).map(drop),
+    |r| r.section::<crate::live::LiveRules>("signal_live").map(drop),
+];
+
+/// Checks every rule section a run reads, so a bad rule file fails before any
+/// input is read.
+pub fn validate_rules(rules: &Rules) -> Result<(), RulesError> {
+    rules.validate(RULE_CHECKS)
+}
 
 /// How long a finding is held for evidence that may amend it before it is emitted.
 pub const DEFAULT_HOLD: Duration = Duration::from_millis(500);
