@@ -138,3 +138,92 @@ fn a_split_read_finds_exactly_what_a_single_read_finds() {
         );
     }
 }
+
+/// The real kernel log of the sample scenarios (`examples/linux/audit-raw.log`),
+/// repeated with its times and serials shifted until the file is split: the same
+/// payloads are launched again and again (relaunch and preparation evidence crosses
+/// every range edge), so only a read that carries detector state across the edges
+/// finds what a single read finds.
+fn write_repeated_real_log(path: &std::path::Path) -> usize {
+    let real = std::fs::read_to_string(common::manifest_dir().join("examples/linux/audit-raw.log"))
+        .unwrap();
+    let stamp = regex_lite_stamp();
+    let mut text = String::with_capacity(TARGET_BYTES + real.len());
+    let mut copies = 0;
+    while text.len() < TARGET_BYTES {
+        // Two minutes apart: within the correlation windows of the copy before.
+        let shift_s = copies as u64 * 120;
+        let shift_serial = copies as u64 * 100_000;
+        for line in real.lines() {
+            text.push_str(&stamp(line, shift_s, shift_serial));
+            text.push('\n');
+        }
+        copies += 1;
+    }
+    std::fs::write(path, &text).unwrap();
+    copies
+}
+
+/// Rewrites `msg=audit(SECONDS.MS:SERIAL)` in a line, shifted.
+fn regex_lite_stamp() -> impl Fn(&str, u64, u64) -> String {
+    |line, shift_s, shift_serial| {
+        let Some(at) = line.find("audit(") else {
+            return line.to_string();
+        };
+        let rest = &line[at + 6..];
+        let (Some(dot), Some(colon), Some(close)) =
+            (rest.find('.'), rest.find(':'), rest.find(')'))
+        else {
+            return line.to_string();
+        };
+        let (Ok(secs), Ok(serial)) = (
+            rest[..dot].parse::<u64>(),
+            rest[colon + 1..close].parse::<u64>(),
+        ) else {
+            return line.to_string();
+        };
+        format!(
+            "{}audit({}.{}:{}){}",
+            &line[..at],
+            secs + shift_s,
+            &rest[dot + 1..colon],
+            serial + shift_serial,
+            &rest[close + 1..]
+        )
+    }
+}
+
+#[test]
+fn correlation_across_range_edges_gives_the_same_findings_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let copies = write_repeated_real_log(&path);
+    let (single, _) = hunt(&path, "1");
+    let relaunched = single
+        .iter()
+        .filter(|f| {
+            f["indicators"]
+                .as_array()
+                .is_some_and(|i| i.iter().any(|n| n == "relaunched"))
+        })
+        .count();
+    assert!(
+        relaunched > copies / 2,
+        "relaunch evidence from earlier copies is used: {relaunched} of {copies} copies"
+    );
+    for threads in ["2", "4"] {
+        let (split, stderr) = hunt(&path, threads);
+        assert!(
+            stderr.contains(&format!("1 large file read as {threads} parallel ranges")),
+            "the file was split: {stderr}"
+        );
+        assert_eq!(
+            single.len(),
+            split.len(),
+            "-j{threads}: same number of findings"
+        );
+        if let Some((a, b)) = single.iter().zip(&split).find(|(a, b)| a != b) {
+            panic!("-j1 found\n{a}\nwhere -j{threads} found\n{b}");
+        }
+    }
+}

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::allowlist::{AllowList, Suppressed};
 use crate::detectors::{self, Detector};
-use crate::engine::{Engine, EngineOptions, Hold};
+use crate::engine::{Engine, EngineOptions, Hold, ordered};
 use crate::finding::{Finding, Severity};
 use crate::input::{
     self, Compression, Found, InputError, InputFormat, InputSpec, OpenError, Opened,
@@ -286,39 +286,23 @@ pub fn scan_input(
         };
     }
     if let Some((path, ranges)) = split_plan(found, &opened) {
-        // One large text file: its ranges are read in parallel, each with its own
-        // detector set, like separate inputs.
+        // One large text file: its ranges are parsed in parallel and detected in
+        // order by one engine, so the findings are those of a single read.
         let format = opened.format;
         drop(opened);
         stats.split_files += 1;
         stats.split_ranges += ranges.len() as u64;
-        let per_range = ranges
-            .into_par_iter()
-            .map(|range| {
-                let mut range_stats = HuntStats::default();
-                let scanned = detect(
-                    prototype,
-                    options,
-                    counters,
-                    &mut range_stats,
-                    on_error,
-                    0,
-                    |sink| {
-                        if let Some(mut parser) = sources::line_parser(format, &name) {
-                            chunked::read_range(path, &name, range, parser.as_mut(), sink);
-                        }
-                    },
-                );
-                (scanned, range_stats)
-            })
-            .collect::<Vec<_>>();
-        let mut all = Scanned::default();
-        for (mut scanned, range_stats) in per_range {
-            all.findings.append(&mut scanned.findings);
-            all.suppressed.append(&mut scanned.suppressed);
-            stats.add(&range_stats);
-        }
-        return all;
+        return detect(prototype, options, counters, stats, on_error, 0, |sink| {
+            ordered::feed_in_order(
+                ranges.len(),
+                |i, range_sink| {
+                    if let Some(mut parser) = sources::line_parser(format, &name) {
+                        chunked::read_range(path, &name, ranges[i], parser.as_mut(), range_sink);
+                    }
+                },
+                sink,
+            )
+        });
     }
     let size = match &found.spec {
         InputSpec::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),

@@ -10,6 +10,7 @@
 
 pub mod follow;
 pub mod hunt;
+pub mod ordered;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;

@@ -1,0 +1,137 @@
+//! One large file read as parallel ranges, detected as one stream: each range is
+//! parsed on a thread of its own, and its events are fed to a single engine in file
+//! order, so correlation state crosses range edges and `-j1` and `-jN` give the same
+//! findings.
+//!
+//! Parsing is the cost (detection is a few per cent of it): ranges after the first
+//! parse ahead into bounded buffers while the engine consumes the range before
+//! them. The buffers hold at most [`AHEAD_EVENTS`] events in all, so memory stays
+//! bounded whatever the file size; on a file with more events than that, a range
+//! waits for the engine once its buffer is full.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use crate::event::Event;
+use crate::input::InputError;
+use crate::sources::EventSink;
+
+/// Events parsed ahead, in all ranges together.
+pub const AHEAD_EVENTS: usize = 256 * 1024;
+/// Events handed over at once (one channel message).
+const BATCH: usize = 256;
+
+/// What a range's parser delivers, in order.
+enum Item {
+    Event(Event),
+    Error(InputError),
+    Progress(u64),
+}
+
+/// Collects a range's output into batches for the engine's thread.
+struct BatchSink {
+    batch: Vec<Item>,
+    tx: SyncSender<Vec<Item>>,
+    /// The engine stopped listening (it never does before the end; kept safe).
+    closed: bool,
+}
+
+impl BatchSink {
+    fn push(&mut self, item: Item) {
+        self.batch.push(item);
+        if self.batch.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() || self.closed {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.closed = self.tx.send(batch).is_err();
+    }
+}
+
+impl EventSink for BatchSink {
+    fn event(&mut self, event: Event) {
+        self.push(Item::Event(event));
+    }
+
+    fn error(&mut self, error: InputError) {
+        self.push(Item::Error(error));
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        self.push(Item::Progress(bytes));
+    }
+}
+
+/// Runs `parse(i, sink)` for each of `ranges` ranges on threads of their own and
+/// feeds what they produce to `engine`, range after range, in order.
+pub fn feed_in_order<P>(ranges: usize, parse: P, engine: &mut dyn EventSink)
+where
+    P: Fn(usize, &mut dyn EventSink) + Sync,
+{
+    let per_range = (AHEAD_EVENTS / ranges.max(1) / BATCH).max(1);
+    std::thread::scope(|scope| {
+        let parse = Arc::new(&parse);
+        let receivers: Vec<Receiver<Vec<Item>>> = (0..ranges)
+            .map(|i| {
+                let (tx, rx) = sync_channel(per_range);
+                let parse = parse.clone();
+                scope.spawn(move || {
+                    let mut sink = BatchSink {
+                        batch: Vec::with_capacity(BATCH),
+                        tx,
+                        closed: false,
+                    };
+                    parse(i, &mut sink);
+                    sink.flush();
+                });
+                rx
+            })
+            .collect();
+        for rx in receivers {
+            for batch in rx {
+                for item in batch {
+                    match item {
+                        Item::Event(e) => engine.event(e),
+                        Item::Error(e) => engine.error(e),
+                        Item::Progress(b) => engine.progress(b),
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::CollectingSink;
+
+    /// Ranges that finish in any order still arrive in range order.
+    #[test]
+    fn ranges_are_delivered_in_order_whatever_their_speed() {
+        let mut sink = CollectingSink::default();
+        feed_in_order(
+            4,
+            |i, s| {
+                // The first range is the slowest.
+                if i == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                for n in 0..1000u64 {
+                    s.error(InputError::new(&Arc::from("x"), None, format!("{i}:{n}")));
+                }
+            },
+            &mut sink,
+        );
+        let got: Vec<String> = sink.errors.iter().map(|e| e.message.clone()).collect();
+        let want: Vec<String> = (0..4)
+            .flat_map(|i| (0..1000).map(move |n| format!("{i}:{n}")))
+            .collect();
+        assert_eq!(got, want);
+    }
+}
