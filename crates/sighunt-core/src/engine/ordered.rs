@@ -21,7 +21,9 @@ pub const AHEAD_EVENTS: usize = 256 * 1024;
 /// Events handed over at once (one channel message).
 const BATCH: usize = 256;
 
-/// What a range's parser delivers, in order.
+/// What a range's parser delivers, in order. Events dominate, so they are kept
+/// inline (a box each would cost an allocation per event).
+#[allow(clippy::large_enum_variant)]
 enum Item {
     Event(Event),
     Error(InputError),
