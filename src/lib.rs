@@ -27,6 +27,8 @@ pub mod pipeline;
 pub mod plugin;
 pub mod profile;
 pub mod rules;
+#[cfg(all(feature = "ebpf", target_os = "linux"))]
+pub mod sense;
 pub mod shell;
 pub mod sources;
 #[cfg(feature = "kafka")]
