@@ -402,6 +402,32 @@ mod with_ebpf {
         wait_for("the staged copy to run", || {
             fs::read_link(format!("/proc/{}/exe", implant.pid)).is_ok_and(|p| p == staged)
         });
+        // Inheritance without a call: Python ignores TERM, forks, and the child
+        // execs a second staged copy; the child's exec is what reports it.
+        let heir_copy = stage.path().join("kworkerd");
+        fs::copy(common::which("sleep").unwrap(), &heir_copy).unwrap();
+        fs::set_permissions(&heir_copy, fs::Permissions::from_mode(0o755)).unwrap();
+        let forker = spawn(
+            "forker",
+            clean("python3").arg("-c").arg(format!(
+                "import os,signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)\nif os.fork() == 0: os.execv({0:?}, [{0:?}, {LIFETIME:?}])\nos.wait()",
+                heir_copy.display().to_string()
+            )),
+            TERM,
+        );
+        let heir_pid = {
+            let mut pid = 0;
+            wait_for("the forked child's exec", || {
+                pid = fs::read_to_string(format!("/proc/{0}/task/{0}/children", forker.pid))
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                pid != 0 && fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == heir_copy)
+            });
+            pid
+        };
         // Benign: a non-interactive shell's `&` job (INT and QUIT ignored), and a
         // daemon that ignores only SIGPIPE.
         let shell = spawn(
@@ -444,6 +470,7 @@ mod with_ebpf {
             f["sensor"]["event"] == "exec"
         });
         sensor.wait_pid(job_pid, Duration::from_secs(2), |_| true);
+        sensor.wait_pid(heir_pid, Duration::from_secs(2), |_| true);
         // The SIGPIPE daemon has had as long as the others.
         thread::sleep(Duration::from_millis(500));
         sensor.drain();
@@ -497,7 +524,7 @@ mod with_ebpf {
         let f = reported(&sensor, &nohup, "sleep");
         assert_eq!(f["sensor"]["event"], "exec", "{f}");
         assert_eq!(
-            f["sensor"]["signals_set"],
+            f["sensor"]["signals_ignored"],
             serde_json::json!(["SIGHUP"]),
             "{f}"
         );
@@ -511,7 +538,7 @@ mod with_ebpf {
 
         let f = reported(&sensor, &implant, "kdmtmpflush");
         assert_eq!(f["sensor"]["event"], "exec", "{f}");
-        let set = f["sensor"]["signals_set"].as_array().unwrap();
+        let set = f["sensor"]["signals_ignored"].as_array().unwrap();
         assert!(
             set.contains(&"SIGHUP".into()) && set.contains(&"SIGTERM".into()),
             "{f}"
@@ -529,6 +556,29 @@ mod with_ebpf {
         }
         assert!(rank(f) >= 3, "a staged copy ignoring TERM is high: {f}");
         agrees_with_live("staged", f, implant.pid);
+
+        let heir = sensor.for_pid(heir_pid);
+        let (_, f) = heir.last().unwrap_or_else(|| {
+            panic!(
+                "the forked child's exec was not reported: {:#?}",
+                sensor.got
+            )
+        });
+        assert_eq!(f["sensor"]["event"], "exec", "{f}");
+        assert_eq!(f["sensor"]["comm"], "kworkerd", "{f}");
+        assert_eq!(
+            f["sensor"]["ppid"].as_u64(),
+            Some(u64::from(forker.pid)),
+            "{f}"
+        );
+        let set = f["sensor"]["signals_ignored"].as_array().unwrap();
+        assert!(set.contains(&"SIGTERM".into()), "{f}");
+        assert_eq!(common::str_field(f, "exec_cmd"), heir_copy.to_str());
+        assert!(
+            rank(f) >= 2,
+            "a staged copy that inherited TERM ignored: {f}"
+        );
+        agrees_with_live("forked-child", f, heir_pid);
 
         // The background job: seen by the kernel, judged low by the same rules.
         let job = sensor.for_pid(job_pid);

@@ -11,7 +11,8 @@ pub const RECORD_LEN: usize = 72;
 pub enum EventKind {
     /// `rt_sigaction(signal, {SIG_IGN})` returned 0.
     Sigaction,
-    /// A process that had made such a call ran execve (ignored signals survive it).
+    /// A process started a program (execve) with a reported signal ignored
+    /// (ignored signals survive fork and exec).
     Exec,
 }
 
@@ -32,7 +33,8 @@ pub struct SenseEvent {
     /// The signal set to SIG_IGN; 0 for an exec.
     pub signal: u32,
     pub kind: EventKind,
-    /// Every reported signal this process was seen setting to SIG_IGN (bit N-1).
+    /// The reported signals whose handler was SIG_IGN in the kernel at the event
+    /// (bit N-1).
     pub ignored: u64,
     /// The thread's name at the call (at most 15 bytes, lossily decoded).
     pub comm: String,

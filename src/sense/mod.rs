@@ -4,8 +4,9 @@
 //! The BPF program (bpf/sigaction.bpf.c) sits on the `rt_sigaction` entry and exit
 //! tracepoints, reads the new handler from the caller's memory and passes on, through
 //! a ring buffer, only successful `SIG_IGN` calls on the reported signals, rate
-//! limited per process, with drops counted; it also reports the `execve` of a process
-//! that made one (ignored signals survive exec: `nohup cmd`). User space reads
+//! limited per process, with drops counted; it also reports every `execve` that
+//! starts with a reported signal ignored (ignored signals survive fork and exec:
+//! `nohup cmd`, `trap '' TERM; ./implant`). User space reads
 //! `/proc` for each event at once and judges the process with `sighunt live`'s
 //! scorer ([`LiveScanner::judge_pid`]): the same indicators, allow-list and
 //! severities, so `sense` and `live` agree on a process; the site allow-list
@@ -113,8 +114,8 @@ pub struct SensorContext {
     /// The signal set to SIG_IGN (`SIGTERM`); absent for an exec.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<String>,
-    /// Every signal this process was seen setting to SIG_IGN.
-    pub signals_set: Vec<String>,
+    /// The reported signals whose handler was SIG_IGN in the kernel at the event.
+    pub signals_ignored: Vec<String>,
     pub tid: u32,
     pub tgid: u32,
     pub ppid: u32,
@@ -229,7 +230,7 @@ impl Sensor {
                 EventKind::Exec => "exec",
             },
             signal: (event.kind == EventKind::Sigaction).then(|| signal_name(event.signal)),
-            signals_set: names(SigSet(event.ignored)),
+            signals_ignored: names(SigSet(event.ignored)),
             tid: event.tid,
             tgid: event.tgid,
             ppid: event.ppid,
@@ -241,11 +242,17 @@ impl Sensor {
             parent_chain: parent_chain(event.tgid),
         };
         // A later event of the same process (its exec, another signal) replaces
-        // the held one: its judgement sees more.
+        // the held one, whose judgement it supersedes, but not its due time: a
+        // process calling sigaction in a loop is still reported after SETTLE.
+        let due = self
+            .held
+            .get(&event.tgid)
+            .filter(|h| h.key == hit.key)
+            .map_or_else(|| Instant::now() + SETTLE, |h| h.due);
         self.held.insert(
             event.tgid,
             Held {
-                due: Instant::now() + SETTLE,
+                due,
                 key: hit.key,
                 hit,
                 source,
@@ -417,7 +424,7 @@ pub fn run_cli(args: SenseArgs) -> anyhow::Result<ExitCode> {
     let ring = probe.ring(|e| pending.borrow_mut().push(e))?;
     if !args.quiet {
         eprintln!(
-            "sighunt sense: watching rt_sigaction for SIG_IGN on {} (and their exec)",
+            "sighunt sense: watching rt_sigaction and exec for SIG_IGN on {}",
             SigSet(sensor.report_mask())
                 .signals()
                 .map(signal_name)

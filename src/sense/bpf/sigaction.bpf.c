@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //
 // sighunt sense: reports rt_sigaction(sig, {sa_handler = SIG_IGN}) calls that
-// succeeded, for the signals in `report_mask`, and the exec of a process that made
-// one (ignored dispositions survive execve, so the program that keeps them is the
-// one exec'd: `nohup cmd`). Everything else is filtered here; nothing else crosses
-// to user space.
+// succeeded, for the signals in `report_mask`, and every exec that starts with one
+// of those signals ignored (ignored dispositions survive fork and execve, so the
+// program that keeps them is the one exec'd: `nohup cmd`, `trap '' TERM; ./x`).
+// Everything else is filtered here; nothing else crosses to user space.
 //
 // No vmlinux.h: the few kernel structures read are declared below with
 // preserve_access_index, so libbpf relocates their fields against the running
@@ -42,10 +42,23 @@ const volatile __u64 report_mask = 0;
 const volatile __u32 rate_burst = 16;
 const volatile __u64 rate_window_ns = 1000000000ULL;
 
+struct sigaction {
+	void *sa_handler;
+} __attribute__((preserve_access_index));
+
+struct k_sigaction {
+	struct sigaction sa;
+} __attribute__((preserve_access_index));
+
+struct sighand_struct {
+	struct k_sigaction action[64];
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
 	struct task_struct *real_parent;
+	struct sighand_struct *sighand;
 } __attribute__((preserve_access_index));
 
 // Tracepoint records (offsets from tracefs format files; stable ABI for
@@ -86,7 +99,7 @@ struct event {
 	__u32 signal;    // 0 for an exec event
 	__u32 kind;
 	__u32 pad;
-	__u64 ignored;   // signals this process was seen setting to SIG_IGN (bit N-1)
+	__u64 ignored;   // signals of report_mask SIG_IGN in the kernel now (bit N-1)
 	char comm[TASK_COMM_LEN];
 };
 
@@ -125,14 +138,6 @@ struct {
 	__type(value, __u32);
 } pending SEC(".maps");
 
-// Processes that ignored a reported signal: the signals, so their exec is reported.
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u64);
-} flagged SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -164,6 +169,60 @@ static __always_inline int rate_ok(__u32 tgid, __u64 now)
 		return 0;
 	r->count += 1;
 	return 1;
+}
+
+// The signals of report_mask (1-32) whose handler is SIG_IGN in `task` now. Each
+// index is a literal so that CO-RE relocates the whole access (the array stride
+// included) against the running kernel's struct k_sigaction.
+static __always_inline __u64 ignored_now(struct task_struct *task)
+{
+	struct sighand_struct *sighand = BPF_CORE_READ(task, sighand);
+	__u64 mask = 0;
+
+	if (!sighand)
+		return 0;
+#define CHECK(i)                                                                  \
+	if (report_mask & (1ULL << (i))) {                                        \
+		void *handler = 0;                                                \
+		if (!bpf_core_read(&handler, sizeof(handler),                     \
+				   &sighand->action[i].sa.sa_handler) &&          \
+		    (unsigned long)handler == SIG_IGN)                            \
+			mask |= 1ULL << (i);                                      \
+	}
+	CHECK(0)
+	CHECK(1)
+	CHECK(2)
+	CHECK(3)
+	CHECK(4)
+	CHECK(5)
+	CHECK(6)
+	CHECK(7)
+	CHECK(8)
+	CHECK(9)
+	CHECK(10)
+	CHECK(11)
+	CHECK(12)
+	CHECK(13)
+	CHECK(14)
+	CHECK(15)
+	CHECK(16)
+	CHECK(17)
+	CHECK(18)
+	CHECK(19)
+	CHECK(20)
+	CHECK(21)
+	CHECK(22)
+	CHECK(23)
+	CHECK(24)
+	CHECK(25)
+	CHECK(26)
+	CHECK(27)
+	CHECK(28)
+	CHECK(29)
+	CHECK(30)
+	CHECK(31)
+#undef CHECK
+	return mask;
 }
 
 static __always_inline void emit(__u32 kind, __u32 sig, __u64 ignored)
@@ -232,16 +291,8 @@ int sigaction_exit(struct sys_exit_ctx *ctx)
 	if (ctx->ret != 0)
 		return 0; // refused (SIGKILL, bad pointer): nothing changed
 	count(C_SEEN);
-	__u32 tgid = id >> 32;
-	__u64 bit = 1ULL << ((sig - 1) & 63);
-	__u64 *known = bpf_map_lookup_elem(&flagged, &tgid);
-	__u64 ignored = bit;
-	if (known) {
-		ignored |= *known;
-		*known = ignored;
-	} else {
-		bpf_map_update_elem(&flagged, &tgid, &ignored, BPF_ANY);
-	}
+	__u64 ignored = ignored_now((struct task_struct *)bpf_get_current_task());
+	ignored |= 1ULL << ((sig - 1) & 63);
 	emit(KIND_SIGACTION, sig, ignored);
 	return 0;
 }
@@ -249,15 +300,14 @@ int sigaction_exit(struct sys_exit_ctx *ctx)
 SEC("tracepoint/sched/sched_process_exec")
 int process_exec(struct sched_process_exec_ctx *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 *known = bpf_map_lookup_elem(&flagged, &tgid);
-	if (!known)
+	__u64 ignored = ignored_now((struct task_struct *)bpf_get_current_task());
+	if (!ignored)
 		return 0;
-	emit(KIND_EXEC, 0, *known);
+	emit(KIND_EXEC, 0, ignored);
 	return 0;
 }
 
-// A process's end frees its entries, so a reused pid does not inherit them.
+// A process's end frees its rate entry, so a reused pid does not inherit it.
 SEC("tracepoint/sched/sched_process_exit")
 int process_exit(void *ctx)
 {
@@ -265,7 +315,6 @@ int process_exit(void *ctx)
 	__u32 tgid = id >> 32;
 	if ((__u32)id != tgid)
 		return 0; // a thread, not the process
-	bpf_map_delete_elem(&flagged, &tgid);
 	bpf_map_delete_elem(&rates, &tgid);
 	return 0;
 }
