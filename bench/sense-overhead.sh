@@ -19,6 +19,7 @@ N_EXEC=${N_EXEC:-2000}
 N_SIG=${N_SIG:-200000}
 N_TRAP=${N_TRAP:-500}
 REPS=${REPS:-5}
+# STORMS: which storms to run (default "exec sig trap").
 
 [ "$(id -u)" = 0 ] || { echo "sense-overhead: needs root" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "sense-overhead: no binary $BIN (cargo build --release --features ebpf)" >&2; exit 2; }
@@ -50,7 +51,7 @@ start_sensor() {
 stop_sensor() { kill -INT "$SENSE_PID"; wait "$SENSE_PID" || true; SENSE_PID=; }
 
 printf '%-6s %10s %12s %12s %9s %12s\n' storm ops "off ms(med)" "on ms(med)" overhead "sensor cpu"
-for s in exec sig trap; do
+for s in ${STORMS:-exec sig trap}; do
   off=(); on=(); cpu=0
   for _ in $(seq "$REPS"); do
     off+=("$(timed "$s")")

@@ -3,8 +3,10 @@
 # this machine's kernel.
 #
 # Usage:
-#   scripts/ci-ebpf.sh install   clang, libelf-dev, zlib1g-dev, pkg-config from Debian's
-#                                packages (only what is missing); mounts tracefs when
+#   scripts/ci-ebpf.sh install   clang (compiles the BPF program), make, gcc, pkg-config,
+#                                libelf-dev, zlib1g-dev (libbpf-sys builds its vendored
+#                                libbpf with them) from Debian's packages, only what is
+#                                missing; mounts tracefs when
 #                                it is not (tracepoint ids are read from it)
 #   scripts/ci-ebpf.sh test      install, then cargo test --features ebpf --test sense
 #                                with SIGHUNT_REQUIRE_EBPF_TESTS=1: a missing root, BTF
@@ -21,6 +23,8 @@ log() { printf 'ci-ebpf: %s\n' "$*" >&2; }
 install() {
     local missing=()
     command -v clang >/dev/null 2>&1 || missing+=(clang)
+    command -v make >/dev/null 2>&1 || missing+=(make)
+    command -v cc >/dev/null 2>&1 || missing+=(gcc)
     for pkg in libelf-dev zlib1g-dev pkg-config; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
     done

@@ -460,6 +460,14 @@ mod with_ebpf {
             PIPE,
         );
 
+        // The "is it ignored already?" idiom: SIG_IGN, then a handler back at once.
+        let idiom = spawn(
+            "transient",
+            clean("perl").arg("-e").arg(format!(
+                "$SIG{{TERM}}='IGNORE'; $SIG{{TERM}}='DEFAULT'; for (1..{LIFETIME}) {{ sleep 1 }}"
+            )),
+            0,
+        );
         for s in [&python, &perl, &trap, &staged_script, &nohup, &implant] {
             sensor.wait_pid(s.pid, Duration::from_secs(3), |_| true);
         }

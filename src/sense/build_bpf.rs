@@ -20,7 +20,7 @@ pub fn main() {
         // The usual cause is a missing clang: say what to install.
         panic!(
             "cannot build the eBPF sensor ({SOURCE}): {e:#}\n\
-             The `ebpf` feature needs clang (Debian: apt-get install clang libelf-dev \
+             The `ebpf` feature needs clang (Debian: apt-get install clang make gcc libelf-dev \
              zlib1g-dev pkg-config); set CLANG to use another clang binary."
         );
     }
