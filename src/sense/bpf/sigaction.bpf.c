@@ -1,4 +1,6 @@
-// SPDX-License-Identifier: MIT OR Apache-2.0
+// SPDX-License-Identifier: MIT OR GPL-2.0-only
+// (The kernel gives the helpers this program needs, bpf_probe_read_user and
+// bpf_get_current_task among them, only to GPL-compatible programs: "Dual MIT/GPL".)
 //
 // sighunt sense: reports rt_sigaction(sig, {sa_handler = SIG_IGN}) calls that
 // succeeded, for the signals in `report_mask`, and every exec that starts with one
@@ -38,7 +40,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 // Signals reported (bit N-1 = signal N); set by user space before load.
 const volatile __u64 report_mask = 0;
-// Per process: at most `rate_burst` events per `rate_window_ns`.
+// Per process: at most `rate_burst` events per `rate_window_ns` (approximate: the
+// threads of one process may race on the counter, which only loosens the limit).
 const volatile __u32 rate_burst = 16;
 const volatile __u64 rate_window_ns = 1000000000ULL;
 
