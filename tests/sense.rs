@@ -604,6 +604,12 @@ mod with_ebpf {
             sensor.for_pid(pipe.pid)
         );
 
+        assert!(
+            sensor.for_pid(idiom.pid).is_empty(),
+            "a SIG_IGN restored at once is transient: {:#?}",
+            sensor.for_pid(idiom.pid)
+        );
+        started.push(idiom);
         started.extend([
             python,
             perl,
