@@ -7,5 +7,7 @@ pub mod follow;
 pub mod output;
 pub mod plugin;
 pub mod signals;
+#[cfg(all(feature = "ebpf", target_os = "linux"))]
+pub mod sense;
 #[cfg(feature = "kafka")]
 pub mod stream;

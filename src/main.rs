@@ -67,6 +67,20 @@ enum Command {
     #[cfg(feature = "kafka")]
     Stream(sighunt::stream::StreamArgs),
 
+    /// Watch the kernel for processes setting SIGHUP, SIGINT, SIGQUIT or SIGTERM to
+    /// SIG_IGN, as they do it (an eBPF sensor on rt_sigaction; Linux, root), judged
+    /// with the same rules as `live`. See docs/sense.md.
+    #[cfg(all(feature = "ebpf", target_os = "linux"))]
+    Sense(sighunt::sense::SenseArgs),
+
+    /// Watch rt_sigaction with eBPF (not in this build: rebuild with `--features ebpf`).
+    #[cfg(not(all(feature = "ebpf", target_os = "linux")))]
+    #[command(disable_help_flag = true)]
+    Sense {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+
     /// Detect on a Kafka log bus (not in this build: rebuild with `--features kafka`).
     #[cfg(not(feature = "kafka"))]
     #[command(disable_help_flag = true)]
@@ -235,6 +249,17 @@ fn main() -> ExitCode {
         Command::Rules(args) => run_rules(args),
         Command::Live(args) => run_live(args),
         Command::Plugin(args) => sighunt::plugin::run_cli(args),
+        #[cfg(all(feature = "ebpf", target_os = "linux"))]
+        Command::Sense(args) => sighunt::sense::run_cli(args),
+        #[cfg(not(all(feature = "ebpf", target_os = "linux")))]
+        Command::Sense { .. } => {
+            eprintln!(
+                "sighunt: error: this build has no eBPF sensor; rebuild with \
+                 `cargo install --path . --features ebpf` (Linux; needs clang, libelf-dev and \
+                 zlib1g-dev), or use `sighunt live --watch 1`, which reads the same from /proc"
+            );
+            Ok(ExitCode::from(2))
+        }
         #[cfg(feature = "kafka")]
         Command::Stream(args) => sighunt::stream::run_cli(args),
         #[cfg(not(feature = "kafka"))]

@@ -338,6 +338,25 @@ impl LiveScanner {
         Ok(report)
     }
 
+    /// Judges one process now, exactly as a scan would (`sighunt sense` calls it
+    /// when the kernel reports a SIG_IGN). `Ok(None)`: a kernel thread or zombie,
+    /// or none of the reported signals ignored (any more). An error: the process
+    /// cannot be read (`NotFound` when it has exited).
+    pub fn judge_pid(&mut self, pid: u32, time: DateTime<Utc>) -> io::Result<Option<LiveHit>> {
+        let unparsable = || io::Error::new(io::ErrorKind::InvalidData, "unparsable procfs entry");
+        let stat = self.proc.stat(pid)?.ok_or_else(unparsable)?;
+        if stat.flags & PF_KTHREAD != 0 || stat.state == 'Z' || stat.state == 'X' {
+            return Ok(None);
+        }
+        let status = self.proc.status(pid)?.ok_or_else(unparsable)?;
+        if !status.sig_ign.intersects(self.reported) {
+            return Ok(None);
+        }
+        let ctx = self.context(pid, status, stat);
+        let net = self.net_tables(&ctx, &mut HashMap::new());
+        Ok(Some(self.judge(ctx, &net, time)))
+    }
+
     /// Reads what the judgement needs; unreadable parts are left empty and noted.
     fn context(&mut self, pid: u32, status: Status, stat: Stat) -> Context {
         let denied = |e: &io::Error| e.kind() == io::ErrorKind::PermissionDenied;
