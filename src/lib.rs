@@ -6,8 +6,8 @@
 pub mod follow;
 pub mod output;
 pub mod plugin;
-pub mod signals;
 #[cfg(all(feature = "ebpf", target_os = "linux"))]
 pub mod sense;
+pub mod signals;
 #[cfg(feature = "kafka")]
 pub mod stream;

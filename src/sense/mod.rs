@@ -32,16 +32,16 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde::Serialize;
 
+use crate::output::{self, OutputFormat};
+use event::{Clocks, EventKind, SenseEvent};
+use probe::{Counters, Probe, ProbeConfig, ProbeError, ProbeStorage};
 use sighunt_core::allowlist::{AllowList, FindingContext};
 use sighunt_core::detectors::signal_mask::signal_number;
 use sighunt_core::event::Provenance;
 use sighunt_core::finding::{Finding, Severity};
 use sighunt_core::live::procfs::{self, SigSet};
 use sighunt_core::live::{LiveHit, LiveOptions, LiveRules, LiveScanner, ProcessKey};
-use crate::output::{self, OutputFormat};
 use sighunt_core::rules::{LoadOptions, Rules};
-use event::{Clocks, EventKind, SenseEvent};
-use probe::{Counters, Probe, ProbeConfig, ProbeError, ProbeStorage};
 
 /// How long a finding waits for the same process's exec before it is written.
 pub const SETTLE: Duration = Duration::from_millis(100);
@@ -387,7 +387,7 @@ pub fn run_cli(args: SenseArgs) -> anyhow::Result<ExitCode> {
         files: args.rules.clone(),
         config: !args.no_config,
     })?;
-    rules.validate()?;
+    sighunt_core::engine::validate_rules(&rules)?;
     let allowlist = AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
         eprintln!("sighunt: warning: {}", output::escape_control(w));
