@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::{sig_ign, start_time};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -53,18 +55,6 @@ impl Drop for Started {
             let _ = child.wait();
         }
     }
-}
-
-fn start_time(pid: u32) -> Option<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19).map(str::to_string)
-}
-
-fn sig_ign(pid: u32) -> Option<u64> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let hex = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
-    u64::from_str_radix(hex.trim(), 16).ok()
 }
 
 /// Waits until `check` holds, up to 10 s.

@@ -30,6 +30,7 @@ fn sense_without_the_feature_says_how_to_get_it() {
 #[cfg(feature = "ebpf")]
 mod with_ebpf {
     use super::common;
+    use super::common::{sig_ign, start_time};
 
     use std::collections::BTreeSet;
     use std::fs;
@@ -75,18 +76,6 @@ mod with_ebpf {
                 let _ = c.wait();
             }
         }
-    }
-
-    fn start_time(pid: u32) -> Option<String> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        let rest = &stat[stat.rfind(')')? + 1..];
-        rest.split_whitespace().nth(19).map(str::to_string)
-    }
-
-    fn sig_ign(pid: u32) -> Option<u64> {
-        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let hex = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
-        u64::from_str_radix(hex.trim(), 16).ok()
     }
 
     /// Polls every 2 ms until `check` holds (10 s at most); returns when it did.

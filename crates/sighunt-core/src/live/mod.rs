@@ -132,6 +132,27 @@ pub struct LiveStats {
 }
 
 impl LiveStats {
+    /// The value of a `/proc` read, or `None` with the reason counted: a process
+    /// that exited meanwhile has vanished, anything else is unreadable.
+    fn counted<T>(&mut self, read: io::Result<Option<T>>) -> Option<T> {
+        match read {
+            Ok(Some(v)) => Some(v),
+            Ok(None) => {
+                self.unreadable += 1;
+                None
+            }
+            Err(e) => {
+                match e.kind() {
+                    io::ErrorKind::NotFound => self.vanished += 1,
+                    _ => self.unreadable += 1,
+                }
+                None
+            }
+        }
+    }
+}
+
+impl LiveStats {
     pub fn summary(&self, findings: &[Finding]) -> String {
         let mut per = [0u64; 5];
         for f in findings {
@@ -263,19 +284,8 @@ impl LiveScanner {
         // processes that ignore a reported signal.
         let prefilter = self.reported.0 >> 31 == 0;
         for pid in pids {
-            let stat = match self.proc.stat(pid) {
-                Ok(Some(s)) => s,
-                Ok(None) => {
-                    report.stats.unreadable += 1;
-                    continue;
-                }
-                Err(e) => {
-                    match e.kind() {
-                        io::ErrorKind::NotFound => report.stats.vanished += 1,
-                        _ => report.stats.unreadable += 1,
-                    }
-                    continue;
-                }
+            let Some(stat) = report.stats.counted(self.proc.stat(pid)) else {
+                continue;
             };
             report.stats.processes += 1;
             if prefilter
@@ -293,19 +303,8 @@ impl LiveScanner {
             if stat.state == 'Z' || stat.state == 'X' {
                 continue; // a zombie has exited; nothing left to stop
             }
-            let status = match self.proc.status(pid) {
-                Ok(Some(s)) => s,
-                Ok(None) => {
-                    report.stats.unreadable += 1;
-                    continue;
-                }
-                Err(e) => {
-                    match e.kind() {
-                        io::ErrorKind::NotFound => report.stats.vanished += 1,
-                        _ => report.stats.unreadable += 1,
-                    }
-                    continue;
-                }
+            let Some(status) = report.stats.counted(self.proc.status(pid)) else {
+                continue;
             };
             if !status.sig_ign.intersects(self.reported) {
                 continue;
