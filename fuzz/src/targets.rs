@@ -243,7 +243,7 @@ pub fn powershell(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let _ = powershell::decode_encoded_command(&text);
     for args in [
-        windows::split_command_line(&text),
+        command::split_command_line(&text),
         shell::split_words(&text),
     ] {
         let _ = powershell::parse_host_args(&args, false, true);

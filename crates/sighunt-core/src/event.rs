@@ -147,7 +147,7 @@ impl ProcessStart {
             },
         );
         p.argv = argv.iter().map(|s| s.to_string()).collect();
-        p.command_line = crate::sources::auditd::join_argv(&p.argv);
+        p.command_line = crate::command::join_argv(&p.argv);
         p.pid = Some(pid);
         p.ppid = Some(ppid);
         p.host = "h".into();

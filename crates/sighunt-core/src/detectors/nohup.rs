@@ -17,13 +17,13 @@ use std::collections::{HashMap, VecDeque};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::command::join_argv;
 use crate::command::{self, CommandRules, Invocation, WordPrefilter, basename};
 use crate::detectors::correlation::{Correlator, ParentInfo, resolve};
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
 use crate::finding::{DetectionType, Finding, Severity};
 use crate::rules::{IndicatorRule, Rules, RulesError, Scorer, de_severity};
-use crate::sources::auditd::join_argv;
 
 /// `[nohup]` in the rule data.
 #[derive(Debug, Clone, Deserialize)]

@@ -30,11 +30,11 @@ pub use decode::{
     nested_decodes, normalize, parse_host_args, strip_carets, suppression,
 };
 
+use crate::command::split_command_line;
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, NetworkActivity, Platform, ProcessStart, Provenance, ScriptBlock};
 use crate::finding::{DetectionType, Finding, Severity};
 use crate::rules::{IndicatorRule, Rules, RulesError, Scorer, de_severity};
-use crate::sources::windows::split_command_line;
 
 /// `[powershell]` in the rule data.
 #[derive(Debug, Clone, Deserialize)]

@@ -22,12 +22,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
+use crate::command::join_argv;
 use crate::command::{self, CommandRules, basename};
 use crate::detectors::signal_mask::{indicator_name, signal_number};
 use crate::event::{Platform, Position, Provenance};
 use crate::finding::{DetectionType, Finding, Severity};
 use crate::rules::{IndicatorRule, Rules, RulesError, Scorer, de_severity};
-use crate::sources::auditd::join_argv;
 use procfs::{NetTables, PF_KTHREAD, Procfs, SigSet, Stat, Status};
 
 /// `[signal_live]` in the rule data.

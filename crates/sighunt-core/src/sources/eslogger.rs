@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::command::basename;
+use crate::command::join_argv;
 use crate::event::{Event, Platform, Position, ProcessOrigin, ProcessStart, Provenance};
 use crate::input::InputError;
-use crate::sources::auditd::join_argv;
 use crate::sources::syslog::{Message, Messages, parse_iso_timestamp};
 use crate::sources::{EventSink, LineParser};
 

@@ -26,9 +26,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 
 use crate::command::basename;
+use crate::command::join_argv;
 use crate::event::{Event, Platform, Position, ProcessOrigin, ProcessStart, Provenance};
 use crate::input::sniff::is_audit_line;
-use crate::sources::auditd::{AuditParser, join_argv};
+use crate::sources::auditd::AuditParser;
 use crate::sources::{EventSink, LineParser, sysmon_linux};
 
 /// The name of this format in findings.

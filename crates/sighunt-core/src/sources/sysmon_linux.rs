@@ -12,10 +12,10 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 use quick_xml::reader::Reader;
 
+use crate::command::join_argv;
 use crate::event::{
     Event, NetworkActivity, NetworkKind, Platform, ProcessOrigin, ProcessStart, Provenance,
 };
-use crate::sources::auditd::join_argv;
 use crate::sources::syslog::{parse_iso_timestamp, split_logged_argv};
 
 /// The name of this format in findings.

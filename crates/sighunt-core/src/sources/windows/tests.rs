@@ -75,24 +75,6 @@ fn corpus(file: &str) -> Option<PathBuf> {
 // --- helpers -------------------------------------------------------------------------
 
 #[test]
-fn command_lines_split_like_the_c_runtime() {
-    let s = |c: &str| split_command_line(c);
-    assert_eq!(s(r#""a b c" d e"#), ["a b c", "d", "e"]);
-    assert_eq!(s(r#"x "ab\"c" "\\" d"#), ["x", r#"ab"c"#, r"\", "d"]);
-    assert_eq!(s(r#"x a\\\b d"e f"g h"#), ["x", r"a\\\b", "de fg", "h"]);
-    assert_eq!(s(r#"x a\\\"b c d"#), ["x", r#"a\"b"#, "c", "d"]);
-    assert_eq!(s(r#"x a\\\\"b c" d e"#), ["x", r"a\\b c", "d", "e"]);
-    assert_eq!(s(r#"x "a""b" c"#), ["x", r#"a"b"#, "c"]);
-    // The program name takes no escapes: a trailing backslash stays.
-    assert_eq!(
-        s(r#""C:\Program Files\PowerShell\7\pwsh.exe" -c "iwr x""#),
-        [r"C:\Program Files\PowerShell\7\pwsh.exe", "-c", "iwr x"]
-    );
-    assert_eq!(s(r"C:\x\ -a"), [r"C:\x\", "-a"]);
-    assert!(s("   ").is_empty());
-}
-
-#[test]
 fn pids_and_times_as_windows_writes_them() {
     assert_eq!(parse_pid("0x3054"), Some(0x3054));
     assert_eq!(parse_pid("3616"), Some(3616));

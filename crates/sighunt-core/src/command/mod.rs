@@ -12,6 +12,14 @@ use serde::Deserialize;
 use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
 
+mod argv;
+mod targets;
+mod windows;
+
+pub use argv::join_argv;
+pub use targets::{chmod_targets, download_targets, install_targets, mode_grants_exec};
+pub use windows::split_command_line;
+
 /// Most nesting levels followed (`sh -c "sudo env nohup sh -c '…'"`).
 const MAX_DEPTH: u32 = 16;
 /// Most commands listed for one process start.

@@ -1,0 +1,38 @@
+//! Argument vectors shown as text: one shell-readable line from an argv.
+
+/// Bytes that need no quoting in a shell word.
+const SHELL_SAFE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        table[b] = true;
+        b += 1;
+    }
+    let special = b"'\"\\$`;&|<>(){}*?[]!#~";
+    let mut i = 0;
+    while i < special.len() {
+        table[special[i] as usize] = false;
+        i += 1;
+    }
+    table
+};
+
+/// Joins argv for display: arguments with spaces or quotes are single-quoted the way
+/// a shell would need them, so the command line reads back unambiguously.
+pub fn join_argv(argv: &[String]) -> String {
+    let mut out = String::new();
+    for (i, a) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let plain = !a.is_empty() && a.bytes().all(|b| SHELL_SAFE[usize::from(b)]);
+        if plain {
+            out.push_str(a);
+        } else {
+            out.push('\'');
+            out.push_str(&a.replace('\'', r"'\''"));
+            out.push('\'');
+        }
+    }
+    out
+}
