@@ -44,11 +44,6 @@ pub trait Detector: Send + Sync {
     fn state_dropped(&self) -> u64 {
         0
     }
-    /// The process that launched what a finding of this detector is about, when the
-    /// detector's correlation state knows it (for allow-lists and output).
-    fn finding_parent(&self, _id: FindingId) -> Option<correlation::ParentInfo> {
-        None
-    }
 }
 
 /// Identifies a finding in a [`Findings`] collector, so a detector can amend a
@@ -84,12 +79,6 @@ impl Findings {
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
-    }
-
-    /// The ids of the findings collected so far, in order, so that detectors can be
-    /// asked what they know of each (e.g. [`Detector::finding_parent`]) before a drain.
-    pub fn ids(&self) -> impl Iterator<Item = FindingId> + '_ {
-        (0..self.items.len() as u64).map(move |i| FindingId(self.base + i))
     }
 
     /// Takes every finding collected so far.

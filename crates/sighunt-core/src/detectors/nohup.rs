@@ -12,14 +12,14 @@
 //! the parent that launched it (an init script, a web service), a relaunch, and a
 //! socket the program binds afterwards, which amends the finding already emitted.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::command::join_argv;
 use crate::command::{self, CommandRules, Invocation, WordPrefilter, basename};
-use crate::detectors::correlation::{Correlator, ParentInfo, resolve};
+use crate::detectors::correlation::{Correlator, resolve};
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
 use crate::finding::{DetectionType, Finding, Severity};
@@ -46,8 +46,6 @@ pub struct NohupRules {
 const MERGE_WINDOW_MS: i64 = 10_000;
 /// How many launches are remembered for merging.
 const MERGE_MEMORY: usize = 1_024;
-/// How many findings' parents are remembered for [`Detector::finding_parent`].
-const PARENT_MEMORY: usize = 65_536;
 
 #[derive(Clone)]
 pub struct NohupDetector {
@@ -58,8 +56,6 @@ pub struct NohupDetector {
     scorer: Scorer,
     recent: VecDeque<Recent>,
     correlator: Correlator,
-    parents: HashMap<FindingId, ParentInfo>,
-    parent_order: VecDeque<FindingId>,
 }
 
 /// A launch seen through a wrapper or a shell string, kept until the nohup exec it
@@ -95,24 +91,7 @@ impl NohupDetector {
             scorer,
             recent: VecDeque::new(),
             correlator,
-            parents: HashMap::new(),
-            parent_order: VecDeque::new(),
         })
-    }
-
-    /// Remembers the parent of a finding (the first one known wins).
-    fn remember_parent(&mut self, id: FindingId, parent: Option<ParentInfo>) {
-        let Some(parent) = parent else { return };
-        if self.parents.contains_key(&id) {
-            return;
-        }
-        if self.parent_order.len() >= PARENT_MEMORY {
-            if let Some(old) = self.parent_order.pop_front() {
-                self.parents.remove(&old);
-            }
-        }
-        self.parents.insert(id, parent);
-        self.parent_order.push_back(id);
     }
 
     /// Correlation state dropped by its count limits so far (for a run summary).
@@ -379,10 +358,6 @@ impl Detector for NohupDetector {
         Box::new(self.clone())
     }
 
-    fn finding_parent(&self, id: FindingId) -> Option<ParentInfo> {
-        self.parents.get(&id).cloned()
-    }
-
     fn state_dropped(&self) -> u64 {
         let s = self.correlator.stats();
         s.processes_dropped + s.preparations_dropped + s.launches_dropped
@@ -423,7 +398,6 @@ impl Detector for NohupDetector {
                 if let Some(existing) = out.get_mut(id) {
                     self.amend(existing, &fired);
                     self.correlator.register_launch(p, &key, id);
-                    self.remember_parent(id, context.parent);
                     if announced {
                         // One step further down a chain (`bash -c "sudo nohup x"`).
                         self.announce(p, target, args, id);
@@ -439,7 +413,6 @@ impl Detector for NohupDetector {
             };
             let id = out.push(finding);
             self.correlator.register_launch(p, &key, id);
-            self.remember_parent(id, context.parent);
             if announced {
                 self.announce(p, target, args, id);
             }

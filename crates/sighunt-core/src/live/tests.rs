@@ -8,7 +8,7 @@ use super::procfs::*;
 use super::*;
 
 // ---------------------------------------------------------------------------------
-// SigIgn decoding (FORMATS.md §6.1)
+// SigIgn decoding (docs/field-guide.md §6.1)
 // ---------------------------------------------------------------------------------
 
 fn names(hex: &str) -> Vec<&'static str> {

@@ -73,18 +73,9 @@ pub struct Amendment {
     pub indicator: &'static str,
 }
 
-/// The process that launched a nohup, as far as the logs tell.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ParentInfo {
-    pub pid: Option<u32>,
-    pub exe: Option<String>,
-    pub command_line: Option<String>,
-}
-
 /// What correlation adds to one launch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LaunchContext {
-    pub parent: Option<ParentInfo>,
     pub indicators: Vec<&'static str>,
 }
 
@@ -631,12 +622,7 @@ impl Correlator {
                 indicators.push("relaunched");
             }
         }
-        let parent = ancestors.first().map(|a| ParentInfo {
-            pid: a.pid.or(p.ppid),
-            exe: a.exe.clone(),
-            command_line: (!a.command_line.is_empty()).then(|| a.command_line.clone()),
-        });
-        LaunchContext { parent, indicators }
+        LaunchContext { indicators }
     }
 
     /// Watches a launch for later evidence (a socket), and remembers it for relaunches.

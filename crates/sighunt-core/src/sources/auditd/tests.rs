@@ -1,5 +1,5 @@
 //! Each auditd quirk, on verbatim records (laurel's and go-libaudit's test data,
-//! FORMATS.md, and this machine's kernel via `scripts/audit-scenarios.sh`).
+//! docs/field-guide.md, and this machine's kernel via `scripts/audit-scenarios.sh`).
 
 use super::*;
 use crate::event::{NetworkKind, ProcessStart};
@@ -228,7 +228,7 @@ type=PROCTITLE msg=audit(1.000:9): proctitle=6E6F68757000736C6565700030
 
 #[test]
 fn syslog_wrapped_records_and_other_architectures() {
-    // audispd lines (FORMATS.md §1.9), and an i386 execve (syscall 11).
+    // audispd lines (docs/field-guide.md §1.9), and an i386 execve (syscall 11).
     let text = b"Mar 27 00:37:34 vnode03 audispd: node=vnode03.vuln type=SYSCALL msg=audit(1585291054.568:2911): arch=40000003 syscall=11 success=yes exit=0 a0=6f29b0 items=2 ppid=22440 pid=22441 auid=4294967295 uid=48 gid=48 tty=(none) ses=4294967295 comm=\"ps\" exe=\"/usr/bin/ps\" subj=system_u:system_r:httpd_t:s0 key=\"L5_EXEC_BIN\"
 Mar 27 00:37:34 vnode03 audispd: node=vnode03.vuln type=EXECVE msg=audit(1585291054.568:2911): argc=2 a0=\"ps\" a1=\"aux\"
 Mar 27 00:37:34 vnode03 audispd: node=vnode03.vuln type=CWD msg=audit(1585291054.568:2911):  cwd=\"/var/www/html\"

@@ -1,6 +1,6 @@
 //! eslogger and unified-log lines. The eslogger lines follow real eslogger output
 //! (field names, nesting, `\/` escapes, message versions 9 and 10 as in mullvad's
-//! test vectors quoted in FORMATS.md §5.1), with values of a nohup scenario.
+//! test vectors quoted in docs/field-guide.md §5.1), with values of a nohup scenario.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Sysmon for Linux XML: the verbatim FORMATS.md §2 event, truncation, escapes, and
+//! Sysmon for Linux XML: the verbatim docs/field-guide.md §2 event, truncation, escapes, and
 //! events sighunt does not use.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::event::Position;
 
-/// FORMATS.md §2 (frack113/sigmacatch `SUDO_CVE_LINE`), XML part.
+/// docs/field-guide.md §2 (frack113/sigmacatch `SUDO_CVE_LINE`), XML part.
 const EID1: &str = r#"<Event><System><Provider Name="Linux-Sysmon" Guid="{ff032593-a8d3-4f13-b0d6-01fc615a0f97}"/><EventID>1</EventID><Version>5</Version><Level>4</Level><Task>1</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords><TimeCreated SystemTime="2026-08-23T08:30:16.754997Z"/><EventRecordID>75947</EventRecordID><Correlation/><Execution ProcessID="1120" ThreadID="1120"/><Channel>Linux-Sysmon/Operational</Channel><Computer>sigmacatch-linux</Computer><Security UserId="0"/></System><EventData><Data Name="RuleName">-</Data><Data Name="UtcTime">2026-08-23 08:30:16.750</Data><Data Name="ProcessGuid">{ae88b96f-a8aa-6a8a-ad9d-cfc3e2550000}</Data><Data Name="ProcessId">6201</Data><Data Name="Image">/usr/bin/sudo</Data><Data Name="FileVersion">-</Data>…<Data Name="OriginalFileName">-</Data><Data Name="CommandLine">sudo -u#-1 id</Data><Data Name="CurrentDirectory">/root</Data><Data Name="User">root</Data><Data Name="LogonGuid">{ae88b96f-0000-0000-0000-000000000000}</Data><Data Name="LogonId">0</Data><Data Name="TerminalSessionId">4294967295</Data><Data Name="IntegrityLevel">no level</Data><Data Name="Hashes">SHA256=157ccb43…</Data><Data Name="ParentProcessGuid">{ae88b96f-a8aa-6a8a-c521-477bd6550000}</Data><Data Name="ParentProcessId">1123</Data><Data Name="ParentImage">/usr/bin/bash</Data><Data Name="ParentCommandLine">bash</Data><Data Name="ParentUser">root</Data></EventData></Event>"#;
 
 fn provenance() -> Provenance {

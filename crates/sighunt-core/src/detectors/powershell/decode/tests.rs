@@ -25,7 +25,7 @@ fn suppressed(text: &str) -> Suppression {
 
 #[test]
 fn formats_md_example_decodes() {
-    // FORMATS.md §4.1: `Get-Process -ErrorAction SilentlyContinue`.
+    // docs/field-guide.md §4.1: `Get-Process -ErrorAction SilentlyContinue`.
     let b64 = enc("Get-Process -ErrorAction SilentlyContinue");
     assert!(b64.starts_with("RwBlAHQALQBQAHIAbwBj"));
     assert_eq!(
