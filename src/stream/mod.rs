@@ -35,7 +35,6 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use crate::output::escape_control;
 use sighunt_core::engine::EngineOptions;
 use sighunt_core::engine::hunt::HuntStats;
-use sighunt_core::event::Position;
 use sighunt_core::finding::Finding;
 use sighunt_core::input::InputFormat;
 use sighunt_core::rules::Rules;
@@ -126,32 +125,9 @@ impl StreamStats {
     }
 }
 
-/// The stable id of a finding: FNV-1a (128 bits) over where its evidence starts and
-/// what it says was launched. Re-processing the same messages gives the same id.
+/// The stable id of a finding ([`Finding::id`]).
 pub fn finding_id(f: &Finding) -> String {
-    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
-    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            h ^= u128::from(b);
-            h = h.wrapping_mul(PRIME);
-        }
-        // A separator, so that ("ab","c") and ("a","bc") differ.
-        h ^= 0xff;
-        h = h.wrapping_mul(PRIME);
-    };
-    eat(f.source.path.as_bytes());
-    let position = match f.source.position {
-        Position::Line(n) => format!("line {n}"),
-        Position::Record(n) => format!("record {n}"),
-        Position::None => String::new(),
-    };
-    eat(position.as_bytes());
-    eat(f.detection_type.as_str().as_bytes());
-    eat(f.exec_cmd.as_bytes());
-    eat(f.nohup_target.as_bytes());
-    eat(f.nohup_args.as_bytes());
-    format!("{h:032x}")
+    f.id()
 }
 
 /// The finding as a message: its JSON Lines object with `id` first. Command lines

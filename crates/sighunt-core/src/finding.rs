@@ -121,6 +121,36 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The stable id of this finding: FNV-1a (128 bits) over where its evidence starts
+    /// and what it says was launched, never over timing, so re-reading the same
+    /// evidence (a rerun, a replay after a rebalance) gives the same id.
+    pub fn id(&self) -> String {
+        let f = self;
+        const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013B;
+        let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                h ^= u128::from(b);
+                h = h.wrapping_mul(PRIME);
+            }
+            // A separator, so that ("ab","c") and ("a","bc") differ.
+            h ^= 0xff;
+            h = h.wrapping_mul(PRIME);
+        };
+        eat(f.source.path.as_bytes());
+        let position = match f.source.position {
+            Position::Line(n) => format!("line {n}"),
+            Position::Record(n) => format!("record {n}"),
+            Position::None => String::new(),
+        };
+        eat(position.as_bytes());
+        eat(f.detection_type.as_str().as_bytes());
+        eat(f.exec_cmd.as_bytes());
+        eat(f.nohup_target.as_bytes());
+        eat(f.nohup_args.as_bytes());
+        format!("{h:032x}")
+    }
+
     /// A finding about a process start: time, host, platform, pid, ppid, user,
     /// command line and source come from the event; `nohup_target` and `nohup_args`
     /// start empty for detectors that fill them.
