@@ -14,22 +14,29 @@ pub enum Line<'a> {
 }
 
 /// Reads lines of at most `max_len` bytes from a `BufRead`.
+///
+/// A line that lies whole in the reader's buffer (almost every line, with a buffer
+/// of a few hundred KiB) is returned as a slice of that buffer and consumed on the
+/// next call: no copy. Only a line cut by the buffer's end is assembled in `buf`.
 pub struct LineReader<R> {
     inner: R,
     buf: Vec<u8>,
     max_len: usize,
     line_no: u64,
     offset: u64,
+    /// Bytes of `inner`'s buffer handed out by the last call, consumed by the next.
+    pending: usize,
 }
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R, max_len: usize) -> Self {
         LineReader {
             inner,
-            buf: Vec::with_capacity(4096),
+            buf: Vec::new(),
             max_len,
             line_no: 0,
             offset: 0,
+            pending: 0,
         }
     }
 
@@ -45,6 +52,35 @@ impl<R: BufRead> LineReader<R> {
 
     /// The next line, or `None` at end of input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        if self.pending > 0 {
+            self.inner.consume(self.pending);
+            self.pending = 0;
+        }
+        // The fast path: the whole line is in the buffer already.
+        let whole = loop {
+            match self.inner.fill_buf() {
+                Ok(chunk) => break memchr::memchr(b'\n', chunk),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if let Some(i) = whole.filter(|&i| i <= self.max_len) {
+            self.pending = i + 1;
+            self.offset += i as u64 + 1;
+            self.line_no += 1;
+            let chunk = self.inner.fill_buf()?;
+            let mut line = &chunk[..i];
+            if line.last() == Some(&b'\r') {
+                line = &line[..i - 1];
+            }
+            return Ok(Some(Line::Text(line)));
+        }
+        self.slow_line()
+    }
+
+    /// A line cut by the end of the buffer (or longer than the cap): assembled in
+    /// `buf`, or skipped unbuffered.
+    fn slow_line(&mut self) -> io::Result<Option<Line<'_>>> {
         self.buf.clear();
         let mut too_long: Option<u64> = None;
         let mut saw_any = false;
@@ -100,7 +136,11 @@ mod tests {
     use super::*;
 
     fn collect(input: &[u8], max: usize) -> Vec<String> {
-        let mut r = LineReader::new(io::BufReader::with_capacity(7, input), max);
+        collect_with(input, max, 7)
+    }
+
+    fn collect_with(input: &[u8], max: usize, capacity: usize) -> Vec<String> {
+        let mut r = LineReader::new(io::BufReader::with_capacity(capacity, input), max);
         let mut out = Vec::new();
         while let Some(line) = r.next_line().unwrap() {
             out.push(match line {
@@ -125,5 +165,34 @@ mod tests {
         let mut input = vec![b'x'; 1000];
         input.extend_from_slice(b"\nok\n");
         assert_eq!(collect(&input, 10), ["<too long 1001>", "ok"]);
+    }
+
+    #[test]
+    fn every_buffer_size_reads_the_same_lines_and_offsets() {
+        // Lines whole in the buffer are borrowed from it, lines cut by its end are
+        // assembled: both paths must agree, whatever the buffer size.
+        let mut input = Vec::new();
+        for i in 0..200 {
+            input.extend_from_slice(format!("line {i} {}\r\n", "x".repeat(i % 37)).as_bytes());
+            if i % 50 == 0 {
+                input.extend_from_slice(&[b'y'; 120]);
+                input.push(b'\n');
+            }
+        }
+        input.extend_from_slice(b"no newline at the end");
+        let want = collect_with(&input, 100, 1);
+        assert_eq!(want.len(), 205);
+        assert_eq!(want[1], "<too long 121>");
+        for capacity in [2, 7, 64, 100, 101, 4096, 1 << 20] {
+            assert_eq!(
+                collect_with(&input, 100, capacity),
+                want,
+                "capacity {capacity}"
+            );
+            let mut r = LineReader::new(io::BufReader::with_capacity(capacity, &input[..]), 100);
+            while r.next_line().unwrap().is_some() {}
+            assert_eq!(r.offset(), input.len() as u64, "capacity {capacity}");
+            assert_eq!(r.line_no(), 205);
+        }
     }
 }

@@ -4,11 +4,17 @@
 //! Records are grouped into events by their `(time:serial)` stamp, although records
 //! of different events interleave. An event ends at its `PROCTITLE` (always last) or
 //! `EOE`, or when it is older than [`EVENT_TIMEOUT_MS`] of log time, or when too many
-//! events are open. `SYSCALL` + `EXECVE` + `CWD` + `PATH` + `PROCTITLE` become one
+//! events are open (counted in [`AuditParser::expired_by_count`]). `SYSCALL` + `EXECVE` + `CWD` + `PATH` + `PROCTITLE` become one
 //! [`ProcessStart`]; `bind`/`listen`/`connect` with their `SOCKADDR` become a
 //! [`NetworkActivity`]. Arguments are decoded at the kernel's fidelity: hex-encoded
 //! values, `aN_len` + `aN[i]` chunks, and one argv spread over several `EXECVE`
 //! records; `PROCTITLE` (cut at 128 bytes) is a fallback only.
+//!
+//! Speed: a record's fate is decided from its header before its fields are read
+//! (unwanted types, records of events already dropped or completed, and non-exec
+//! `SYSCALL`s from their first two fields); only exec and socket events are parsed
+//! field by field, and their argument bytes are decoded once and moved, not copied,
+//! into the event.
 
 mod record;
 
@@ -19,7 +25,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-pub use record::{NoRecord, Record, Value, decode_hex, fields, parse_record, parse_record_if};
+pub use record::{
+    Header, NoRecord, Record, Value, decode_hex, fields, parse_header_if, parse_record,
+    parse_record_if,
+};
 
 use crate::command::join_argv;
 use crate::event::{
@@ -35,7 +44,11 @@ pub const EVENT_TIMEOUT_MS: i64 = 2_000;
 /// shuffled by a collector are still joined.
 const EVENT_TIMEOUT_LINES: u64 = 64;
 /// Most events kept open at once; the oldest is completed beyond this.
-const MAX_OPEN_EVENTS: usize = 4_096;
+pub const MAX_OPEN_EVENTS: usize = 4_096;
+/// Most entries of the open-event order queue: entries of events completed out of
+/// order stay queued behind an older open one until it leaves; past this the queue
+/// is compacted (and if still full, the oldest open event completed).
+const MAX_ORDER_ENTRIES: usize = 4 * MAX_OPEN_EVENTS;
 /// Most argument bytes kept for one exec (Linux's ARG_MAX is 2 MiB by default).
 const MAX_ARGV_BYTES: usize = 4 * 1024 * 1024;
 /// Most records accepted into one event; the rest are counted and dropped.
@@ -64,7 +77,10 @@ fn node_hash(node: Option<&[u8]>) -> u64 {
 pub struct AuditParser {
     path: Arc<str>,
     open: FxHashMap<EventKey, Partial>,
-    order: VecDeque<(EventKey, i64)>,
+    /// Open events oldest first, as (key, log time, sequence number of the opening):
+    /// an entry whose event is no longer open under that number is stale.
+    order: VecDeque<(EventKey, i64, u64)>,
+    opened: u64,
     /// Events completed or found irrelevant recently, oldest first, so that their
     /// late or remaining records are dropped instead of opening a new event.
     closed: FxHashSet<EventKey>,
@@ -74,11 +90,17 @@ pub struct AuditParser {
     pub late_records: u64,
     /// Exec attempts that failed (`success=no`), e.g. nohup's `execvp` PATH search.
     pub failed_execs: u64,
+    /// Events completed early because too many were open (or queued) at once,
+    /// before their end marker and before their timeout: with a well-formed log
+    /// this stays 0; a high count means records of one event may have been split.
+    pub expired_by_count: u64,
 }
 
 /// What is known so far of one event.
 #[derive(Default)]
 struct Partial {
+    /// Sequence number of the opening (matches its `order` entry).
+    seq: u64,
     first_line: u64,
     last_line: u64,
     time_ms: i64,
@@ -125,34 +147,46 @@ impl AuditParser {
             path,
             open: FxHashMap::default(),
             order: VecDeque::new(),
+            opened: 0,
             closed: FxHashSet::default(),
             closed_order: VecDeque::new(),
             latest_ms: i64::MIN,
             late_records: 0,
             failed_execs: 0,
+            expired_by_count: 0,
         }
     }
 
-    fn add(&mut self, rec: &Record<'_>, line_no: u64, sink: &mut dyn EventSink) {
-        let key: EventKey = (node_hash(rec.node), rec.serial);
-        if rec.time_ms > self.latest_ms {
-            self.latest_ms = rec.time_ms;
+    fn add(&mut self, header: Header<'_>, line_no: u64, sink: &mut dyn EventSink) {
+        let key: EventKey = (node_hash(header.node), header.serial);
+        if header.time_ms > self.latest_ms {
+            self.latest_ms = header.time_ms;
         }
         self.expire(line_no, sink);
-        self.absorb_record(key, rec, line_no, sink);
+        self.absorb_record(key, header, line_no, sink);
     }
 
     /// Adds a record to its event, opening or completing the event as needed.
     fn absorb_record(
         &mut self,
         key: EventKey,
-        rec: &Record<'_>,
+        header: Header<'_>,
         line_no: u64,
         sink: &mut dyn EventSink,
     ) {
+        let syscall = header.kind == b"SYSCALL";
+        if !syscall && !self.open.contains_key(&key) && self.closed.contains(&key) {
+            // A record of an event already dropped or completed: decided from the
+            // header alone, the body is never scanned.
+            if !matches!(header.kind, b"PATH" | b"CWD" | b"PROCTITLE") {
+                self.late_records += 1;
+            }
+            return;
+        }
+        let rec = header.into_record();
         // The hot path: most syscall events are neither execs nor socket calls.
         // Decide from the SYSCALL record's first fields and drop the whole event.
-        if rec.kind == b"SYSCALL" && quick_call(rec) == Some(Call::Other) {
+        if syscall && quick_call(&rec) == Some(Call::Other) {
             self.open.remove(&key);
             self.close(key);
             return;
@@ -164,18 +198,25 @@ impl AuditParser {
                 }
                 return;
             }
+            self.opened += 1;
             let partial = Partial {
+                seq: self.opened,
                 first_line: line_no,
                 time_ms: rec.time_ms,
                 node: rec.node.map(|n| String::from_utf8_lossy(n).into_owned()),
                 ..Partial::default()
             };
             self.open.insert(key, partial);
-            self.order.push_back((key, rec.time_ms));
+            self.order.push_back((key, rec.time_ms, self.opened));
             if self.open.len() > MAX_OPEN_EVENTS {
+                self.expired_by_count += 1;
                 self.complete_oldest(sink);
             }
+            if self.order.len() > MAX_ORDER_ENTRIES {
+                self.compact_order(sink);
+            }
         }
+        let rec = &rec;
         let Some(partial) = self.open.get_mut(&key) else {
             return;
         };
@@ -196,8 +237,8 @@ impl AuditParser {
 
     /// Completes the events the log has moved past, in time and in lines.
     fn expire(&mut self, line_no: u64, sink: &mut dyn EventSink) {
-        while let Some((key, t)) = self.order.front() {
-            let Some(partial) = self.open.get(key) else {
+        while let Some((key, t, seq)) = self.order.front() {
+            let Some(partial) = self.open.get(key).filter(|p| p.seq == *seq) else {
                 self.order.pop_front();
                 continue;
             };
@@ -211,11 +252,28 @@ impl AuditParser {
     }
 
     fn complete_oldest(&mut self, sink: &mut dyn EventSink) {
-        while let Some((key, _)) = self.order.pop_front() {
-            if self.open.contains_key(&key) {
+        while let Some((key, _, seq)) = self.order.pop_front() {
+            if self.open.get(&key).is_some_and(|p| p.seq == seq) {
                 self.complete(&key, sink);
                 return;
             }
+        }
+        // Not reached while every open event has its entry; kept total for safety.
+        if let Some(&key) = self.open.keys().next() {
+            self.complete(&key, sink);
+        }
+    }
+
+    /// Drops the stale entries of the order queue (events completed out of order,
+    /// queued behind an older open one); if the queue is still over its cap, the
+    /// oldest open events are completed (counted) until it is not.
+    fn compact_order(&mut self, sink: &mut dyn EventSink) {
+        let open = &self.open;
+        self.order
+            .retain(|(key, _, seq)| open.get(key).is_some_and(|p| p.seq == *seq));
+        while self.order.len() > MAX_ORDER_ENTRIES / 2 {
+            self.expired_by_count += 1;
+            self.complete_oldest(sink);
         }
     }
 
@@ -260,8 +318,8 @@ impl LineParser for AuditParser {
     fn line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) {
         // Only records of the types that make up exec and socket events are kept;
         // everything else is skipped after the cheapest possible look.
-        let rec = match parse_record_if(line, is_event_record) {
-            Ok(rec) => rec,
+        let header = match parse_header_if(line, is_event_record) {
+            Ok(header) => header,
             Err(NoRecord::Unwanted) => return,
             Err(NoRecord::Invalid) => {
                 // Not an audit record: in a syslog file with audit lines that is
@@ -276,21 +334,21 @@ impl LineParser for AuditParser {
                 return;
             }
         };
-        self.add(&rec, line_no, sink);
+        self.add(header, line_no, sink);
     }
 
     fn foreign_line(&mut self, line: &[u8]) {
-        if let Some(rec) = parse_record(line) {
-            self.close((node_hash(rec.node), rec.serial));
+        if let Ok(header) = parse_header_if(line, |_| true) {
+            self.close((node_hash(header.node), header.serial));
         }
     }
 
     fn continuation_line(&mut self, line: &[u8], line_no: u64, sink: &mut dyn EventSink) -> bool {
-        if let Some(rec) = parse_record(line) {
-            let key = (node_hash(rec.node), rec.serial);
+        if let Ok(header) = parse_header_if(line, |_| true) {
+            let key = (node_hash(header.node), header.serial);
             if self.open.contains_key(&key) {
                 // No expiry here: these lines' numbers are not this parser's.
-                self.absorb_record(key, &rec, line_no, sink);
+                self.absorb_record(key, header, line_no, sink);
             }
         }
         !self.open.is_empty()
@@ -490,13 +548,11 @@ impl Partial {
             let n = self
                 .argc
                 .map_or(self.args.len(), |c| c.min(self.args.len()));
-            return self.args[..n]
-                .iter()
-                .map(|a| {
-                    a.as_deref()
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                        .unwrap_or_default()
-                })
+            self.args.truncate(n);
+            // Decoded once, moved (not copied) into the strings.
+            return std::mem::take(&mut self.args)
+                .into_iter()
+                .map(|a| a.map(lossy).unwrap_or_default())
                 .collect();
         }
         match &self.proctitle {
@@ -550,30 +606,29 @@ fn parse_syscall(rec: &Record<'_>) -> Syscall {
 /// the enriched `SYSCALL=` name), without parsing the rest; `None` when that is not
 /// enough (i386 `socketcall`, whose call is in a0).
 fn quick_call(rec: &Record<'_>) -> Option<Call> {
-    let mut sc = Syscall::default();
+    let (mut arch, mut number, mut name) = (0, None, None);
     if let Some(i) = memchr::memmem::find(rec.enriched, b"SYSCALL=") {
         let v = &rec.enriched[i + 8..];
         let end = memchr::memchr(b' ', v).unwrap_or(v.len());
-        sc.name = Some(String::from_utf8_lossy(&v[..end]).into_owned());
+        name = Some(&v[..end]);
     } else {
         for (k, v) in fields(rec.body).take(2) {
             match k {
-                b"arch" => sc.arch = parse_hex_u32(v.raw()),
+                b"arch" => arch = parse_hex_u32(v.raw()),
                 b"syscall" => {
-                    sc.number = record::parse_u64(v.raw()).and_then(|n| u32::try_from(n).ok())
+                    number = record::parse_u64(v.raw()).and_then(|n| u32::try_from(n).ok())
                 }
                 _ => {}
             }
         }
     }
-    match classify(&sc) {
+    match classify_call(arch, number, name, None) {
         Call::Other
-            if sc.name.as_deref() == Some("socketcall")
-                || (sc.arch == ARCH_I386 && sc.number == Some(102)) =>
+            if name == Some(&b"socketcall"[..]) || (arch == ARCH_I386 && number == Some(102)) =>
         {
             None
         }
-        Call::Other if sc.name.is_none() && sc.number.is_none() => None,
+        Call::Other if name.is_none() && number.is_none() => None,
         call => Some(call),
     }
 }
@@ -603,20 +658,30 @@ const ARCH_PPC64LE: u32 = 0xc000_0015;
 const ARCH_S390X: u32 = 0x8000_0016;
 
 fn classify(sc: &Syscall) -> Call {
-    if let Some(name) = &sc.name {
-        return match name.as_str() {
-            "execve" | "execveat" => Call::Exec,
-            "bind" => Call::Net(NetworkKind::Bind),
-            "listen" => Call::Net(NetworkKind::Listen),
-            "connect" => Call::Net(NetworkKind::Connect),
-            "socketcall" => socketcall(sc.a0),
+    classify_call(
+        sc.arch,
+        sc.number,
+        sc.name.as_deref().map(str::as_bytes),
+        sc.a0,
+    )
+}
+
+/// What the syscall of this architecture, number (or enriched name) and a0 is.
+fn classify_call(arch: u32, number: Option<u32>, name: Option<&[u8]>, a0: Option<u64>) -> Call {
+    if let Some(name) = name {
+        return match name {
+            b"execve" | b"execveat" => Call::Exec,
+            b"bind" => Call::Net(NetworkKind::Bind),
+            b"listen" => Call::Net(NetworkKind::Listen),
+            b"connect" => Call::Net(NetworkKind::Connect),
+            b"socketcall" => socketcall(a0),
             _ => Call::Other,
         };
     }
-    let Some(n) = sc.number else {
+    let Some(n) = number else {
         return Call::Other;
     };
-    match (sc.arch, n) {
+    match (arch, n) {
         (ARCH_X86_64, 59 | 322) => Call::Exec,
         (ARCH_X86_64, 49) => Call::Net(NetworkKind::Bind),
         (ARCH_X86_64, 50) => Call::Net(NetworkKind::Listen),
@@ -625,7 +690,7 @@ fn classify(sc: &Syscall) -> Call {
         (ARCH_I386, 361) => Call::Net(NetworkKind::Bind),
         (ARCH_I386, 363) => Call::Net(NetworkKind::Listen),
         (ARCH_I386, 362) => Call::Net(NetworkKind::Connect),
-        (ARCH_I386, 102) => socketcall(sc.a0),
+        (ARCH_I386, 102) => socketcall(a0),
         (ARCH_AARCH64 | ARCH_RISCV64, 221 | 281) => Call::Exec,
         (ARCH_AARCH64 | ARCH_RISCV64, 200) => Call::Net(NetworkKind::Bind),
         (ARCH_AARCH64 | ARCH_RISCV64, 201) => Call::Net(NetworkKind::Listen),

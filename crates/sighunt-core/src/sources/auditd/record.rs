@@ -43,13 +43,45 @@ pub fn parse_record_if(
     line: &[u8],
     wanted: impl Fn(&[u8]) -> bool,
 ) -> Result<Record<'_>, NoRecord> {
+    parse_header_if(line, wanted).map(Header::into_record)
+}
+
+/// A record's header: what decides its fate (type, host, event), and its unsplit
+/// rest, so a record of an event already decided costs no scan of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub node: Option<&'a [u8]>,
+    pub kind: &'a [u8],
+    pub time_ms: i64,
+    pub serial: u64,
+    /// Fields and enrichment, after `): `.
+    rest: &'a [u8],
+}
+
+impl<'a> Header<'a> {
+    /// The whole record: the body split from its enrichment.
+    pub fn into_record(self) -> Record<'a> {
+        let (body, enriched) = split_enrichment(self.rest);
+        Record {
+            node: self.node,
+            kind: self.kind,
+            time_ms: self.time_ms,
+            serial: self.serial,
+            body,
+            enriched,
+        }
+    }
+}
+
+/// The header of the record on `line`, unless `wanted` refuses its type.
+pub fn parse_header_if(
+    line: &[u8],
+    wanted: impl Fn(&[u8]) -> bool,
+) -> Result<Header<'_>, NoRecord> {
     let (type_at, audit_at) = locate_header(line).ok_or(NoRecord::Invalid)?;
     let kind_end = type_at
         + 5
-        + line[type_at + 5..audit_at]
-            .iter()
-            .position(|&b| b == b' ')
-            .ok_or(NoRecord::Invalid)?;
+        + memchr::memchr(b' ', &line[type_at + 5..audit_at]).ok_or(NoRecord::Invalid)?;
     let kind = map_numeric_type(&line[type_at + 5..kind_end]);
     if !wanted(kind) {
         return Err(NoRecord::Unwanted);
@@ -69,19 +101,15 @@ pub fn parse_record_if(
     }
 
     let rest = &line[audit_at + 6..];
-    let close = memchr::memchr(b')', rest).ok_or(NoRecord::Invalid)?;
-    let (time_ms, serial) = parse_stamp(&rest[..close]).ok_or(NoRecord::Invalid)?;
-    let mut body = &rest[close + 1..];
-    body = body.strip_prefix(b":").unwrap_or(body);
-    let body = trim_start(body);
-    let (body, enriched) = split_enrichment(body);
-    Ok(Record {
+    let (time_ms, serial, close) = parse_stamp(rest).ok_or(NoRecord::Invalid)?;
+    let mut rest = &rest[close + 1..];
+    rest = rest.strip_prefix(b":").unwrap_or(rest);
+    Ok(Header {
         node,
         kind,
         time_ms,
         serial,
-        body,
-        enriched,
+        rest: trim_start(rest),
     })
 }
 
@@ -124,24 +152,48 @@ fn locate_header(line: &[u8]) -> Option<(usize, usize)> {
     Some((type_at, audit_at))
 }
 
-/// `S.mmm:SERIAL` → (milliseconds, serial).
-fn parse_stamp(s: &[u8]) -> Option<(i64, u64)> {
-    let colon = memchr::memchr(b':', s)?;
-    let (time, serial) = (&s[..colon], &s[colon + 1..]);
-    let serial = parse_u64(serial)?;
-    let (secs, millis) = match memchr::memchr(b'.', time) {
-        Some(dot) => (&time[..dot], &time[dot + 1..]),
-        None => (time, &b""[..]),
-    };
-    let secs = parse_u64(secs)? as i64;
+/// `S.mmm:SERIAL)…` → (milliseconds, serial, index of the `)`), in one pass: the
+/// stamp is the first `)`'s prefix; its first `:` splits time from serial, and the
+/// time's first `.` seconds from the fraction (of which three digits are read).
+fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
+    let mut secs: u64 = 0;
+    let mut i = 0;
+    // Seconds: digits up to `.` or `:`.
+    loop {
+        match *s.get(i)? {
+            d @ b'0'..=b'9' => secs = secs.checked_mul(10)?.checked_add(u64::from(d - b'0'))?,
+            b'.' | b':' => break,
+            _ => return None,
+        }
+        i += 1;
+    }
+    if i == 0 || i > 20 {
+        return None;
+    }
     let mut ms = 0i64;
-    for (i, d) in millis.iter().take(3).enumerate() {
-        if !d.is_ascii_digit() {
+    if s[i] == b'.' {
+        i += 1;
+        let frac = i;
+        while !matches!(*s.get(i)?, b':' | b')') {
+            i += 1;
+        }
+        if s[i] == b')' {
             return None;
         }
-        ms += i64::from(d - b'0') * [100, 10, 1][i];
+        for (k, d) in s[frac..i].iter().take(3).enumerate() {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            ms += i64::from(d - b'0') * [100, 10, 1][k];
+        }
     }
-    Some((secs.checked_mul(1000)?.checked_add(ms)?, serial))
+    i += 1; // the `:`
+    let from = i;
+    let close = from + memchr::memchr(b')', &s[from..])?;
+    let serial = parse_u64(&s[from..close])?;
+    // As the kernel never writes it, but as before: wrapping, then checked.
+    let secs = secs as i64;
+    Some((secs.checked_mul(1000)?.checked_add(ms)?, serial, close))
 }
 
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
@@ -298,53 +350,52 @@ pub fn fields(body: &[u8]) -> Fields<'_> {
 impl<'a> Iterator for Fields<'a> {
     type Item = (&'a [u8], Value<'a>);
 
+    /// One pass with plain loops: keys and bare values are a few bytes long, too
+    /// short for a vector search to pay its setup; quoted values (arguments, paths)
+    /// can be long and use one.
     fn next(&mut self) -> Option<Self::Item> {
+        let b = self.rest;
+        let mut i = 0;
         loop {
-            let rest = trim_start(self.rest);
-            if rest.is_empty() {
-                self.rest = rest;
-                return None;
+            while i < b.len() && b[i] == b' ' {
+                i += 1;
             }
-            let Some(eq) = rest.iter().position(|&b| b == b'=' || b == b' ') else {
+            let key_at = i;
+            while i < b.len() && b[i] != b'=' && b[i] != b' ' {
+                i += 1;
+            }
+            if i == b.len() {
+                // The end, or a last word without `=`.
                 self.rest = &[];
                 return None;
-            };
-            if rest[eq] == b' ' {
+            }
+            if b[i] == b' ' {
                 // A word without `=`: skip it.
-                self.rest = &rest[eq..];
                 continue;
             }
-            let key = &rest[..eq];
-            let after = &rest[eq + 1..];
-            let (value, next) = match after.first() {
+            let key = &b[key_at..i];
+            i += 1;
+            let (value, next) = match b.get(i) {
                 Some(&q @ (b'"' | b'\'')) => {
-                    let inner = &after[1..];
-                    match memchr::memchr(q, inner) {
-                        Some(end) => {
-                            let v = &inner[..end];
-                            let v = if q == b'"' {
-                                Value::Quoted(v)
-                            } else {
-                                Value::SingleQuoted(v)
-                            };
-                            (v, &inner[end + 1..])
-                        }
-                        None => {
-                            let v = if q == b'"' {
-                                Value::Quoted(inner)
-                            } else {
-                                Value::SingleQuoted(inner)
-                            };
-                            (v, &inner[inner.len()..])
-                        }
-                    }
+                    let inner = &b[i + 1..];
+                    let end = memchr::memchr(q, inner);
+                    let v = &inner[..end.unwrap_or(inner.len())];
+                    let v = if q == b'"' {
+                        Value::Quoted(v)
+                    } else {
+                        Value::SingleQuoted(v)
+                    };
+                    (v, end.map_or(b.len(), |e| i + 1 + e + 1))
                 }
                 _ => {
-                    let end = memchr::memchr(b' ', after).unwrap_or(after.len());
-                    (Value::Bare(&after[..end]), &after[end..])
+                    let at = i;
+                    while i < b.len() && b[i] != b' ' {
+                        i += 1;
+                    }
+                    (Value::Bare(&b[at..i]), i)
                 }
             };
-            self.rest = next;
+            self.rest = &b[next..];
             return Some((key, value));
         }
     }
@@ -446,5 +497,90 @@ mod tests {
         assert_eq!(decode_hex(b"6E6f"), Some(b"no".to_vec()));
         assert_eq!(decode_hex(b"6E6"), None);
         assert_eq!(decode_hex(b"zz"), None);
+    }
+
+    /// The stamp parser as it was before the one-pass rewrite: the oracle.
+    fn parse_stamp_reference(s: &[u8]) -> Option<(i64, u64)> {
+        let close = memchr::memchr(b')', s)?;
+        let s = &s[..close];
+        let colon = memchr::memchr(b':', s)?;
+        let (time, serial) = (&s[..colon], &s[colon + 1..]);
+        let serial = parse_u64(serial)?;
+        let (secs, millis) = match memchr::memchr(b'.', time) {
+            Some(dot) => (&time[..dot], &time[dot + 1..]),
+            None => (time, &b""[..]),
+        };
+        let secs = parse_u64(secs)? as i64;
+        let mut ms = 0i64;
+        for (i, d) in millis.iter().take(3).enumerate() {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            ms += i64::from(d - b'0') * [100, 10, 1][i];
+        }
+        Some((secs.checked_mul(1000)?.checked_add(ms)?, serial))
+    }
+
+    #[test]
+    fn one_pass_stamp_parser_agrees_with_the_reference() {
+        // Every string over a small alphabet up to length 7, plus real stamps.
+        let alphabet = b"09.:)x";
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"1615114232.375:15558): a".to_vec(),
+            b"1615114232.375123:15558)".to_vec(),
+            b"1615114232:15558)".to_vec(),
+            b"99999999999999999999.999:1)".to_vec(),
+            b"18446744073709551615.000:18446744073709551615)".to_vec(),
+            b"000000000000000000001.0:1)".to_vec(),
+        ];
+        let mut frontier = vec![Vec::new()];
+        for _ in 0..7 {
+            let mut next = Vec::new();
+            for s in &frontier {
+                for &c in alphabet {
+                    let mut t: Vec<u8> = s.clone();
+                    t.push(c);
+                    next.push(t);
+                }
+            }
+            cases.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for case in &cases {
+            let got = parse_stamp(case).map(|(t, s, close)| {
+                assert_eq!(case[close], b')');
+                (t, s)
+            });
+            assert_eq!(
+                got,
+                parse_stamp_reference(case),
+                "{}",
+                String::from_utf8_lossy(case)
+            );
+        }
+    }
+
+    #[test]
+    fn field_iterator_agrees_with_a_split_on_every_separator_layout() {
+        // Keys, bare, quoted and unterminated values, words without `=`, runs of
+        // spaces: each field found once, in order.
+        let body = b"  a=1  word b=\"x y\" c='p q'   d= e=\"open";
+        let got: Vec<_> = fields(body).collect();
+        assert_eq!(
+            got,
+            [
+                (&b"a"[..], Value::Bare(b"1")),
+                (&b"b"[..], Value::Quoted(b"x y")),
+                (&b"c"[..], Value::SingleQuoted(b"p q")),
+                (&b"d"[..], Value::Bare(b"")),
+                (&b"e"[..], Value::Quoted(b"open")),
+            ]
+        );
+        assert_eq!(fields(b"lone").count(), 0);
+        assert_eq!(fields(b"").count(), 0);
+        assert_eq!(
+            fields(b"=v").collect::<Vec<_>>(),
+            [(&b""[..], Value::Bare(b"v"))]
+        );
     }
 }

@@ -373,3 +373,73 @@ fn corpus_logs_parse_without_errors() {
     }
     assert!(total >= 40, "the corpus has execs ({total})");
 }
+
+#[test]
+fn the_order_queue_stays_bounded_behind_an_event_that_never_completes() {
+    // One exec event that never ends, at a log time that never moves on, followed
+    // by many events each completed by its PROCTITLE: their queue entries pile up
+    // behind the first one unless the queue is compacted.
+    let mut parser = AuditParser::new(Arc::from("t"));
+    let mut sink = Collect::default();
+    parser.line(b"type=SYSCALL msg=audit(5.000:1): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 uid=0 comm=\"x\" exe=\"/x\" key=(null)", 1, &mut sink);
+    let mut line_no = 1;
+    for serial in 2..60_000u32 {
+        for l in [
+            format!(
+                "type=SYSCALL msg=audit(5.000:{serial}): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid={serial} uid=0 comm=\"y\" exe=\"/y\" key=(null)"
+            ),
+            format!("type=PROCTITLE msg=audit(5.000:{serial}): proctitle=\"y\""),
+        ] {
+            line_no += 1;
+            parser.line(l.as_bytes(), line_no, &mut sink);
+        }
+        assert!(parser.order.len() <= MAX_ORDER_ENTRIES, "serial {serial}");
+    }
+    assert_eq!(
+        sink.events.len(),
+        59_998,
+        "every completed event was emitted"
+    );
+    assert_eq!(
+        parser.expired_by_count, 0,
+        "compaction alone kept it bounded"
+    );
+    parser.finish(&mut sink);
+    assert_eq!(
+        sink.events.len(),
+        59_999,
+        "the open one completes at the end"
+    );
+}
+
+#[test]
+fn too_many_open_events_are_expired_by_count_and_counted() {
+    // Exec events that never end, all at one log time: beyond MAX_OPEN_EVENTS the
+    // oldest is completed early, and each such completion is counted.
+    let mut parser = AuditParser::new(Arc::from("t"));
+    let mut sink = Collect::default();
+    let n = MAX_OPEN_EVENTS as u32 + 100;
+    for serial in 1..=n {
+        let l = format!(
+            "type=SYSCALL msg=audit(5.000:{serial}): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid={serial} uid=0 comm=\"y\" exe=\"/y\" key=(null)"
+        );
+        parser.line(l.as_bytes(), u64::from(serial), &mut sink);
+        assert!(parser.open.len() <= MAX_OPEN_EVENTS);
+    }
+    assert_eq!(parser.expired_by_count, 100);
+    let pids: Vec<u32> = sink
+        .events
+        .iter()
+        .map(|e| match e {
+            Event::Process(p) => p.pid.unwrap(),
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(pids, (1..=100).collect::<Vec<_>>(), "the oldest go first");
+    parser.finish(&mut sink);
+    assert_eq!(sink.events.len(), n as usize);
+    assert_eq!(
+        parser.expired_by_count, 100,
+        "the end of input is no expiry"
+    );
+}
