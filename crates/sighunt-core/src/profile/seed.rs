@@ -13,7 +13,7 @@
 //! `parse … nodrop` did not find is null and matches nothing; `process` is a syslog
 //! line's program name.
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeZone, Utc};
@@ -26,6 +26,7 @@ use crate::input::lines::{Line, LineReader};
 use crate::input::{InputError, InputFormat, Opened, Payload};
 use crate::rules::{Rules, RulesError, de_severity};
 use crate::sources::MAX_LINE_BYTES;
+use crate::sources::windows::read_evtx_records;
 
 /// Largest Windows XML event accumulated; larger ones are reported and skipped.
 const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -408,10 +409,13 @@ impl SeedQuery {
             Payload::File(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
         };
         match format {
-            InputFormat::Evtx => read_evtx_records(&name, stream, on_error, &mut |xml, id| {
-                let meta = xml_meta(xml);
-                record(xml, Position::Record(id), meta)
-            }),
+            // The one EVTX chunk loop of the hunt, in file order as before.
+            InputFormat::Evtx => {
+                read_evtx_records(&name, Payload::Stream(stream), on_error, &mut |xml, id| {
+                    let meta = xml_meta(xml);
+                    record(xml, Position::Record(id), meta)
+                })
+            }
             InputFormat::WindowsXml => {
                 read_xml_events(&name, stream, on_error, &mut |xml, line| {
                     let meta = xml_meta(xml);
@@ -606,94 +610,6 @@ fn find_event_start(s: &str) -> Option<usize> {
         }
     }
     None
-}
-
-/// Renders each record of an EVTX stream as XML, chunk by chunk (bounded memory).
-fn read_evtx_records(
-    name: &Arc<str>,
-    mut stream: Box<dyn BufRead + Send>,
-    on_error: &mut dyn FnMut(InputError),
-    each: &mut dyn FnMut(&str, u64),
-) {
-    const HEADER: usize = 4096;
-    const CHUNK: usize = 65536;
-    let settings = Arc::new(evtx::ParserSettings::new().indent(false));
-    let mut header = vec![0u8; HEADER];
-    if let Err(e) = stream.read_exact(&mut header) {
-        on_error(InputError::new(
-            name,
-            None,
-            format!("EVTX header unreadable: {e}"),
-        ));
-        return;
-    }
-    if !header.starts_with(b"ElfFile\0") {
-        on_error(InputError::new(
-            name,
-            None,
-            "not an EVTX file (bad header magic)",
-        ));
-        return;
-    }
-    let mut chunk_no = 0u64;
-    loop {
-        let mut buf = Vec::with_capacity(CHUNK);
-        match (&mut stream).take(CHUNK as u64).read_to_end(&mut buf) {
-            Ok(0) => break,
-            Ok(n) if n < CHUNK => {
-                on_error(InputError::new(
-                    name,
-                    Some(format!("chunk {}", chunk_no + 1)),
-                    format!("incomplete chunk ({n} bytes) at the end; skipped"),
-                ));
-                break;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                on_error(InputError::new(
-                    name,
-                    Some(format!("chunk {}", chunk_no + 1)),
-                    format!("read error: {e}; rest of this input skipped"),
-                ));
-                break;
-            }
-        }
-        chunk_no += 1;
-        if buf.iter().all(|&b| b == 0) {
-            continue;
-        }
-        let chunk_error = |e: String, on_error: &mut dyn FnMut(InputError)| {
-            on_error(InputError::new(
-                name,
-                Some(format!("chunk {chunk_no}")),
-                format!("{e}; chunk skipped"),
-            ))
-        };
-        let mut data = match evtx::EvtxChunkData::new(buf, false) {
-            Ok(d) => d,
-            Err(e) => {
-                chunk_error(e.to_string(), on_error);
-                continue;
-            }
-        };
-        let mut chunk = match data.parse(settings.clone()) {
-            Ok(c) => c,
-            Err(e) => {
-                chunk_error(e.to_string(), on_error);
-                continue;
-            }
-        };
-        for record in chunk.iter() {
-            match record.and_then(|r| r.into_xml()) {
-                Ok(r) => each(&r.data, r.event_record_id),
-                Err(e) => on_error(InputError::new(
-                    name,
-                    Some(format!("chunk {chunk_no}")),
-                    format!("bad record: {e}; skipped"),
-                )),
-            }
-        }
-    }
 }
 
 /// `_time` and `_sourceHost` of a Windows event rendered as XML.

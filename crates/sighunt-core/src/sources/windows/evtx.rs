@@ -7,6 +7,10 @@
 //! substitutions, has `EventID` at index 3; a record of any other layout is rendered
 //! anyway); only records with a relevant id are rendered to XML and parsed like XML
 //! input.
+//!
+//! The chunk loop is the one EVTX loop of sighunt: [`read_evtx`] maps records into
+//! events, and `--profile seed` reads every record's XML through the same loop
+//! ([`read_evtx_records`]), each as an [`EvtxVisitor`].
 
 use std::fs::File;
 use std::io::{BufRead, Read, Seek};
@@ -35,18 +39,111 @@ const EVTX_MAGIC: &[u8; 8] = b"ElfFile\0";
 /// chunks have been read. An input that ends on a chunk boundary cannot be told from
 /// a shorter log, and is read without an error.
 pub fn read_evtx(name: &Arc<str>, payload: Payload, sink: &mut dyn EventSink) {
+    let mut visitor = MappingVisitor {
+        name: name.clone(),
+        mapper: Mapper::new(name.clone(), FORMAT_EVTX),
+        sink,
+    };
+    read_with(name, payload, &mut visitor);
+    visitor.mapper.finish(visitor.sink);
+}
+
+/// What the chunk loop hands each record and each error to.
+pub trait EvtxVisitor {
+    /// One record of chunk `chunk_no` (1-based), not yet rendered.
+    fn record(&mut self, record: EvtxRecord<'_>, chunk_no: u64);
+    /// A chunk or record that could not be read (named in the error).
+    fn error(&mut self, error: InputError);
+}
+
+/// Reads an EVTX input as [`read_evtx`] does (same order, same errors), rendering
+/// every record as XML: `each` gets the XML and the record id, `on_error` the errors.
+pub fn read_evtx_records(
+    name: &Arc<str>,
+    payload: Payload,
+    on_error: &mut dyn FnMut(InputError),
+    each: &mut dyn FnMut(&str, u64),
+) {
+    struct Rendering<'a> {
+        name: Arc<str>,
+        on_error: &'a mut dyn FnMut(InputError),
+        each: &'a mut dyn FnMut(&str, u64),
+    }
+    impl EvtxVisitor for Rendering<'_> {
+        fn record(&mut self, record: EvtxRecord<'_>, chunk_no: u64) {
+            match record.into_xml() {
+                Ok(r) => (self.each)(&r.data, r.event_record_id),
+                Err(e) => (self.on_error)(InputError::new(
+                    &self.name,
+                    Some(format!("chunk {chunk_no}")),
+                    format!("bad record: {e}; skipped"),
+                )),
+            }
+        }
+        fn error(&mut self, error: InputError) {
+            (self.on_error)(error);
+        }
+    }
+    let mut visitor = Rendering {
+        name: name.clone(),
+        on_error,
+        each,
+    };
+    read_with(name, payload, &mut visitor);
+}
+
+/// The chunk loop: a seekable file in Windows' record order, a stream in file order.
+pub fn read_with(name: &Arc<str>, payload: Payload, visitor: &mut dyn EvtxVisitor) {
     let settings = ParserSettings::new().indent(false);
     let mut reader = ChunkReader {
         name: name.clone(),
-        mapper: Mapper::new(name.clone(), FORMAT_EVTX),
         settings: Arc::new(settings.clone()),
         chunk_no: 0,
     };
     match payload {
-        Payload::File(file) => reader.file(file, settings, sink),
-        Payload::Stream(stream) => reader.stream(stream, sink),
+        Payload::File(file) => reader.file(file, settings, visitor),
+        Payload::Stream(stream) => reader.stream(stream, visitor),
     }
-    reader.mapper.finish(sink);
+}
+
+/// The hunt's visitor: records of relevant ids rendered, parsed and mapped.
+struct MappingVisitor<'a> {
+    name: Arc<str>,
+    mapper: Mapper,
+    sink: &'a mut dyn EventSink,
+}
+
+impl EvtxVisitor for MappingVisitor<'_> {
+    fn record(&mut self, record: EvtxRecord<'_>, _chunk_no: u64) {
+        if standard_event_id(&record).is_some_and(|id| !is_relevant_event_id(id)) {
+            return;
+        }
+        let id = record.event_record_id;
+        let rendered = match record.into_xml_bytes() {
+            Ok(r) => r,
+            Err(e) => {
+                self.sink.error(InputError::new(
+                    &self.name,
+                    Some(format!("record {id}")),
+                    format!("record not renderable: {e}; skipped"),
+                ));
+                return;
+            }
+        };
+        match parse_event_xml(&rendered.data) {
+            Ok(ev) => {
+                let position = Position::Record(ev.record_id.unwrap_or(id));
+                self.mapper.map(ev, position, self.sink);
+            }
+            Err(e) => {
+                self.sink
+                    .error(InputError::new(&self.name, Some(format!("record {id}")), e));
+            }
+        }
+    }
+    fn error(&mut self, error: InputError) {
+        self.sink.error(error);
+    }
 }
 
 /// What is wrong with a file header of which only `head` (at most 4096 bytes) could
@@ -94,14 +191,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 struct ChunkReader {
     name: Arc<str>,
-    mapper: Mapper,
     settings: Arc<ParserSettings>,
     chunk_no: u64,
 }
 
 impl ChunkReader {
     /// A seekable file, chunks in record order (from the oldest, wrapping around).
-    fn file(&mut self, mut file: File, settings: ParserSettings, sink: &mut dyn EventSink) {
+    fn file(&mut self, mut file: File, settings: ParserSettings, sink: &mut dyn EvtxVisitor) {
         let len = match file.metadata() {
             Ok(m) => m.len(),
             Err(e) => {
@@ -177,7 +273,7 @@ impl ChunkReader {
     }
 
     /// A stream (e.g. decompressed), chunks in file order.
-    fn stream(&mut self, mut stream: Box<dyn BufRead + Send>, sink: &mut dyn EventSink) {
+    fn stream(&mut self, mut stream: Box<dyn BufRead + Send>, sink: &mut dyn EvtxVisitor) {
         let mut header = Vec::with_capacity(FILE_HEADER_SIZE);
         if let Err(e) = (&mut stream)
             .take(FILE_HEADER_SIZE as u64)
@@ -230,7 +326,7 @@ impl ChunkReader {
         }
     }
 
-    fn chunk_error(&self, message: String, sink: &mut dyn EventSink) {
+    fn chunk_error(&self, message: String, sink: &mut dyn EvtxVisitor) {
         sink.error(InputError::new(
             &self.name,
             Some(format!("chunk {}", self.chunk_no)),
@@ -240,7 +336,7 @@ impl ChunkReader {
 
     /// Reads one chunk. A panic inside the third-party parser (a bug met on hostile
     /// input) costs that chunk, not the run.
-    fn chunk(&mut self, data: &mut EvtxChunkData, sink: &mut dyn EventSink) {
+    fn chunk(&mut self, data: &mut EvtxChunkData, sink: &mut dyn EvtxVisitor) {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.chunk_records(data, sink)
         }));
@@ -249,7 +345,7 @@ impl ChunkReader {
         }
     }
 
-    fn chunk_records(&mut self, data: &mut EvtxChunkData, sink: &mut dyn EventSink) {
+    fn chunk_records(&mut self, data: &mut EvtxChunkData, sink: &mut dyn EvtxVisitor) {
         let mut chunk = match data.parse(self.settings.clone()) {
             Ok(c) => c,
             Err(e) => {
@@ -258,38 +354,13 @@ impl ChunkReader {
             }
         };
         for record in chunk.iter() {
-            let record = match record {
-                Ok(r) => r,
-                Err(e) => {
-                    sink.error(InputError::new(
-                        &self.name,
-                        Some(format!("chunk {}", self.chunk_no)),
-                        format!("bad record: {e}; skipped"),
-                    ));
-                    continue;
-                }
-            };
-            if standard_event_id(&record).is_some_and(|id| !is_relevant_event_id(id)) {
-                continue;
-            }
-            let id = record.event_record_id;
-            let rendered = match record.into_xml_bytes() {
-                Ok(r) => r,
-                Err(e) => {
-                    sink.error(InputError::new(
-                        &self.name,
-                        Some(format!("record {id}")),
-                        format!("record not renderable: {e}; skipped"),
-                    ));
-                    continue;
-                }
-            };
-            match parse_event_xml(&rendered.data) {
-                Ok(ev) => {
-                    let position = Position::Record(ev.record_id.unwrap_or(id));
-                    self.mapper.map(ev, position, sink);
-                }
-                Err(e) => sink.error(InputError::new(&self.name, Some(format!("record {id}")), e)),
+            match record {
+                Ok(r) => sink.record(r, self.chunk_no),
+                Err(e) => sink.error(InputError::new(
+                    &self.name,
+                    Some(format!("chunk {}", self.chunk_no)),
+                    format!("bad record: {e}; skipped"),
+                )),
             }
         }
     }
