@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The side-by-side benchmark: sighunt against grep, ripgrep, ausearch, Chainsaw and
-# Hayabusa, on a large generated auditd corpus and a multi-file EVTX set.
+# The side-by-side benchmark: sighunt against grep, ripgrep, ausearch, Chainsaw,
+# Hayabusa and Zircolite, on a large generated auditd corpus, a multi-file EVTX set
+# and an NDJSON (OTRF) event log; sighunt on one thread and on all of them.
 #
 #   bench/run.sh            # one command on a fresh machine
 #
@@ -14,9 +15,15 @@
 #     `sh -c`, split arguments, wrappers, `trap ''`/SIG_IGN), plus a 1/8-size one
 #     to show that peak RSS does not grow with the input;
 #  4. assembles an EVTX set: the shared corpus's .evtx files copied
-#     BENCH_EVTX_COPIES times (default 40, ~100 MB);
+#     BENCH_EVTX_COPIES times (default 40, ~100 MB), and an NDJSON log: the
+#     corpus's OTRF .json exports concatenated BENCH_JSON_COPIES times (default 4,
+#     ~50 MB);
 #  5. times each tool (wall clock and peak RSS with /usr/bin/time) with the files
-#     in the page cache, and prints a table: MB/s and peak RSS side by side.
+#     in the page cache, and prints a table: threads used, MB/s, MB/s per core
+#     (MB/s / threads) and peak RSS side by side;
+#  6. with SIGHUNT_BASELINE=/path/to/an/older/sighunt, times it too and diffs its
+#     JSON findings against this build's on every corpus ("same findings": the
+#     contract of every optimisation).
 #
 # Chainsaw and Hayabusa are never built by this script: give their binaries as
 # $CHAINSAW / $HAYABUSA (or have them on PATH); without them their rows say "not
@@ -24,15 +31,21 @@
 # with bench/sigma/chainsaw-mapping.yml; Hayabusa needs its rules config dir,
 # $HAYABUSA_CONFIG, default: rules/config next to the binary).
 #
+# Zircolite (a Python tool) runs when $ZIRCOLITE points at its zircolite.py.
+#
 # Environment: BENCH_DIR (data, default target/bench), BENCH_SIZE_MB,
-# BENCH_EVTX_COPIES, BENCH_RUNS (best of N, default 1), SIGHUNT_CORPUS (default
-# ../shared/corpus), BENCH_NO_INSTALL.
+# BENCH_EVTX_COPIES, BENCH_JSON_COPIES, BENCH_RUNS (best of N, default 1),
+# SIGHUNT_CORPUS (default ../shared/corpus), BENCH_NO_INSTALL, SIGHUNT_BIN and
+# BENCH_GEN (prebuilt binaries: nothing is built, e.g. on a machine without Rust),
+# SIGHUNT_BASELINE.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DATA=${BENCH_DIR:-$ROOT/target/bench}
 SIZE_MB=${BENCH_SIZE_MB:-1024}
 EVTX_COPIES=${BENCH_EVTX_COPIES:-40}
+JSON_COPIES=${BENCH_JSON_COPIES:-4}
+CORES=$(nproc)
 RUNS=${BENCH_RUNS:-1}
 CORPUS=${SIGHUNT_CORPUS:-$ROOT/../shared/corpus}
 export LC_ALL=C
@@ -53,11 +66,17 @@ fi
 [ -x /usr/bin/time ] || { echo "bench: GNU time (/usr/bin/time) is required" >&2; exit 2; }
 
 # --- 2. build ------------------------------------------------------------------
-say "building sighunt and the corpus generator"
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin sighunt
-cargo build --release --quiet --manifest-path "$ROOT/bench/gen/Cargo.toml"
-SIGHUNT="$ROOT/target/release/sighunt"
-GEN="$ROOT/bench/gen/target/release/sighunt-bench-gen"
+SIGHUNT=${SIGHUNT_BIN:-$ROOT/target/release/sighunt}
+GEN=${BENCH_GEN:-$ROOT/bench/gen/target/release/sighunt-bench-gen}
+if [ -z "${SIGHUNT_BIN:-}" ]; then
+  say "building sighunt"
+  cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin sighunt
+fi
+if [ -z "${BENCH_GEN:-}" ]; then
+  say "building the corpus generator"
+  cargo build --release --quiet --manifest-path "$ROOT/bench/gen/Cargo.toml"
+fi
+BASE=${SIGHUNT_BASELINE:-}
 
 # --- 3. auditd corpus ----------------------------------------------------------
 mkdir -p "$DATA"
@@ -95,14 +114,30 @@ else
   EVTX=""
 fi
 
+# NDJSON: the OTRF exports (one event per line), concatenated.
+JSON="$DATA/otrf.json"
+json_src=("$CORPUS"/windows/OTRF_*.json)
+if [ -f "${json_src[0]}" ]; then
+  if [ "$(cat "$JSON.copies" 2>/dev/null)" != "$JSON_COPIES" ]; then
+    say "assembling the NDJSON log: ${#json_src[@]} OTRF files x $JSON_COPIES"
+    : > "$JSON"
+    for _ in $(seq 1 "$JSON_COPIES"); do cat "${json_src[@]}" >> "$JSON"; done
+    echo "$JSON_COPIES" > "$JSON.copies"
+  fi
+else
+  say "no OTRF .json files under $CORPUS/windows: JSON rows skipped"
+  JSON=""
+fi
+
 # --- 5. measure ----------------------------------------------------------------
 bytes_of() { du -sb "$1" | cut -f1; }
 warm() { cat "$1" > /dev/null 2>&1 || find "$1" -type f -exec cat {} + > /dev/null; }
 
 rows=()
-# measure NAME CORPUS_LABEL PATH RESULT_CMD -- CMD...   (RESULT_CMD reads $OUT)
+# measure NAME CORPUS_LABEL PATH THREADS RESULT_CMD -- CMD...   (RESULT_CMD reads
+# $OUT; THREADS: how many cores the tool uses, for the per-core column)
 measure() {
-  local name=$1 label=$2 path=$3 result=$4; shift 5
+  local name=$1 label=$2 path=$3 threads=$4 result=$5; shift 6
   local size best_s="" best_rss="" out="$DATA/out.$$" tf="$DATA/time.$$"
   size=$(bytes_of "$path")
   warm "$path"
@@ -114,11 +149,11 @@ measure() {
   local res
   res=$(OUT="$out" ERR="$out.err" bash -c "$result" 2>/dev/null || echo "?")
   rm -f "$out" "$out.err" "$tf"
-  rows+=("$(awk -v n="$name" -v l="$label" -v b="$size" -v s="$best_s" -v r="$best_rss" -v res="$res" 'BEGIN {
+  rows+=("$(awk -v n="$name" -v l="$label" -v b="$size" -v s="$best_s" -v r="$best_rss" -v res="$res" -v j="$threads" 'BEGIN {
       mb = b / 1048576; t = (s > 0 ? s : 0.005);
-      printf "%-30s|%-14s|%9.0f|%8.2f|%9.1f|%9.1f|%s", n, l, mb, s, mb / t, r / 1024, res }')")
+      printf "%-34s|%-10s|%3d|%7.0f|%8.2f|%8.1f|%8.1f|%8.1f|%s", n, l, j, mb, s, mb / t, mb / t / j, r / 1024, res }')")
 }
-na() { rows+=("$(printf '%-30s|%-14s|%9s|%8s|%9s|%9s|%s' "$1" "$2" - - - - "not available")"); }
+na() { rows+=("$(printf '%-34s|%-10s|%3s|%7s|%8s|%8s|%8s|%8s|%s' "$1" "$2" - - - - - - "not available")"); }
 
 tool() { # tool ENVVAR NAME: the binary from $ENVVAR or PATH
   local v=${!1:-}
@@ -128,41 +163,79 @@ tool() { # tool ENVVAR NAME: the binary from $ENVVAR or PATH
 say "timing (best of $RUNS run(s), files in the page cache)"
 # Every planted launch must be one finding: the result column shows both counts.
 found_of() { echo "echo \"\$(wc -l < \"\$OUT\") findings / $(planted "$1") planted\""; }
-measure "sighunt hunt (full detection)" "auditd" "$AUDIT" "$(found_of "$AUDIT")" -- \
-  "$SIGHUNT" hunt -q -f jsonl "$AUDIT"
-measure "sighunt hunt (one thread, -j1)" "auditd" "$AUDIT" "$(found_of "$AUDIT")" -- \
-  "$SIGHUNT" hunt -q -j1 -f jsonl "$AUDIT"
-measure "sighunt hunt (1/8 size)" "auditd 1/8" "$AUDIT_SMALL" "$(found_of "$AUDIT_SMALL")" -- \
+events_of='echo "$(wc -l < "$OUT") findings, $(grep -o "[0-9]* events" "$ERR" | tail -n 1)"'
+# sighunt_rows LABEL PATH RESULT: this build on all cores and on one, then the
+# baseline likewise when there is one.
+sighunt_rows() {
+  local label=$1 path=$2 result=$3 bin tag
+  for bin in "$SIGHUNT" ${BASE:+"$BASE"}; do
+    tag=""; [ "$bin" = "$BASE" ] && tag=" [baseline]"
+    measure "sighunt hunt$tag" "$label" "$path" "$CORES" "$result" -- "$bin" hunt -f jsonl "$path"
+    measure "sighunt hunt -j1$tag" "$label" "$path" 1 "$result" -- "$bin" hunt -j1 -f jsonl "$path"
+  done
+}
+sighunt_rows auditd "$AUDIT" "$(found_of "$AUDIT")"
+measure "sighunt hunt (1/8 size)" "auditd 1/8" "$AUDIT_SMALL" "$CORES" "$(found_of "$AUDIT_SMALL")" -- \
   "$SIGHUNT" hunt -q -f jsonl "$AUDIT_SMALL"
-measure "grep -c nohup" "auditd" "$AUDIT" 'echo "$(cat "$OUT") lines"' -- grep -c nohup "$AUDIT"
+measure "grep -c nohup" "auditd" "$AUDIT" 1 'echo "$(cat "$OUT") lines"' -- grep -c nohup "$AUDIT"
 if command -v rg >/dev/null; then
-  measure "rg -c nohup" "auditd" "$AUDIT" 'echo "$(cat "$OUT") lines"' -- rg -c nohup "$AUDIT"
+  measure "rg -c nohup" "auditd" "$AUDIT" "$CORES" 'echo "$(cat "$OUT") lines"' -- rg -c nohup "$AUDIT"
+  measure "rg -j1 -c nohup" "auditd" "$AUDIT" 1 'echo "$(cat "$OUT") lines"' -- rg -j1 -c nohup "$AUDIT"
 else na "rg -c nohup" auditd; fi
 if command -v ausearch >/dev/null; then
-  measure "ausearch -if -m EXECVE --raw" "auditd" "$AUDIT" 'echo "$(grep -c "type=EXECVE" "$OUT") records"' -- \
+  measure "ausearch -if -m EXECVE --raw" "auditd" "$AUDIT" 1 'echo "$(grep -c "type=EXECVE" "$OUT") records"' -- \
     ausearch -if "$AUDIT" -m EXECVE --raw
 else na "ausearch -m EXECVE" auditd; fi
 
+CH=$(tool CHAINSAW chainsaw)
+HB=$(tool HAYABUSA hayabusa)
+ZL=${ZIRCOLITE:-}
 if [ -n "$EVTX" ]; then
-  measure "sighunt hunt (full detection)" "evtx" "$EVTX" \
-    'echo "$(wc -l < "$OUT") findings, $(grep -o "[0-9]* events" "$ERR" | tail -n 1)"' -- \
-    "$SIGHUNT" hunt -f jsonl "$EVTX"
-  CH=$(tool CHAINSAW chainsaw)
+  sighunt_rows evtx "$EVTX" "$events_of"
   if [ -n "$CH" ]; then
-    measure "chainsaw hunt (Sigma)" "evtx" "$EVTX" 'echo "$(grep -c . "$OUT") detections"' -- \
+    measure "chainsaw hunt (Sigma)" "evtx" "$EVTX" "$CORES" 'echo "$(grep -c . "$OUT") detections"' -- \
       "$CH" hunt -q --jsonl -s "$ROOT/bench/sigma/rules" --mapping "$ROOT/bench/sigma/chainsaw-mapping.yml" "$EVTX"
   else na "chainsaw hunt (Sigma)" evtx; fi
-  HB=$(tool HAYABUSA hayabusa)
   if [ -n "$HB" ]; then
     HB_CONFIG=${HAYABUSA_CONFIG:-$(dirname "$HB")/rules/config}
-    measure "hayabusa dfir-timeline (Sigma)" "evtx" "$EVTX" "echo \"\$(grep -c . '$DATA/hayabusa.jsonl' || true) detections\"" -- \
+    measure "hayabusa dfir-timeline (Sigma)" "evtx" "$EVTX" "$CORES" "echo \"\$(grep -c . '$DATA/hayabusa.jsonl' || true) detections\"" -- \
       "$HB" dfir-timeline -w -q -Q -C -t jsonl -d "$EVTX" -r "$ROOT/bench/sigma/rules" -c "$HB_CONFIG" -o "$DATA/hayabusa.jsonl"
   else na "hayabusa dfir-timeline (Sigma)" evtx; fi
+  if [ -n "$ZL" ] && command -v python3 >/dev/null; then
+    measure "zircolite (Sigma)" "evtx" "$EVTX" 1 'echo "$(grep -c "\"title\"" "$DATA/zircolite.json" || true) detections"' -- \
+      python3 "$ZL" --evtx "$EVTX" --ruleset "$ROOT/bench/sigma/rules" --outfile "$DATA/zircolite.json" --nolog
+  else na "zircolite (Sigma)" evtx; fi
+fi
+if [ -n "$JSON" ]; then
+  sighunt_rows json "$JSON" "$events_of"
+  measure "grep -c EventID..4104" "json" "$JSON" 1 'echo "$(cat "$OUT") lines"' -- grep -c '"EventID":4104' "$JSON"
+  if command -v rg >/dev/null; then
+    measure "rg -j1 -c EventID..4104" "json" "$JSON" 1 'echo "$(cat "$OUT") lines"' -- rg -j1 -c '"EventID":4104' "$JSON"
+  fi
+  if [ -n "$CH" ]; then
+    measure "chainsaw hunt (Sigma)" "json" "$JSON" "$CORES" 'echo "$(grep -c . "$OUT") detections"' -- \
+      "$CH" hunt -q --jsonl -s "$ROOT/bench/sigma/rules" --mapping "$ROOT/bench/sigma/chainsaw-mapping.yml" "$JSON"
+  else na "chainsaw hunt (Sigma)" json; fi
+fi
+
+# Same findings: this build and the baseline, on every corpus (sorted JSON lines).
+same=()
+if [ -n "$BASE" ]; then
+  for path in "$AUDIT" ${EVTX:+"$EVTX"} ${JSON:+"$JSON"}; do
+    "$SIGHUNT" hunt -q -j1 -f jsonl "$path" 2>/dev/null | sort > "$DATA/new.jsonl" || true
+    "$BASE" hunt -q -j1 -f jsonl "$path" 2>/dev/null | sort > "$DATA/base.jsonl" || true
+    if cmp -s "$DATA/new.jsonl" "$DATA/base.jsonl"; then
+      same+=("same findings as the baseline on $(basename "$path"): $(wc -l < "$DATA/new.jsonl") lines")
+    else
+      same+=("DIFFERENT findings from the baseline on $(basename "$path"): diff $DATA/base.jsonl $DATA/new.jsonl")
+    fi
+  done
 fi
 
 # --- table -----------------------------------------------------------------------
 echo
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; $(uname -sr)"
-printf '%-30s|%-14s|%9s|%8s|%9s|%9s|%s\n' "tool" "corpus" "MB" "seconds" "MB/s" "peak MB" "result"
-printf '%s\n' "------------------------------|--------------|---------|--------|---------|---------|------------------------"
+echo "machine: $CORES cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; $(uname -sr)"
+printf '%-34s|%-10s|%3s|%7s|%8s|%8s|%8s|%8s|%s\n' "tool" "corpus" "j" "MB" "seconds" "MB/s" "MB/s/core" "peak MB" "result"
+printf '%s\n' "----------------------------------|----------|---|-------|--------|--------|--------|--------|------------------------"
 printf '%s\n' "${rows[@]}"
+if [ ${#same[@]} -gt 0 ]; then printf '%s\n' "${same[@]}"; fi

@@ -2,6 +2,9 @@
 //! real audit logs (`examples/linux`, recorded from a real kernel):
 //!
 //! * `auditd/parse_record`: the record header + field split of every line;
+//! * `auditd/record_header`: the header alone (type, host, stamp), with the type
+//!   filter the parser uses: what every line of a log costs before its fate is known;
+//! * `auditd/hex_decode`: decoding the hex-encoded arguments and proctitles;
 //! * `auditd/assemble`: [`AuditParser`], lines to normalized events;
 //! * `shell/parse`, `command/unwrap`: the shell lexer and wrapper peeling;
 //! * `detect/nohup`, `detect/signal_mask`: the detectors over the parsed events;
@@ -81,6 +84,16 @@ fn bench_auditd(c: &mut Criterion) {
             fields
         })
     });
+    g.bench_function("record_header", |b| {
+        b.iter(|| {
+            let mut kept = 0usize;
+            for line in text.split(|&b| b == b'\n') {
+                let wanted = |k: &[u8]| matches!(k, b"SYSCALL" | b"EXECVE" | b"PROCTITLE");
+                kept += usize::from(auditd::parse_header_if(line, wanted).is_ok());
+            }
+            kept
+        })
+    });
     g.bench_function("assemble", |b| {
         b.iter(|| {
             let mut sink = Count::default();
@@ -89,6 +102,32 @@ fn bench_auditd(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// Decoding every bare hex value of the example logs (arguments, proctitles).
+fn bench_auditd_hex(c: &mut Criterion) {
+    let text = audit_text();
+    // Every bare hex value of the logs (arguments, proctitles, sockaddrs).
+    let hex: Vec<&[u8]> = text
+        .split(|&b| b == b'\n')
+        .filter_map(auditd::parse_record)
+        .flat_map(|r| auditd::fields(r.body).map(|(_, v)| v))
+        .filter_map(|v| match v {
+            auditd::Value::Bare(b) if b.len() >= 8 && auditd::decode_hex(b).is_some() => Some(b),
+            _ => None,
+        })
+        .collect();
+    assert!(hex.len() > 10, "the example logs have hex arguments");
+    let mut hg = c.benchmark_group("auditd_hex");
+    hg.throughput(Throughput::Bytes(hex.iter().map(|h| h.len() as u64).sum()));
+    hg.bench_function("hex_decode", |b| {
+        b.iter(|| {
+            hex.iter()
+                .map(|h| auditd::decode_hex(black_box(h)).map_or(0, |d| d.len()))
+                .sum::<usize>()
+        })
+    });
+    hg.finish();
 }
 
 /// Shell strings of the kinds met in `sh -c` arguments and history.
@@ -223,6 +262,7 @@ fn bench_pipeline(c: &mut Criterion) {
 criterion_group!(
     benches,
     bench_auditd,
+    bench_auditd_hex,
     bench_shell,
     bench_command,
     bench_detectors,

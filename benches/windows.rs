@@ -4,6 +4,10 @@
 //! * `evtx/read`: the EVTX source over real Sysmon and PowerShell logs (relevant
 //!   records found by event id before rendering);
 //! * `json/read`: the JSON source over an OTRF Security-Datasets export;
+//! * `json/relevance`: the relevance probe alone (event id before any value tree)
+//!   over every object of that export;
+//! * `evtx/event_build`: rendering every record of a Sysmon log and building its
+//!   Windows event (the XML round trip the hunt pays for each relevant record);
 //! * `xml/read`: the event-XML source over a `wevtutil`-style document;
 //! * `powershell/decode`, `powershell/suppression`: -EncodedCommand decoding and the
 //!   normalization + suppression scan of a real Empire stager;
@@ -64,6 +68,30 @@ fn bench_evtx(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_evtx_event_build(c: &mut Criterion) {
+    let Some(path) = corpus(EVTX[0]) else { return };
+    let len = std::fs::metadata(&path).unwrap().len();
+    let mut g = c.benchmark_group("evtx");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(len));
+    g.bench_function("event_build", |b| {
+        b.iter(|| {
+            let file = std::fs::File::open(&path).unwrap();
+            let mut built = 0usize;
+            windows::read_evtx_records(
+                &Arc::from("bench.evtx"),
+                Payload::File(file),
+                &mut |e| panic!("{e}"),
+                &mut |xml, _| {
+                    built += windows::parse_event_xml(xml.as_bytes()).map_or(0, |e| e.data.len())
+                },
+            );
+            built
+        })
+    });
+    g.finish();
+}
+
 fn json_events() -> Option<(Vec<u8>, Vec<Event>)> {
     let data = std::fs::read(corpus(JSON)?).unwrap();
     let mut sink = Collect::default();
@@ -92,6 +120,18 @@ fn bench_json(c: &mut Criterion) {
     let mut g = c.benchmark_group("json");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(data.len() as u64));
+    let lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| l.starts_with(b"{"))
+        .collect();
+    g.bench_function("relevance", |b| {
+        b.iter(|| {
+            lines
+                .iter()
+                .filter(|l| !windows::certainly_irrelevant(black_box(l)))
+                .count()
+        })
+    });
     g.bench_function("read", |b| {
         b.iter(|| {
             let mut sink = Collect::default();
@@ -181,5 +221,12 @@ fn bench_powershell(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_evtx, bench_json, bench_xml, bench_powershell);
+criterion_group!(
+    benches,
+    bench_evtx,
+    bench_evtx_event_build,
+    bench_json,
+    bench_xml,
+    bench_powershell
+);
 criterion_main!(benches);

@@ -156,20 +156,13 @@ fn locate_header(line: &[u8]) -> Option<(usize, usize)> {
 /// stamp is the first `)`'s prefix; its first `:` splits time from serial, and the
 /// time's first `.` seconds from the fraction (of which three digits are read).
 fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
-    let mut secs: u64 = 0;
-    let mut i = 0;
     // Seconds: digits up to `.` or `:`.
-    loop {
-        match *s.get(i)? {
-            d @ b'0'..=b'9' => secs = secs.checked_mul(10)?.checked_add(u64::from(d - b'0'))?,
-            b'.' | b':' => break,
-            _ => return None,
-        }
-        i += 1;
-    }
-    if i == 0 || i > 20 {
+    let i = digits(s);
+    if !matches!(s.get(i), Some(b'.' | b':')) {
         return None;
     }
+    let secs = parse_u64(&s[..i])?;
+    let mut i = i;
     let mut ms = 0i64;
     if s[i] == b'.' {
         i += 1;
@@ -191,23 +184,37 @@ fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
     // The serial: digits up to the `)` (a plain loop: a vector search costs more
     // than the dozen bytes it would skip).
     let from = i;
-    let mut serial: u64 = 0;
-    while let Some(&d @ b'0'..=b'9') = s.get(i) {
-        serial = serial.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-        i += 1;
-    }
-    if *s.get(i)? != b')' || i == from || i - from > 20 {
+    let close = from + digits(&s[from..]);
+    if *s.get(close)? != b')' {
         return None;
     }
-    let close = i;
+    let serial = parse_u64(&s[from..close])?;
     // As the kernel never writes it, but as before: wrapping, then checked.
     let secs = secs as i64;
     Some((secs.checked_mul(1000)?.checked_add(ms)?, serial, close))
 }
 
+/// How many ASCII digits `s` starts with.
+fn digits(s: &[u8]) -> usize {
+    s.iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len())
+}
+
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 20 {
         return None;
+    }
+    if s.len() <= 19 {
+        // Nineteen digits never overflow a u64: no checks per digit.
+        let mut v: u64 = 0;
+        for &d in s {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u64::from(d - b'0');
+        }
+        return Some(v);
     }
     let mut v: u64 = 0;
     for &d in s {

@@ -17,6 +17,8 @@
 
 mod probe;
 
+pub use probe::certainly_irrelevant;
+
 use std::io::BufRead;
 use std::sync::Arc;
 
