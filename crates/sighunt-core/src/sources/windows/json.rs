@@ -73,7 +73,10 @@ impl WinJsonParser {
         WinJsonParser {
             mapper: Mapper::new(name.clone(), FORMAT_JSON),
             name,
-            splitter: JsonSplitter::default(),
+            splitter: JsonSplitter {
+                skip_irrelevant: true,
+                ..JsonSplitter::default()
+            },
         }
     }
 
@@ -170,6 +173,10 @@ pub struct JsonSplitter {
     /// an object still open at the end of its line is broken and is dropped there
     /// instead of swallowing the lines after it.
     line_mode: Option<bool>,
+    /// In JSON Lines, drop whole lines that are one valid object of an event id
+    /// sighunt never maps ([`probe`]) without cutting them byte by byte: what they
+    /// would have become is nothing. Off by default (a plain object splitter).
+    pub skip_irrelevant: bool,
 }
 
 impl Default for JsonSplitter {
@@ -184,6 +191,7 @@ impl Default for JsonSplitter {
             line: 1,
             start_line: 1,
             line_mode: None,
+            skip_irrelevant: false,
         }
     }
 }
@@ -195,6 +203,31 @@ impl JsonSplitter {
     pub fn push(&mut self, bytes: &[u8], out: &mut PieceFn<'_>) {
         let mut i = 0;
         while i < bytes.len() {
+            // JSON Lines: a whole line that is one valid object is taken (or, when
+            // irrelevant, dropped) at once; anything else goes byte by byte.
+            if self.skip_irrelevant
+                && self.line_mode == Some(true)
+                && self.state == State::Idle
+                && !self.in_array
+                && bytes[i] == b'{'
+            {
+                if let Some(n) = memchr::memchr(b'\n', &bytes[i..]) {
+                    let line = &bytes[i..i + n];
+                    let end = line
+                        .iter()
+                        .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+                        .map_or(0, |e| e + 1);
+                    let object = &line[..end];
+                    if let Some(irrelevant) = probe::inspect(object) {
+                        if !irrelevant {
+                            out(self.line, Ok(object));
+                        }
+                        self.line += 1;
+                        i += n + 1;
+                        continue;
+                    }
+                }
+            }
             // Inside a string only `"`, `\` and newlines matter: jump to the next.
             if self.in_string && !self.escape && matches!(self.state, State::Value | State::Discard)
             {
@@ -602,7 +635,18 @@ mod tests {
 
     /// The pieces `bytes` is cut into when fed `chunk` bytes at a time.
     fn pieces(bytes: &[u8], chunk: usize) -> Vec<(u64, Result<Vec<u8>, String>)> {
-        let mut splitter = JsonSplitter::default();
+        pieces_with(bytes, chunk, false)
+    }
+
+    fn pieces_with(
+        bytes: &[u8],
+        chunk: usize,
+        skip_irrelevant: bool,
+    ) -> Vec<(u64, Result<Vec<u8>, String>)> {
+        let mut splitter = JsonSplitter {
+            skip_irrelevant,
+            ..JsonSplitter::default()
+        };
         let mut out = Vec::new();
         let mut keep = |line: u64, piece: Result<&[u8], String>| {
             out.push((line, piece.map(<[u8]>::to_vec)));
@@ -648,5 +692,40 @@ mod tests {
         for chunk in 2..doc.len() + 1 {
             assert_eq!(pieces(doc, chunk), want, "chunk size {chunk}");
         }
+    }
+
+    #[test]
+    fn skipping_irrelevant_lines_drops_exactly_what_the_probe_drops() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/windows");
+        let Ok(mut text) = std::fs::read(
+            dir.join("OTRF_Security-Datasets_empire_psremoting_stager_2020-09-20170827.json"),
+        ) else {
+            eprintln!("SKIP: corpus absent");
+            return;
+        };
+        // Broken and odd lines in the middle: each goes the byte-by-byte way.
+        text.extend_from_slice(
+            b"{\"EventID\":5158} {\"EventID\":4104}\n{\"EventID\":4688,\n  \n{\"EventID\":\"\xff\"}\r\nnot json\n{\"EventID\":4104,\"x\":[1,{\"y\":\"}\"}]}\n",
+        );
+        text.extend_from_slice(&text.clone()[..200_000]);
+        // What reaches the mapper: pieces the probe does not drop. Lines cut by a
+        // chunk edge go byte by byte and are dropped after; the rest before.
+        let kept = |pieces: Vec<(u64, Result<Vec<u8>, String>)>| -> Vec<_> {
+            pieces
+                .into_iter()
+                .filter(|(_, p)| !p.as_ref().is_ok_and(|b| certainly_irrelevant(b)))
+                .collect()
+        };
+        let want = kept(pieces(&text, 64 * 1024));
+        assert!(want.len() > 100);
+        for chunk in [7, 4096, 64 * 1024, text.len()] {
+            let got = pieces_with(&text, chunk, true);
+            assert!(kept(got) == want, "chunk size {chunk}");
+        }
+        // With the whole input at once, no irrelevant piece is even cut out.
+        let whole = pieces_with(&text, text.len(), true);
+        let dropped_early = whole.len() < pieces(&text, text.len()).len() / 2;
+        assert!(dropped_early, "{} pieces", whole.len());
     }
 }

@@ -15,19 +15,19 @@ use super::super::map::is_relevant_event_id;
 /// whose event id is missing, unreadable or not one sighunt maps. False when it may
 /// matter, or when the bytes do not deserialise (the full path then reports why).
 pub fn certainly_irrelevant(bytes: &[u8]) -> bool {
+    inspect(bytes) == Some(true)
+}
+
+/// `Some(irrelevant)` when `bytes` is one JSON object (whole, nothing after it but
+/// whitespace), `None` when it is not (or not UTF-8).
+pub(super) fn inspect(bytes: &[u8]) -> Option<bool> {
     // serde_json validates UTF-8 only in the strings it reads; the full path reads
     // them all, so invalid text must go that way to be reported.
-    if std::str::from_utf8(bytes).is_err() {
-        return false;
-    }
+    std::str::from_utf8(bytes).ok()?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let Ok(probe) = de.deserialize_map(TopVisitor) else {
-        return false;
-    };
-    if de.end().is_err() {
-        return false;
-    }
-    !probe.event_id().is_some_and(is_relevant_event_id)
+    let probe = de.deserialize_map(TopVisitor).ok()?;
+    de.end().ok()?;
+    Some(!probe.event_id().is_some_and(is_relevant_event_id))
 }
 
 /// A scalar candidate for the event id: `None` when missing or not a scalar (a
