@@ -12,7 +12,7 @@
 //! without buffering more than one object, and knows the line it started on.
 //!
 //! Speed: the splitter jumps through string contents with a vector search, and an
-//! object's relevance (its event id, [`probe`]) is decided before a
+//! object's relevance (its event id, `probe`) is decided before a
 //! `serde_json::Value` is built: only the events sighunt maps get a value tree.
 
 mod probe;
@@ -174,7 +174,7 @@ pub struct JsonSplitter {
     /// instead of swallowing the lines after it.
     line_mode: Option<bool>,
     /// In JSON Lines, drop whole lines that are one valid object of an event id
-    /// sighunt never maps ([`probe`]) without cutting them byte by byte: what they
+    /// sighunt never maps (the relevance probe) without cutting them byte by byte: what they
     /// would have become is nothing. Off by default (a plain object splitter).
     pub skip_irrelevant: bool,
 }
