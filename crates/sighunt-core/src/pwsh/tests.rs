@@ -1,0 +1,323 @@
+//! The tokenizer, the folder and the analysis on the forms PowerShell accepts (every
+//! accepted form here is also checked by a real PowerShell grammar:
+//! `scripts/ci-powershell-grammar.sh`, which reads `tests/fixtures/powershell/`).
+
+use super::eval::{self, Val, Vars};
+use super::tree;
+use super::*;
+
+fn toks(s: &str) -> Vec<Tok> {
+    tokenize(s).into_iter().map(|t| t.tok).collect()
+}
+
+fn fold(s: &str) -> Option<String> {
+    let nodes = tree::build(tokenize(s));
+    let st = tree::statements(&nodes);
+    eval::fold(st.first()?, &Vars::default()).map(|v| v.text())
+}
+
+fn sup(s: &str) -> Suppression {
+    analyze(s, 4).suppression
+}
+
+fn names(s: &str) -> Vec<String> {
+    analyze(s, 4).commands.into_iter().map(|c| c.name).collect()
+}
+
+#[test]
+fn parameters_in_argument_mode_operators_in_expression_mode() {
+    assert_eq!(
+        toks("Get-Item x -ea:0 | iex"),
+        vec![
+            Tok::Command("Get-Item".into()),
+            Tok::Word("x".into()),
+            Tok::Parameter { name: "ea".into(), colon: true },
+            Tok::Number("0".into()),
+            Tok::Pipe,
+            Tok::Command("iex".into()),
+        ]
+    );
+    assert_eq!(
+        toks("'a','b' -join ''"),
+        vec![
+            Tok::Str { value: "a".into(), expandable: false },
+            Tok::Punct(","),
+            Tok::Str { value: "b".into(), expandable: false },
+            Tok::Operator("join".into()),
+            Tok::Str { value: "".into(), expandable: false },
+        ]
+    );
+    // En dash, em dash and the horizontal bar are dashes; backticks vanish.
+    assert_eq!(
+        toks("I`E`X \u{2013}E`rrorAction \u{2015}x"),
+        vec![
+            Tok::Command("IEX".into()),
+            Tok::Parameter { name: "erroraction".into(), colon: false },
+            Tok::Parameter { name: "x".into(), colon: false },
+        ]
+    );
+}
+
+#[test]
+fn strings_variables_members_and_comments() {
+    assert_eq!(
+        toks("\"a`tb`\"c\" 'it''s' # -ea 0\n<# x #>$global:x ${a b} $env:ComSpec @p"),
+        vec![
+            Tok::Str { value: "a\tb\"c".into(), expandable: true },
+            Tok::Str { value: "it's".into(), expandable: false },
+            Tok::End,
+            Tok::Variable { name: "global:x".into(), splat: false },
+            Tok::Variable { name: "a b".into(), splat: false },
+            Tok::Variable { name: "env:ComSpec".into(), splat: false },
+            Tok::Variable { name: "p".into(), splat: true },
+        ]
+    );
+    assert_eq!(
+        toks("@'\nGet-Item -ea 0\n'@"),
+        vec![Tok::Str { value: "Get-Item -ea 0".into(), expandable: false }]
+    );
+    assert_eq!(
+        toks("(New-Object Net.WebClient).DownloadString('u')"),
+        vec![
+            Tok::Open("("),
+            Tok::Command("New-Object".into()),
+            Tok::Word("Net.WebClient".into()),
+            Tok::Close(')'),
+            Tok::Punct("."),
+            Tok::Member("downloadstring".into()),
+            Tok::Open("("),
+            Tok::Str { value: "u".into(), expandable: false },
+            Tok::Close(')'),
+        ]
+    );
+    assert_eq!(
+        toks("[Net.WebRequest]::Create($u)"),
+        vec![
+            Tok::Type("net.webrequest".into()),
+            Tok::Punct("::"),
+            Tok::Member("create".into()),
+            Tok::Open("("),
+            Tok::Variable { name: "u".into(), splat: false },
+            Tok::Close(')'),
+        ]
+    );
+}
+
+#[test]
+fn obfuscations_fold_to_their_value() {
+    let mut bad = Vec::new();
+    for (expr, want) in [
+        ("('Silently'+'Continue')", "SilentlyContinue"),
+        ("'{1}{0}' -f 'ex','i'", "iex"),
+        ("'{0}{1}{2}' -f 'Ig','no','re'", "Ignore"),
+        ("('I','g','n','o','r','e') -join ''", "Ignore"),
+        ("-join ('I','g','nore')", "Ignore"),
+        ("[char]73+[char]69+[char]88", "IEX"),
+        ("-join [char[]](73,69,88)", "IEX"),
+        ("[string]::Join('', [char[]](105,101,120))", "iex"),
+        ("'IXnXorXe'.Replace('X','')", "Inore"),
+        ("'xgnore'.Replace('x','I')", "Ignore"),
+        ("'SILENTLYCONTINUE'.ToLower()", "silentlycontinue"),
+        ("'erongI'[-1..-6] -join ''", "Ignore"),
+        ("$env:ComSpec[4,15,25] -join ''", "Iex"),
+        ("$ShellId[1]+$ShellId[13]+'x'", "iex"),
+        ("$PSHome[4]+$PSHome[30]+'x'", "iex"),
+        ("[Management.Automation.ActionPreference]::Ignore", "Ignore"),
+        ("[System.Management.Automation.ActionPreference]0", "SilentlyContinue"),
+        ("'S1l3ntlyC0nt1nu3' -replace '1','i' -replace '3','e' -replace '0','o'", "SilentlyContinue"),
+        ("\"$('Ign'+'ore')\"", "Ignore"),
+        ("'Ign'+\"ore\"", "Ignore"),
+    ] {
+        if fold(expr).as_deref() != Some(want) {
+            bad.push((expr, fold(expr)));
+        }
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+    // What depends on a command is unknown.
+    assert_eq!(fold("(Get-Date).ToString()"), None);
+    assert_eq!(fold("$unknown + 'x'"), None);
+}
+
+/// Every accepted form of error suppression; each is valid PowerShell (see the
+/// grammar check) and must be read as such.
+pub const PARAMETER_FORMS: &[&str] = &[
+    "Get-Item x -ErrorAction SilentlyContinue",
+    "Get-Item x -erroraction silentlycontinue",
+    "Get-Item x -ErrorAction:SilentlyContinue",
+    "Get-Item x -ErrorAction: Ignore",
+    "Get-Item x -ErrorA Ignore",
+    "Get-Item x -ErrorAct 4",
+    "Get-Item x -ea 0",
+    "Get-Item x -EA Ignore",
+    "Get-Item x -ea:0",
+    "Get-Item x -ea '0'",
+    "Get-Item x -ErrorAction \"SilentlyContinue\"",
+    "Get-Item x -ErrorAction ([System.Management.Automation.ActionPreference]::SilentlyContinue)",
+    "Get-Item x -ea ([Management.Automation.ActionPreference]::Ignore)",
+    "Get-Item x -ea ([ActionPreference]'Ignore')",
+    "Get-Item x \u{2014}ErrorAction SilentlyContinue",
+    "Get-Item x -E`rrorAction Ignore",
+    "Get-Item x -ErrorAction ('Silently'+'Continue')",
+    "Get-Item x -ErrorAction ('{0}{1}' -f 'Silently','Continue')",
+    "Get-Item x -ea (-join ('Ig','nore'))",
+    "$p = @{ Path = 'x'; ErrorAction = 'SilentlyContinue' }; Get-Item @p",
+    "$p=@{Path='x';ea=0};Get-Item @p",
+    "$p = @{\n  Path = 'x'\n  ErrorAction = 'Ignore'\n}\nGet-Item @p",
+    "$ea = 'SilentlyContinue'; Get-Item x -ErrorAction $ea",
+    "$ea = 'Silently' + 'Continue'\nGet-Item x -ea $ea",
+    "Get-Item x -ea:$([Management.Automation.ActionPreference]::Ignore)",
+    "iex 'Get-Item x -ea 0'",
+    "'Get-Item x -ea 0' | Invoke-Expression",
+    "Invoke-Command -ScriptBlock { Get-Item x -ea 0 }",
+    "[ScriptBlock]::Create('Get-Item x -ea 0').Invoke()",
+];
+
+pub const PREFERENCE_FORMS: &[&str] = &[
+    "$ErrorActionPreference = 'SilentlyContinue'",
+    "$ErrorActionPreference = \"SilentlyContinue\"",
+    "$erroractionpreference='silentlycontinue'",
+    "$ErrorActionPreference=0",
+    "$ErrorActionPreference = 'Ignore'",
+    "$ErrorActionPreference = [System.Management.Automation.ActionPreference]::SilentlyContinue",
+    "$ErrorActionPreference = [Management.Automation.ActionPreference]0",
+    "$global:ErrorActionPreference = 'SilentlyContinue'",
+    "$script:ErrorActionPreference='SilentlyContinue'",
+    "${ErrorActionPreference} = 'SilentlyContinue'",
+    "${global:ErrorActionPreference}=0",
+    "$ErrorActionPreference = 'Silently'+'Continue'",
+    "$ErrorActionPreference = '{1}{0}' -f 'Continue','Silently'",
+    "$v = 'SilentlyContinue'; $ErrorActionPreference = $v",
+    "Set-Variable -Name ErrorActionPreference -Value SilentlyContinue",
+    "Set-Variable ErrorActionPreference 0 -Scope Global",
+    "sv ErrorActionPreference 'Ignore'",
+    "New-Variable -Name ErrorActionPreference -Value 0 -Force",
+    "Set-Variable -Scope Global -Name 'ErrorActionPreference' -Value 'SilentlyContinue' -Force",
+    "Set-Item -Path Variable:ErrorActionPreference -Value SilentlyContinue",
+    "$PSDefaultParameterValues['*:ErrorAction'] = 'SilentlyContinue'",
+    "$PSDefaultParameterValues.Add('*:ErrorAction','Ignore')",
+    "$PSDefaultParameterValues = @{ 'Get-*:ErrorAction' = 'SilentlyContinue' }",
+    "$PSDefaultParameterValues['*:ea'] = 0",
+];
+
+pub const NOT_SUPPRESSION: &[&str] = &[
+    "Get-Item x -Er Ignore",
+    "Get-Item x -Error Ignore",
+    "Get-Item x -ErrorVariable SilentlyContinue",
+    "Get-Item x -ev 0",
+    "Get-Item x -WarningAction SilentlyContinue",
+    "Get-Item x -wa 0",
+    "Get-Item x -InformationAction Ignore",
+    "Get-Item x -infa 0",
+    "Get-Item x -ProgressAction SilentlyContinue",
+    "$ProgressPreference = 'SilentlyContinue'",
+    "$WarningPreference = 'SilentlyContinue'",
+    "$VerbosePreference = 'SilentlyContinue'",
+    "$InformationPreference = 'Ignore'",
+    "Get-Item x -ErrorAction Stop",
+    "Get-Item x -ea 1",
+    "Get-Item x -ea 2",
+    "Get-Item x -ErrorAction Continue",
+    "Get-Item x -ea $pref",
+    "Get-Item x -ErrorActionX 0",
+    "$ErrorActionPreference = 'Stop'",
+    "$ErrorActionPreference = 'Continue'",
+    "$old = $ErrorActionPreference",
+    "if ($ErrorActionPreference -eq 'SilentlyContinue') { }",
+    "$ErrorActionPreference = $previous",
+    "Set-Variable -Name ErrorActionPreference -Value Stop -Scope 0",
+    "# -ErrorAction SilentlyContinue\nGet-Item x",
+    "<# $ErrorActionPreference = 0 #> Get-Item x",
+    "Write-Host 'SilentlyContinue'",
+    "Write-Host '-ErrorAction SilentlyContinue'",
+    "Write-Output \"`$ErrorActionPreference = 'SilentlyContinue'\"",
+    "$msg = 'Get-Item -ea 0'; Write-Host $msg",
+    "Get-Item -Path x -Filter ea",
+    "Get-Item x -ErrorAction $ErrorActionPreference",
+    "$ea = 'Stop'; Get-Item x -ea $ea",
+    "Get-Content log.txt | Select-String 'ErrorAction SilentlyContinue'",
+];
+
+#[test]
+fn every_parameter_form_is_suppression() {
+    let bad: Vec<_> = PARAMETER_FORMS
+        .iter()
+        .filter(|t| {
+            let s = sup(t);
+            !(s.parameter && !s.preference)
+        })
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn every_preference_form_is_suppression() {
+    let bad: Vec<_> = PREFERENCE_FORMS.iter().filter(|t| !sup(t).preference).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn look_alikes_are_not_suppression() {
+    let bad: Vec<_> = NOT_SUPPRESSION.iter().filter(|t| sup(t).any()).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn commands_methods_and_objects_are_read_from_what_runs() {
+    let a = analyze(
+        "$wc = New-Object -TypeName Net.WebClient; $wc.DownloadFile('http://x/a.exe', \"$env:PUBLIC\\a.exe\"); & ('i'+'ex') 'Start-Process calc'",
+        4,
+    );
+    assert_eq!(a.created, vec!["net.webclient"]);
+    assert!(a.calls.iter().any(|c| c.name == "downloadfile" && c.args == ["http://x/a.exe", r"C:\Users\Public\a.exe"]), "{:?}", a.calls);
+    assert!(names("& ('i'+'ex') 'x'").contains(&"iex".to_string()));
+    // Code inside code is read too.
+    assert!(names("iex \"Start-Process calc\"").contains(&"start-process".to_string()));
+    assert!(names(".($ShellId[1]+$ShellId[13]+'x') 'whoami'").contains(&"whoami".to_string()));
+    // A cmdlet name in a printed string runs nothing.
+    assert_eq!(names("Write-Host 'Invoke-WebRequest http://x'"), vec!["write-host"]);
+    let a = analyze("[Convert]::FromBase64String('AAAA')", 4);
+    assert_eq!(a.calls[0].name, "convert::frombase64string");
+}
+
+#[test]
+fn code_nested_past_the_limit_is_reported() {
+    let mut code = "Get-Item x -ea 0".to_string();
+    for _ in 0..3 {
+        code = format!("iex '{}'", code.replace('\'', "''"));
+    }
+    assert!(analyze(&code, 4).suppression.parameter);
+    assert!(!analyze(&code, 4).depth_limited);
+    let a = analyze(&code, 2);
+    assert!(a.depth_limited && !a.suppression.any());
+}
+
+#[test]
+fn hostile_text_terminates() {
+    let deep = "(".repeat(10_000);
+    let blocks = "{".repeat(10_000);
+    for t in [
+        deep.as_str(),
+        blocks.as_str(),
+        "\"$(",
+        "@'",
+        "'",
+        "${",
+        "[",
+        "-",
+        "`",
+        "$x[",
+        "'a' * 999999999",
+        "1..999999999",
+        "('a'+'a')*100000 -replace 'a','aaaaaaaaaaaaaaaaaaaa'",
+        "'{99}' -f 1",
+        "[char]-1",
+        "iex iex iex iex",
+        "$a = 'iex $a'; iex $a",
+    ] {
+        let _ = analyze(t, 4);
+    }
+    let long = "$x = $x + 'aaaa';".repeat(10_000);
+    let _ = analyze(&long, 4);
+    let v = Val::Str("x".into());
+    assert_eq!(v.text(), "x");
+}
