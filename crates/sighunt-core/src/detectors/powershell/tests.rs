@@ -258,11 +258,13 @@ fn pipeline_details_link_to_their_process_by_host_application() {
     assert_eq!(findings.len(), 1, "{findings:?}");
     let f = &findings[0];
     assert_eq!((f.pid, f.ppid), (Some(4242), Some(1000)));
+    // This pipeline creates a WebClient but downloads nothing with it (the call
+    // that does is in another pipeline): no download_cradle from a type name.
+    assert!(!f.indicators.iter().any(|i| i == "download_cradle"), "{:?}", f.indicators);
     has(
         f,
         &[
             "error_preference_suppressed",
-            "download_cradle",
             "exec_cradle",
             "hidden_window",
             "encoded_command",
@@ -270,7 +272,7 @@ fn pipeline_details_link_to_their_process_by_host_application() {
             "network_activity",
         ],
     );
-    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.severity, Severity::High);
 }
 
 // --- the host's own command line ----------------------------------------------------
@@ -405,9 +407,15 @@ fn caret_obfuscated_cmd_launch_is_decoded() {
         f[0].command_line
             .starts_with(r"C:\Windows\system32\cmd.exe /c powershell.exe -nop")
     );
-    // Inside quotes carets are literal, and `-Er^rorAction` is not ErrorAction.
-    let quoted = r#"cmd.exe /c "powershell -c iwr http://x -Er^rorAction 0""#;
+    // Inside quotes carets are literal, and `-Er^rorAction` is not ErrorAction...
+    let quoted = r#"cmd.exe /c powershell -c "iwr http://x -Er^rorAction 0""#;
     assert!(one_process(r"C:\Windows\System32\cmd.exe", quoted).is_empty());
+    // ...but the quotes right after /c are removed first (cmd /?), so carets
+    // inside them escape.
+    let stripped = r#"cmd.exe /c "powershell -c iwr http://x -Er^rorAction 0""#;
+    let f = one_process(r"C:\Windows\System32\cmd.exe", stripped);
+    assert_eq!(f.len(), 1, "{f:?}");
+    has(&f[0], &["download_cradle", "error_action_suppressed"]);
     // An Office application starting PowerShell is the suspicious parent.
     let f = one_process(
         r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE",
