@@ -26,7 +26,9 @@ pub const MAX_NESTING: usize = 4;
 fn program_key(path: &str) -> String {
     let p = path.trim().trim_matches('"');
     let base = p.rsplit(['\\', '/']).next().unwrap_or(p).to_lowercase();
-    base.strip_suffix(".exe").map(str::to_string).unwrap_or(base)
+    base.strip_suffix(".exe")
+        .map(str::to_string)
+        .unwrap_or(base)
 }
 
 /// Whether `program` (a path or name) is cmd.exe.
@@ -109,7 +111,10 @@ fn first_word(s: &str) -> String {
     let word = &s[..end];
     let lower = word.to_ascii_lowercase();
     for prog in ["cmd.exe", "cmd"] {
-        if lower.ends_with(&format!("{prog}/c")) || lower.ends_with(&format!("{prog}/k")) || lower.ends_with(&format!("{prog}/r")) {
+        if lower.ends_with(&format!("{prog}/c"))
+            || lower.ends_with(&format!("{prog}/k"))
+            || lower.ends_with(&format!("{prog}/r"))
+        {
             return word[..word.len() - 2].to_string();
         }
     }
@@ -131,7 +136,9 @@ fn after_run_switch(command: &str) -> Option<&str> {
             return Some(&rest[2..]);
         }
         // Another switch (/q, /d, /a, /u, /s, /e:on, /v:off, /t:fg): skip it.
-        let end = rest[1..].find(|c: char| c == '/' || c.is_whitespace()).map_or(rest.len(), |e| e + 1);
+        let end = rest[1..]
+            .find(|c: char| c == '/' || c.is_whitespace())
+            .map_or(rest.len(), |e| e + 1);
         rest = &rest[end..];
     }
 }
@@ -147,7 +154,9 @@ fn strip_outer_quotes(body: &str) -> String {
         let inner = &body[1..body.rfind('"').unwrap_or(body.len())];
         let special = inner.contains(['&', '<', '>', '(', ')', '@', '^', '|']);
         let lower = inner.to_ascii_lowercase();
-        let executable = [".exe", ".com", ".bat", ".cmd"].iter().any(|e| lower.ends_with(e));
+        let executable = [".exe", ".com", ".bat", ".cmd"]
+            .iter()
+            .any(|e| lower.ends_with(e));
         if !special && inner.contains(char::is_whitespace) && executable {
             return body.to_string();
         }
@@ -168,7 +177,9 @@ fn env_default(name: &str) -> Option<&'static str> {
         "programdata" | "allusersprofile" => r"C:\ProgramData",
         "public" => r"C:\Users\Public",
         "programfiles" => r"C:\Program Files",
-        "psmodulepath" => r"C:\Program Files\WindowsPowerShell\Modules;C:\WINDOWS\system32\WindowsPowerShell\v1.0\Modules",
+        "psmodulepath" => {
+            r"C:\Program Files\WindowsPowerShell\Modules;C:\WINDOWS\system32\WindowsPowerShell\v1.0\Modules"
+        }
         _ => return None,
     })
 }
@@ -216,15 +227,27 @@ fn expand_one(spec: &str) -> Option<String> {
         let len = chars.len() as i64;
         let mut parts = range.split(',');
         let start: i64 = parts.next()?.trim().parse().ok()?;
-        let start = if start < 0 { (len + start).max(0) } else { start.min(len) };
+        let start = if start < 0 {
+            (len + start).max(0)
+        } else {
+            start.min(len)
+        };
         let end = match parts.next() {
             Some(n) => {
                 let n: i64 = n.trim().parse().ok()?;
-                if n < 0 { (len + n).max(start) } else { (start + n).min(len) }
+                if n < 0 {
+                    (len + n).max(start)
+                } else {
+                    (start + n).min(len)
+                }
             }
             None => len,
         };
-        return Some(chars[start as usize..end.max(start) as usize].iter().collect());
+        return Some(
+            chars[start as usize..end.max(start) as usize]
+                .iter()
+                .collect(),
+        );
     }
     let (from, to) = op.split_once('=')?;
     if from.is_empty() {
@@ -281,7 +304,10 @@ pub fn split_commands(s: &str) -> Vec<String> {
         }
     }
     out.push(cur);
-    out.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect()
+    out.into_iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 /// `start`'s own options skipped: a quoted title, `/b`, `/min`, `/wait`, `/d path` …
@@ -360,7 +386,9 @@ mod tests {
     #[test]
     fn separators_call_start_for_and_nesting() {
         assert_eq!(
-            commands("cmd /c whoami & call powershell -c x && start /b /min pwsh -c y || (net user)"),
+            commands(
+                "cmd /c whoami & call powershell -c x && start /b /min pwsh -c y || (net user)"
+            ),
             vec!["whoami", "powershell -c x", "pwsh -c y", "net user"]
         );
         assert_eq!(
@@ -375,7 +403,10 @@ mod tests {
 
     #[test]
     fn comspec_and_substrings_expand() {
-        assert_eq!(commands("%COMSPEC% /c powershell -c x"), vec!["powershell -c x"]);
+        assert_eq!(
+            commands("%COMSPEC% /c powershell -c x"),
+            vec!["powershell -c x"]
+        );
         assert_eq!(expand_vars("%comspec:~-7,3%"), "cmd");
         assert_eq!(expand_vars("%SystemRoot:WINDOWS=x%"), r"C:\x");
         assert_eq!(expand_vars("100% sure %UNKNOWN%"), "100% sure %UNKNOWN%");
@@ -384,7 +415,17 @@ mod tests {
 
     #[test]
     fn hostile_lines_terminate() {
-        for s in ["cmd /c", "cmd /c \"", "cmd /c ^", "cmd /c %", "cmd /c %COMSPEC:~x%", "cmd /c (((", "cmd /c for /f in (' do", "cmd /c start \"", &"cmd /c cmd /c ".repeat(50)] {
+        for s in [
+            "cmd /c",
+            "cmd /c \"",
+            "cmd /c ^",
+            "cmd /c %",
+            "cmd /c %COMSPEC:~x%",
+            "cmd /c (((",
+            "cmd /c for /f in (' do",
+            "cmd /c start \"",
+            &"cmd /c cmd /c ".repeat(50),
+        ] {
             let _ = commands(s);
         }
         assert!(commands(&"cmd /c a&".repeat(1000)).len() <= MAX_COMMANDS);

@@ -49,7 +49,7 @@ pub mod finding;
 pub mod input;
 pub mod live;
 pub mod profile;
-pub mod rules;
 pub mod pwsh;
+pub mod rules;
 pub mod shell;
 pub mod sources;

@@ -140,11 +140,15 @@ fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
     let mut read: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, list) in &ps.patterns {
         if !actions.indicators().any(|i| i == name) {
-            read.entry(name.clone()).or_default().extend(list.iter().cloned());
+            read.entry(name.clone())
+                .or_default()
+                .extend(list.iter().cloned());
         }
     }
     for (name, list) in &ps.text_patterns {
-        read.entry(name.clone()).or_default().extend(list.iter().cloned());
+        read.entry(name.clone())
+            .or_default()
+            .extend(list.iter().cloned());
     }
     let mut patterns = Vec::new();
     for (name, list) in &read {
@@ -708,7 +712,10 @@ fn hash_of(s: &str) -> u64 {
 
 /// The program of a command line (its first word, quotes removed).
 fn first_program(cmd: &str) -> String {
-    split_command_line(cmd).into_iter().next().unwrap_or_default()
+    split_command_line(cmd)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 /// The PowerShell image a script event came from when nothing better is known.

@@ -102,14 +102,36 @@ pub fn command_key(name: &str) -> String {
     let name = name.trim().trim_matches(['"', '\'']);
     let base = name.rsplit(['\\', '/']).next().unwrap_or(name);
     let lower = base.to_lowercase();
-    lower.strip_suffix(".exe").map(str::to_string).unwrap_or(lower)
+    lower
+        .strip_suffix(".exe")
+        .map(str::to_string)
+        .unwrap_or(lower)
 }
 
 /// Switches that take no value, so the word after them is positional.
 const SWITCHES: &[&str] = &[
-    "force", "passthru", "whatif", "confirm", "verbose", "debug", "usebasicparsing",
-    "recurse", "asjob", "wait", "append", "nonewline", "noprofile", "nop", "noninteractive",
-    "noni", "nologo", "sta", "mta", "usedefaultcredentials", "allowclobber", "skippublishercheck",
+    "force",
+    "passthru",
+    "whatif",
+    "confirm",
+    "verbose",
+    "debug",
+    "usebasicparsing",
+    "recurse",
+    "asjob",
+    "wait",
+    "append",
+    "nonewline",
+    "noprofile",
+    "nop",
+    "noninteractive",
+    "noni",
+    "nologo",
+    "sta",
+    "mta",
+    "usedefaultcredentials",
+    "allowclobber",
+    "skippublishercheck",
 ];
 
 /// One argument of a command: a parameter (with its value, when it takes one) or a
@@ -150,7 +172,13 @@ impl Walker<'_> {
     }
 
     /// One pipeline element; returns its value when it is a constant expression.
-    fn element(&mut self, nodes: &[Node], piped: Option<Val>, vars: &mut Vars, depth: usize) -> Option<Val> {
+    fn element(
+        &mut self,
+        nodes: &[Node],
+        piped: Option<Val>,
+        vars: &mut Vars,
+        depth: usize,
+    ) -> Option<Val> {
         self.scan(nodes, vars, depth);
         match nodes.first().and_then(Node::tok) {
             Some(Tok::Command(name)) => {
@@ -174,7 +202,10 @@ impl Walker<'_> {
     /// An expression statement: assignments are remembered and checked.
     fn expression(&mut self, nodes: &[Node], vars: &mut Vars, depth: usize) -> Option<Val> {
         let assign = nodes.iter().position(|n| {
-            matches!(n.tok(), Some(Tok::Punct("=" | "+=" | "-=" | "*=" | "/=" | "%=")))
+            matches!(
+                n.tok(),
+                Some(Tok::Punct("=" | "+=" | "-=" | "*=" | "/=" | "%="))
+            )
         });
         let Some(eq) = assign else {
             let v = eval::fold(nodes, vars);
@@ -229,9 +260,10 @@ impl Walker<'_> {
         if lhs.len() == 1 {
             let new = match op {
                 Some(Tok::Punct("=")) => value,
-                Some(Tok::Punct("+=")) => vars.get(name).zip(value).and_then(|(a, b)| {
-                    eval::fold(&value_nodes(a, b), &Vars::default())
-                }),
+                Some(Tok::Punct("+=")) => vars
+                    .get(name)
+                    .zip(value)
+                    .and_then(|(a, b)| eval::fold(&value_nodes(a, b), &Vars::default())),
                 _ => None,
             };
             vars.set(name, new);
@@ -247,7 +279,9 @@ impl Walker<'_> {
                 Node::Group { open, body, .. } => {
                     if *open == "@{" {
                         for s in tree::statements(body) {
-                            if let Some(eq) = s.iter().position(|n| n.tok() == Some(&Tok::Punct("="))) {
+                            if let Some(eq) =
+                                s.iter().position(|n| n.tok() == Some(&Tok::Punct("=")))
+                            {
                                 let v = &s[eq + 1..];
                                 self.element(v, None, vars, depth);
                             }
@@ -267,9 +301,13 @@ impl Walker<'_> {
                             i.checked_sub(2).and_then(|k| nodes.get(k)),
                             i.checked_sub(1).and_then(|k| nodes.get(k)),
                         ) {
-                            (Some(Node::Tok(ty)), Some(Node::Tok(sep))) if sep.tok == Tok::Punct("::") => {
+                            (Some(Node::Tok(ty)), Some(Node::Tok(sep)))
+                                if sep.tok == Tok::Punct("::") =>
+                            {
                                 match &ty.tok {
-                                    Tok::Type(t) => Some(t.trim_start_matches("system.").to_string()),
+                                    Tok::Type(t) => {
+                                        Some(t.trim_start_matches("system.").to_string())
+                                    }
                                     _ => None,
                                 }
                             }
@@ -293,7 +331,10 @@ impl Walker<'_> {
                             });
                         }
                     }
-                    Tok::Str { value, expandable: true } if value.contains("$(") => {
+                    Tok::Str {
+                        value,
+                        expandable: true,
+                    } if value.contains("$(") => {
                         // Subexpressions inside a string run when it is expanded.
                         for inner in subexpressions(value) {
                             self.script(&inner, &mut vars.clone(), depth);
@@ -334,7 +375,14 @@ impl Walker<'_> {
         }
     }
 
-    fn command(&mut self, name: String, rest: &[Node], piped: Option<Val>, vars: &mut Vars, depth: usize) {
+    fn command(
+        &mut self,
+        name: String,
+        rest: &[Node],
+        piped: Option<Val>,
+        vars: &mut Vars,
+        depth: usize,
+    ) {
         let args = parse_args(rest);
         let mut texts = Vec::new();
         let value_of = |n: &[Node]| eval::fold(n, vars);
@@ -371,7 +419,9 @@ impl Walker<'_> {
         let named = |want: &[&str], min: usize| -> Option<Val> {
             args.iter().find_map(|a| match a {
                 Arg::Named(p, Some(v))
-                    if want.iter().any(|w| p.len() >= min.min(w.len()) && w.starts_with(p.as_str())) =>
+                    if want
+                        .iter()
+                        .any(|w| p.len() >= min.min(w.len()) && w.starts_with(p.as_str())) =>
                 {
                     eval::fold(v, vars)
                 }
@@ -391,6 +441,12 @@ impl Walker<'_> {
             "iex" | "invoke-expression" => {
                 let code = named(&["command"], 1).or_else(|| positional(0)).or(piped);
                 if let Some(code) = code {
+                    self.script(&code.text(), &mut vars.clone(), depth + 1);
+                }
+            }
+            // A script block's text (a 4103 binding renders it as a string) runs.
+            "invoke-command" | "icm" | "start-job" | "sajb" => {
+                if let Some(code) = named(&["scriptblock"], 1) {
                     self.script(&code.text(), &mut vars.clone(), depth + 1);
                 }
             }
@@ -422,12 +478,16 @@ impl Walker<'_> {
                     let t = t.trim_start_matches(|c| c == '$');
                     let is_item = name == "set-item" || name == "si";
                     let var = if is_item {
-                        t.to_lowercase().strip_prefix("variable:").map(str::to_string)
+                        t.to_lowercase()
+                            .strip_prefix("variable:")
+                            .map(str::to_string)
                     } else {
                         Some(t.to_string())
                     };
                     if let Some(var) = var {
-                        if var_key(&var) == "erroractionpreference" && value.as_ref().is_some_and(silences) {
+                        if var_key(&var) == "erroractionpreference"
+                            && value.as_ref().is_some_and(silences)
+                        {
                             self.out.suppression.preference = true;
                         }
                         vars.set(&var, value);
@@ -506,7 +566,10 @@ fn subexpressions(s: &str) -> Vec<String> {
 fn unit(nodes: &[Node]) -> (&[Node], &[Node]) {
     let mut end = 1.min(nodes.len());
     while end < nodes.len() && !nodes[end].spaced() {
-        if matches!(nodes[end].tok(), Some(Tok::Parameter { .. } | Tok::Punct(",") | Tok::Redirect)) {
+        if matches!(
+            nodes[end].tok(),
+            Some(Tok::Parameter { .. } | Tok::Punct(",") | Tok::Redirect)
+        ) {
             break;
         }
         end += 1;
@@ -529,9 +592,9 @@ fn parse_args(mut nodes: &[Node]) -> Vec<Arg<'_>> {
             let rest = &nodes[1..];
             let takes = *colon
                 || (!SWITCHES.contains(&name.as_str())
-                    && rest
-                        .first()
-                        .is_some_and(|n| !matches!(n.tok(), Some(Tok::Parameter { .. } | Tok::Redirect))));
+                    && rest.first().is_some_and(|n| {
+                        !matches!(n.tok(), Some(Tok::Parameter { .. } | Tok::Redirect))
+                    }));
             if takes && !rest.is_empty() {
                 let (v, after) = array_unit(rest);
                 out.push(Arg::Named(name.clone(), Some(v)));
@@ -560,10 +623,11 @@ fn array_unit(nodes: &[Node]) -> (&[Node], &[Node]) {
     nodes.split_at(end)
 }
 
-/// A bare word's text.
+/// The text of the bare word a unit starts with (`Net.Sockets.TCPClient` of
+/// `Net.Sockets.TCPClient('h',1)`).
 fn word(nodes: &[Node]) -> Option<String> {
-    match nodes {
-        [Node::Tok(t)] => match &t.tok {
+    match nodes.first() {
+        Some(Node::Tok(t)) => match &t.tok {
             Tok::Word(w) | Tok::Command(w) | Tok::Number(w) => Some(w.clone()),
             _ => None,
         },

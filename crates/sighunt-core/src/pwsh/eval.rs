@@ -94,7 +94,14 @@ pub struct Vars {
 /// case; `env:` is kept (it is a drive, not a scope).
 pub fn var_key(name: &str) -> String {
     let lower = name.to_lowercase();
-    for scope in ["global:", "script:", "local:", "private:", "using:", "variable:"] {
+    for scope in [
+        "global:",
+        "script:",
+        "local:",
+        "private:",
+        "using:",
+        "variable:",
+    ] {
         if let Some(rest) = lower.strip_prefix(scope) {
             return rest.to_string();
         }
@@ -208,7 +215,9 @@ fn expand_at(s: &str, vars: &Vars, depth: usize) -> Option<String> {
             }
             Some(&n) if n.is_alphanumeric() || n == '_' || n == ':' => {
                 let mut j = i + 1;
-                while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':') {
+                while j < chars.len()
+                    && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':')
+                {
                     j += 1;
                 }
                 let name: String = chars[i + 1..j].iter().collect();
@@ -290,7 +299,9 @@ impl Folder<'_> {
             self.i += 1;
             let right = self.format()?;
             left = match (left, right.int()?) {
-                (Val::Str(s), n) if (0..=4096).contains(&n) && s.len() * (n as usize) <= MAX_STR => {
+                (Val::Str(s), n)
+                    if (0..=4096).contains(&n) && s.len() * (n as usize) <= MAX_STR =>
+                {
                     Val::Str(s.repeat(n as usize))
                 }
                 (Val::Int(a), n) => Val::Int(a.checked_mul(n)?),
@@ -365,7 +376,10 @@ impl Folder<'_> {
         if let Some(Tok::Type(t)) = self.peek() {
             let t = t.clone();
             // `[Type]::Member`: a static member; `[Type] value`: a cast.
-            if matches!(self.n.get(self.i + 1).and_then(Node::tok), Some(Tok::Punct("::"))) {
+            if matches!(
+                self.n.get(self.i + 1).and_then(Node::tok),
+                Some(Tok::Punct("::"))
+            ) {
                 return self.postfix_static(&t);
             }
             self.i += 1;
@@ -398,9 +412,10 @@ impl Folder<'_> {
                 let rest: Vec<Val> = it.flat_map(Val::items).collect();
                 join(Val::Arr(rest), &sep)?
             }
-            ("string", "concat", Some(args)) => {
-                join(Val::Arr(args.into_iter().flat_map(Val::items).collect()), "")?
-            }
+            ("string", "concat", Some(args)) => join(
+                Val::Arr(args.into_iter().flat_map(Val::items).collect()),
+                "",
+            )?,
             ("char" | "convert", "convertfromutf32" | "tochar", Some(args)) => {
                 cast("char", args.into_iter().next()?)?
             }
@@ -432,7 +447,9 @@ impl Folder<'_> {
                 } else {
                     value.clone()
                 })),
-                Tok::Number(n) => parse_int(n).map(Val::Int).or_else(|| Some(Val::Str(n.clone()))),
+                Tok::Number(n) => parse_int(n)
+                    .map(Val::Int)
+                    .or_else(|| Some(Val::Str(n.clone()))),
                 Tok::Variable { name, splat: false } => self.vars.get(name),
                 // A bare word in argument mode is a string.
                 Tok::Word(w) => Some(Val::Str(w.clone())),
@@ -445,7 +462,9 @@ impl Folder<'_> {
                         return None;
                     };
                     self.depth += 1;
-                    let v = (self.depth <= MAX_DEPTH).then(|| fold(one, self.vars)).flatten();
+                    let v = (self.depth <= MAX_DEPTH)
+                        .then(|| fold(one, self.vars))
+                        .flatten();
                     self.depth -= 1;
                     v
                 }
@@ -532,7 +551,12 @@ fn add(left: Val, right: Val) -> Option<Val> {
 }
 
 fn join(v: Val, sep: &str) -> Option<Val> {
-    let s = v.items().iter().map(Val::text).collect::<Vec<_>>().join(sep);
+    let s = v
+        .items()
+        .iter()
+        .map(Val::text)
+        .collect::<Vec<_>>()
+        .join(sep);
     (s.len() <= MAX_STR).then_some(Val::Str(s))
 }
 
@@ -572,12 +596,7 @@ fn format(template: &str, args: &[Val]) -> Option<String> {
                     }
                     spec.push(n);
                 }
-                let index: usize = spec
-                    .split([',', ':'])
-                    .next()?
-                    .trim()
-                    .parse()
-                    .ok()?;
+                let index: usize = spec.split([',', ':']).next()?.trim().parse().ok()?;
                 out.push_str(&args.get(index)?.text());
             }
             c => out.push(c),
@@ -618,7 +637,11 @@ fn cast(t: &str, v: Val) -> Option<Val> {
                 let s = s.trim();
                 match ACTION_PREFERENCE.iter().find(|p| p.eq_ignore_ascii_case(s)) {
                     Some(p) => Val::Str((*p).to_string()),
-                    None => Val::Str(ACTION_PREFERENCE.get(usize::try_from(parse_int(s)?).ok()?)?.to_string()),
+                    None => Val::Str(
+                        ACTION_PREFERENCE
+                            .get(usize::try_from(parse_int(s)?).ok()?)?
+                            .to_string(),
+                    ),
                 }
             }
         },
@@ -654,7 +677,11 @@ fn method(v: Val, name: &str, args: Option<Vec<Val>>) -> Option<Val> {
         };
     };
     let arg = |k: usize| args.get(k).map(Val::text);
-    let num = |k: usize| args.get(k).and_then(Val::int).and_then(|n| usize::try_from(n).ok());
+    let num = |k: usize| {
+        args.get(k)
+            .and_then(Val::int)
+            .and_then(|n| usize::try_from(n).ok())
+    };
     let chars: Vec<char> = s.chars().collect();
     Some(Val::Str(match name {
         "replace" => {
@@ -700,7 +727,9 @@ fn method(v: Val, name: &str, args: Option<Vec<Val>>) -> Option<Val> {
             out
         }
         "tochararray" => {
-            return Some(Val::Arr(chars.iter().map(|c| Val::Str(c.to_string())).collect()));
+            return Some(Val::Arr(
+                chars.iter().map(|c| Val::Str(c.to_string())).collect(),
+            ));
         }
         "split" => {
             let seps: Vec<char> = arg(0)?.chars().collect();

@@ -79,15 +79,46 @@ enum Frame {
 }
 
 const KEYWORDS: &[&str] = &[
-    "if", "elseif", "else", "foreach", "for", "while", "do", "until", "switch", "function",
-    "filter", "try", "catch", "finally", "trap", "return", "throw", "exit", "break",
-    "continue", "param", "begin", "process", "end", "data", "dynamicparam", "class", "enum",
-    "using", "workflow", "in",
+    "if",
+    "elseif",
+    "else",
+    "foreach",
+    "for",
+    "while",
+    "do",
+    "until",
+    "switch",
+    "function",
+    "filter",
+    "try",
+    "catch",
+    "finally",
+    "trap",
+    "return",
+    "throw",
+    "exit",
+    "break",
+    "continue",
+    "param",
+    "begin",
+    "process",
+    "end",
+    "data",
+    "dynamicparam",
+    "class",
+    "enum",
+    "using",
+    "workflow",
+    "in",
 ];
 
 /// Characters that end a bare word in argument mode.
 fn ends_word(c: char) -> bool {
-    c.is_whitespace() || matches!(c, ';' | '|' | '(' | ')' | '{' | '}' | ',' | '&' | '\'' | '"')
+    c.is_whitespace()
+        || matches!(
+            c,
+            ';' | '|' | '(' | ')' | '{' | '}' | ',' | '&' | '\'' | '"'
+        )
 }
 
 fn map_char(c: char) -> char {
@@ -224,8 +255,7 @@ impl Lexer {
             }
             if c == '<' && self.at(1) == Some('#') {
                 self.i += 2;
-                while self.i < self.s.len() && !(self.s[self.i] == '#' && self.at(1) == Some('>'))
-                {
+                while self.i < self.s.len() && !(self.s[self.i] == '#' && self.at(1) == Some('>')) {
                     self.i += 1;
                 }
                 self.i += 2;
@@ -606,7 +636,11 @@ impl Lexer {
     }
 
     fn argument(&mut self, c: char) {
-        if c == '-' && self.at(1).is_some_and(|n| n.is_alphabetic() || n == '_' || n == '?') {
+        if c == '-'
+            && self
+                .at(1)
+                .is_some_and(|n| n.is_alphabetic() || n == '_' || n == '?')
+        {
             self.i += 1;
             let name = self.bare(|c| !ends_word(c) && c != ':');
             let colon = self.at(0) == Some(':');
@@ -659,8 +693,7 @@ impl Lexer {
     /// `>`, `>>`, `2>`, `2>&1`, `*>` at the cursor: its length.
     fn redirection(&self) -> Option<usize> {
         let mut k = 0;
-        if self.at(0).is_some_and(|c| c.is_ascii_digit() || c == '*') && self.at(1) == Some('>')
-        {
+        if self.at(0).is_some_and(|c| c.is_ascii_digit() || c == '*') && self.at(1) == Some('>') {
             k = 1;
         }
         if self.at(k) != Some('>') {

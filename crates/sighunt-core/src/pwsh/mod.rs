@@ -13,7 +13,9 @@ pub mod eval;
 pub mod lexer;
 pub mod tree;
 
-pub use analyze::{Analysis, Call, Invocation, Suppression, analyze, command_key, is_error_action, silences};
+pub use analyze::{
+    Analysis, Call, Invocation, Suppression, analyze, command_key, is_error_action, silences,
+};
 pub use lexer::{Tok, Token, tokenize};
 
 #[cfg(test)]

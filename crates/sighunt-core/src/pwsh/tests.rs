@@ -31,7 +31,10 @@ fn parameters_in_argument_mode_operators_in_expression_mode() {
         vec![
             Tok::Command("Get-Item".into()),
             Tok::Word("x".into()),
-            Tok::Parameter { name: "ea".into(), colon: true },
+            Tok::Parameter {
+                name: "ea".into(),
+                colon: true
+            },
             Tok::Number("0".into()),
             Tok::Pipe,
             Tok::Command("iex".into()),
@@ -40,11 +43,20 @@ fn parameters_in_argument_mode_operators_in_expression_mode() {
     assert_eq!(
         toks("'a','b' -join ''"),
         vec![
-            Tok::Str { value: "a".into(), expandable: false },
+            Tok::Str {
+                value: "a".into(),
+                expandable: false
+            },
             Tok::Punct(","),
-            Tok::Str { value: "b".into(), expandable: false },
+            Tok::Str {
+                value: "b".into(),
+                expandable: false
+            },
             Tok::Operator("join".into()),
-            Tok::Str { value: "".into(), expandable: false },
+            Tok::Str {
+                value: "".into(),
+                expandable: false
+            },
         ]
     );
     // En dash, em dash and the horizontal bar are dashes; backticks vanish.
@@ -52,8 +64,14 @@ fn parameters_in_argument_mode_operators_in_expression_mode() {
         toks("I`E`X \u{2013}E`rrorAction \u{2015}x"),
         vec![
             Tok::Command("IEX".into()),
-            Tok::Parameter { name: "erroraction".into(), colon: false },
-            Tok::Parameter { name: "x".into(), colon: false },
+            Tok::Parameter {
+                name: "erroraction".into(),
+                colon: false
+            },
+            Tok::Parameter {
+                name: "x".into(),
+                colon: false
+            },
         ]
     );
 }
@@ -63,18 +81,39 @@ fn strings_variables_members_and_comments() {
     assert_eq!(
         toks("\"a`tb`\"c\" 'it''s' # -ea 0\n<# x #>$global:x ${a b} $env:ComSpec @p"),
         vec![
-            Tok::Str { value: "a\tb\"c".into(), expandable: true },
-            Tok::Str { value: "it's".into(), expandable: false },
+            Tok::Str {
+                value: "a\tb\"c".into(),
+                expandable: true
+            },
+            Tok::Str {
+                value: "it's".into(),
+                expandable: false
+            },
             Tok::End,
-            Tok::Variable { name: "global:x".into(), splat: false },
-            Tok::Variable { name: "a b".into(), splat: false },
-            Tok::Variable { name: "env:ComSpec".into(), splat: false },
-            Tok::Variable { name: "p".into(), splat: true },
+            Tok::Variable {
+                name: "global:x".into(),
+                splat: false
+            },
+            Tok::Variable {
+                name: "a b".into(),
+                splat: false
+            },
+            Tok::Variable {
+                name: "env:ComSpec".into(),
+                splat: false
+            },
+            Tok::Variable {
+                name: "p".into(),
+                splat: true
+            },
         ]
     );
     assert_eq!(
         toks("@'\nGet-Item -ea 0\n'@"),
-        vec![Tok::Str { value: "Get-Item -ea 0".into(), expandable: false }]
+        vec![Tok::Str {
+            value: "Get-Item -ea 0".into(),
+            expandable: false
+        }]
     );
     assert_eq!(
         toks("(New-Object Net.WebClient).DownloadString('u')"),
@@ -86,7 +125,10 @@ fn strings_variables_members_and_comments() {
             Tok::Punct("."),
             Tok::Member("downloadstring".into()),
             Tok::Open("("),
-            Tok::Str { value: "u".into(), expandable: false },
+            Tok::Str {
+                value: "u".into(),
+                expandable: false
+            },
             Tok::Close(')'),
         ]
     );
@@ -97,7 +139,10 @@ fn strings_variables_members_and_comments() {
             Tok::Punct("::"),
             Tok::Member("create".into()),
             Tok::Open("("),
-            Tok::Variable { name: "u".into(), splat: false },
+            Tok::Variable {
+                name: "u".into(),
+                splat: false
+            },
             Tok::Close(')'),
         ]
     );
@@ -123,8 +168,14 @@ fn obfuscations_fold_to_their_value() {
         ("$ShellId[1]+$ShellId[13]+'x'", "iex"),
         ("$PSHome[4]+$PSHome[30]+'x'", "iex"),
         ("[Management.Automation.ActionPreference]::Ignore", "Ignore"),
-        ("[System.Management.Automation.ActionPreference]0", "SilentlyContinue"),
-        ("'S1l3ntlyC0nt1nu3' -replace '1','i' -replace '3','e' -replace '0','o'", "SilentlyContinue"),
+        (
+            "[System.Management.Automation.ActionPreference]0",
+            "SilentlyContinue",
+        ),
+        (
+            "'S1l3ntlyC0nt1nu3' -replace '1','i' -replace '3','e' -replace '0','o'",
+            "SilentlyContinue",
+        ),
         ("\"$('Ign'+'ore')\"", "Ignore"),
         ("'Ign'+\"ore\"", "Ignore"),
     ] {
@@ -251,7 +302,10 @@ fn every_parameter_form_is_suppression() {
 
 #[test]
 fn every_preference_form_is_suppression() {
-    let bad: Vec<_> = PREFERENCE_FORMS.iter().filter(|t| !sup(t).preference).collect();
+    let bad: Vec<_> = PREFERENCE_FORMS
+        .iter()
+        .filter(|t| !sup(t).preference)
+        .collect();
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
@@ -268,13 +322,23 @@ fn commands_methods_and_objects_are_read_from_what_runs() {
         4,
     );
     assert_eq!(a.created, vec!["net.webclient"]);
-    assert!(a.calls.iter().any(|c| c.name == "downloadfile" && c.args == ["http://x/a.exe", r"C:\Users\Public\a.exe"]), "{:?}", a.calls);
+    assert!(
+        a.calls
+            .iter()
+            .any(|c| c.name == "downloadfile"
+                && c.args == ["http://x/a.exe", r"C:\Users\Public\a.exe"]),
+        "{:?}",
+        a.calls
+    );
     assert!(names("& ('i'+'ex') 'x'").contains(&"iex".to_string()));
     // Code inside code is read too.
     assert!(names("iex \"Start-Process calc\"").contains(&"start-process".to_string()));
     assert!(names(".($ShellId[1]+$ShellId[13]+'x') 'whoami'").contains(&"whoami".to_string()));
     // A cmdlet name in a printed string runs nothing.
-    assert_eq!(names("Write-Host 'Invoke-WebRequest http://x'"), vec!["write-host"]);
+    assert_eq!(
+        names("Write-Host 'Invoke-WebRequest http://x'"),
+        vec!["write-host"]
+    );
     let a = analyze("[Convert]::FromBase64String('AAAA')", 4);
     assert_eq!(a.calls[0].name, "convert::frombase64string");
 }

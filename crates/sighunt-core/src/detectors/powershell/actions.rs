@@ -78,7 +78,9 @@ impl Actions {
                 return Err(format!("{what}: needs commands, methods or creates"));
             }
             if (!r.args.is_empty() || !r.args_all.is_empty()) && r.commands.is_empty() {
-                return Err(format!("{what}: args apply to commands, and there are none"));
+                return Err(format!(
+                    "{what}: args apply to commands, and there are none"
+                ));
             }
             let args_all = r
                 .args_all
@@ -108,7 +110,10 @@ impl Actions {
             download: DownloadRules {
                 admin_hosts: admin_hosts.iter().map(|h| h.to_lowercase()).collect(),
                 writable_folders: set(writable_folders, "writable_folders")?,
-                payload_extensions: payload_extensions.iter().map(|e| e.to_lowercase()).collect(),
+                payload_extensions: payload_extensions
+                    .iter()
+                    .map(|e| e.to_lowercase())
+                    .collect(),
             },
         })
     }
@@ -149,8 +154,7 @@ impl Actions {
                     }
                 }
             }
-            if a
-                .created
+            if a.created
                 .iter()
                 .any(|c| action.creates.iter().any(|want| type_matches(c, want)))
             {
@@ -158,7 +162,11 @@ impl Actions {
                 if action.indicator == DOWNLOAD {
                     // A COM download's URL goes to a later .Open(): look at every
                     // call's arguments.
-                    download_args.extend(a.calls.iter().flat_map(|c| c.args.iter().map(String::as_str)));
+                    download_args.extend(
+                        a.calls
+                            .iter()
+                            .flat_map(|c| c.args.iter().map(String::as_str)),
+                    );
                 }
             }
             if hit && !fired.contains(&action.indicator) {
@@ -204,7 +212,10 @@ impl Actions {
 fn url_host(arg: &str) -> Option<String> {
     let arg = arg.trim().trim_matches(['"', '\'']);
     let (scheme, rest) = arg.split_once("://")?;
-    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https" | "ftp" | "ftps") {
+    if !matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "http" | "https" | "ftp" | "ftps"
+    ) {
         return None;
     }
     let authority = rest.split(['/', '?', '#']).next()?;
@@ -234,12 +245,27 @@ mod tests {
 
     #[test]
     fn urls_and_types() {
-        assert_eq!(url_host("https://user@Download.Microsoft.com:443/x").as_deref(), Some("download.microsoft.com"));
+        assert_eq!(
+            url_host("https://user@Download.Microsoft.com:443/x").as_deref(),
+            Some("download.microsoft.com")
+        );
         assert_eq!(url_host("C:\\x"), None);
-        assert!(method_matches("net.webrequest::create", "webrequest::create"));
-        assert!(!method_matches("notwebrequest::create", "webrequest::create"));
-        assert!(method_matches("convert::frombase64string", "frombase64string"));
-        assert!(type_matches("system.net.sockets.tcpclient", "net.sockets.tcpclient"));
+        assert!(method_matches(
+            "net.webrequest::create",
+            "webrequest::create"
+        ));
+        assert!(!method_matches(
+            "notwebrequest::create",
+            "webrequest::create"
+        ));
+        assert!(method_matches(
+            "convert::frombase64string",
+            "frombase64string"
+        ));
+        assert!(type_matches(
+            "system.net.sockets.tcpclient",
+            "net.sockets.tcpclient"
+        ));
         assert!(!type_matches("net.webclient", "xmlhttp"));
     }
 }

@@ -260,7 +260,11 @@ fn pipeline_details_link_to_their_process_by_host_application() {
     assert_eq!((f.pid, f.ppid), (Some(4242), Some(1000)));
     // This pipeline creates a WebClient but downloads nothing with it (the call
     // that does is in another pipeline): no download_cradle from a type name.
-    assert!(!f.indicators.iter().any(|i| i == "download_cradle"), "{:?}", f.indicators);
+    assert!(
+        !f.indicators.iter().any(|i| i == "download_cradle"),
+        "{:?}",
+        f.indicators
+    );
     has(
         f,
         &[
