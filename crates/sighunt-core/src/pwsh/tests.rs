@@ -189,108 +189,26 @@ fn obfuscations_fold_to_their_value() {
     assert_eq!(fold("$unknown + 'x'"), None);
 }
 
-/// Every accepted form of error suppression; each is valid PowerShell (see the
-/// grammar check) and must be read as such.
-pub const PARAMETER_FORMS: &[&str] = &[
-    "Get-Item x -ErrorAction SilentlyContinue",
-    "Get-Item x -erroraction silentlycontinue",
-    "Get-Item x -ErrorAction:SilentlyContinue",
-    "Get-Item x -ErrorAction: Ignore",
-    "Get-Item x -ErrorA Ignore",
-    "Get-Item x -ErrorAct 4",
-    "Get-Item x -ea 0",
-    "Get-Item x -EA Ignore",
-    "Get-Item x -ea:0",
-    "Get-Item x -ea '0'",
-    "Get-Item x -ErrorAction \"SilentlyContinue\"",
-    "Get-Item x -ErrorAction ([System.Management.Automation.ActionPreference]::SilentlyContinue)",
-    "Get-Item x -ea ([Management.Automation.ActionPreference]::Ignore)",
-    "Get-Item x -ea ([ActionPreference]'Ignore')",
-    "Get-Item x \u{2014}ErrorAction SilentlyContinue",
-    "Get-Item x -E`rrorAction Ignore",
-    "Get-Item x -ErrorAction ('Silently'+'Continue')",
-    "Get-Item x -ErrorAction ('{0}{1}' -f 'Silently','Continue')",
-    "Get-Item x -ea (-join ('Ig','nore'))",
-    "$p = @{ Path = 'x'; ErrorAction = 'SilentlyContinue' }; Get-Item @p",
-    "$p=@{Path='x';ea=0};Get-Item @p",
-    "$p = @{\n  Path = 'x'\n  ErrorAction = 'Ignore'\n}\nGet-Item @p",
-    "$ea = 'SilentlyContinue'; Get-Item x -ErrorAction $ea",
-    "$ea = 'Silently' + 'Continue'\nGet-Item x -ea $ea",
-    "Get-Item x -ea:$([Management.Automation.ActionPreference]::Ignore)",
-    "iex 'Get-Item x -ea 0'",
-    "'Get-Item x -ea 0' | Invoke-Expression",
-    "Invoke-Command -ScriptBlock { Get-Item x -ea 0 }",
-    "[ScriptBlock]::Create('Get-Item x -ea 0').Invoke()",
-];
-
-pub const PREFERENCE_FORMS: &[&str] = &[
-    "$ErrorActionPreference = 'SilentlyContinue'",
-    "$ErrorActionPreference = \"SilentlyContinue\"",
-    "$erroractionpreference='silentlycontinue'",
-    "$ErrorActionPreference=0",
-    "$ErrorActionPreference = 'Ignore'",
-    "$ErrorActionPreference = [System.Management.Automation.ActionPreference]::SilentlyContinue",
-    "$ErrorActionPreference = [Management.Automation.ActionPreference]0",
-    "$global:ErrorActionPreference = 'SilentlyContinue'",
-    "$script:ErrorActionPreference='SilentlyContinue'",
-    "${ErrorActionPreference} = 'SilentlyContinue'",
-    "${global:ErrorActionPreference}=0",
-    "$ErrorActionPreference = 'Silently'+'Continue'",
-    "$ErrorActionPreference = '{1}{0}' -f 'Continue','Silently'",
-    "$v = 'SilentlyContinue'; $ErrorActionPreference = $v",
-    "Set-Variable -Name ErrorActionPreference -Value SilentlyContinue",
-    "Set-Variable ErrorActionPreference 0 -Scope Global",
-    "sv ErrorActionPreference 'Ignore'",
-    "New-Variable -Name ErrorActionPreference -Value 0 -Force",
-    "Set-Variable -Scope Global -Name 'ErrorActionPreference' -Value 'SilentlyContinue' -Force",
-    "Set-Item -Path Variable:ErrorActionPreference -Value SilentlyContinue",
-    "$PSDefaultParameterValues['*:ErrorAction'] = 'SilentlyContinue'",
-    "$PSDefaultParameterValues.Add('*:ErrorAction','Ignore')",
-    "$PSDefaultParameterValues = @{ 'Get-*:ErrorAction' = 'SilentlyContinue' }",
-    "$PSDefaultParameterValues['*:ea'] = 0",
-];
-
-pub const NOT_SUPPRESSION: &[&str] = &[
-    "Get-Item x -Er Ignore",
-    "Get-Item x -Error Ignore",
-    "Get-Item x -ErrorVariable SilentlyContinue",
-    "Get-Item x -ev 0",
-    "Get-Item x -WarningAction SilentlyContinue",
-    "Get-Item x -wa 0",
-    "Get-Item x -InformationAction Ignore",
-    "Get-Item x -infa 0",
-    "Get-Item x -ProgressAction SilentlyContinue",
-    "$ProgressPreference = 'SilentlyContinue'",
-    "$WarningPreference = 'SilentlyContinue'",
-    "$VerbosePreference = 'SilentlyContinue'",
-    "$InformationPreference = 'Ignore'",
-    "Get-Item x -ErrorAction Stop",
-    "Get-Item x -ea 1",
-    "Get-Item x -ea 2",
-    "Get-Item x -ErrorAction Continue",
-    "Get-Item x -ea $pref",
-    "Get-Item x -ErrorActionX 0",
-    "$ErrorActionPreference = 'Stop'",
-    "$ErrorActionPreference = 'Continue'",
-    "$old = $ErrorActionPreference",
-    "if ($ErrorActionPreference -eq 'SilentlyContinue') { }",
-    "$ErrorActionPreference = $previous",
-    "Set-Variable -Name ErrorActionPreference -Value Stop -Scope 0",
-    "# -ErrorAction SilentlyContinue\nGet-Item x",
-    "<# $ErrorActionPreference = 0 #> Get-Item x",
-    "Write-Host 'SilentlyContinue'",
-    "Write-Host '-ErrorAction SilentlyContinue'",
-    "Write-Output \"`$ErrorActionPreference = 'SilentlyContinue'\"",
-    "$msg = 'Get-Item -ea 0'; Write-Host $msg",
-    "Get-Item -Path x -Filter ea",
-    "Get-Item x -ErrorAction $ErrorActionPreference",
-    "$ea = 'Stop'; Get-Item x -ea $ea",
-    "Get-Content log.txt | Select-String 'ErrorAction SilentlyContinue'",
-];
+/// Every accepted form of error suppression, and the look-alikes that are not,
+/// from the fixture the grammar check also reads (each is valid PowerShell:
+/// `scripts/ci-powershell-grammar.sh`).
+fn forms(kind: &str) -> Vec<String> {
+    static FORMS: &str =
+        include_str!("../../../../tests/fixtures/powershell/suppression-forms.json");
+    let v: serde_json::Value = serde_json::from_str(FORMS).expect("valid fixture");
+    v[kind]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|s| s.as_str().expect("a string").to_string())
+        .collect()
+}
 
 #[test]
 fn every_parameter_form_is_suppression() {
-    let bad: Vec<_> = PARAMETER_FORMS
+    let all = forms("parameter");
+    assert!(all.len() > 20);
+    let bad: Vec<_> = all
         .iter()
         .filter(|t| {
             let s = sup(t);
@@ -302,16 +220,17 @@ fn every_parameter_form_is_suppression() {
 
 #[test]
 fn every_preference_form_is_suppression() {
-    let bad: Vec<_> = PREFERENCE_FORMS
-        .iter()
-        .filter(|t| !sup(t).preference)
-        .collect();
+    let all = forms("preference");
+    assert!(all.len() > 20);
+    let bad: Vec<_> = all.iter().filter(|t| !sup(t).preference).collect();
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
 #[test]
 fn look_alikes_are_not_suppression() {
-    let bad: Vec<_> = NOT_SUPPRESSION.iter().filter(|t| sup(t).any()).collect();
+    let all = forms("not_suppression");
+    assert!(all.len() > 30);
+    let bad: Vec<_> = all.iter().filter(|t| sup(t).any()).collect();
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
