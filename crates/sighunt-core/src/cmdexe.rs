@@ -228,7 +228,7 @@ fn expand_one(spec: &str) -> Option<String> {
         let mut parts = range.split(',');
         let start: i64 = parts.next()?.trim().parse().ok()?;
         let start = if start < 0 {
-            (len + start).max(0)
+            len.saturating_add(start).max(0)
         } else {
             start.min(len)
         };
@@ -236,9 +236,9 @@ fn expand_one(spec: &str) -> Option<String> {
             Some(n) => {
                 let n: i64 = n.trim().parse().ok()?;
                 if n < 0 {
-                    (len + n).max(start)
+                    len.saturating_add(n).max(start)
                 } else {
-                    (start + n).min(len)
+                    start.saturating_add(n).min(len)
                 }
             }
             None => len,

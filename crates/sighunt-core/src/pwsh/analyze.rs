@@ -235,10 +235,8 @@ impl Walker<'_> {
         };
         let key = var_key(name);
         match (key.as_str(), &lhs[1..]) {
-            ("erroractionpreference", []) => {
-                if value.as_ref().is_some_and(silences) {
-                    self.out.suppression.preference = true;
-                }
+            ("erroractionpreference", []) if value.as_ref().is_some_and(silences) => {
+                self.out.suppression.preference = true;
             }
             ("psdefaultparametervalues", []) => {
                 if let Some(Val::Hash(entries)) = &value {
@@ -475,7 +473,7 @@ impl Walker<'_> {
                 let value = named(&["value"], 2).or_else(|| positional(1));
                 if let Some(t) = target {
                     let t = t.text();
-                    let t = t.trim_start_matches(|c| c == '$');
+                    let t = t.trim_start_matches('$');
                     let is_item = name == "set-item" || name == "si";
                     let var = if is_item {
                         t.to_lowercase()

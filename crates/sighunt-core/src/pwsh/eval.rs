@@ -327,7 +327,7 @@ impl Folder<'_> {
             self.i += 1;
             let right = self.comma()?;
             let (a, b) = (left.int()?, right.int()?);
-            if (a - b).abs() as usize > MAX_ARR {
+            if a.checked_sub(b)?.unsigned_abs() > MAX_ARR as u64 {
                 return None;
             }
             let items: Vec<Val> = if a <= b {
@@ -369,7 +369,7 @@ impl Folder<'_> {
             }
             Some("-") => {
                 self.i += 1;
-                return Some(Val::Int(-self.unary()?.int()?));
+                return Some(Val::Int(self.unary()?.int()?.checked_neg()?));
             }
             _ => {}
         }
@@ -657,7 +657,7 @@ fn index(v: Val, at: Val) -> Option<Val> {
     };
     let pick = |i: i64| -> Option<Val> {
         let len = items.len() as i64;
-        let k = if i < 0 { len + i } else { i };
+        let k = if i < 0 { len.checked_add(i)? } else { i };
         items.get(usize::try_from(k).ok()?).cloned()
     };
     match at {

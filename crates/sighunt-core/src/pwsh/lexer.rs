@@ -721,7 +721,7 @@ impl Lexer {
             let word = if word.contains("..") {
                 // `1..5`: the range operator follows the number.
                 let (n, _) = word.split_once("..").unwrap_or((&word, ""));
-                self.i -= word.len() - n.len();
+                self.i -= word.chars().count() - n.chars().count();
                 n.to_string()
             } else {
                 word

@@ -212,7 +212,7 @@ fn every_parameter_form_is_suppression() {
         .iter()
         .filter(|t| {
             let s = sup(t);
-            !(s.parameter && !s.preference)
+            !s.parameter || s.preference
         })
         .collect();
     assert!(bad.is_empty(), "{bad:#?}");
@@ -272,6 +272,76 @@ fn code_nested_past_the_limit_is_reported() {
     assert!(!analyze(&code, 4).depth_limited);
     let a = analyze(&code, 2);
     assert!(a.depth_limited && !a.suppression.any());
+}
+
+/// Random PowerShell-ish text (a fixed-seed generator, so failures reproduce):
+/// the reader never panics and always ends.
+#[test]
+fn random_text_never_panics() {
+    const PIECES: &[&str] = &[
+        "$",
+        "@",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        "'",
+        "\"",
+        "`",
+        "-",
+        "\u{2013}",
+        "ea",
+        "0",
+        "4",
+        "iex",
+        " ",
+        "\n",
+        ";",
+        "|",
+        "&",
+        ".",
+        "::",
+        ",",
+        "+",
+        "-f",
+        "-join",
+        "[char]",
+        "99",
+        "'{0}'",
+        "@'\n",
+        "\n'@",
+        "<#",
+        "#>",
+        "#",
+        "=",
+        "$x",
+        "${a}",
+        "-ErrorAction",
+        "Ignore",
+        "-9223372036854775808",
+        "..",
+        "[-1]",
+        ".Replace(",
+        "\u{e9}",
+        "\u{0}",
+        "%COMSPEC:~-99999999999999999999,1%",
+    ];
+    let mut seed: u64 = 0x5eed;
+    for _ in 0..1500 {
+        let mut text = String::new();
+        for _ in 0..(seed % 40) {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push_str(PIECES[(seed >> 33) as usize % PIECES.len()]);
+        }
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let _ = analyze(&text, 4);
+        let _ = eval::expand(&text, &Vars::default());
+        let _ = crate::cmdexe::commands(&format!("cmd /c {text}"));
+    }
 }
 
 #[test]

@@ -177,7 +177,7 @@ impl Actions {
             let to_folder = download_args.iter().any(|arg| self.payload_in_folder(arg));
             if to_folder {
                 fired.push("payload_to_writable_folder".to_string());
-            } else if self.from_admin_hosts(&download_args) {
+            } else if self.all_on_admin_hosts(&download_args) {
                 fired.retain(|f| f != DOWNLOAD);
                 fired.push("download_known_host".to_string());
             }
@@ -196,7 +196,7 @@ impl Actions {
 
     /// Every URL among the download's arguments is on an admin host (and there is
     /// at least one).
-    fn from_admin_hosts(&self, args: &[&str]) -> bool {
+    fn all_on_admin_hosts(&self, args: &[&str]) -> bool {
         let hosts: Vec<String> = args.iter().filter_map(|a| url_host(a)).collect();
         !hosts.is_empty()
             && hosts.iter().all(|h| {
