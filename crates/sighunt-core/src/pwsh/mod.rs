@@ -2,7 +2,7 @@
 //! is for POSIX shells): a mode-aware tokenizer ([`lexer`]), tokens nested by
 //! brackets ([`tree`]), constant folding of the obfuscations attackers use
 //! ([`eval`]), and what a script does: commands with their arguments, method calls,
-//! objects created, error suppression ([`analyze`]).
+//! objects created, error suppression ([`mod@analyze`]).
 //!
 //! Nothing is run. Input is attacker-controlled: every loop makes progress, nesting,
 //! token counts, folded values and the depth of code-inside-strings are bounded, and

@@ -1,6 +1,6 @@
 //! Indicators from what a script does (`[[powershell.actions]]`): the commands it
 //! runs with their arguments, the methods it calls, the objects it creates, read by
-//! [`crate::pwsh::analyze`]. A name in printed text fires nothing; a read
+//! [`crate::pwsh::analyze()`]. A name in printed text fires nothing; a read
 //! (`Get-MpPreference`, `reg query`) matches no write.
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};

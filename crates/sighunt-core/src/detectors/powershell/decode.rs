@@ -549,7 +549,7 @@ pub fn normalize(text: &str) -> String {
 }
 
 /// Error suppression in PowerShell text, read on its tokens (see
-/// [`crate::pwsh::analyze`]); kept for callers that only need this answer.
+/// [`crate::pwsh::analyze()`]); kept for callers that only need this answer.
 pub fn suppression(text: &str) -> Suppression {
     crate::pwsh::analyze(text, MAX_DECODE_DEPTH).suppression
 }
