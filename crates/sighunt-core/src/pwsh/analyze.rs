@@ -62,6 +62,8 @@ pub struct Analysis {
 
 /// Most items of each kind kept from one script.
 const MAX_ITEMS: usize = 4096;
+/// Most bytes of constant strings kept from one script.
+const MAX_STRING_BYTES: usize = 4 << 20;
 
 /// Reads `text` as PowerShell. Strings run as code are followed `max_depth` levels.
 pub fn analyze(text: &str, max_depth: usize) -> Analysis {
@@ -70,6 +72,7 @@ pub fn analyze(text: &str, max_depth: usize) -> Analysis {
     Walker {
         out: &mut a,
         max_depth,
+        string_bytes: 0,
     }
     .script(text, &mut vars, 0);
     a
@@ -144,6 +147,7 @@ enum Arg<'a> {
 struct Walker<'o> {
     out: &'o mut Analysis,
     max_depth: usize,
+    string_bytes: usize,
 }
 
 impl Walker<'_> {
@@ -166,7 +170,11 @@ impl Walker<'_> {
     }
 
     fn push_string(&mut self, s: String) {
-        if self.out.strings.len() < MAX_ITEMS && !s.is_empty() {
+        if self.out.strings.len() < MAX_ITEMS
+            && !s.is_empty()
+            && self.string_bytes + s.len() <= MAX_STRING_BYTES
+        {
+            self.string_bytes += s.len();
             self.out.strings.push(s);
         }
     }
@@ -285,9 +293,9 @@ impl Walker<'_> {
                             }
                         }
                     } else {
-                        let mut inner = vars.clone();
-                        let scoped = if *open == "{" { &mut inner } else { &mut *vars };
-                        self.block(body, scoped, depth);
+                        // One variable table for the whole script: a script block's
+                        // scope is not modelled (reading more, never less).
+                        self.block(body, vars, depth);
                     }
                 }
                 Node::Tok(t) => match &t.tok {
@@ -335,7 +343,7 @@ impl Walker<'_> {
                     } if value.contains("$(") => {
                         // Subexpressions inside a string run when it is expanded.
                         for inner in subexpressions(value) {
-                            self.script(&inner, &mut vars.clone(), depth);
+                            self.script(&inner, vars, depth);
                         }
                     }
                     Tok::Str { value, .. } => self.push_string(value.clone()),
@@ -358,7 +366,7 @@ impl Walker<'_> {
         match name {
             "scriptblock::create" | "invokescript" | "newscriptblock" => {
                 if let Some(code) = args.first() {
-                    self.script(&code.text(), &mut vars.clone(), depth + 1);
+                    self.script(&code.text(), vars, depth + 1);
                 }
             }
             "add" => {
@@ -439,19 +447,19 @@ impl Walker<'_> {
             "iex" | "invoke-expression" => {
                 let code = named(&["command"], 1).or_else(|| positional(0)).or(piped);
                 if let Some(code) = code {
-                    self.script(&code.text(), &mut vars.clone(), depth + 1);
+                    self.script(&code.text(), vars, depth + 1);
                 }
             }
             // A script block's text (a 4103 binding renders it as a string) runs.
             "invoke-command" | "icm" | "start-job" | "sajb" => {
                 if let Some(code) = named(&["scriptblock"], 1) {
-                    self.script(&code.text(), &mut vars.clone(), depth + 1);
+                    self.script(&code.text(), vars, depth + 1);
                 }
             }
             "powershell" | "pwsh" | "powershell_ise" => {
                 let code = named(&["command"], 1);
                 if let Some(code) = code {
-                    self.script(&code.text(), &mut vars.clone(), depth + 1);
+                    self.script(&code.text(), vars, depth + 1);
                 }
             }
             "new-object" => {

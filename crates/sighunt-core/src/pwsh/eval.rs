@@ -4,6 +4,7 @@
 //! `.Replace()`, indexing `$env:ComSpec[4,15,25]`, `[ActionPreference]::Ignore`)
 //! without running anything. Whatever depends on a command's output is unknown.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use regex::RegexBuilder;
@@ -17,6 +18,9 @@ const MAX_STR: usize = 1 << 20;
 const MAX_ARR: usize = 65_536;
 /// Deepest expression folded.
 const MAX_DEPTH: usize = 64;
+/// Bytes of values one script may produce or copy in all: past it nothing more is
+/// folded (a loop of `$a + $a` over megabyte strings costs no more than this).
+const MAX_WORK: usize = 64 << 20;
 
 /// A folded value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +92,8 @@ pub fn parse_int(s: &str) -> Option<i64> {
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
     map: HashMap<String, Val>,
+    /// Bytes produced or copied so far (see [`MAX_WORK`]).
+    work: Cell<usize>,
 }
 
 /// A variable's name without its scope (`global:`, `script:`, `variable:` …), lower
@@ -109,11 +115,28 @@ pub fn var_key(name: &str) -> String {
     lower
 }
 
+/// The bytes a value holds, roughly.
+fn size(v: &Val) -> usize {
+    match v {
+        Val::Str(s) => s.len(),
+        Val::Arr(a) => a.iter().map(size).sum::<usize>() + a.len(),
+        Val::Hash(h) => h.iter().map(|(k, v)| k.len() + size(v)).sum(),
+        _ => 8,
+    }
+}
+
 impl Vars {
+    /// Counts `v` against the work budget; `None` once it is spent.
+    pub fn charge(&self, v: Val) -> Option<Val> {
+        let total = self.work.get().saturating_add(size(&v));
+        self.work.set(total);
+        (total <= MAX_WORK).then_some(v)
+    }
+
     pub fn get(&self, name: &str) -> Option<Val> {
         let key = var_key(name);
         if let Some(v) = self.map.get(&key) {
-            return Some(v.clone());
+            return self.charge(v.clone());
         }
         // Automatic variables and environment values with their default values:
         // obfuscators index into them to spell command names.
@@ -156,7 +179,9 @@ pub fn fold(nodes: &[Node], vars: &Vars) -> Option<Val> {
         depth: 0,
     };
     let v = p.comparison()?;
-    (p.i == nodes.len()).then_some(v)
+    (p.i == nodes.len())
+        .then_some(v)
+        .and_then(|v| vars.charge(v))
 }
 
 /// The value of the text inside an expandable (double-quoted) string.
@@ -269,12 +294,14 @@ impl Folder<'_> {
                 "replace" | "ireplace" | "creplace" => {
                     self.i += 1;
                     let right = self.additive()?;
-                    left = replace(&left.text(), right, op != "creplace")?;
+                    left = self
+                        .vars
+                        .charge(replace(&left.text(), right, op != "creplace")?)?;
                 }
                 "join" => {
                     self.i += 1;
                     let sep = self.additive()?.text();
-                    left = join(left, &sep)?;
+                    left = self.vars.charge(join(left, &sep)?)?;
                 }
                 _ => break,
             }
@@ -288,7 +315,7 @@ impl Folder<'_> {
         while self.op() == Some("+") {
             self.i += 1;
             let right = self.multiplicative()?;
-            left = add(left, right)?;
+            left = self.vars.charge(add(left, right)?)?;
         }
         Some(left)
     }
@@ -308,7 +335,7 @@ impl Folder<'_> {
                 _ => return None,
             };
         }
-        Some(left)
+        self.vars.charge(left)
     }
 
     fn format(&mut self) -> Option<Val> {
@@ -316,7 +343,9 @@ impl Folder<'_> {
         while self.op() == Some("f") {
             self.i += 1;
             let right = self.range()?;
-            left = Val::Str(format(&left.text(), &right.items())?);
+            left = self
+                .vars
+                .charge(Val::Str(format(&left.text(), &right.items())?))?;
         }
         Some(left)
     }
@@ -501,7 +530,7 @@ impl Folder<'_> {
                 let m = m.clone();
                 self.i += 2;
                 let args = self.call_args();
-                v = method(v, &m, args)?;
+                v = self.vars.charge(method(v, &m, args)?)?;
                 continue;
             }
             return Some(v);

@@ -374,3 +374,13 @@ fn hostile_text_terminates() {
     let v = Val::Str("x".into());
     assert_eq!(v.text(), "x");
 }
+
+#[test]
+fn folding_work_is_bounded() {
+    // Each statement builds a megabyte; a million of them would be a terabyte.
+    let big = "$a = 'x' * 4096; $a = $a * 256; ".repeat(2_000);
+    let a = analyze(&big, 4);
+    assert!(a.strings.len() <= 4096);
+    let chain = format!("$a = 'x' * 1000000{}", " -replace 'x','x'".repeat(5_000));
+    let _ = analyze(&chain, 4);
+}
