@@ -16,7 +16,8 @@
 //!   applies the seed query's exact semantics instead of sighunt's.
 //!
 //! Shared helpers: [`command`] (what a command line runs, through wrappers) and
-//! [`shell`] (a POSIX shell lexer).
+//! [`shell`] (a POSIX shell lexer), [`pwsh`] (PowerShell read as PowerShell reads
+//! it) and [`cmdexe`] (cmd.exe's command-line rules).
 //!
 //! # Embedding
 //!
@@ -37,6 +38,7 @@
 //! ```
 
 pub mod allowlist;
+pub mod cmdexe;
 pub mod command;
 pub mod detectors;
 pub mod engine;
@@ -47,6 +49,7 @@ pub mod finding;
 pub mod input;
 pub mod live;
 pub mod profile;
+pub mod pwsh;
 pub mod rules;
 pub mod shell;
 pub mod sources;

