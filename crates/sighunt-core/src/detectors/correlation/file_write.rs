@@ -24,3 +24,79 @@ impl Correlator {
             .insert((host_key(&f.host), Box::from(cap(&path))), "write", time);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+
+    use crate::detectors::nohup::NohupDetector;
+    use crate::detectors::{Detector, Findings};
+    use crate::event::{Event, FileWrite, FileWriteKind, Position, ProcessStart, Provenance};
+    use crate::finding::Finding;
+    use crate::rules::Rules;
+
+    fn write(secs: i64, host: &str, path: &str) -> Event {
+        Event::FileWrite(FileWrite {
+            time: Some(Utc.timestamp_opt(1_795_838_965 + secs, 0).unwrap()),
+            host: host.into(),
+            pid: Some(10),
+            process_guid: None,
+            image: Some("/usr/bin/bash".into()),
+            path: path.into(),
+            kind: FileWriteKind::Created,
+            provenance: Provenance {
+                path: Arc::from("mde.jsonl"),
+                position: Position::Line(1),
+                format: "mde",
+            },
+        })
+    }
+
+    fn nohup(secs: i64, target: &str) -> Event {
+        let mut p = ProcessStart::test_exec(&["nohup", target], 101, 10);
+        p.time = Some(Utc.timestamp_opt(1_795_838_965 + secs, 0).unwrap());
+        Event::Process(p)
+    }
+
+    fn run(events: &[Event]) -> Vec<Finding> {
+        let mut d = NohupDetector::new(&Rules::embedded()).unwrap();
+        let mut out = Findings::default();
+        for e in events {
+            d.observe(e, &mut out);
+        }
+        out.drain()
+    }
+
+    fn prepared(events: &[Event]) -> bool {
+        let f = run(events);
+        assert_eq!(f.len(), 1);
+        f[0].indicators
+            .iter()
+            .any(|i| i == "payload_made_executable")
+    }
+
+    #[test]
+    fn a_payload_written_then_nohuped_is_prepared() {
+        let payload = "/tmp/df00tech_test_payload.sh";
+        assert!(prepared(&[write(0, "h", payload), nohup(2, payload)]));
+        // The path is folded as the launch's is.
+        assert!(prepared(&[
+            write(0, "h", "/tmp/./x/../df00tech_test_payload.sh"),
+            nohup(2, payload)
+        ]));
+        // Not: written after the launch, on another host, another file, or long before
+        // (the rule data's prepare window).
+        assert!(!prepared(&[nohup(0, payload), write(2, "h", payload)]));
+        assert!(!prepared(&[write(0, "other", payload), nohup(2, payload)]));
+        assert!(!prepared(&[
+            write(0, "h", "/tmp/other.sh"),
+            nohup(2, payload)
+        ]));
+        assert!(!prepared(&[
+            write(0, "h", payload),
+            nohup(100_000, payload)
+        ]));
+    }
+}
