@@ -23,8 +23,6 @@ pub(super) type PieceFn<'a> = dyn FnMut(u64, Piece<'_>) + 'a;
 const ROW_KEYS: [&[u8]; 4] = [b"records", b"Results", b"results", b"rows"];
 /// Keys whose array value names the columns of array rows.
 const COLUMN_KEYS: [&[u8]; 3] = [b"Schema", b"schema", b"columns"];
-/// Row arrays are looked for this deep at most (`tables[i].rows` is 4 levels down).
-const MAX_WRAPPER_DEPTH: usize = 4;
 /// Deeper nesting than any MDE record has; beyond it the value is reported and skipped.
 const MAX_DEPTH: usize = 128;
 
@@ -316,7 +314,7 @@ impl RowSplitter {
                 self.start_line = self.line;
                 self.buf.clear();
             }
-            Some(p) if !object && p.object && self.stack.len() <= MAX_WRAPPER_DEPTH => {
+            Some(p) if !object && p.object && self.wrapper_level() => {
                 match p.key {
                     Key::Rows if matches!(self.capture, Capture::Top | Capture::None) => {
                         // The object around it is a wrapper, not a row.
@@ -347,6 +345,18 @@ impl RowSplitter {
             rows,
             value_due: !object,
         });
+    }
+
+    /// Where a wrapper keeps its rows and columns: in the top-level object
+    /// (`records`, `Results`, `Schema`), or in an element of a top-level array member
+    /// (`tables[i].rows`, `tables[i].columns`) — not deeper, so a record's own
+    /// fields never pass for a wrapper.
+    fn wrapper_level(&self) -> bool {
+        match self.stack.len() {
+            1 => true,
+            3 => self.stack[0].object && !self.stack[1].object,
+            _ => false,
+        }
     }
 
     fn close(&mut self, b: u8, out: &mut PieceFn<'_>) {

@@ -336,3 +336,13 @@ fn other_tables_and_actions_are_not_errors() {
         errors(&c)
     );
 }
+
+/// A record's own fields named like a wrapper's (`rows`, `results` inside
+/// `properties` or `AdditionalFields`) do not make it a wrapper.
+#[test]
+fn record_fields_named_like_wrappers_stay_fields() {
+    let text = r#"{"category":"AdvancedHunting-DeviceProcessEvents","operationName":"Publish","properties":{"results":[1],"AdditionalFields":{"rows":[[1]],"records":[{"a":1}]},"Timestamp":"2026-11-30T09:20:00Z","DeviceName":"h","ActionType":"ProcessCreated","FileName":"nohup","FolderPath":"/usr/bin/nohup","ProcessCommandLine":"nohup /tmp/x","ProcessId":7}}"#;
+    let c = read(text.as_bytes());
+    assert!(c.errors.is_empty(), "{:?}", errors(&c));
+    assert_eq!(c.events.len(), 1);
+}
