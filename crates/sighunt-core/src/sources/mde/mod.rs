@@ -10,8 +10,8 @@
 //!   object per line (data export), the query API's `tables[].columns/rows`, or the
 //!   portal's CSV.
 //!
-//! JSON is cut into rows by [`split`] (a wrapper's row array is streamed, never held
-//! whole), CSV by [`csv`]; [`map`] turns `DeviceProcessEvents`,
+//! JSON is cut into rows by `split.rs` (a wrapper's row array is streamed, never held
+//! whole), CSV by `csv.rs`; [`map`] turns `DeviceProcessEvents`,
 //! `DeviceNetworkEvents` and `DeviceFileEvents` rows into events and skips every
 //! other table. A bad row is reported with its line and the input goes on.
 
