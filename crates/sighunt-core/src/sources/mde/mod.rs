@@ -91,11 +91,19 @@ fn on_piece(
     piece: Piece<'_>,
     sink: &mut dyn EventSink,
 ) {
+    let row = match &piece {
+        Piece::Row(_, Some(n)) => format!(", row {n}"),
+        _ => String::new(),
+    };
     let error = |message: String, sink: &mut dyn EventSink| {
-        sink.error(InputError::new(name, Some(format!("line {line}")), message))
+        sink.error(InputError::new(
+            name,
+            Some(format!("line {line}{row}")),
+            message,
+        ))
     };
     match piece {
-        Piece::Row(bytes) => match serde_json::from_slice::<Value>(bytes) {
+        Piece::Row(bytes, _) => match serde_json::from_slice::<Value>(bytes) {
             Ok(row) => match mapper.map(row, line) {
                 Ok(Some(event)) => sink.event(event),
                 Ok(None) => {}

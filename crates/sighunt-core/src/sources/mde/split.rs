@@ -12,7 +12,9 @@
 
 /// What the splitter hands out, with the line it started on.
 pub(super) enum Piece<'a> {
-    Row(&'a [u8]),
+    /// A row, with its 1-based number in its row array (`None` for a top-level
+    /// object): rows of a one-line document share their line.
+    Row(&'a [u8], Option<u64>),
     Columns(&'a [u8]),
     Error(String),
 }
@@ -71,6 +73,8 @@ pub(super) struct RowSplitter {
     capture_depth: usize,
     buf: Vec<u8>,
     start_line: u64,
+    /// Rows begun in the current row array.
+    rows_seen: u64,
     /// Depth of the column list being kept, if any.
     columns_depth: Option<usize>,
     columns: Vec<u8>,
@@ -99,6 +103,7 @@ impl RowSplitter {
             capture_depth: 0,
             buf: Vec::new(),
             start_line: 1,
+            rows_seen: 0,
             columns_depth: None,
             columns: Vec::new(),
             line: 1,
@@ -273,6 +278,7 @@ impl RowSplitter {
             if !f.object && f.value_due {
                 f.value_due = false;
                 if f.rows && self.capture == Capture::None {
+                    self.rows_seen += 1;
                     out(
                         self.line,
                         Piece::Error("row is not a JSON object or array; skipped".into()),
@@ -309,6 +315,7 @@ impl RowSplitter {
                 }
             }
             Some(p) if p.rows && self.capture == Capture::None => {
+                self.rows_seen += 1;
                 self.capture = Capture::Row;
                 self.capture_depth = self.stack.len() + 1;
                 self.start_line = self.line;
@@ -336,6 +343,9 @@ impl RowSplitter {
         }
         if let Some(f) = self.stack.last_mut() {
             f.value_due = false;
+        }
+        if rows {
+            self.rows_seen = 0;
         }
         self.keep(b);
         self.stack.push(Frame {
@@ -388,7 +398,8 @@ impl RowSplitter {
         }
         if self.capture != Capture::None && self.capture_depth == depth {
             match self.capture {
-                Capture::Top | Capture::Row => out(self.start_line, Piece::Row(&self.buf)),
+                Capture::Top => out(self.start_line, Piece::Row(&self.buf, None)),
+                Capture::Row => out(self.start_line, Piece::Row(&self.buf, Some(self.rows_seen))),
                 Capture::Discard => out(
                     self.start_line,
                     Piece::Error(format!(

@@ -213,7 +213,7 @@ fn log_analytics_rows_use_their_columns() {
     assert_eq!(p.provenance.position, Position::Line(2));
     assert_eq!(
         errors(&c),
-        ["t.json: line 4: row of 3 values where the column list has 8; skipped"]
+        ["t.json: line 4, row 3: row of 3 values where the column list has 8; skipped"]
     );
 }
 
@@ -234,7 +234,7 @@ fn wrapper_rows_are_streamed_not_buffered() {
     let mut split = super::split::RowSplitter::new(row.len() + 16);
     let (mut rows, mut errs) = (0, 0);
     split.push(doc.as_bytes(), &mut |_, piece| match piece {
-        super::split::Piece::Row(_) => rows += 1,
+        super::split::Piece::Row(_, _) => rows += 1,
         super::split::Piece::Error(_) => errs += 1,
         super::split::Piece::Columns(_) => {}
     });
