@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${FUZZ_SECONDS:-8}
-targets=(auditd shell command sniff lines text_sources evtx win_xml win_json powershell)
+targets=(auditd shell command sniff lines text_sources evtx win_xml win_json powershell mde)
 
 # EVTX seeds: chunks of the shared corpus's EVTX files (never copied into the repo).
 mkdir -p work/evtx

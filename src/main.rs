@@ -97,7 +97,7 @@ struct HuntArgs {
     paths: Vec<PathBuf>,
 
     /// Read every input as this format instead of sniffing it from content.
-    /// One of: auditd, syslog, evtx, xml, json, eslogger, journald, unifiedlog.
+    /// One of: auditd, syslog, evtx, xml, json, eslogger, journald, unifiedlog, mde.
     #[arg(long, value_name = "FORMAT")]
     input_format: Option<InputFormat>,
 

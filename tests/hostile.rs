@@ -875,3 +875,114 @@ fn evtx_cut_at_a_chunk_boundary_is_read_without_error() {
         cut.describe()
     );
 }
+
+/// An MDE Streaming API record (`DeviceProcessEvents`) of a nohup launch.
+fn mde_nohup(pid: u32, target: &str) -> String {
+    format!(
+        "{{\"time\":\"2026-11-30T09:21:35.1234560Z\",\"tenantId\":\"t\",\"operationName\":\"Publish\",\"category\":\"AdvancedHunting-DeviceProcessEvents\",\"properties\":{{\"Timestamp\":\"2026-11-30T09:20:00.1234560Z\",\"DeviceId\":\"d\",\"DeviceName\":\"lnx\",\"ActionType\":\"ProcessCreated\",\"FileName\":\"nohup\",\"FolderPath\":\"/usr/bin/nohup\",\"ProcessId\":{pid},\"ProcessCommandLine\":\"nohup {target}\",\"ProcessCreationTime\":\"2026-11-30T09:20:00.1234560Z\",\"InitiatingProcessId\":1,\"InitiatingProcessFileName\":\"bash\",\"InitiatingProcessFolderPath\":\"/usr/bin/bash\"}}}}"
+    )
+}
+
+#[test]
+fn mde_nesting_oversized_rows_and_huge_wrappers_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // A million-deep array inside a record, then a 6 MB command line, in one Event
+    // Hub message; the good records around them are found.
+    let path = dir.path().join("eventhub.json");
+    {
+        let mut f = BufWriter::new(File::create(&path).unwrap());
+        writeln!(f, "{{\"records\":[").unwrap();
+        writeln!(f, "{},", mde_nohup(1001, "/tmp/.a/x")).unwrap();
+        f.write_all(b"{\"properties\":").unwrap();
+        f.write_all(&vec![b'['; 1_000_000]).unwrap();
+        f.write_all(&vec![b']'; 1_000_000]).unwrap();
+        writeln!(f, "}},").unwrap();
+        writeln!(f, "{},", mde_nohup(1002, "/tmp/.b/x")).unwrap();
+        writeln!(f, "{},", mde_nohup(1003, &"A".repeat(6 << 20))).unwrap();
+        writeln!(f, "{}", mde_nohup(1004, "/tmp/.c/x")).unwrap();
+        writeln!(f, "]}}").unwrap();
+    }
+    let run = hunt_jsonl(&[&path]);
+    run.assert_sane();
+    assert!(
+        run.stderr
+            .contains("eventhub.json: line 3: JSON nested deeper than 128 levels"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr
+            .contains("eventhub.json: line 5: record larger than"),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        pids(&run.findings()),
+        [1001, 1002, 1004],
+        "{}",
+        run.describe()
+    );
+
+    // A hunting API answer of 40,000 rows on one line (about 18 MB, four times the
+    // longest line or row accepted): streamed row by row, never held whole.
+    let path = dir.path().join("api.json");
+    {
+        let mut f = BufWriter::new(File::create(&path).unwrap());
+        f.write_all(b"{\"Schema\":[{\"Name\":\"Timestamp\",\"Type\":\"DateTime\"}],\"Results\":[")
+            .unwrap();
+        for i in 0..40_000u32 {
+            // Benign rows: no finding piles up, so the bound measured is the reader's.
+            let rec = mde_nohup(20_000 + i, "/opt/app/run")
+                .replace("nohup /opt/app/run", "ls -la /opt/app");
+            let props = &rec[rec.find("\"properties\":").unwrap() + 13..rec.len() - 1];
+            if i > 0 {
+                f.write_all(b",").unwrap();
+            }
+            f.write_all(props.as_bytes()).unwrap();
+        }
+        f.write_all(b"]}\n").unwrap();
+    }
+    let run = hunt_jsonl(&[&path]);
+    run.assert_sane();
+    assert!(run.stderr.contains("40000 events"), "{}", run.describe());
+    assert!(run.findings().is_empty(), "{}", run.describe());
+    assert!(run.peak_rss_kib < 64 * 1024, "{}", run.describe());
+    assert!(run.stderr.contains(" 0 input errors"), "{}", run.describe());
+}
+
+#[test]
+fn mde_csv_with_a_runaway_quote_is_reported_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.csv");
+    {
+        let mut f = BufWriter::new(File::create(&path).unwrap());
+        let header =
+            "Timestamp,DeviceName,ActionType,FileName,FolderPath,ProcessCommandLine,ProcessId";
+        let row = |pid: u32, target: &str| {
+            format!(
+                "2026-11-30T09:20:00Z,lnx,ProcessCreated,nohup,/usr/bin/nohup,nohup {target},{pid}\r\n"
+            )
+        };
+        write!(f, "{header}\r\n{}", row(1, "/tmp/.a/x")).unwrap();
+        // A quote opened and never closed: many short lines, far over the record limit.
+        write!(
+            f,
+            "2026-11-30T09:20:01Z,lnx,ProcessCreated,sh,/bin/sh,\"sh -c x\r\n"
+        )
+        .unwrap();
+        for _ in 0..600_000 {
+            f.write_all(b"0123456789\r\n").unwrap();
+        }
+        write!(f, "\"\r\n{}", row(3, "/tmp/.c/x")).unwrap();
+    }
+    let run = hunt_jsonl(&[&path]);
+    run.assert_sane();
+    assert!(
+        run.stderr
+            .contains("export.csv: line 3: CSV record larger than"),
+        "{}",
+        run.describe()
+    );
+    // The first row is found; the run ends normally whatever the quote did after.
+    assert!(pids(&run.findings()).contains(&1), "{}", run.describe());
+}

@@ -27,6 +27,7 @@ use sighunt_core::sources::LineParser;
 use sighunt_core::sources::auditd::{self, AuditParser};
 use sighunt_core::sources::eslogger::{EsloggerParser, UnifiedLogParser};
 use sighunt_core::sources::journald::JournaldParser;
+use sighunt_core::sources::mde::{self, MdeParser};
 use sighunt_core::sources::syslog::SyslogParser;
 use sighunt_core::sources::windows;
 
@@ -45,6 +46,7 @@ pub const TARGETS: &[Target] = &[
     ("win_xml", win_xml),
     ("win_json", win_json),
     ("powershell", powershell),
+    ("mde", mde),
 ];
 
 /// The target called `name`.
@@ -255,4 +257,28 @@ pub fn powershell(data: &[u8]) {
     let _ = powershell::suppression(&norm).any();
     let _ = powershell::commands_from_4103(&text, &[]);
     let _ = powershell::command_line_key(&text);
+}
+
+/// Microsoft Defender for Endpoint rows: the input as a stream read in small pieces
+/// (JSON wrappers streamed row by row, or CSV), and line by line through the push
+/// parser; every error names its file; the events through the Unix detectors
+/// (file writes reach correlation).
+pub fn mde(data: &[u8]) {
+    let name: Arc<str> = Arc::from("fuzz.mde");
+    let mut sink = Collect::default();
+    mde::read_mde(
+        &name,
+        Box::new(BufReader::with_capacity(61, Cursor::new(data.to_vec()))),
+        &mut sink,
+    );
+    let mut parser = MdeParser::new(name);
+    for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+        parser.line(line, i as u64 + 1, &mut sink);
+    }
+    parser.finish(&mut sink);
+    for e in &sink.errors {
+        assert_eq!(&*e.path, "fuzz.mde", "an error names its file: {e}");
+        assert!(e.location.is_some(), "an error names its position: {e}");
+    }
+    detect_and_write(&sink.events);
 }

@@ -474,6 +474,7 @@ impl EventSink for Renumber<'_> {
             Event::Process(p) => &mut p.provenance,
             Event::Script(s) => &mut s.provenance,
             Event::Network(n) => &mut n.provenance,
+            Event::FileWrite(f) => &mut f.provenance,
         };
         if let Position::Line(n) = provenance.position {
             provenance.position = Position::Line(self.base + n);

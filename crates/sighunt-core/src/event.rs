@@ -56,6 +56,7 @@ pub enum Event {
     Process(ProcessStart),
     Script(ScriptBlock),
     Network(NetworkActivity),
+    FileWrite(FileWrite),
 }
 
 impl Event {
@@ -64,6 +65,7 @@ impl Event {
             Event::Process(p) => &p.provenance,
             Event::Script(s) => &s.provenance,
             Event::Network(n) => &n.provenance,
+            Event::FileWrite(f) => &f.provenance,
         }
     }
 
@@ -72,6 +74,7 @@ impl Event {
             Event::Process(p) => p.time,
             Event::Script(s) => s.time,
             Event::Network(n) => n.time,
+            Event::FileWrite(f) => f.time,
         }
     }
 }
@@ -225,4 +228,27 @@ pub enum NetworkKind {
     Bind,
     Listen,
     Connect,
+}
+
+/// A file created, modified or renamed into place by a process (MDE DeviceFileEvents):
+/// a payload being prepared, as `chmod +x` or a download is in a command line.
+#[derive(Debug, Clone)]
+pub struct FileWrite {
+    pub time: Option<DateTime<Utc>>,
+    pub host: String,
+    /// The process that wrote the file.
+    pub pid: Option<u32>,
+    pub process_guid: Option<String>,
+    pub image: Option<String>,
+    /// The full path of the file written (for a rename, its new path).
+    pub path: String,
+    pub kind: FileWriteKind,
+    pub provenance: Provenance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileWriteKind {
+    Created,
+    Modified,
+    Renamed,
 }

@@ -690,6 +690,7 @@ impl Detector for PowerShellDetector {
             Event::Process(p) => self.on_process(p, out),
             Event::Script(s) => self.on_script(s, out),
             Event::Network(n) => self.on_network(n, out),
+            Event::FileWrite(_) => {}
         }
     }
 

@@ -299,6 +299,7 @@ impl EventSink for Engine<'_> {
             Event::Process(p) => p.host.as_str(),
             Event::Script(s) => s.host.as_str(),
             Event::Network(n) => n.host.as_str(),
+            Event::FileWrite(f) => f.host.as_str(),
         };
         let time = event.time();
         if let Some(t) = time {

@@ -151,7 +151,7 @@ impl fmt::Display for OpenError {
         match self {
             OpenError::Io(e) => write!(f, "{e}"),
             OpenError::UnknownFormat => f.write_str(
-                "format not recognised (not auditd, syslog, journald, eslogger, unified log, EVTX, Windows XML or JSON; use --input-format to force one)",
+                "format not recognised (not auditd, syslog, journald, eslogger, unified log, EVTX, Windows XML, JSON or Defender for Endpoint; use --input-format to force one)",
             ),
         }
     }

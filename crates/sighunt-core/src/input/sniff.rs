@@ -25,10 +25,13 @@ pub enum InputFormat {
     Journald,
     /// macOS unified log as `log show --style ndjson` prints it.
     UnifiedLog,
+    /// Microsoft Defender for Endpoint advanced hunting rows (Streaming API, hunting
+    /// exports and API results, Sentinel exports; JSON or CSV).
+    Mde,
 }
 
 impl InputFormat {
-    pub const ALL: [InputFormat; 8] = [
+    pub const ALL: [InputFormat; 9] = [
         InputFormat::Auditd,
         InputFormat::Evtx,
         InputFormat::WindowsXml,
@@ -37,6 +40,7 @@ impl InputFormat {
         InputFormat::Eslogger,
         InputFormat::Journald,
         InputFormat::UnifiedLog,
+        InputFormat::Mde,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl InputFormat {
             InputFormat::Eslogger => "eslogger",
             InputFormat::Journald => "journald",
             InputFormat::UnifiedLog => "unifiedlog",
+            InputFormat::Mde => "mde",
         }
     }
 }
@@ -105,6 +110,9 @@ pub fn sniff(head: &[u8]) -> Option<InputFormat> {
         return Some(InputFormat::Evtx);
     }
     let text = strip_bom(head);
+    if looks_like_mde(text) {
+        return Some(InputFormat::Mde);
+    }
     if let Some(format) = sniff_unix_json(text) {
         return Some(format);
     }
@@ -183,6 +191,36 @@ fn sniff_unix_json(text: &[u8]) -> Option<InputFormat> {
     } else {
         None
     }
+}
+
+/// MDE rows: JSON naming a device and an action or an advanced hunting table (the
+/// column names appear as keys, or as values in a column list), or a CSV header with
+/// an `ActionType` and a `DeviceName` or `DeviceId` column.
+fn looks_like_mde(text: &[u8]) -> bool {
+    let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    let text = &text[start..];
+    let has = |needle: &[u8]| memmem::find(text, needle).is_some();
+    if text.starts_with(b"{") || text.starts_with(b"[") {
+        return (has(b"\"DeviceId\"") || has(b"\"DeviceName\"") || has(b"\"DeviceName_s\""))
+            && (has(b"\"ActionType") || has(b"AdvancedHunting"));
+    }
+    let header = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    let cells: Vec<&[u8]> = header
+        .split(|&b| b == b',')
+        .map(|c| {
+            let c = c.trim_ascii();
+            c.strip_prefix(b"\"").unwrap_or(c)
+        })
+        .collect();
+    let cell = |name: &[u8]| {
+        cells.iter().any(|c| {
+            c.strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest[0] == b'"' || rest[0] == b' ')
+        })
+    };
+    cells.len() > 2 && cell(b"ActionType") && (cell(b"DeviceName") || cell(b"DeviceId"))
 }
 
 fn strip_bom(b: &[u8]) -> &[u8] {
@@ -282,6 +320,25 @@ mod tests {
         for name in ["eslogger", "journald", "unifiedlog"] {
             assert_eq!(name.parse::<InputFormat>().unwrap().as_str(), name);
         }
+    }
+
+    #[test]
+    fn sniffs_mde_shapes() {
+        let stream = br#"{"time":"2026-11-30T09:21:35.1234560Z","tenantId":"t","operationName":"Publish","category":"AdvancedHunting-DeviceProcessEvents","properties":{"Timestamp":"2026-11-30T09:20:00.1234560Z","DeviceId":"d","DeviceName":"h","ActionType":"ProcessCreated"}}"#;
+        assert_eq!(sniff(stream), Some(InputFormat::Mde));
+        let api = b"{\n  \"Schema\": [{\"Name\": \"Timestamp\"}, {\"Name\": \"DeviceName\"}, {\"Name\": \"ActionType\"}],\n  \"Results\": []}";
+        assert_eq!(sniff(api), Some(InputFormat::Mde));
+        let custom = br#"{"Type":"AdvancedHuntingDeviceProcessEvents_CL","DeviceName_s":"h","TimeGenerated":"x"}"#;
+        assert_eq!(sniff(custom), Some(InputFormat::Mde));
+        let csv = b"\xEF\xBB\xBF\"TimeGenerated [UTC]\",DeviceName,ActionType,FileName\r\nx,h,ProcessCreated,nohup\r\n";
+        assert_eq!(sniff(csv), Some(InputFormat::Mde));
+        // Not MDE: Sysmon JSON names no device; a CSV needs ActionType and a device column.
+        assert_eq!(
+            sniff(br#"{"EventID":1,"Computer":"DeviceName","Image":"x"}"#),
+            Some(InputFormat::Json)
+        );
+        assert_eq!(sniff(b"ActionTypes,DeviceNames,x\n1,2,3\n"), None);
+        assert_eq!("mde".parse::<InputFormat>(), Ok(InputFormat::Mde));
     }
 
     #[test]

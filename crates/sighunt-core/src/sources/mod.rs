@@ -10,6 +10,7 @@ pub mod chunked;
 pub mod eslogger;
 pub mod feeder;
 pub mod journald;
+pub mod mde;
 pub mod syslog;
 pub mod sysmon_linux;
 pub mod windows;
@@ -102,6 +103,7 @@ pub fn line_parser(format: InputFormat, name: &Arc<str>) -> Option<Box<dyn LineP
         InputFormat::Eslogger => Some(Box::new(eslogger::EsloggerParser::new(name.clone()))),
         InputFormat::UnifiedLog => Some(Box::new(eslogger::UnifiedLogParser::new(name.clone()))),
         InputFormat::Journald => Some(Box::new(journald::JournaldParser::new(name.clone()))),
+        InputFormat::Mde => Some(Box::new(mde::MdeParser::new(name.clone()))),
         _ => None,
     }
 }
@@ -119,13 +121,15 @@ pub fn read_input(opened: Opened, sink: &mut dyn EventSink) {
     // multi-line XML), so these read the stream themselves, still one event at a time.
     match format {
         InputFormat::Evtx => return windows::read_evtx(&name, payload, sink),
-        InputFormat::WindowsXml | InputFormat::Json => {
+        InputFormat::WindowsXml | InputFormat::Json | InputFormat::Mde => {
             let reader: Box<dyn std::io::BufRead + Send> = match payload {
                 Payload::Stream(s) => s,
                 Payload::File(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
             };
             return if format == InputFormat::Json {
                 windows::read_json(&name, reader, sink)
+            } else if format == InputFormat::Mde {
+                mde::read_mde(&name, reader, sink)
             } else {
                 windows::read_xml(&name, reader, sink)
             };

@@ -1,8 +1,9 @@
 //! Correlation: what turns single events into a story. A per-host process table (who
 //! is whose parent) and the evidence a nohup launch gets from other events:
 //!
-//! * `payload_made_executable`: the payload was `chmod +x`'d, `install`ed or
-//!   downloaded to its path shortly before it was nohup'd (the seed's test 2);
+//! * `payload_made_executable`: the payload was `chmod +x`'d, `install`ed,
+//!   downloaded or written (an EDR's file event, `file_write.rs`) to its path
+//!   shortly before it was nohup'd (the seed's test 2);
 //! * `net_listener`: the nohup'd program (or a child of it) then binds or listens
 //!   on a socket (auditd `bind`/`listen`, Sysmon 3 accepted connection; the seed's
 //!   test 1) — evidence that arrives after the finding, so the finding is amended;
@@ -409,6 +410,10 @@ impl Correlator {
                 self.remember_preparations(p);
                 Vec::new()
             }
+            Event::FileWrite(f) => {
+                self.remember_file_write(f);
+                Vec::new()
+            }
             Event::Network(n) if matches!(n.kind, NetworkKind::Bind | NetworkKind::Listen) => {
                 let host = host_key(&n.host);
                 let mut found = None;
@@ -736,5 +741,6 @@ pub fn resolve(path: &str, cwd: Option<&str>) -> String {
     }
 }
 
+mod file_write;
 #[cfg(test)]
 mod tests;
