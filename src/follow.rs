@@ -83,6 +83,9 @@ pub fn run_command(
                 out.write_all(body)?;
             }
             OutputFormat::Jsonl => output::write_jsonl(&mut out, &findings)?,
+            f @ (OutputFormat::Ecs | OutputFormat::Ocsf | OutputFormat::Timesketch) => {
+                output::write_documents(&mut out, f, &findings)?
+            }
             OutputFormat::Table => output::write_table(&mut out, &findings, cmd.color)?,
         }
         first = false;

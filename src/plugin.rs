@@ -198,6 +198,7 @@ impl Writer {
                 };
                 out.write_all(body)?;
             }
+            f if f.is_document() => output::write_documents(out, f, findings)?,
             _ => output::write_jsonl(out, findings)?,
         }
         out.flush()

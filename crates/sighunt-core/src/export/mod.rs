@@ -66,6 +66,59 @@ impl fmt::Display for ExportFormat {
 /// The canonical reference of the technique.
 pub const ATTACK_URL: &str = "https://attack.mitre.org/techniques/T1564/011/";
 
+/// sighunt's rules by the id findings carry ([`crate::finding::Finding::rule_id`]),
+/// with their titles. The exported Sigma rule for a family and log source has the
+/// id as its `name`; PowerShell's rules, one per Windows log source, are named
+/// the id followed by `_` and the log source category.
+pub const RULES: &[(&str, &str)] = &[
+    (
+        "sighunt_nohup_linux_process_creation",
+        "Nohup Launching a Suspicious Program - Linux",
+    ),
+    (
+        "sighunt_nohup_linux_auditd",
+        "Nohup Launching a Suspicious Program - Auditd",
+    ),
+    (
+        "sighunt_nohup_macos_process_creation",
+        "Nohup Launching a Suspicious Program - MacOS",
+    ),
+    (
+        "sighunt_signal_mask_linux_process_creation",
+        "Command Line Setting Termination Signals to Be Ignored - Linux",
+    ),
+    (
+        "sighunt_signal_mask_linux_auditd",
+        "Command Line Setting Termination Signals to Be Ignored - Auditd",
+    ),
+    (
+        "sighunt_signal_mask_macos_process_creation",
+        "Command Line Setting Termination Signals to Be Ignored - MacOS",
+    ),
+    (
+        "sighunt_ps_error_suppression_windows",
+        "PowerShell Silencing Errors While Running Attacker Tradecraft",
+    ),
+    (
+        "sighunt_signal_ignore_live",
+        "Running Process Ignoring Termination Signals",
+    ),
+];
+
+/// The title of the rule `rule_id` (the id itself for an unknown one).
+pub fn rule_title(rule_id: &str) -> &str {
+    RULES
+        .iter()
+        .find(|(id, _)| *id == rule_id)
+        .map_or(rule_id, |(_, title)| title)
+}
+
+/// The UUID of the rule `rule_id`: the `id` of its exported Sigma rule, stable
+/// across exports.
+pub fn rule_uuid(rule_id: &str) -> String {
+    stable_uuid(rule_id)
+}
+
 /// Exports the effective rules as `(file name, content)` pairs. Allow-list entries
 /// expired as of now are left out.
 pub fn export(rules: &Rules, format: ExportFormat) -> Result<Vec<(String, String)>, RulesError> {
