@@ -14,6 +14,7 @@
 //! indicator that needs sighunt's parsing (shell strings, decoding) and has no such
 //! form is listed as not exported.
 
+pub mod events;
 mod query;
 mod sigma;
 
