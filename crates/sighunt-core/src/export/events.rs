@@ -11,7 +11,10 @@
 use std::collections::BTreeMap;
 
 use crate::command::join_argv;
-use crate::event::{Event, Platform, Position, ProcessStart, ScriptBlock};
+use crate::event::{
+    Event, NetworkActivity, NetworkKind, Platform, Position, ProcessOrigin, ProcessStart,
+    ScriptBlock,
+};
 
 /// A Sigma log source: product and category or service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,13 +50,40 @@ pub struct SigmaEvent {
 }
 
 /// The event under each log source Sigma rules would see it in (none for events no
-/// exported rule reads, such as network activity).
+/// exported rule reads, such as Sysmon network connections).
 pub fn sigma_events(event: &Event) -> Vec<SigmaEvent> {
     match event {
         Event::Process(p) => process(p),
         Event::Script(s) => script(s).into_iter().collect(),
-        Event::Network(_) => Vec::new(),
+        Event::Network(n) => network(n).into_iter().collect(),
     }
+}
+
+/// An auditd bind/listen/connect as its SYSCALL record (what the correlation
+/// rules' socket step reads); other sources' network events are not exported.
+fn network(n: &NetworkActivity) -> Option<SigmaEvent> {
+    if n.provenance.format != "auditd" {
+        return None;
+    }
+    let mut fields = BTreeMap::new();
+    fields.insert("type", "SYSCALL".to_string());
+    let syscall = match n.kind {
+        NetworkKind::Bind => "bind",
+        NetworkKind::Listen => "listen",
+        NetworkKind::Connect => "connect",
+    };
+    fields.insert("syscall", syscall.to_string());
+    put(&mut fields, "pid", n.pid.map(|p| p.to_string()).as_deref());
+    put(&mut fields, "exe", n.image.as_deref());
+    put(
+        &mut fields,
+        "saddr",
+        n.local.as_deref().or(n.remote.as_deref()),
+    );
+    Some(SigmaEvent {
+        logsource: LogSource::service("linux", "auditd"),
+        fields,
+    })
 }
 
 /// `line N`, `record N` or empty: how the provenance names the place.
@@ -92,7 +122,16 @@ fn process(p: &ProcessStart) -> Vec<SigmaEvent> {
     let mut fields = BTreeMap::new();
     put(&mut fields, "Image", image.as_deref());
     put(&mut fields, "CommandLine", Some(&command_line));
-    put(&mut fields, "ParentImage", p.parent_exe.as_deref());
+    // A scheduler's log names the scheduler, as Sysmon would name the parent.
+    let scheduler = match &p.origin {
+        ProcessOrigin::Scheduler(name) => Some(name.as_str()),
+        _ => None,
+    };
+    put(
+        &mut fields,
+        "ParentImage",
+        p.parent_exe.as_deref().or(scheduler),
+    );
     put(
         &mut fields,
         "ParentCommandLine",

