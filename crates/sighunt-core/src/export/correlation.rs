@@ -31,12 +31,12 @@ pub(crate) fn rules(model: &Model) -> Vec<(String, String)> {
                     vec![
                         "- a1|contains: '+x'".into(),
                         "- a1:".into(),
-                        "      - '700'".into(),
-                        "      - '711'".into(),
-                        "      - '750'".into(),
-                        "      - '755'".into(),
-                        "      - '775'".into(),
-                        "      - '777'".into(),
+                        "      - 700".into(),
+                        "      - 711".into(),
+                        "      - 750".into(),
+                        "      - 755".into(),
+                        "      - 775".into(),
+                        "      - 777".into(),
                     ],
                 ),
             ],
@@ -80,7 +80,7 @@ pub(crate) fn rules(model: &Model) -> Vec<(String, String)> {
     ];
     let mut out: Vec<(String, String)> = base.iter().map(|r| (r.file.clone(), r.yaml())).collect();
     out.push((
-        "sighunt_corr_chmod_then_nohup.yml".into(),
+        "correlation_sighunt_chmod_then_nohup.yml".into(),
         correlation(
             "temporal_ordered",
             "sighunt_corr_chmod_then_nohup",
@@ -93,7 +93,7 @@ pub(crate) fn rules(model: &Model) -> Vec<(String, String)> {
         ),
     ));
     out.push((
-        "sighunt_corr_nohup_then_listener.yml".into(),
+        "correlation_sighunt_nohup_then_listener.yml".into(),
         // Unordered: nohup's exec and the socket call can share a millisecond, and
         // the same process id already tells which came first.
         correlation(

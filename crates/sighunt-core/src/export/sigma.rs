@@ -11,7 +11,7 @@
 //! rule's `name` is the `rule_id` of the findings it stands for.
 
 use super::portable::{SP, WORD, alt};
-use super::{ATTACK_URL, Family, Model, rule_title, stable_uuid};
+use super::{Family, Model, rule_title, stable_uuid};
 use crate::finding::{PARENT_TECHNIQUE, Severity, TACTIC_SHORT_NAME, TECHNIQUE};
 
 /// A Sigma rule being written.
@@ -53,8 +53,9 @@ fn one_or_list(key: &str, values: &[String]) -> Vec<String> {
     }
 }
 
-/// The common head of every rule: title, id, name, status, description,
-/// references, author, date, tags.
+/// The common head of every rule: title, id, name, status, description, author,
+/// date, tags. The technique is a tag, not a link (SigmaHQ's validators reject an
+/// ATT&CK link among the references).
 pub(crate) fn yaml_head(name: &str, title: &str, description: &str) -> String {
     let mut y = String::new();
     y.push_str(&format!("title: {}\n", q(title)));
@@ -65,7 +66,6 @@ pub(crate) fn yaml_head(name: &str, title: &str, description: &str) -> String {
     for line in description.lines() {
         y.push_str(&format!("    {line}\n").replace("    \n", "\n"));
     }
-    y.push_str(&format!("references:\n    - {ATTACK_URL}\n"));
     y.push_str("author: sighunt (generated from its rule data)\n");
     y.push_str(&format!("date: {DATE}\n"));
     y.push_str(&format!(
@@ -446,20 +446,25 @@ fn nohup_process_creation(model: &Model, product: &'static str, os: &str) -> Rul
         "(selection_nohup or selection_wrapped) and ({})",
         exprs.join(" or ")
     );
-    if !model.excluded_schedulers.is_empty() {
+    // Sigma compares without case: `cron` and `CRON` are one value.
+    let mut schedulers: Vec<String> = Vec::new();
+    for x in &model.excluded_schedulers {
+        if !schedulers.iter().any(|y| y.eq_ignore_ascii_case(x)) {
+            schedulers.push(x.to_ascii_lowercase());
+        }
+    }
+    if !schedulers.is_empty() {
         // The seed's exclusion: what a scheduler runs is not reported.
         items.push((
             "filter_scheduler".to_string(),
             [
                 vec!["- ParentImage:".to_string()],
-                model
-                    .excluded_schedulers
+                schedulers
                     .iter()
                     .map(|x| format!("      - {}", q(x)))
                     .collect(),
                 vec!["- ParentImage|endswith:".to_string()],
-                model
-                    .excluded_schedulers
+                schedulers
                     .iter()
                     .map(|x| format!("      - {}", q(&format!("/{x}"))))
                     .collect(),
