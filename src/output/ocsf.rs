@@ -64,8 +64,10 @@ pub fn document(f: &Finding) -> Value {
             "type": "Regular File",
         });
     }
-    if let Some(pid) = f.pid {
-        process["pid"] = json!(pid);
+    match f.pid {
+        Some(pid) => process["pid"] = json!(pid),
+        // OCSF wants a pid or a uid; a log line with no pid has the finding's.
+        None => process["uid"] = json!(f.id()),
     }
     if let Some(ppid) = f.ppid {
         process["parent_process"] = json!({ "pid": ppid });
@@ -73,10 +75,10 @@ pub fn document(f: &Finding) -> Value {
     if let Some(user) = &f.user {
         process["user"] = json!({ "name": user });
     }
-    let mut device = json!({ "type_id": 0, "type": "Unknown", "os": os(f) });
-    if !f.host.is_empty() {
-        device["hostname"] = json!(f.host);
-    }
+    // OCSF's device needs a name: without a host the finding has no device.
+    let device = (!f.host.is_empty()).then(|| {
+        json!({ "type_id": 0, "type": "Unknown", "hostname": f.host, "os": os(f) })
+    });
     let (position_kind, position) = match f.source.position {
         Position::Line(n) => ("line", Some(n)),
         Position::Record(n) => ("record", Some(n)),
@@ -86,7 +88,7 @@ pub fn document(f: &Finding) -> Value {
     if let Some(n) = position {
         source[position_kind] = json!(n);
     }
-    json!({
+    let mut doc = json!({
         "activity_id": 1,
         "activity_name": "Create",
         "category_uid": 2,
@@ -130,8 +132,11 @@ pub fn document(f: &Finding) -> Value {
             },
             "log_name": &*f.source.path,
         },
-        "device": device,
         "evidences": [{ "process": process }],
         "unmapped": { "indicators": f.indicators, "source": source },
-    })
+    });
+    if let Some(device) = device {
+        doc["device"] = device;
+    }
+    doc
 }
