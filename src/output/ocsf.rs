@@ -76,9 +76,8 @@ pub fn document(f: &Finding) -> Value {
         process["user"] = json!({ "name": user });
     }
     // OCSF's device needs a name: without a host the finding has no device.
-    let device = (!f.host.is_empty()).then(|| {
-        json!({ "type_id": 0, "type": "Unknown", "hostname": f.host, "os": os(f) })
-    });
+    let device = (!f.host.is_empty())
+        .then(|| json!({ "type_id": 0, "type": "Unknown", "hostname": f.host, "os": os(f) }));
     let (position_kind, position) = match f.source.position {
         Position::Line(n) => ("line", Some(n)),
         Position::Record(n) => ("record", Some(n)),
