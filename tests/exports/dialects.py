@@ -141,25 +141,6 @@ def check_eql(rules_dir):
     print(f"eql: {n} queries parse ({stock_broken} only with the corrected regex escaping)")
 
 
-# Windows PowerShell logs on Sentinel: the Event table, the rendered message holding
-# the script, module payload or pipeline text.
-PS_EVENT_TABLE = {
-    "name": "sighunt PowerShell logs in Sentinel's Event table",
-    "priority": 10,
-    "transformations": [
-        {"id": "ps_event_id", "type": "add_condition", "conditions": {"EventID": eid},
-         "rule_conditions": [{"type": "logsource", "category": cat}]}
-        for cat, eid in (("ps_script", 4104), ("ps_module", 4103), ("ps_classic_script", 800))
-    ]
-    + [
-        {"id": "ps_fields", "type": "field_name_mapping",
-         "mapping": {"ScriptBlockText": "RenderedDescription", "Payload": "RenderedDescription",
-                     "Data": "RenderedDescription"}},
-        {"id": "ps_table", "type": "set_state", "key": "query_table", "val": "Event"},
-    ],
-}
-
-
 def check_kql(rules_dir, native_dir, node_dir):
     tables = {
         "DeviceProcessEvents": {
@@ -170,7 +151,7 @@ def check_kql(rules_dir, native_dir, node_dir):
     queries = []
     for f in sorted(Path(native_dir).glob("*.kql")):
         queries.append({"name": f"native {f.name}", "query": f.read_text()})
-    ps_pipeline = ProcessingPipeline.from_dict(PS_EVENT_TABLE)
+    ps_pipeline = ProcessingPipeline.from_yaml((HERE / "kusto_ps_event.yml").read_text())
     for rule in detection_rules(rules_dir):
         ls = rule.logsource
         if ls.category == "process_creation":
