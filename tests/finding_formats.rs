@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{SIGHUNT_TIMEOUT, manifest_dir, parse_jsonl, run_sighunt, run_with_timeout};
@@ -18,7 +18,7 @@ fn sample(rel: &str) -> PathBuf {
     manifest_dir().join(rel)
 }
 
-fn hunt(format: &str, path: &PathBuf) -> String {
+fn hunt(format: &str, path: &Path) -> String {
     let out = run_sighunt([
         "hunt".as_ref(),
         "--no-config".as_ref(),
@@ -34,7 +34,7 @@ fn hunt(format: &str, path: &PathBuf) -> String {
     out.stdout
 }
 
-fn docs(format: &str, path: &PathBuf) -> Vec<Value> {
+fn docs(format: &str, path: &Path) -> Vec<Value> {
     parse_jsonl(&hunt(format, path)).unwrap()
 }
 

@@ -103,10 +103,10 @@ pub fn write_jsonl(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> 
     Ok(())
 }
 
-/// The CSV columns: the JSON fields (the stable `id` first), with `indicators` joined by `;` and `source`
+/// The CSV columns: the JSON fields (`id` and `rule_id` last, so that the columns
+/// consumers already read keep their positions), with `indicators` joined by `;` and `source`
 /// split into `source_path`, `source_position`, `source_format`.
 pub const CSV_COLUMNS: [&str; 20] = [
-    "id",
     "time",
     "host",
     "platform",
@@ -122,10 +122,11 @@ pub const CSV_COLUMNS: [&str; 20] = [
     "ppid",
     "user",
     "technique",
-    "rule_id",
     "source_path",
     "source_position",
     "source_format",
+    "id",
+    "rule_id",
 ];
 
 /// Writes findings as CSV with a header row.
@@ -140,7 +141,6 @@ pub fn write_csv(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
             sighunt_core::event::Position::None => String::new(),
         };
         w.write_record([
-            f.id().as_str(),
             f.time_rfc3339().as_str(),
             &f.host,
             f.platform.as_str(),
@@ -156,10 +156,11 @@ pub fn write_csv(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
             &opt(f.ppid),
             f.user.as_deref().unwrap_or(""),
             TECHNIQUE,
-            f.rule_id(),
             &f.source.path,
             &position,
             f.source.format,
+            f.id().as_str(),
+            f.rule_id(),
         ])?;
     }
     w.flush()

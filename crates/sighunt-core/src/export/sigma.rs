@@ -693,9 +693,9 @@ fn signal_items(field: &str) -> Vec<(String, Vec<String>)> {
             "selection_shell_trap".to_string(),
             vec![format!(
                 "{field}|re: {}",
-                q(&format!(
+                q(
                     r".*trap +([^a-zA-Z0-9 ][^a-zA-Z0-9 ]|-) +([A-Z0-9]+ +)*(SIG)?(HUP|INT|TERM|QUIT|1|2|3|15)[ ;&|)].*"
-                ))
+                )
             )],
         ),
         (
