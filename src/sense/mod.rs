@@ -535,9 +535,9 @@ fn write(
             let findings: Vec<Finding> = ready.iter().map(|(f, _)| f.clone()).collect();
             output::write_table(out, &findings, color)?;
         }
-        f @ (OutputFormat::Ecs | OutputFormat::Ocsf | OutputFormat::Timesketch) => {
+        OutputFormat::Ecs | OutputFormat::Ocsf | OutputFormat::Timesketch => {
             let findings: Vec<Finding> = ready.iter().map(|(f, _)| f.clone()).collect();
-            output::write_documents(out, f, &findings)?;
+            output::write_documents(out, format, &findings)?;
         }
         OutputFormat::Csv => {
             let findings: Vec<Finding> = ready.iter().map(|(f, _)| f.clone()).collect();
