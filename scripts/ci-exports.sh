@@ -130,6 +130,7 @@ test() {
   local bin="$here/target/debug/sighunt" events_bin="$here/target/debug/examples/sigma_events"
   "$bin" rules export --format sigma --no-config --out "$out/sigma" >/dev/null 2>&1
   "$bin" rules export --format kql --no-config --out "$out/kql" >/dev/null 2>&1
+  "$bin" rules export --format sumo --no-config --out "$out/kql" >/dev/null 2>&1
   local inputs=("$here/examples" "$here/tests/exports/fixtures")
   [[ -d "$here/../shared/corpus" ]] && inputs+=("$here/../shared/corpus")
   "$events_bin" "${inputs[@]}" >"$out/events.jsonl" 2>/dev/null

@@ -227,6 +227,41 @@ def check_sumo(rules_dir):
     print(f"sumo: {checked} regexes carried with their intended escaping")
 
 
+# (a piece of a native regex, a text it must match once unescaped): a doubled
+# escape would look for a backslash that is not there, or miss one that is.
+PROBES = [
+    ("currentversion", r"reg add hkcu\software\microsoft\windows\currentversion\run /v x"),
+    ("net\\.webclient", "(new-object net.webclient).downloadstring('http://x')"),
+    ("Process Command Line", 'Process Command Line:  "C:\\x\\powershell.exe" -ea 0'),
+    ("a0=", 'type=EXECVE msg=audit(1.2:3): argc=2 a0="nohup" a1="/tmp/x"'),
+    ("(?<t2>", "sudo: bob : USER=root ; COMMAND=/usr/bin/nohup /tmp/x"),
+]
+
+
+def check_native_sumo(native_dir):
+    """sighunt's own Sumo queries: each `matches /…/` literal, with the `/` escape
+    undone, and each `parse regex "…"` string, with the string's escapes undone,
+    must be the regex intended: it compiles (RE2, which reads Sumo's syntax for
+    these), and no escape is left doubled."""
+    n = 0
+    for f in sorted(Path(native_dir).glob("*.sumo")):
+        text = f.read_text()
+        regexes = [m.replace("\\/", "/") for m in re.findall(r"matches /((?:[^/\\]|\\.)*)/", text)]
+        for m in re.findall(r'parse regex field=_raw "((?:[^"\\]|\\.)*)"', text):
+            regexes.append(re.sub(r"\\(.)", r"\1", m))
+        for r in regexes:
+            try:
+                re2.compile(r)
+                n += 1
+            except Exception as e:  # re2.error
+                fail(f"native Sumo {f.name}: {r!r} does not compile: {e}")
+            # Escaped once means it still finds what it is for.
+            for marker, sample in PROBES:
+                if marker in r and re2.search(r, sample) is None:
+                    fail(f"native Sumo {f.name}: {r!r} does not match {sample!r}")
+    print(f"native sumo: {n} regexes carried with their intended escaping")
+
+
 def _re_items(rule):
     from sigma.types import SigmaRegularExpression
 
@@ -270,6 +305,7 @@ def main():
     check_eql(rules_dir)
     check_kql(rules_dir, native_dir, node_dir)
     check_sumo(rules_dir)
+    check_native_sumo(native_dir)
     print(f"dialects: {len(failures)} failures")
     sys.exit(1 if failures else 0)
 

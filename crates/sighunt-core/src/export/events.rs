@@ -248,3 +248,75 @@ fn script(s: &ScriptBlock) -> Option<SigmaEvent> {
         fields,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Provenance;
+
+    fn field<'a>(e: &'a SigmaEvent, k: &str) -> Option<&'a str> {
+        e.fields.get(k).map(String::as_str)
+    }
+
+    #[test]
+    fn an_auditd_exec_is_an_execve_record_and_a_process_creation() {
+        let mut p = ProcessStart::test_exec(&["nohup", "/tmp/x y", "-q"], 42, 7);
+        p.exe = Some("/usr/bin/nohup".into());
+        let events = sigma_events(&Event::Process(p));
+        assert_eq!(events.len(), 2);
+        let pc = &events[0];
+        assert_eq!(
+            pc.logsource,
+            LogSource::category("linux", "process_creation")
+        );
+        assert_eq!(field(pc, "Image"), Some("/usr/bin/nohup"));
+        assert_eq!(field(pc, "ProcessId"), Some("42"));
+        assert_eq!(field(pc, "ParentProcessId"), Some("7"));
+        let ex = &events[1];
+        assert_eq!(ex.logsource, LogSource::service("linux", "auditd"));
+        assert_eq!(field(ex, "type"), Some("EXECVE"));
+        // Arguments decoded, one field each, as Auditbeat and `ausearch -i` show them.
+        assert_eq!(field(ex, "a1"), Some("/tmp/x y"));
+        assert_eq!(field(ex, "a2"), Some("-q"));
+        assert_eq!(field(ex, "argc"), Some("3"));
+        assert_eq!(field(ex, "a3"), None);
+    }
+
+    #[test]
+    fn a_scheduler_is_the_parent_and_scripts_go_to_their_log_source() {
+        let prov = Provenance {
+            path: std::sync::Arc::from("syslog"),
+            position: Position::Line(3),
+            format: "syslog",
+        };
+        let mut p = ProcessStart::new(Platform::Unix, prov.clone());
+        p.command_line = "nohup /tmp/a &".into();
+        p.origin = ProcessOrigin::Scheduler("CRON".into());
+        let events = sigma_events(&Event::Process(p));
+        assert_eq!(events.len(), 1, "text logs have no EXECVE record");
+        assert_eq!(field(&events[0], "ParentImage"), Some("CRON"));
+        assert_eq!(field(&events[0], "Image"), None, "no path, no image");
+
+        for (id, category, key) in [
+            (4104, "ps_script", "ScriptBlockText"),
+            (4103, "ps_module", "Payload"),
+            (800, "ps_classic_script", "Data"),
+        ] {
+            let s = ScriptBlock {
+                time: None,
+                host: "h".into(),
+                pid: None,
+                user: None,
+                script_block_id: String::new(),
+                path: None,
+                host_application: Some("powershell.exe -nop".into()),
+                text: "iex $x".into(),
+                event_id: id,
+                provenance: prov.clone(),
+            };
+            let e = sigma_events(&Event::Script(s));
+            assert_eq!(e[0].logsource, LogSource::category("windows", category));
+            assert!(field(&e[0], key).unwrap().starts_with("iex $x"), "{id}");
+        }
+    }
+}
