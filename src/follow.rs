@@ -73,6 +73,9 @@ pub fn run_command(
                 output::write_csv_batch(&mut out, &findings, first)?;
             }
             OutputFormat::Jsonl => output::write_jsonl(&mut out, &findings)?,
+            f @ (OutputFormat::Ecs | OutputFormat::Ocsf | OutputFormat::Timesketch) => {
+                output::write_documents(&mut out, f, &findings)?
+            }
             OutputFormat::Table => output::write_table(&mut out, &findings, cmd.color)?,
         }
         first = false;

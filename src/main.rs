@@ -102,7 +102,9 @@ struct HuntArgs {
     input_format: Option<InputFormat>,
 
     /// Output format: `table` for people, `jsonl` (one JSON object per finding) or
-    /// `csv` for machines.
+    /// `csv` for machines; `ecs`, `ocsf` or `timesketch` for a SIEM or timeline
+    /// (Elastic Common Schema alerts, OCSF Detection Findings, Timesketch events;
+    /// see docs/exports.md).
     #[arg(long, short = 'f', default_value = "table", value_name = "FORMAT")]
     format: OutputFormat,
 
@@ -348,6 +350,9 @@ fn write_findings(
         OutputFormat::Table => output::write_table(out, findings, color),
         OutputFormat::Jsonl => output::write_jsonl(out, findings),
         OutputFormat::Csv => output::write_csv(out, findings),
+        OutputFormat::Ecs | OutputFormat::Ocsf | OutputFormat::Timesketch => {
+            output::write_documents(out, format, findings)
+        }
     }
 }
 

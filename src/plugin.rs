@@ -189,6 +189,7 @@ impl Writer {
             OutputFormat::Csv => {
                 output::write_csv_batch(out, findings, header)?;
             }
+            f if f.is_document() => output::write_documents(out, f, findings)?,
             _ => output::write_jsonl(out, findings)?,
         }
         out.flush()

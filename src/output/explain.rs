@@ -123,5 +123,9 @@ pub fn write(
             let items = Explained::merge(&report.findings, &report.suppressed);
             write_csv(out, &explainer, &items)
         }
+        // Documents for other tools have no place for the reasoning.
+        f @ (output::OutputFormat::Ecs
+        | output::OutputFormat::Ocsf
+        | output::OutputFormat::Timesketch) => output::write_documents(out, f, &report.findings),
     }
 }

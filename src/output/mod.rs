@@ -3,9 +3,12 @@
 //! Log content is attacker-controlled: everything shown to a terminal passes through
 //! [`escape_control`], so an ANSI sequence in a command line is printed, not obeyed.
 
+pub mod ecs;
 pub mod explain;
+pub mod ocsf;
 pub mod progress;
 mod table;
+pub mod timesketch;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -21,6 +24,38 @@ pub enum OutputFormat {
     Table,
     Jsonl,
     Csv,
+    /// Elastic Common Schema alert documents (JSON Lines).
+    Ecs,
+    /// OCSF Detection Findings (JSON Lines).
+    Ocsf,
+    /// Timesketch timeline events (JSON Lines).
+    Timesketch,
+}
+
+impl OutputFormat {
+    /// Whether findings are written as documents for a SIEM or timeline tool
+    /// ([`write_documents`]) rather than in sighunt's own shape.
+    pub fn is_document(self) -> bool {
+        matches!(
+            self,
+            OutputFormat::Ecs | OutputFormat::Ocsf | OutputFormat::Timesketch
+        )
+    }
+}
+
+/// Writes findings in a document format (ECS, OCSF, Timesketch), one JSON object
+/// per line; the other formats write nothing here.
+pub fn write_documents(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    findings: &[Finding],
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Ecs => ecs::write(out, findings),
+        OutputFormat::Ocsf => ocsf::write(out, findings),
+        OutputFormat::Timesketch => timesketch::write(out, findings),
+        OutputFormat::Table | OutputFormat::Jsonl | OutputFormat::Csv => Ok(()),
+    }
 }
 
 impl FromStr for OutputFormat {
@@ -31,8 +66,11 @@ impl FromStr for OutputFormat {
             "table" => Ok(OutputFormat::Table),
             "jsonl" | "json" => Ok(OutputFormat::Jsonl),
             "csv" => Ok(OutputFormat::Csv),
+            "ecs" => Ok(OutputFormat::Ecs),
+            "ocsf" => Ok(OutputFormat::Ocsf),
+            "timesketch" => Ok(OutputFormat::Timesketch),
             _ => Err(format!(
-                "unknown output format {s:?} (expected table, jsonl or csv)"
+                "unknown output format {s:?} (expected table, jsonl, csv, ecs, ocsf or timesketch)"
             )),
         }
     }
@@ -44,6 +82,9 @@ impl fmt::Display for OutputFormat {
             OutputFormat::Table => "table",
             OutputFormat::Jsonl => "jsonl",
             OutputFormat::Csv => "csv",
+            OutputFormat::Ecs => "ecs",
+            OutputFormat::Ocsf => "ocsf",
+            OutputFormat::Timesketch => "timesketch",
         })
     }
 }
@@ -62,9 +103,10 @@ pub fn write_jsonl(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> 
     Ok(())
 }
 
-/// The CSV columns: the JSON fields, with `indicators` joined by `;` and `source`
+/// The CSV columns: the JSON fields (`id` and `rule_id` last, so that the columns
+/// consumers already read keep their positions), with `indicators` joined by `;` and `source`
 /// split into `source_path`, `source_position`, `source_format`.
-pub const CSV_COLUMNS: [&str; 18] = [
+pub const CSV_COLUMNS: [&str; 20] = [
     "time",
     "host",
     "platform",
@@ -83,6 +125,8 @@ pub const CSV_COLUMNS: [&str; 18] = [
     "source_path",
     "source_position",
     "source_format",
+    "id",
+    "rule_id",
 ];
 
 /// Writes findings as CSV with a header row.
@@ -122,6 +166,8 @@ pub fn write_csv_batch(out: &mut dyn Write, findings: &[Finding], header: bool) 
             &f.source.path,
             &position,
             f.source.format,
+            f.id().as_str(),
+            f.rule_id(),
         ])?;
     }
     w.flush()

@@ -535,6 +535,10 @@ fn write(
             let findings: Vec<Finding> = ready.iter().map(|(f, _)| f.clone()).collect();
             output::write_table(out, &findings, color)?;
         }
+        OutputFormat::Ecs | OutputFormat::Ocsf | OutputFormat::Timesketch => {
+            let findings: Vec<Finding> = ready.iter().map(|(f, _)| f.clone()).collect();
+            output::write_documents(out, format, &findings)?;
+        }
         OutputFormat::Csv => {
             let findings: Vec<Finding> = ready.iter().map(|(f, _)| f.clone()).collect();
             output::write_csv_batch(out, &findings, *csv_header)?;

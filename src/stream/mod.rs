@@ -130,13 +130,17 @@ pub fn finding_id(f: &Finding) -> String {
     f.id()
 }
 
-/// The finding as a message: its JSON Lines object with `id` first. Command lines
-/// too long for a message are cut (marked with `…[cut N bytes]`).
+/// The finding as a message: its JSON Lines object (`id` first). Command lines
+/// too long for a message are cut (marked with `…[cut N bytes]`); the message keeps
+/// the id of the whole finding.
 pub fn finding_message(f: &Finding) -> Vec<u8> {
     let id = finding_id(f);
     let encode = |f: &Finding| {
         let json = serde_json::to_string(f).unwrap_or_else(|_| "{}".into());
-        format!("{{\"id\":\"{id}\",{}", &json[1..]).into_bytes()
+        // The serializer writes `{"id":"…",` first: the id of a cut copy is replaced
+        // with the original's (hex ids contain no comma).
+        let rest = json.find(',').map_or("}", |i| &json[i..]);
+        format!("{{\"id\":\"{id}\"{rest}").into_bytes()
     };
     let out = encode(f);
     if out.len() <= MAX_FINDING_BYTES {

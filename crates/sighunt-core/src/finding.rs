@@ -14,6 +14,18 @@ use crate::event::{Platform, Position, Provenance};
 
 /// MITRE ATT&CK sub-technique every finding belongs to.
 pub const TECHNIQUE: &str = "T1564.011";
+/// Its name in ATT&CK.
+pub const TECHNIQUE_NAME: &str = "Ignore Process Interrupts";
+/// The parent technique, and its name.
+pub const PARENT_TECHNIQUE: &str = "T1564";
+pub const PARENT_TECHNIQUE_NAME: &str = "Hide Artifacts";
+/// The ATT&CK version the tactic below is taken from: v19 split Defense Evasion
+/// (TA0005) into Stealth, which kept its id and T1564, and Defense Impairment.
+pub const ATTACK_VERSION: &str = "19";
+/// The tactic: id, name, and the short name Sigma tags use (`attack.stealth`).
+pub const TACTIC_ID: &str = "TA0005";
+pub const TACTIC_NAME: &str = "Stealth";
+pub const TACTIC_SHORT_NAME: &str = "stealth";
 
 /// How much attention a finding deserves, from least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -151,6 +163,26 @@ impl Finding {
         format!("{h:032x}")
     }
 
+    /// The sighunt rule that made this finding: its detection family and the log
+    /// source it read, named as the exported Sigma rule for that pair is
+    /// (`sighunt rules export --format sigma` writes it as the rule's `name`), so a
+    /// SIEM can join a finding to the rule. Findings of `sighunt live` have no Sigma
+    /// counterpart and name the live check.
+    pub fn rule_id(&self) -> &'static str {
+        let macos = matches!(self.source.format, "eslogger" | "unifiedlog");
+        let auditd = self.source.format == "auditd";
+        match self.detection_type {
+            DetectionType::Nohup if auditd => "sighunt_nohup_linux_auditd",
+            DetectionType::Nohup if macos => "sighunt_nohup_macos_process_creation",
+            DetectionType::Nohup => "sighunt_nohup_linux_process_creation",
+            DetectionType::SignalMask if auditd => "sighunt_signal_mask_linux_auditd",
+            DetectionType::SignalMask if macos => "sighunt_signal_mask_macos_process_creation",
+            DetectionType::SignalMask => "sighunt_signal_mask_linux_process_creation",
+            DetectionType::PsErrorSuppression => "sighunt_ps_error_suppression_windows",
+            DetectionType::SignalIgnoreLive => "sighunt_signal_ignore_live",
+        }
+    }
+
     /// A finding about a process start: time, host, platform, pid, ppid, user,
     /// command line and source come from the event; `nohup_target` and `nohup_args`
     /// start empty for detectors that fill them.
@@ -204,7 +236,8 @@ impl Finding {
 
 impl Serialize for Finding {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(17))?;
+        let mut m = s.serialize_map(Some(19))?;
+        m.serialize_entry("id", &self.id())?;
         m.serialize_entry("time", &self.time_rfc3339())?;
         m.serialize_entry("host", &self.host)?;
         m.serialize_entry("platform", self.platform.as_str())?;
@@ -220,6 +253,7 @@ impl Serialize for Finding {
         m.serialize_entry("ppid", &self.ppid)?;
         m.serialize_entry("user", &self.user)?;
         m.serialize_entry("technique", TECHNIQUE)?;
+        m.serialize_entry("rule_id", self.rule_id())?;
         m.serialize_entry("source", &SourceRef(&self.source))?;
         m.end()
     }

@@ -14,6 +14,9 @@
 //! indicator that needs sighunt's parsing (shell strings, decoding) and has no such
 //! form is listed as not exported.
 
+mod correlation;
+pub mod events;
+mod portable;
 mod query;
 mod sigma;
 
@@ -65,6 +68,59 @@ impl fmt::Display for ExportFormat {
 
 /// The canonical reference of the technique.
 pub const ATTACK_URL: &str = "https://attack.mitre.org/techniques/T1564/011/";
+
+/// sighunt's rules by the id findings carry ([`crate::finding::Finding::rule_id`]),
+/// with their titles. The exported Sigma rule for a family and log source has the
+/// id as its `name`; PowerShell's rules, one per Windows log source, are named
+/// the id followed by `_` and the log source category.
+pub const RULES: &[(&str, &str)] = &[
+    (
+        "sighunt_nohup_linux_process_creation",
+        "Nohup Launching a Suspicious Program - Linux",
+    ),
+    (
+        "sighunt_nohup_linux_auditd",
+        "Nohup Launching a Suspicious Program - Auditd",
+    ),
+    (
+        "sighunt_nohup_macos_process_creation",
+        "Nohup Launching a Suspicious Program - MacOS",
+    ),
+    (
+        "sighunt_signal_mask_linux_process_creation",
+        "Command Line Setting Termination Signals to Be Ignored - Linux",
+    ),
+    (
+        "sighunt_signal_mask_linux_auditd",
+        "Command Line Setting Termination Signals to Be Ignored - Auditd",
+    ),
+    (
+        "sighunt_signal_mask_macos_process_creation",
+        "Command Line Setting Termination Signals to Be Ignored - MacOS",
+    ),
+    (
+        "sighunt_ps_error_suppression_windows",
+        "PowerShell Silencing Errors While Running Attacker Tradecraft",
+    ),
+    (
+        "sighunt_signal_ignore_live",
+        "Running Process Ignoring Termination Signals",
+    ),
+];
+
+/// The title of the rule `rule_id` (the id itself for an unknown one).
+pub fn rule_title(rule_id: &str) -> &str {
+    RULES
+        .iter()
+        .find(|(id, _)| *id == rule_id)
+        .map_or(rule_id, |(_, title)| title)
+}
+
+/// The UUID of the rule `rule_id`: the `id` of its exported Sigma rule, stable
+/// across exports.
+pub fn rule_uuid(rule_id: &str) -> String {
+    stable_uuid(rule_id)
+}
 
 /// Exports the effective rules as `(file name, content)` pairs. Allow-list entries
 /// expired as of now are left out.
@@ -174,6 +230,28 @@ pub(crate) struct Model {
     pub powershell: Option<PsFamily>,
     pub allowlist: AllowList,
     pub signal_interpreters: Vec<String>,
+    /// The word lists the Sigma rules are written from.
+    pub lists: Lists,
+    /// The correlation windows (prepare, follow) in seconds, when the rules have
+    /// a `[correlation]` section.
+    pub windows: Option<(i64, i64)>,
+}
+
+/// Rule-data word lists, as the Sigma rules use them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lists {
+    pub temp_dirs: Vec<String>,
+    pub net_tools: Vec<String>,
+    pub download_tools: Vec<String>,
+    pub interpreters: Vec<String>,
+    pub shells: Vec<String>,
+    /// Programs that run their argument (env, sudo, setsid …).
+    pub wrappers: Vec<String>,
+    pub masquerade_names: Vec<String>,
+    pub system_dirs: Vec<String>,
+    pub web_service_users: Vec<String>,
+    /// PowerShell indicator patterns by indicator name.
+    pub ps_patterns: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The PowerShell family: hosts and suppression besides the indicators.
@@ -197,12 +275,34 @@ struct NohupData {
     persistence_paths: Vec<String>,
     masquerade_names: Vec<String>,
     system_dirs: Vec<String>,
+    #[serde(default)]
+    interpreters: Vec<String>,
     indicators: Vec<IndicatorRule>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CorrelationData {
+    #[serde(default)]
+    web_service_users: Vec<String>,
+    #[serde(default = "default_prepare_window")]
+    prepare_window_secs: i64,
+    #[serde(default = "default_follow_window")]
+    follow_window_secs: i64,
+}
+
+fn default_prepare_window() -> i64 {
+    600
+}
+
+fn default_follow_window() -> i64 {
+    3600
 }
 
 #[derive(Debug, Deserialize)]
 struct CommandsData {
     shells: Vec<String>,
+    #[serde(default)]
+    wrappers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,7 +408,33 @@ impl Model {
                 [s.python, s.perl, s.ruby].concat()
             }
         };
+        let correlation: Option<CorrelationData> = match rules.table().get("correlation") {
+            None => None,
+            Some(_) => Some(rules.section("correlation")?),
+        };
+        let web_service_users = correlation
+            .as_ref()
+            .map(|c| c.web_service_users.clone())
+            .unwrap_or_default();
+        let ps_patterns = match rules.table().get("powershell") {
+            None => Default::default(),
+            Some(_) => rules.section::<PsData>("powershell")?.patterns,
+        };
+        let lists = Lists {
+            temp_dirs: n.temp_dirs.clone(),
+            net_tools: n.net_tools.clone(),
+            download_tools: n.download_tools.clone(),
+            interpreters: n.interpreters.clone(),
+            shells: commands.shells.clone(),
+            wrappers: commands.wrappers.clone(),
+            masquerade_names: n.masquerade_names.clone(),
+            system_dirs: n.system_dirs.clone(),
+            web_service_users,
+            ps_patterns,
+        };
         Ok(Model {
+            lists,
+            windows: correlation.map(|c| (c.prepare_window_secs, c.follow_window_secs)),
             thresholds: rules.thresholds.clone(),
             nohup,
             excluded_schedulers: n.excluded_schedulers.clone(),

@@ -444,9 +444,14 @@ fn allowlist(d: &Dialect, model: &Model, detection_type: &str, q: &mut Vec<Strin
                     })
                     .collect(),
             ),
+            // Only the nohup part has a target column.
             any(
                 "nohup_target",
-                v.targets.iter().map(|g| glob_regex(g, true)).collect(),
+                if detection_type == "nohup_interrupt_ignore" {
+                    v.targets.iter().map(|g| glob_regex(g, true)).collect()
+                } else {
+                    Vec::new()
+                },
             ),
             any(
                 if detection_type == "nohup_interrupt_ignore" {
@@ -598,7 +603,15 @@ pub(crate) fn render(model: &Model, d: &Dialect) -> Vec<(String, String)> {
             &(d.string)("ps_error_suppression"),
         ));
         q.push((d.assign)("platform", &(d.string)("Windows")));
-        q.extend((d.tail)(&cols));
+        // The columns this part has (it has no nohup target or arguments).
+        q.extend((d.tail)(&[
+            "exec_cmd",
+            "command_line",
+            "detection_type",
+            "platform",
+            "suspicion_score",
+            "severity",
+        ]));
         files.push((
             format!("sighunt_ps_error_suppression_windows.{}", d.ext),
             q.join("\n") + "\n",

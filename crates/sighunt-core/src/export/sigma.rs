@@ -1,55 +1,84 @@
-//! Sigma rules: one per detection family and log source.
+//! Sigma rules: one per detection family and log source, written so that they do
+//! what sighunt does where they land.
 //!
 //! Sigma has no scores: each rule fires on the family's event (a nohup launch,
-//! PowerShell with its errors silenced) when at least one of the indicators that
-//! make a finding medium or worse on their own is present, and its level is
-//! `medium`. Indicators are written as regular expressions on the command line (or
-//! `a1`, `ScriptBlockText`), anchored after `nohup` where they test what nohup runs.
+//! PowerShell with its errors silenced, a signal set to be ignored) when one of the
+//! indicators that make a finding medium or worse on their own is present, and its
+//! level is `medium`. Values are matched with `contains`/`startswith`/`endswith`
+//! (case-insensitive in Sigma, correctly escaped by every backend) wherever they
+//! can be; where the position of a word matters (what nohup runs), a regular
+//! expression in the subset every engine reads alike ([`super::portable`]). Each
+//! rule's `name` is the `rule_id` of the findings it stands for.
 
-use super::{ATTACK_URL, Cond, Family, Field, Model, stable_uuid};
-use crate::finding::Severity;
+use super::portable::{SP, WORD, alt};
+use super::{Family, Model, rule_title, stable_uuid};
+use crate::finding::{PARENT_TECHNIQUE, Severity, TACTIC_SHORT_NAME, TECHNIQUE};
 
 /// A Sigma rule being written.
-struct Rule {
-    file: String,
-    title: String,
-    description: String,
-    logsource: Vec<(&'static str, &'static str)>,
+pub(crate) struct Rule {
+    /// The Sigma `name` (what correlation rules refer to; a finding's `rule_id`).
+    pub name: String,
+    pub file: String,
+    pub title: String,
+    pub description: String,
+    pub logsource: Vec<(&'static str, &'static str)>,
     /// `(name, YAML body lines)` of each detection item.
-    items: Vec<(String, Vec<String>)>,
-    condition: String,
-    falsepositives: Vec<String>,
-    level: &'static str,
+    pub items: Vec<(String, Vec<String>)>,
+    pub condition: String,
+    pub falsepositives: Vec<String>,
+    pub level: &'static str,
 }
 
 /// The rule date (YYYY-MM-DD): the rule data's version, so output is reproducible.
-const DATE: &str = "2026-11-28";
+pub(crate) const DATE: &str = "2026-11-28";
 
 /// A YAML single-quoted scalar.
-fn q(s: &str) -> String {
+pub(crate) fn q(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// `key:` and its values as a YAML list (one value stays a list: SigmaHQ's style
+/// check wants a scalar only for a single value, see [`one_or_list`]).
 fn list(key: &str, values: &[String]) -> Vec<String> {
     let mut out = vec![format!("{key}:")];
     out.extend(values.iter().map(|v| format!("    - {}", q(v))));
     out
 }
 
+/// `key: value` for one value, a list for several.
+fn one_or_list(key: &str, values: &[String]) -> Vec<String> {
+    match values {
+        [one] => vec![format!("{key}: {}", q(one))],
+        _ => list(key, values),
+    }
+}
+
+/// The common head of every rule: title, id, name, status, description, author,
+/// date, tags. The technique is a tag, not a link (SigmaHQ's validators reject an
+/// ATT&CK link among the references).
+pub(crate) fn yaml_head(name: &str, title: &str, description: &str) -> String {
+    let mut y = String::new();
+    y.push_str(&format!("title: {}\n", q(title)));
+    y.push_str(&format!("id: {}\n", stable_uuid(name)));
+    y.push_str(&format!("name: {name}\n"));
+    y.push_str("status: experimental\n");
+    y.push_str("description: |\n");
+    for line in description.lines() {
+        y.push_str(&format!("    {line}\n").replace("    \n", "\n"));
+    }
+    y.push_str("author: sighunt (generated from its rule data)\n");
+    y.push_str(&format!("date: {DATE}\n"));
+    y.push_str(&format!(
+        "tags:\n    - attack.{TACTIC_SHORT_NAME}\n    - attack.{}\n    - attack.{}\n",
+        PARENT_TECHNIQUE.to_ascii_lowercase(),
+        TECHNIQUE.to_ascii_lowercase()
+    ));
+    y
+}
+
 impl Rule {
-    fn yaml(&self) -> String {
-        let mut y = String::new();
-        y.push_str(&format!("title: {}\n", q(&self.title)));
-        y.push_str(&format!("id: {}\n", stable_uuid(&self.file)));
-        y.push_str("status: experimental\n");
-        y.push_str("description: |\n");
-        for line in self.description.lines() {
-            y.push_str(&format!("    {line}\n").replace("    \n", "\n"));
-        }
-        y.push_str(&format!("references:\n    - {ATTACK_URL}\n"));
-        y.push_str("author: sighunt (generated from its rule data)\n");
-        y.push_str(&format!("date: {DATE}\n"));
-        y.push_str("tags:\n    - attack.defense-evasion\n    - attack.t1564.011\n");
+    pub(crate) fn yaml(&self) -> String {
+        let mut y = yaml_head(&self.name, &self.title, &self.description);
         y.push_str("logsource:\n");
         for (k, v) in &self.logsource {
             y.push_str(&format!("    {k}: {v}\n"));
@@ -72,7 +101,7 @@ impl Rule {
 }
 
 /// Indicators strong enough to make a finding medium on their own.
-fn strong<'a>(family: &'a Family, model: &Model) -> Vec<&'a super::Indicator> {
+fn strong<'a>(family: &'a Family, model: &Model) -> Vec<&'a str> {
     family
         .indicators
         .iter()
@@ -80,60 +109,229 @@ fn strong<'a>(family: &'a Family, model: &Model) -> Vec<&'a super::Indicator> {
             i.rule.min_severity.is_some_and(|s| s >= Severity::Medium)
                 || i.rule.weight >= model.thresholds.medium
         })
+        .map(|i| i.rule.name.as_str())
         .collect()
 }
 
-/// A regex on the whole command line for a nohup condition on its target or
-/// arguments (`None` for conditions Sigma cannot see in argv: shell operators).
-fn nohup_cmdline_regex(cond: &Cond) -> Option<String> {
-    const NOHUP: &str = r"^(?:\S*/)?nohup\s+";
-    let alt = |v: &[String]| {
-        v.iter()
-            .map(|s| regex::escape(s))
-            .collect::<Vec<_>>()
-            .join("|")
-    };
-    Some(match cond {
-        Cond::Prefix(Field::Target, v) => format!("{NOHUP}(?:{})", alt(v)),
-        Cond::Basename(Field::Target, v) => {
-            format!(r"{NOHUP}(?:\S*/)?(?:{})(?:\s|$)", alt(v))
+/// Indicators only a sequence of events shows: the correlation rules carry two of
+/// them, the others are left to sighunt.
+const CORRELATED: [&str; 5] = [
+    "payload_made_executable",
+    "net_listener",
+    "init_script_parent",
+    "relaunched",
+    "web_service_parent",
+];
+
+/// A program name, optionally with its directory: `(…/)?(a|b)`.
+fn program(names: &[String]) -> String {
+    format!(r"({WORD}/)?{}", alt(names))
+}
+
+/// A program name with a version suffix (`python3.11`).
+fn versioned(names: &[String]) -> String {
+    format!(r"({WORD}/)?{}[0-9.]*", alt(names))
+}
+
+/// nohup and the whitespace after it, somewhere in a command line.
+fn nohup_at() -> String {
+    format!(r".*nohup{SP}+")
+}
+
+/// The detection items of one nohup indicator on a process_creation command line
+/// (`None`: not visible there).
+fn nohup_cmdline_items(model: &Model, indicator: &str) -> Option<Vec<Vec<String>>> {
+    let l = &model.lists;
+    let n = nohup_at();
+    let mut runners = l.interpreters.clone();
+    runners.extend(l.shells.iter().cloned());
+    // An interpreter and its options before the script it runs.
+    let interp = format!(r"({}{SP}+(-{WORD}{SP}+)*)?", versioned(&runners));
+    let re = |r: String| vec![format!("CommandLine|re: {}", q(&r))];
+    // A name at the end of the command line (no arguments after it), as `endswith`:
+    // a regex cannot say "followed by a space or the end" in a way Lucene (whole
+    // value) and the searching engines read alike.
+    let at_end = |names: &[String], before: &[&str]| -> Vec<String> {
+        let mut v = Vec::new();
+        for name in names {
+            for b in before {
+                v.push(format!("{b}{name}"));
+            }
         }
-        Cond::Regex(Field::Target, r) => format!(r"{NOHUP}\S*{r}"),
-        Cond::Contains(Field::Args, v) => format!(r"{NOHUP}\S+\s.*(?:{})", alt(v)),
-        Cond::Regex(Field::Args, r) if !r.contains('&') && !r.contains('>') => {
-            format!(r"{NOHUP}\S+.*(?:{})", r.replace(r"(?:^|\s)", r"\s"))
+        list("CommandLine|endswith", &v)
+    };
+    Some(match indicator {
+        "temp_dir_payload" => vec![re(format!("{n}{interp}{}.*", alt(&l.temp_dirs)))],
+        "hidden_path" => vec![re(format!(r"{n}{interp}{WORD}/\.[^/. ].*"))],
+        "suspicious_net_tool" => vec![
+            re(format!("{n}{}{SP}.*", program(&l.net_tools))),
+            at_end(&l.net_tools, &["nohup ", "/"]),
+        ],
+        "download_tool" => vec![
+            re(format!("{n}{}{SP}.*", program(&l.download_tools))),
+            at_end(&l.download_tools, &["nohup ", "/"]),
+        ],
+        "interactive_shell" => vec![
+            re(format!(
+                r"{n}{}({SP}+-[a-zA-Z]*)*{SP}+-[a-zA-Z]*i[a-zA-Z]*{SP}.*",
+                program(&l.shells)
+            )),
+            [
+                vec![format!(
+                    "CommandLine|re: {}",
+                    q(&format!(
+                        "{n}{}({SP}+-[a-zA-Z]*)*{SP}+-.*",
+                        program(&l.shells)
+                    ))
+                )],
+                list(
+                    "CommandLine|endswith",
+                    &[" -i".to_string(), " -li".to_string(), " -il".to_string()],
+                ),
+            ]
+            .concat(),
+        ],
+        "reverse_shell" => vec![
+            list(
+                "CommandLine|contains",
+                &["/dev/tcp/".to_string(), "/dev/udp/".to_string()],
+            ),
+            re(format!(
+                r"{n}{}{SP}(.*{SP})?(-e|-c|--exec|--sh-exec|--lua-exec)({SP}|=|/).*",
+                program(&l.net_tools)
+            )),
+            re(format!(
+                r"{n}{}{SP}.*(exec|system):.*",
+                program(&l.net_tools)
+            )),
+        ],
+        "masquerade_name" => vec![
+            re(format!(
+                r"{n}{WORD}/{}[0-9]*{SP}.*",
+                alt(&l.masquerade_names)
+            )),
+            [
+                vec![format!("CommandLine|re: {}", q(&format!("{n}{WORD}/.*")))],
+                at_end(&l.masquerade_names, &["/"]),
+            ]
+            .concat(),
+        ],
+        "encoded_payload" => {
+            let decode = r".*(base64 +(-d|--decode|-D)|xxd +-r|openssl +(enc|base64) .*-d).*\| *";
+            vec![
+                re(format!("{decode}{}[ ;'|&)].*", program(&l.shells))),
+                [
+                    vec![format!("CommandLine|re: {}", q(&format!("{decode}.*")))],
+                    at_end(&l.shells, &[" ", "/", "|"]),
+                ]
+                .concat(),
+            ]
         }
         _ => return None,
     })
 }
 
-/// Adds the detection items for `cond` under `name`; returns the condition
-/// expression over them.
-fn add_cond(
+/// The filter that keeps a genuine daemon name from being a masquerade: the
+/// program lives in a system directory.
+fn masquerade_filter_cmdline(model: &Model) -> Vec<String> {
+    vec![format!(
+        "CommandLine|re: {}",
+        q(&format!(
+            "{}{}.*",
+            nohup_at(),
+            alt(&model.lists.system_dirs)
+        ))
+    )]
+}
+
+/// Items of one nohup indicator on auditd's EXECVE fields, the target in
+/// `target` (`a1` after nohup, `a2` after `busybox nohup`) and the script an
+/// interpreter runs in `script`.
+fn nohup_auditd_items(
+    model: &Model,
+    indicator: &str,
+    target: &str,
+    script: &str,
+) -> Option<Vec<Vec<String>>> {
+    let l = &model.lists;
+    let mut runners = l.interpreters.clone();
+    runners.extend(l.shells.iter().cloned());
+    let is = |field: &str, names: &[String]| -> Vec<Vec<String>> {
+        vec![
+            one_or_list(field, names),
+            one_or_list(
+                &format!("{field}|endswith"),
+                &names.iter().map(|n| format!("/{n}")).collect::<Vec<_>>(),
+            ),
+        ]
+    };
+    // The interpreter, by name (with the usual version suffixes): `endswith`, which
+    // every engine reads alike, where a regex would end ambiguously.
+    let mut interp_names = Vec::new();
+    for r in &runners {
+        for suffix in ["", "2", "3"] {
+            interp_names.push(format!("{r}{suffix}"));
+        }
+    }
+    let interp = [
+        vec![format!("{target}|endswith:")],
+        interp_names
+            .iter()
+            .flat_map(|n| {
+                [
+                    format!("    - {}", q(&format!("/{n}"))),
+                    format!("    - {}", q(n)),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    ]
+    .concat();
+    Some(match indicator {
+        "temp_dir_payload" => vec![
+            one_or_list(&format!("{target}|startswith"), &l.temp_dirs),
+            [
+                interp.clone(),
+                one_or_list(&format!("{script}|startswith"), &l.temp_dirs),
+            ]
+            .concat(),
+        ],
+        "hidden_path" => vec![
+            vec![format!("{target}|re: {}", q(r".*/\.[^/.].*"))],
+            [interp, vec![format!("{script}|re: {}", q(r".*/\.[^/.].*"))]].concat(),
+        ],
+        "suspicious_net_tool" => is(target, &l.net_tools),
+        "download_tool" => is(target, &l.download_tools),
+        "masquerade_name" => vec![list(
+            &format!("{target}|endswith"),
+            &l.masquerade_names
+                .iter()
+                .map(|n| format!("/{n}"))
+                .collect::<Vec<_>>(),
+        )],
+        _ => return None,
+    })
+}
+
+/// Adds `alternatives` as items `name`, `name_2` …; returns the condition over them.
+fn add_alternatives(
     items: &mut Vec<(String, Vec<String>)>,
     name: &str,
-    cond: &Cond,
-    leaf: &dyn Fn(&Cond) -> Option<Vec<String>>,
-) -> Option<String> {
-    match cond {
-        Cond::All(parts) | Cond::Any(parts) => {
-            let op = if matches!(cond, Cond::All(_)) {
-                " and "
-            } else {
-                " or "
-            };
-            let mut exprs = Vec::new();
-            for (i, p) in parts.iter().enumerate() {
-                exprs.push(add_cond(items, &format!("{name}_{}", i + 1), p, leaf)?);
-            }
-            Some(format!("({})", exprs.join(op)))
-        }
-        Cond::Not(inner) => Some(format!("not {}", add_cond(items, name, inner, leaf)?)),
-        c => {
-            let body = leaf(c)?;
-            items.push((name.to_string(), body));
-            Some(name.to_string())
-        }
+    alternatives: Vec<Vec<String>>,
+) -> String {
+    let mut names = Vec::new();
+    for (i, body) in alternatives.into_iter().enumerate() {
+        let n = if i == 0 {
+            name.to_string()
+        } else {
+            format!("{name}_{}", i + 1)
+        };
+        items.push((n.clone(), body));
+        names.push(n);
+    }
+    if names.len() == 1 {
+        names.remove(0)
+    } else {
+        format!("({})", names.join(" or "))
     }
 }
 
@@ -235,291 +433,558 @@ fn allow_filters(
     names
 }
 
-/// Every exported Sigma rule, as `(file name, YAML)`.
-pub(crate) fn rules(model: &Model) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+/// The nohup rule for Linux or macOS process creation.
+fn nohup_process_creation(model: &Model, product: &'static str, os: &str) -> Rule {
     let nohup = &model.nohup;
-
-    // nohup, Linux process_creation
-    {
-        let mut items = vec![(
+    let name = format!("sighunt_nohup_{product}_process_creation");
+    // nohup itself, or a wrapper or shell whose command line starts it (env, sudo,
+    // setsid, timeout, busybox, sh -c): the indicators look after the word nohup.
+    let l = &model.lists;
+    let mut launchers: Vec<String> = l.wrappers.clone();
+    launchers.extend(l.shells.iter().cloned());
+    launchers.push("busybox".into());
+    let mut items = vec![
+        (
             "selection_nohup".to_string(),
-            vec!["Image|endswith: '/nohup'".to_string()],
-        )];
+            vec![
+                "- Image|endswith: '/nohup'".to_string(),
+                "- CommandLine|startswith: 'nohup '".to_string(),
+                "- CommandLine|contains:".to_string(),
+                "      - '; nohup '".to_string(),
+                "      - ';nohup '".to_string(),
+                "      - '&& nohup '".to_string(),
+            ],
+        ),
+        (
+            "selection_wrapped".to_string(),
+            [
+                list(
+                    "Image|endswith",
+                    &launchers
+                        .iter()
+                        .map(|w| format!("/{w}"))
+                        .collect::<Vec<_>>(),
+                ),
+                vec!["CommandLine|contains: 'nohup '".to_string()],
+            ]
+            .concat(),
+        ),
+    ];
+    let mut exprs = Vec::new();
+    let mut skipped = Vec::new();
+    for ind in strong(nohup, model) {
+        if CORRELATED.contains(&ind) {
+            continue;
+        }
+        match nohup_cmdline_items(model, ind) {
+            Some(alts) => {
+                let mut e = add_alternatives(&mut items, &format!("indicator_{ind}"), alts);
+                if ind == "masquerade_name" {
+                    items.push((
+                        "filter_masquerade_system_dir".to_string(),
+                        masquerade_filter_cmdline(model),
+                    ));
+                    e = format!("({e} and not filter_masquerade_system_dir)");
+                }
+                exprs.push(e);
+            }
+            None => skipped.push(ind.to_string()),
+        }
+    }
+    if !model.lists.web_service_users.is_empty() {
+        items.push((
+            "indicator_web_service_user".to_string(),
+            list("User", &model.lists.web_service_users),
+        ));
+        exprs.push("indicator_web_service_user".to_string());
+    }
+    let mut notes = Vec::new();
+    let filters = allow_filters(
+        model,
+        nohup.detection_type,
+        &[
+            ("user", "User"),
+            ("parent_image", "ParentImage"),
+            ("command_line", "CommandLine"),
+        ],
+        &mut items,
+        &mut notes,
+    );
+    let mut condition = format!(
+        "(selection_nohup or selection_wrapped) and ({})",
+        exprs.join(" or ")
+    );
+    // Sigma compares without case: `cron` and `CRON` are one value.
+    let mut schedulers: Vec<String> = Vec::new();
+    for x in &model.excluded_schedulers {
+        if !schedulers.iter().any(|y| y.eq_ignore_ascii_case(x)) {
+            schedulers.push(x.to_ascii_lowercase());
+        }
+    }
+    if !schedulers.is_empty() {
+        // The seed's exclusion: what a scheduler runs is not reported.
+        items.push((
+            "filter_scheduler".to_string(),
+            [
+                vec!["- ParentImage:".to_string()],
+                schedulers
+                    .iter()
+                    .map(|x| format!("      - {}", q(x)))
+                    .collect(),
+                vec!["- ParentImage|endswith:".to_string()],
+                schedulers
+                    .iter()
+                    .map(|x| format!("      - {}", q(&format!("/{x}"))))
+                    .collect(),
+            ]
+            .concat(),
+        ));
+        condition.push_str(" and not filter_scheduler");
+    }
+    if !filters.is_empty() {
+        condition.push_str(&format!(" and not ({})", filters.join(" or ")));
+    }
+    let mut description = format!(
+        "nohup (T1564.011) starts a program that ignores the hang-up at logout, and what it\nstarts looks like an attacker's: a payload (or the script an interpreter runs) in a\ntemp or hidden directory, a network tool, an interactive or reverse shell, a\ndownloader, a borrowed daemon name, a decoded payload piped to a shell, or a web\nservice account launching it. Wrapped (env, sudo, setsid, timeout, busybox) and\nshell-string (`sh -c`) launches are matched after the word nohup.\n{}",
+        scoring_note(nohup, model)
+    );
+    description.push_str(&format!(
+        "\nsighunt also resolves relative paths against the working directory, lexes\nquoted shell strings and follows the process tree (init script, web service\nparents, relaunches, chmod before and listener after: see the correlation rules);\na {os} process_creation rule sees one command line."
+    ));
+    if !skipped.is_empty() {
+        description.push_str(&format!("\nNot visible in argv: {}.", skipped.join(", ")));
+    }
+    for n in notes {
+        description.push_str(&format!("\nNote: {n}."));
+    }
+    let (file, title) = match product {
+        "macos" => (
+            "proc_creation_macos_sighunt_nohup_suspicious_program.yml",
+            rule_title("sighunt_nohup_macos_process_creation"),
+        ),
+        _ => (
+            "proc_creation_lnx_sighunt_nohup_suspicious_program.yml",
+            rule_title("sighunt_nohup_linux_process_creation"),
+        ),
+    };
+    Rule {
+        name,
+        file: file.into(),
+        title: title.into(),
+        description,
+        logsource: vec![("product", product), ("category", "process_creation")],
+        items,
+        condition,
+        falsepositives: fps_nohup(),
+        level: "medium",
+    }
+}
+
+/// The nohup rule for auditd EXECVE records.
+fn nohup_auditd(model: &Model) -> Rule {
+    let nohup = &model.nohup;
+    let mut items = vec![
+        (
+            "selection_execve".to_string(),
+            vec!["type: 'EXECVE'".to_string()],
+        ),
+        (
+            "selection_nohup".to_string(),
+            vec!["a0|endswith: 'nohup'".to_string()],
+        ),
+        (
+            "selection_busybox_nohup".to_string(),
+            vec![
+                "a0|endswith: 'busybox'".to_string(),
+                "a1: 'nohup'".to_string(),
+            ],
+        ),
+    ];
+    let mut by_variant = Vec::new();
+    let mut skipped = Vec::new();
+    for (variant, target, script) in [("nohup", "a1", "a2"), ("busybox_nohup", "a2", "a3")] {
         let mut exprs = Vec::new();
-        let mut skipped = Vec::new();
         for ind in strong(nohup, model) {
-            let leaf = |c: &Cond| {
-                nohup_cmdline_regex(c).map(|r| vec![format!("CommandLine|re: {}", q(&r))])
-            };
-            match add_cond(
-                &mut items,
-                &format!("indicator_{}", ind.rule.name),
-                &ind.cond,
-                &leaf,
-            ) {
-                Some(e) => exprs.push(e),
-                None => skipped.push(ind.rule.name.clone()),
+            if CORRELATED.contains(&ind) {
+                continue;
+            }
+            match nohup_auditd_items(model, ind, target, script) {
+                Some(alts) => {
+                    let mut e = add_alternatives(&mut items, &format!("{variant}_{ind}"), alts);
+                    if ind == "masquerade_name" {
+                        let f = format!("filter_{variant}_system_dir");
+                        items.push((
+                            f.clone(),
+                            one_or_list(&format!("{target}|startswith"), &model.lists.system_dirs),
+                        ));
+                        e = format!("({e} and not {f})");
+                    }
+                    exprs.push(e);
+                }
+                None if variant == "nohup" => skipped.push(ind.to_string()),
+                None => {}
             }
         }
-        let mut notes = Vec::new();
-        let filters = allow_filters(
+        by_variant.push(format!(
+            "(selection_{variant} and ({}))",
+            exprs.join(" or ")
+        ));
+    }
+    let mut notes = Vec::new();
+    let filters = allow_filters(model, nohup.detection_type, &[], &mut items, &mut notes);
+    let mut condition = format!("selection_execve and ({})", by_variant.join(" or "));
+    if !filters.is_empty() {
+        condition.push_str(&format!(" and not ({})", filters.join(" or ")));
+    }
+    let mut description = format!(
+        "An auditd EXECVE record of nohup (T1564.011), or of busybox's nohup applet, whose\ntarget (a1, or a2 after busybox) looks like an attacker's payload, or whose\ninterpreter target runs a script from a temp or hidden directory.\n{}\nThe arguments must be decoded (auditd writes an argument with a space or quote as\nhex, and long ones in pieces): Auditbeat and `ausearch -i` do; sighunt does it\nitself, peels wrappers and lexes `sh -c` strings.",
+        scoring_note(nohup, model)
+    );
+    if !skipped.is_empty() {
+        description.push_str(&format!(
+            "\nNot visible in single arguments: {}.",
+            skipped.join(", ")
+        ));
+    }
+    for n in notes {
+        description.push_str(&format!("\nNote: {n}."));
+    }
+    Rule {
+        name: "sighunt_nohup_linux_auditd".into(),
+        file: "lnx_auditd_sighunt_nohup_suspicious_program.yml".into(),
+        title: rule_title("sighunt_nohup_linux_auditd").into(),
+        description,
+        logsource: vec![("product", "linux"), ("service", "auditd")],
+        items,
+        condition,
+        falsepositives: fps_nohup(),
+        level: "medium",
+    }
+}
+
+/// The signal-masking idioms, as detection items on `field`. No double quote
+/// appears in a pattern (a quote is any character here): Lucene reads `"` as an
+/// operator, and the EQL backend's escaping breaks on `\"`.
+fn signal_items(field: &str) -> Vec<(String, Vec<String>)> {
+    let sigs = "(HUP|INT|TERM|QUIT)";
+    let trap_signals: Vec<String> = ["HUP", "INT", "TERM", "QUIT", "1", "2", "3", "15"]
+        .iter()
+        .flat_map(|s| [format!(" {s}"), format!(" SIG{s}")])
+        .collect();
+    vec![
+        (
+            "selection_python".to_string(),
+            vec![
+                format!("{field}|contains|all:"),
+                "    - 'signal'".to_string(),
+                "    - 'SIG_IGN'".to_string(),
+            ],
+        ),
+        (
+            "selection_perl".to_string(),
+            vec![format!(
+                "{field}|re: {}",
+                q(&format!(
+                    r".*\$SIG\{{ *.?(SIG)?{sigs}.? *\}} *= *.?IGNORE.*"
+                ))
+            )],
+        ),
+        (
+            "selection_shell_trap".to_string(),
+            vec![format!(
+                "{field}|re: {}",
+                q(
+                    r".*trap +([^a-zA-Z0-9 ][^a-zA-Z0-9 ]|-) +([A-Z0-9]+ +)*(SIG)?(HUP|INT|TERM|QUIT|1|2|3|15)[ ;&|)].*"
+                )
+            )],
+        ),
+        (
+            "selection_shell_trap_last".to_string(),
+            [
+                vec![format!(
+                    "{field}|re: {}",
+                    q(r".*trap +([^a-zA-Z0-9 ][^a-zA-Z0-9 ]|-) +.*")
+                )],
+                list(&format!("{field}|endswith"), &trap_signals),
+            ]
+            .concat(),
+        ),
+        (
+            "selection_ruby".to_string(),
+            vec![format!(
+                "{field}|re: {}",
+                q(&format!(r".*trap\( *.(SIG)?{sigs}. *, *.IGNORE.*"))
+            )],
+        ),
+    ]
+}
+
+fn signal_description(model: &Model, where_: &str) -> String {
+    format!(
+        "A shell, Python, Perl or Ruby command sets SIGHUP, SIGINT, SIGTERM or SIGQUIT to be\nignored (T1564.011; BPFDoor and BOLDMOVE mask signals the same way), so that the\nprogram survives logout, Ctrl-C or kill. {where_}\nsighunt tells which signals are masked (by name or number) and scores them (TERM\nweighs most, HUP alone stays low), resolves wrappers and `sh -c` strings; Sigma\ncannot score, so this rule fires on any of the idioms at level low.\nInterpreters sighunt recognises: {}.",
+        model.signal_interpreters.join(", ")
+    )
+}
+
+fn fps_signal() -> Vec<String> {
+    vec![
+        "Daemons and job wrappers that ignore SIGHUP or SIGPIPE by design".into(),
+        "Test suites exercising signal handling".into(),
+    ]
+}
+
+/// The signal-masking rules: Linux and macOS process creation, auditd.
+fn signal_rules(model: &Model) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for (product, file, os) in [
+        (
+            "linux",
+            "proc_creation_lnx_sighunt_signal_mask.yml",
+            "Linux",
+        ),
+        (
+            "macos",
+            "proc_creation_macos_sighunt_signal_mask.yml",
+            "macOS",
+        ),
+    ] {
+        let name = format!("sighunt_signal_mask_{product}_process_creation");
+        out.push(Rule {
+            title: rule_title(&name).into(),
+            name,
+            file: file.into(),
+            description: signal_description(
+                model,
+                &format!("Seen in a {os} process creation's command line."),
+            ),
+            logsource: vec![("product", product), ("category", "process_creation")],
+            items: signal_items("CommandLine"),
+            condition: "1 of selection_*".into(),
+            falsepositives: fps_signal(),
+            level: "low",
+        });
+    }
+    // auditd: the code is the argument after -c/-e (a2), or the one after it.
+    let mut items = vec![("execve".to_string(), vec!["type: 'EXECVE'".to_string()])];
+    for field in ["a2", "a3"] {
+        for (n, body) in signal_items(field) {
+            items.push((format!("{n}_{field}"), body));
+        }
+    }
+    out.push(Rule {
+        name: "sighunt_signal_mask_linux_auditd".into(),
+        file: "lnx_auditd_sighunt_signal_mask.yml".into(),
+        title: rule_title("sighunt_signal_mask_linux_auditd").into(),
+        description: signal_description(
             model,
-            nohup.detection_type,
+            "Seen in an auditd EXECVE record's code argument (a2 or a3: `python3 -c CODE`,\n`perl -e CODE`, `sh -c STRING`), decoded as Auditbeat and `ausearch -i` show it.",
+        ),
+        logsource: vec![("product", "linux"), ("service", "auditd")],
+        items,
+        condition: "execve and 1 of selection_*".into(),
+        falsepositives: fps_signal(),
+        level: "low",
+    });
+    out
+}
+
+/// A PowerShell pattern as the literal text it matches, when it is one (after
+/// unescaping punctuation); `None` for a real regular expression.
+fn ps_literal(pattern: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let n = chars.next()?;
+                if n.is_ascii_alphanumeric() {
+                    return None;
+                }
+                out.push(n);
+            }
+            '.' | '^' | '$' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' => {
+                return None;
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// How PowerShell is told to ignore errors, as `contains` alternatives (Sigma's
+/// `contains` ignores case, as PowerShell does).
+fn ps_suppression(field: &str) -> Vec<String> {
+    let mut forms = Vec::new();
+    for switch in ["-ErrorAction", "-ea"] {
+        for sep in [" ", ":"] {
+            for value in ["SilentlyContinue", "Ignore"] {
+                forms.push(format!("{switch}{sep}{value}"));
+            }
+        }
+        for value in ["0", "4"] {
+            forms.push(format!("{switch} {value}"));
+        }
+    }
+    let mut v = vec![format!("- {field}|contains:")];
+    v.extend(forms.iter().map(|f| format!("      - {}", q(f))));
+    for value in ["SilentlyContinue", "Ignore"] {
+        v.push(format!("- {field}|contains|all:"));
+        v.push("      - '$ErrorActionPreference'".to_string());
+        v.push(format!("      - {}", q(value)));
+    }
+    v
+}
+
+/// The PowerShell rules: process creation, script block (4104), module (4103) and
+/// classic pipeline (800) logging.
+fn powershell_rules(model: &Model) -> Vec<Rule> {
+    let Some(ps) = &model.powershell else {
+        return Vec::new();
+    };
+    let mut content = Vec::new();
+    let mut partial = Vec::new();
+    for ind in &ps.family.indicators {
+        let name = &ind.rule.name;
+        if ps.context.contains(name) {
+            continue;
+        }
+        let Some(patterns) = model.lists.ps_patterns.get(name) else {
+            continue;
+        };
+        let literals: Vec<String> = patterns.iter().filter_map(|p| ps_literal(p)).collect();
+        if literals.len() < patterns.len() {
+            partial.push(name.clone());
+        }
+        if !literals.is_empty() {
+            content.push((name.clone(), literals));
+        }
+    }
+    let mut out = Vec::new();
+    for (category, file, field, what) in [
+        (
+            "process_creation",
+            "proc_creation_win_sighunt_ps_error_suppression.yml",
+            "CommandLine",
+            "a PowerShell command line",
+        ),
+        (
+            "ps_script",
+            "posh_ps_sighunt_error_suppression.yml",
+            "ScriptBlockText",
+            "a script block (event 4104; requires Script Block Logging)",
+        ),
+        (
+            "ps_module",
+            "posh_pm_sighunt_error_suppression.yml",
+            "Payload",
+            "a module-logging record (event 4103; requires Module Logging)",
+        ),
+        (
+            "ps_classic_script",
+            "posh_pc_sighunt_error_suppression_pipeline.yml",
+            "Data",
+            "the classic log's pipeline execution details (event 800)",
+        ),
+    ] {
+        let mut items = Vec::new();
+        if category == "process_creation" {
+            let images: Vec<String> = ps
+                .host_images
+                .iter()
+                .filter(|i| i.contains('.'))
+                .map(|i| format!("\\{i}"))
+                .collect();
+            items.push((
+                "selection_host".to_string(),
+                list("Image|endswith", &images),
+            ));
+        }
+        items.push(("selection_suppress".to_string(), ps_suppression(field)));
+        for (name, literals) in &content {
+            items.push((
+                format!("indicator_{name}"),
+                list(&format!("{field}|contains"), literals),
+            ));
+        }
+        let mut notes = Vec::new();
+        let fields: &[(&str, &str)] = if category == "process_creation" {
             &[
                 ("user", "User"),
                 ("parent_image", "ParentImage"),
                 ("command_line", "CommandLine"),
-            ],
+            ]
+        } else {
+            &[]
+        };
+        let filters = allow_filters(
+            model,
+            ps.family.detection_type,
+            fields,
             &mut items,
             &mut notes,
         );
-        let mut condition = format!("selection_nohup and ({})", exprs.join(" or "));
+        let sel = if category == "process_creation" {
+            "selection_host and selection_suppress"
+        } else {
+            "selection_suppress"
+        };
+        let mut condition = format!("{sel} and 1 of indicator_*");
         if !filters.is_empty() {
             condition.push_str(&format!(" and not ({})", filters.join(" or ")));
         }
         let mut description = format!(
-            "nohup (T1564.011) starts a program that ignores the hang-up at logout, and what it\nstarts looks like an attacker's: a payload in a temp or hidden directory, a network\ntool, a shell, a downloader, a borrowed daemon name.\n{}\nsighunt also finds nohup behind wrappers (env, sudo, setsid, timeout, busybox) and\ninside `sh -c` strings and resolves relative paths; a process_creation rule sees\nonly the nohup process's own command line.",
-            scoring_note(nohup, model)
+            "PowerShell told to ignore its errors (-ErrorAction SilentlyContinue/Ignore, -ea,\n$ErrorActionPreference) so that a payload keeps running past failures (T1564.011),\ntogether with something an attacker does, seen in {what}: a download or\nexecution cradle, persistence, defence evasion, AMSI tampering, a transfer tool,\nreflective loading.\n{}\nsighunt decodes -EncodedCommand (UTF-16LE base64, any abbreviation of the switch),\nresolves backticks, string concatenation and comments, and reads the parameter\nprefixes PowerShell accepts before matching; Sigma matches the text as logged, so an\nencoded or obfuscated command escapes this rule.",
+            scoring_note(&ps.family, model)
         );
-        if !skipped.is_empty() {
-            description.push_str(&format!("\nNot visible in argv: {}.", skipped.join(", ")));
-        }
-        for n in notes {
-            description.push_str(&format!("\nNote: {n}."));
-        }
-        out.push(Rule {
-            file: "sighunt_nohup_linux_process_creation.yml".into(),
-            title: "Nohup Launching a Suspicious Program".into(),
-            description,
-            logsource: vec![("product", "linux"), ("category", "process_creation")],
-            items,
-            condition,
-            falsepositives: fps_nohup(),
-            level: "medium",
-        });
-    }
-
-    // nohup, auditd EXECVE
-    {
-        let mut items = vec![(
-            "selection_nohup".to_string(),
-            vec![
-                "type: 'EXECVE'".to_string(),
-                "a0|endswith: 'nohup'".to_string(),
-            ],
-        )];
-        let mut exprs = Vec::new();
-        let mut skipped = Vec::new();
-        for ind in strong(nohup, model) {
-            let leaf = |c: &Cond| -> Option<Vec<String>> {
-                match c {
-                    Cond::Prefix(Field::Target, v) => Some(list("a1|startswith", v)),
-                    Cond::Basename(Field::Target, _) | Cond::Regex(Field::Target, _) => {
-                        let (_, r) = c.as_regex()?;
-                        Some(vec![format!("a1|re: {}", q(&r))])
-                    }
-                    Cond::Regex(Field::Args, r) if r.contains("-[a-z]*i") => {
-                        Some(vec![format!("a2|re: {}", q(r"^-[a-z]*i[a-z]*$"))])
-                    }
-                    _ => None,
-                }
-            };
-            match add_cond(
-                &mut items,
-                &format!("indicator_{}", ind.rule.name),
-                &ind.cond,
-                &leaf,
-            ) {
-                Some(e) => exprs.push(e),
-                None => skipped.push(ind.rule.name.clone()),
-            }
-        }
-        let mut notes = Vec::new();
-        let filters = allow_filters(model, nohup.detection_type, &[], &mut items, &mut notes);
-        let mut condition = format!("selection_nohup and ({})", exprs.join(" or "));
-        if !filters.is_empty() {
-            condition.push_str(&format!(" and not ({})", filters.join(" or ")));
-        }
-        let mut description = format!(
-            "An auditd EXECVE record of nohup (T1564.011) whose first argument (a1, what nohup\nruns) looks like an attacker's payload.\n{}\nauditd writes an argument that contains a space or quote as hex, and splits long\nones (a2[0], a2[1] …): sighunt decodes and joins them, peels wrappers (env, sudo,\nsetsid, timeout, busybox) and lexes `sh -c` strings; this rule sees a0/a1/a2 as\nlogged, so a hex-encoded or wrapped nohup escapes it.",
-            scoring_note(nohup, model)
-        );
-        if !skipped.is_empty() {
-            description.push_str(&format!("\nNot visible in a0-a2: {}.", skipped.join(", ")));
-        }
-        for n in notes {
-            description.push_str(&format!("\nNote: {n}."));
-        }
-        out.push(Rule {
-            file: "sighunt_nohup_linux_auditd.yml".into(),
-            title: "Nohup Launching a Suspicious Program (auditd)".into(),
-            description,
-            logsource: vec![("product", "linux"), ("service", "auditd")],
-            items,
-            condition,
-            falsepositives: fps_nohup(),
-            level: "medium",
-        });
-    }
-
-    if let Some(ps) = &model.powershell {
-        let content: Vec<&super::Indicator> = ps
-            .family
-            .indicators
-            .iter()
-            .filter(|i| !ps.context.contains(&i.rule.name))
-            .collect();
-        for (file, title, logsource, field, host_sel) in [
-            (
-                "sighunt_ps_error_suppression_windows_process_creation.yml",
-                "PowerShell Silencing Errors While Running Attacker Tradecraft",
-                vec![("product", "windows"), ("category", "process_creation")],
-                "CommandLine",
-                true,
-            ),
-            (
-                "sighunt_ps_error_suppression_windows_ps_script.yml",
-                "PowerShell Script Block Silencing Errors While Running Attacker Tradecraft",
-                vec![("product", "windows"), ("category", "ps_script")],
-                "ScriptBlockText",
-                false,
-            ),
-        ] {
-            let mut items = Vec::new();
-            if host_sel {
-                let images: Vec<String> = ps
-                    .host_images
-                    .iter()
-                    .filter(|i| i.contains('.'))
-                    .map(|i| format!("\\{i}"))
-                    .collect();
-                items.push((
-                    "selection_host".to_string(),
-                    list("Image|endswith", &images),
-                ));
-            }
-            items.push((
-                "selection_suppress".to_string(),
-                vec![format!(
-                    "{field}|re: {}",
-                    q(&format!("(?i){}", super::PS_SUPPRESSION_REGEX))
-                )],
+        if !partial.is_empty() {
+            description.push_str(&format!(
+                "\nOnly the literal patterns of {} are exported (their regular expressions are\nsighunt's).",
+                partial.join(", ")
             ));
-            let mut exprs = Vec::new();
-            for ind in &content {
-                if let Some((_, r)) = ind.cond.as_regex() {
-                    let name = format!("indicator_{}", ind.rule.name);
-                    items.push((
-                        name.clone(),
-                        vec![format!("{field}|re: {}", q(&format!("(?i){r}")))],
-                    ));
-                    exprs.push(name);
-                }
-            }
-            let mut notes = Vec::new();
-            let fields: &[(&str, &str)] = if host_sel {
-                &[
-                    ("user", "User"),
-                    ("parent_image", "ParentImage"),
-                    ("command_line", "CommandLine"),
-                ]
-            } else {
-                &[]
-            };
-            let filters = allow_filters(
-                model,
-                ps.family.detection_type,
-                fields,
-                &mut items,
-                &mut notes,
-            );
-            let sel = if host_sel {
-                "selection_host and selection_suppress"
-            } else {
-                "selection_suppress"
-            };
-            let mut condition = format!("{sel} and 1 of indicator_*");
-            if !filters.is_empty() {
-                condition.push_str(&format!(" and not ({})", filters.join(" or ")));
-            }
-            let mut description = format!(
-                "PowerShell told to ignore its errors (-ErrorAction SilentlyContinue/Ignore, -ea,\n$ErrorActionPreference) so that a payload keeps running past failures (T1564.011),\ntogether with something an attacker does: a download or execution cradle,\npersistence, defence evasion, AMSI tampering, a transfer tool, reflective loading.\n{}\nsighunt decodes -EncodedCommand (UTF-16LE base64, any abbreviation of the switch),\nresolves backticks, string concatenation and comments, and reads the parameter\nprefixes PowerShell accepts before matching; Sigma matches the text as logged, so an\nencoded or obfuscated command escapes this rule.",
-                scoring_note(&ps.family, model)
-            );
-            for n in notes {
-                description.push_str(&format!("\nNote: {n}."));
-            }
-            if !host_sel {
-                description.push_str("\nRequires PowerShell Script Block Logging (event 4104).");
-            }
-            out.push(Rule {
-                file: file.into(),
-                title: title.into(),
-                description,
-                logsource,
-                items,
-                condition,
-                falsepositives: fps_ps(),
-                level: "medium",
-            });
         }
-    }
-
-    // signal masking, Linux process_creation
-    if !model.signal_interpreters.is_empty() {
-        let items = vec![
-            (
-                "selection_python".to_string(),
-                vec![
-                    "CommandLine|contains|all:".to_string(),
-                    "    - 'signal'".to_string(),
-                    "    - 'SIG_IGN'".to_string(),
-                ],
-            ),
-            (
-                "selection_perl".to_string(),
-                vec![format!(
-                    "CommandLine|re: {}",
-                    q(r#"\$SIG\{\s*['"]?(?:HUP|INT|TERM|QUIT)['"]?\s*\}\s*=\s*['"]IGNORE"#)
-                )],
-            ),
-            (
-                "selection_shell_trap".to_string(),
-                vec![format!(
-                    "CommandLine|re: {}",
-                    q(
-                        r#"(?:^|[\s;&|(])trap\s+(?:''|""|-)\s+(?:SIG)?(?:HUP|INT|TERM|QUIT|1|2|3|15)\b"#
-                    )
-                )],
-            ),
-            (
-                "selection_ruby".to_string(),
-                vec![format!(
-                    "CommandLine|re: {}",
-                    q(r#"trap\(\s*['"](?:SIG)?(?:HUP|INT|TERM|QUIT)['"]\s*,\s*['"]IGNORE"#)
-                )],
-            ),
-        ];
+        for n in notes {
+            description.push_str(&format!("\nNote: {n}."));
+        }
+        let name = format!("sighunt_ps_error_suppression_windows_{category}");
         out.push(Rule {
-            file: "sighunt_signal_mask_linux_process_creation.yml".into(),
-            title: "Command Line Setting Termination Signals to Be Ignored".into(),
-            description: format!(
-                "A shell, Python, Perl or Ruby command line sets SIGHUP, SIGINT, SIGTERM or SIGQUIT\nto be ignored (T1564.011; BPFDoor and BOLDMOVE mask signals the same way), so that\nthe program survives logout, Ctrl-C or kill.\nsighunt tells which signals are masked (by name or number) and scores them (TERM\nweighs most), resolves wrappers and `sh -c` strings and decodes auditd's hex\narguments; Sigma cannot score, so this rule fires on any of the idioms at level low.\nInterpreters sighunt recognises: {}.",
-                model.signal_interpreters.join(", ")
+            title: format!(
+                "{} - {}",
+                rule_title("sighunt_ps_error_suppression_windows"),
+                match category {
+                    "process_creation" => "Process Creation",
+                    "ps_script" => "Script Block",
+                    "ps_module" => "Module Logging",
+                    _ => "Classic Pipeline",
+                }
             ),
-            logsource: vec![("product", "linux"), ("category", "process_creation")],
+            name,
+            file: file.into(),
+            description,
+            logsource: vec![("product", "windows"), ("category", category)],
             items,
-            condition: "1 of selection_*".into(),
-            falsepositives: vec![
-                "Daemons and job wrappers that ignore SIGHUP or SIGPIPE by design".into(),
-                "Test suites exercising signal handling".into(),
-            ],
-            level: "low",
+            condition,
+            falsepositives: fps_ps(),
+            level: "medium",
         });
     }
+    out
+}
 
-    out.into_iter()
+/// Every exported Sigma rule, as `(file name, YAML)`.
+pub(crate) fn rules(model: &Model) -> Vec<(String, String)> {
+    let mut out = vec![
+        nohup_process_creation(model, "linux", "Linux"),
+        nohup_process_creation(model, "macos", "macOS"),
+        nohup_auditd(model),
+    ];
+    out.extend(powershell_rules(model));
+    if !model.signal_interpreters.is_empty() {
+        out.extend(signal_rules(model));
+    }
+    let mut files: Vec<(String, String)> = out
+        .into_iter()
         .map(|r| (r.file.clone(), r.yaml()))
-        .collect()
+        .collect();
+    files.extend(super::correlation::rules(model));
+    files
 }

