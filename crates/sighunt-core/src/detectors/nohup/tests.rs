@@ -248,10 +248,16 @@ fn the_shell_string_and_the_nohup_exec_it_leads_to_are_one_finding() {
 
 #[test]
 fn scheduler_lines_are_excluded_but_command_text_is_read() {
+    // A scheduler launch with nothing of medium severity: excluded (the seed's rule).
     let mut cron = exec(&[]);
     cron.origin = ProcessOrigin::Scheduler("CRON".into());
+    cron.command_line = "nohup /usr/local/bin/backup.sh >/dev/null 2>&1 &".into();
+    assert!(run(vec![cron.clone()]).is_empty());
+    // With a staging-area payload: reported, with the scheduler as context.
     cron.command_line = "nohup /tmp/x &".into();
-    assert!(run(vec![cron]).is_empty());
+    let f = run(vec![cron]);
+    assert_eq!(f.len(), 1);
+    has(&f[0], &["temp_dir_payload", "scheduler_launch"]);
     let mut sudo = exec(&[]);
     sudo.origin = ProcessOrigin::CommandText;
     sudo.command_line = "nohup /tmp/.a/b &".into();

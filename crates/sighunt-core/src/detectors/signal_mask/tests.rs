@@ -228,8 +228,32 @@ fn python_look_alikes() {
 }
 
 #[test]
+fn perl_posix_sigaction() {
+    let m = perl("POSIX::sigaction(SIGTERM, POSIX::SigAction->new(\"IGNORE\")); sleep 60");
+    assert_eq!(m.signals.into_iter().collect::<Vec<_>>(), [15]);
+}
+
+#[test]
 fn perl_forms() {
     let cases: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                "perl",
+                "-MPOSIX",
+                "-e",
+                "POSIX::sigaction(SIGTERM, POSIX::SigAction->new(\"IGNORE\")); sleep 60",
+            ],
+            &["ignores_sigterm"],
+        ),
+        (
+            &[
+                "perl",
+                "-MPOSIX",
+                "-e",
+                "my $a = POSIX::SigAction->new(SIG_IGN); sigaction(&POSIX::SIGHUP, $a); sigaction(SIGINT, $a); exec '/tmp/.x'",
+            ],
+            &["ignores_sighup", "ignores_sigint"],
+        ),
         (
             &["perl", "-e", "$SIG{TERM}=\"IGNORE\"; sleep 1"],
             &["ignores_sigterm"],
