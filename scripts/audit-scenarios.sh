@@ -74,7 +74,10 @@ if [[ ${1-} == --scenario-runner ]]; then
     cd "$WD" || exit 98
     FIFO=$WD/.pause
     pause() { read -r -t "$1" <>"$FIFO" || true; }   # sleep without an exec
-    begin() { echo "=== scenario $1" >&2; }
+    # Each scenario starts with a marker exec (`/bin/true sighunt-scenario=ID`), so
+    # that findings can be attributed to scenarios by their line in the log
+    # (scripts/score-kernel-scenarios.py).
+    begin() { echo "=== scenario $1" >&2; /bin/true "sighunt-scenario=$1"; }
     stop_bg() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
     printf -v PAD '%*s' 9000 ''
     PAD=${PAD// /A}

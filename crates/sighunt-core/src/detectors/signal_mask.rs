@@ -732,10 +732,8 @@ static PERL_SIGPROCMASK: LazyLock<Regex> = LazyLock::new(|| {
 static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z]+").unwrap());
 /// `POSIX::SigAction->new("IGNORE")` or `->new(SIG_IGN)`: an action that ignores.
 static PERL_SIGACTION_IGNORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"SigAction\s*->\s*new\s*\(\s*(?:'IGNORE'|"IGNORE"|(?:&?POSIX::)?SIG_IGN\b)"#,
-    )
-    .unwrap()
+    Regex::new(r#"SigAction\s*->\s*new\s*\(\s*(?:'IGNORE'|"IGNORE"|(?:&?POSIX::)?SIG_IGN\b)"#)
+        .unwrap()
 });
 /// `sigaction(SIGTERM, …)` / `POSIX::sigaction(&POSIX::SIGTERM, …)`: the signal.
 static PERL_SIGACTION_CALL: LazyLock<Regex> =
@@ -813,7 +811,10 @@ pub fn perl(code: &str) -> Masking {
     if PERL_SIGACTION_IGNORE.is_match(code) {
         for c in PERL_SIGACTION_CALL.find_iter(code) {
             if let Some((first, Some(_), _)) = call_args(&code[c.end()..]) {
-                let arg = first.trim().trim_start_matches('&').trim_start_matches("POSIX::");
+                let arg = first
+                    .trim()
+                    .trim_start_matches('&')
+                    .trim_start_matches("POSIX::");
                 add_signals(&mut m, signal_arg(arg, true), &mentioned);
             }
         }

@@ -221,7 +221,9 @@ pub fn split_space_joined_argv(s: &str) -> Vec<String> {
                 // unmistakable: `find … -exec sh -c CODE ;` and `script -c CODE
                 // /dev/null`.
                 let mut tail = None;
-                let in_find = argv.iter().any(|w| matches!(w.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir"));
+                let in_find = argv
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir"));
                 for end_word in [" ;", " +", " \\;"] {
                     if in_find && code.ends_with(end_word) {
                         code = &code[..code.len() - end_word.len()];
@@ -274,7 +276,10 @@ fn code_runner(name: &str) -> Option<Runner> {
         Some(Runner::Script)
     } else if versioned("python") {
         Some(Runner::Python)
-    } else if ["perl", "ruby", "node", "nodejs"].iter().any(|i| versioned(i)) {
+    } else if ["perl", "ruby", "node", "nodejs"]
+        .iter()
+        .any(|i| versioned(i))
+    {
         Some(Runner::Eval)
     } else {
         None

@@ -229,6 +229,11 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
         }
     }
 
+    /// Forgets `key` (its queue item goes stale).
+    fn remove(&mut self, key: &K) {
+        self.map.remove(key);
+    }
+
     fn get(&self, key: &K) -> Option<(&V, i64)> {
         self.map.get(key).map(|s| (&s.value, s.time_ms))
     }
@@ -401,10 +406,12 @@ pub struct Correlator {
     processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
     guids: Bounded<(u64, Box<str>), u32>,
     prepared: Bounded<(u64, Box<str>), Prepared>,
-    /// Downloaders and decoders by the parent and session they ran in.
-    feeders: Bounded<(u64, Family), Feeder, FxBuildHasher>,
-    /// nohup'd shells reading code, by parent and session, for a feeder logged after.
-    fed: Bounded<(u64, Family), FindingId, FxBuildHasher>,
+    /// Downloaders and decoders (and their pid) by the parent and session they ran
+    /// in; forgotten when another process of the family execs.
+    feeders: Bounded<(u64, Family), (Feeder, u32), FxBuildHasher>,
+    /// nohup'd shells reading code (and their pid), by parent and session, for a
+    /// feeder logged right after.
+    fed: Bounded<(u64, Family), (FindingId, u32), FxBuildHasher>,
     watched: Bounded<(u64, u32), Watch, FxBuildHasher>,
     watched_guids: Bounded<(u64, Box<str>), (FindingId, bool)>,
     launched: Bounded<(u64, Box<str>), Launched>,
@@ -666,10 +673,11 @@ impl Correlator {
         };
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
+        let pid = p.pid.unwrap_or_default();
         let mut out = Vec::new();
         for family in families(p) {
-            self.feeders.insert((host, family), feeder, time);
-            if let Some((id, at)) = self.fed.get(&(host, family)) {
+            self.feeders.insert((host, family), (feeder, pid), time);
+            if let Some(((id, _), at)) = self.fed.get(&(host, family)) {
                 if (time - at).abs() <= self.rules.pipe_window_ms
                     && !out.iter().any(|a: &Amendment| a.id == *id)
                 {
@@ -698,6 +706,28 @@ impl Correlator {
     pub fn record_process(&mut self, p: &ProcessStart) {
         let Some(pid) = p.pid else { return };
         let host = host_key(&p.host);
+        // A pipeline's members exec one after the other: another process of the same
+        // parent or session in between means the feeder fed something else (`curl
+        // …/health; make; nohup sh -c …` is a sequence, not a substitution).
+        if p.origin == ProcessOrigin::Exec {
+            for family in families(p) {
+                let key = (host, family);
+                if self
+                    .feeders
+                    .get(&key)
+                    .is_some_and(|((_, fpid), _)| *fpid != pid)
+                {
+                    self.feeders.remove(&key);
+                }
+                if self
+                    .fed
+                    .get(&key)
+                    .is_some_and(|((_, fpid), _)| *fpid != pid)
+                {
+                    self.fed.remove(&key);
+                }
+            }
+        }
         let time = self.time_of(p.time);
         self.processes
             .insert((host, pid), ProcInfo::new(p, pid), time);
@@ -810,7 +840,7 @@ impl Correlator {
         }
         if reads_code {
             for family in families(p) {
-                if let Some((feeder, at)) = self.feeders.get(&(host, family)) {
+                if let Some(((feeder, _), at)) = self.feeders.get(&(host, family)) {
                     let indicator = feeder.indicator();
                     if (time - at).abs() <= self.rules.pipe_window_ms
                         && !indicators.contains(&indicator)
@@ -867,7 +897,7 @@ impl Correlator {
         }
         if launch.reads_code {
             for family in families(p) {
-                self.fed.insert((host, family), id, time);
+                self.fed.insert((host, family), (id, pid), time);
             }
         }
         self.launched.insert(
@@ -966,7 +996,10 @@ fn is_inet(addr: &str) -> bool {
 /// A loopback address (`127.0.0.0/8`, `::1`), with or without brackets.
 fn is_loopback(addr: &str) -> bool {
     let a = addr.trim_start_matches('[');
-    a.starts_with("127.") || a.starts_with("::1]") || a.starts_with("::1:") || a.starts_with("::ffff:127.")
+    a.starts_with("127.")
+        || a.starts_with("::1]")
+        || a.starts_with("::1:")
+        || a.starts_with("::ffff:127.")
 }
 
 /// One name for paths macOS reaches through its /tmp and /var symlinks
@@ -974,7 +1007,13 @@ fn is_loopback(addr: &str) -> bool {
 /// image the kernel reports the other way.
 fn canonical(path: &str) -> &str {
     match path.strip_prefix("/private") {
-        Some(rest) if rest.starts_with("/tmp/") || rest.starts_with("/var/") || rest.starts_with("/etc/") => rest,
+        Some(rest)
+            if rest.starts_with("/tmp/")
+                || rest.starts_with("/var/")
+                || rest.starts_with("/etc/") =>
+        {
+            rest
+        }
         _ => path,
     }
 }

@@ -666,9 +666,29 @@ fn kernel_recorded(log: &[u8]) {
     assert!(trap[0].severity >= Severity::High);
 
     assert!(by("print(signal.SIGHUP)").is_empty());
+
+    // Issue #14 (k19-k22): one idiom per language, each one finding.
+    for (needle, signals) in [
+        ("POSIX::SigAction", &["ignores_sigterm"][..]),
+        ("from signal import", &["ignores_sighup", "ignores_sigterm"]),
+        (
+            "process.on(\"SIGINT\"",
+            &["ignores_sigint", "ignores_sigterm"],
+        ),
+        ("1 15; exec", &["ignores_sighup", "ignores_sigterm"]),
+    ] {
+        let f = by(needle);
+        assert_eq!(f.len(), 1, "{needle}: {findings:#?}");
+        assert_eq!(masked(f[0]), signals, "{needle}");
+        assert!(f[0].severity >= Severity::Medium, "{needle}");
+    }
+    // Their look-alikes (a14-a16): a reset, a real handler, a handler that exits.
+    for needle in ["signal.SIG_DFL", "trap 'rm -f", "console.log"] {
+        assert!(by(needle).is_empty(), "{needle}");
+    }
     assert_eq!(
         findings.len(),
-        3,
-        "only the three signal scenarios: {findings:#?}"
+        7,
+        "only the seven signal scenarios: {findings:#?}"
     );
 }

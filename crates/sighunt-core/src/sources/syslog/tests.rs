@@ -210,7 +210,10 @@ Nov 28 04:30:01 vm /USR/SBIN/CRON[1235]: (root) CMD (nohup /tmp/.cache/agent2 &)
     let f = hunt(job);
     assert_eq!(f.len(), 2, "{f:?}");
     has(&f[0], &["hidden_path", "scheduler_launch"]);
-    assert!(hunt("Nov 28 04:30:01 vm CRON[1234]: (root) CMD (nohup /usr/local/bin/report.sh &)").is_empty());
+    assert!(
+        hunt("Nov 28 04:30:01 vm CRON[1234]: (root) CMD (nohup /usr/local/bin/report.sh &)")
+            .is_empty()
+    );
     // ... and every one is reported, without the context, when the rule data opts in.
     let mut rules = Rules::embedded();
     rules

