@@ -133,8 +133,9 @@ impl NohupDetector {
     /// changes only argv[0]) or a copy of nohup made on this host.
     fn image_is_nohup(&self, p: &ProcessStart) -> bool {
         p.origin == ProcessOrigin::Exec
-            && p.exe.as_deref().is_some_and(|exe| basename(exe) == "nohup")
-            || self.correlator.is_nohup_copy(p)
+            && !p.argv.is_empty()
+            && (p.exe.as_deref().is_some_and(|exe| basename(exe) == "nohup")
+                || self.correlator.is_nohup_copy(p))
     }
 
     fn launches(&self, p: &ProcessStart) -> Vec<Launch> {
