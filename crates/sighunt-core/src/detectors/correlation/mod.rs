@@ -124,6 +124,9 @@ const SCRIPT_RUNNERS: &[&str] = &[
     "busybox",
 ];
 
+/// Programs that make a file executable or write it into place.
+const PREPARERS: &[&str] = &["chmod", "install", "cp", "mv", "ln", "dd", "tee"];
+
 /// Longest text kept per process-table field.
 const MAX_FIELD_BYTES: usize = 512;
 /// Arguments kept per process (enough to see `sh /etc/init.d/x start`).
@@ -416,6 +419,8 @@ pub struct Correlator {
     watched_guids: Bounded<(u64, Box<str>), (FindingId, bool)>,
     launched: Bounded<(u64, Box<str>), Launched>,
     latest_ms: i64,
+    /// Copies of nohup recorded so far (in `prepared`).
+    nohup_copies: u64,
 }
 
 impl Correlator {
@@ -446,6 +451,7 @@ impl Correlator {
             commands,
             download_tools,
             latest_ms: i64::MIN,
+            nohup_copies: 0,
         })
     }
 
@@ -552,8 +558,20 @@ impl Correlator {
     /// Remembers the paths a process start makes executable or writes, and the
     /// copies of nohup it makes.
     fn remember_preparations(&mut self, p: &ProcessStart) {
-        // Cheap test first: most execs mention none of these programs.
-        if !self.preparers.is_match(&p.command_line) {
+        // Cheap test first: most execs run none of these programs. An exec's argv
+        // words are compared by name (a path that merely contains `cp` or `ln` is not
+        // parsed); shell text is searched as text.
+        let runs_preparer = match p.origin {
+            ProcessOrigin::Exec => p.argv.iter().any(|w| {
+                let name = basename(w);
+                PREPARERS.contains(&name)
+                    || self.download_tools.iter().any(|t| t == name)
+                    || (self.commands.shells.iter().any(|s| s == name)
+                        && self.preparers.is_match(&p.command_line))
+            }),
+            _ => self.preparers.is_match(&p.command_line),
+        };
+        if !runs_preparer {
             return;
         }
         let invocations = match p.origin {
@@ -583,6 +601,7 @@ impl Correlator {
                 "cp" | "mv" | "ln" => {
                     for (src, dest) in copy_targets(&inv.words) {
                         let nohup_copy = basename(&src) == "nohup";
+                        self.nohup_copies += u64::from(nohup_copy);
                         found.push((
                             dest,
                             Prepared {
@@ -693,6 +712,10 @@ impl Correlator {
 
     /// The exe is a copy or link of nohup made on this host shortly before.
     pub fn is_nohup_copy(&self, p: &ProcessStart) -> bool {
+        // The common case costs no lookup: no copy of nohup was seen at all.
+        if self.nohup_copies == 0 {
+            return false;
+        }
         let Some(exe) = p.exe.as_deref() else {
             return false;
         };
