@@ -48,6 +48,8 @@ set -uo pipefail
 readonly SAFE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 readonly NC_PORT=14444      # loopback listener of scenario 01
 readonly DEAD_PORT=9        # loopback port nothing listens on (reverse-shell attempts)
+readonly K_NC_PORT=14445    # loopback listener of scenario k27
+readonly K_HTTP_PORT=18080  # loopback development server of scenario a03
 readonly RULE_KEY_EXEC=sighunt_e2e
 readonly RULE_KEY_NET=sighunt_e2e_net
 readonly ADMIN_DIR=/opt/sighunt-admin
@@ -64,12 +66,18 @@ readonly INIT_SCRIPT=/etc/init.d/sighunt-e2e-localnet
 # ---------------------------------------------------------------------------------------
 if [[ ${1-} == --scenario-runner ]]; then
     AUID=$2 WD=$3 DF=$4 HID=$5 SHM=$6 INIT=$7 WEBUSER=${8-}
+    # Issue #14 fixtures: a /dev/shm dir, a /run/lock dir, a /var/tmp dir, a hidden
+    # dir under root's ~/.cache, a project dir, the vendor and implant init scripts.
+    KSHM=${9-} KLOCK=${10-} KVAR=${11-} KHID=${12-} PROJ=${13-} VINIT=${14-} KINIT=${15-} KHTTP=${16-}
     export PATH=$SAFE_PATH LC_ALL=C
     echo "$AUID" >/proc/self/loginuid || { echo "cannot set loginuid" >&2; exit 97; }
     cd "$WD" || exit 98
     FIFO=$WD/.pause
     pause() { read -r -t "$1" <>"$FIFO" || true; }   # sleep without an exec
-    begin() { echo "=== scenario $1" >&2; }
+    # Each scenario starts with a marker exec (`/bin/true sighunt-scenario=ID`), so
+    # that findings can be attributed to scenarios by their line in the log
+    # (scripts/score-kernel-scenarios.py).
+    begin() { echo "=== scenario $1" >&2; /bin/true "sighunt-scenario=$1"; }
     stop_bg() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
     printf -v PAD '%*s' 9000 ''
     PAD=${PAD// /A}
@@ -141,6 +149,75 @@ if [[ ${1-} == --scenario-runner ]]; then
         pause 0.5
     fi
 
+
+    # ------------------------------------------------------------------------------
+    # Issue #14: judge what runs, not how it was spelled. Malicious variants (k…)
+    # and the administrator's and developer's look-alikes (a…). Expected verdicts in
+    # scenarios.tsv and docs/detection-linux.md.
+    # ------------------------------------------------------------------------------
+    if [[ -n $KSHM ]]; then
+    begin k01; nohup nice -n 19 "$WD/m01" 0.2                  # wrapper after nohup
+    begin k02; nohup stdbuf -oL timeout 5 "$WD/m02" 0.2        # two after nohup
+    begin k03; setsid -f nohup "$KSHM/m03" 0.2; pause 0.4      # setsid -f forks
+    begin k04; flock /run/lock/sighunt-k04.lock nohup "$KLOCK/m04" 0.2
+    begin k05; echo 0.2 | xargs nohup "$KVAR/m05"              # xargs appends its input
+    begin k06; find "$WD/m06" -maxdepth 0 -exec nohup {} 0.2 \;
+    begin k07; script -qc "nohup $WD/m07 0.2" /dev/null >/dev/null
+    begin k08; runuser -u nobody -- nohup "$KLOCK/m08" 0.2
+    begin k09; su -s /bin/sh nobody -c "nohup $KVAR/m09 0.2 >/dev/null 2>&1 &"; pause 0.4
+    begin k10; dash -c "nohup $KSHM/m10 0.2 & wait"
+    begin k11; busybox sh -c "nohup $KHID/kdevtmpfsi 0.2 & wait"   # hidden dir in ~/.cache
+    begin k12; bash -c "exec -a '[kworker/0:2]' nohup $PROJ/k12.sh"   # argv0 renamed
+    begin k13; "$WD/.n" "$PROJ/k13.sh"                          # symlink to nohup
+    begin k14; cp /usr/bin/nohup "$KVAR/hup"; "$KVAR/hup" "$PROJ/k14.sh"   # copy of nohup
+    begin k15; curl -fsS "file://$WD/s15.sh" | nohup sh         # download piped to nohup sh
+    begin k16; echo c2xlZXAgMC4yCg== | base64 -d | nohup bash   # decoder piped
+    begin k17; nohup sh -c "$(curl -fsS "file://$WD/s17.sh")"   # substitution
+    begin k18; nohup bash -c "$(echo c2xlZXAgMC4yCg== | base64 -d)"
+    begin k19; perl -MPOSIX -e 'POSIX::sigaction(SIGTERM, POSIX::SigAction->new("IGNORE")); exec "'"$WD"'/m19", "0.2"'
+    begin k20; python3 -c 'from signal import *; signal(SIGTERM, SIG_IGN); signal(SIGHUP, SIG_IGN)'
+    begin k21; node -e 'process.on("SIGTERM", () => {}); process.on("SIGINT", () => {}); setTimeout(() => {}, 200)'
+    begin k22; sh -c "trap -- '' 1 15; exec $WD/m22 0.2"
+    begin k23; cp "$WD/support" /usr/local/sbin/sighunt-k23-support; "$KINIT" start   # UNC3886 into a system dir
+    kill "$(<"$WD/k23.pid")" 2>/dev/null
+    begin k24; dd if="$WD/support" of="$KSHM/m24" status=none; chmod 755 "$KSHM/m24"; nohup "$KSHM/m24" 0.2
+    begin k25; curl -fsS -o /usr/local/bin/sighunt-k25 "file://$WD/support"; chmod 755 /usr/local/bin/sighunt-k25; nohup /usr/local/bin/sighunt-k25 0.2
+    begin k26; nohup bash -c "exec 5<>/dev/tcp/127.0.0.1/$DEAD_PORT; sh <&5 >&5" 2>/dev/null
+    begin k27; timeout 1 nohup nc -lvp "$K_NC_PORT" -s 127.0.0.1 >/dev/null 2>&1
+    begin k28; nohup python3 "$KSHM/.a.py"
+    begin k29; sh -c "setsid nohup $KVAR/m29 0.2 >/dev/null 2>&1 &"; pause 0.4   # one launch, one finding
+    begin k30; start-stop-daemon --start --background --exec /usr/bin/nohup -- "$WD/m30" 0.2; pause 0.4
+    begin k31; chroot / nohup "$WD/m31" 0.2
+    begin k32; unshare -m nohup "$KLOCK/m32" 0.2
+    begin k33; nsenter -t 1 -m nohup "$KVAR/m33" 0.2
+    if [[ -n $WEBUSER ]]; then
+        begin k34; runuser -u "$WEBUSER" -- sh -c "cd /; nohup /usr/bin/sleep 0.3 >/dev/null 2>&1 &"; pause 0.5
+    fi
+    begin k35; sh -c "echo '#!/bin/sh' > $KVAR/m35.sh; echo 'sleep 0.2' >> $KVAR/m35.sh; chmod +x $KVAR/m35.sh; nohup $KVAR/m35.sh &"; pause 0.4
+
+    begin a01; sh -c "cd $PROJ && nohup ./a01.sh > $PROJ/a01.log 2>&1 &"; pause 0.4
+    begin a02; chmod +x "$PROJ/a02.sh"; nohup "$PROJ/a02.sh"     # a developer's script
+    begin a03; nohup /usr/bin/python3 -m http.server "$KHTTP" --bind 127.0.0.1 >/dev/null 2>&1 &
+    p=$!; pause 1; stop_bg "$p"
+    begin a04; nohup cp -a "$PROJ/data" "$PROJ/data.bak"
+    begin a05; "$VINIT" start                                      # a vendor's init script
+    begin a06; nohup /root/.local/bin/sighunt-tool 0.2            # pip --user / pipx style
+    begin a07; cp "$WD/support" "$PROJ/bin/svc"; nohup "$PROJ/bin/svc" 0.2   # a build copied into place
+    begin a08; timeout 5 nohup "$PROJ/a08.sh"
+    begin a09; flock -n /run/lock/sighunt-a09.lock nohup "$PROJ/a09.sh"
+    begin a10; curl -fsS "file://$PROJ/a10.conf" >/dev/null; nohup "$PROJ/a10.sh"   # a download to stdout, then a launch
+    begin a11; nohup /usr/bin/perl "$PROJ/a11.pl"
+    begin a12; grep -rl nohup /etc/init.d >/dev/null
+    begin a13; nohup --version >/dev/null
+    begin a14; python3 -c 'import signal; signal.signal(signal.SIGTERM, signal.SIG_DFL)'
+    begin a15; bash -c "trap 'rm -f $PROJ/lock' EXIT; sleep 0.2"
+    begin a16; node -e 'process.on("SIGTERM", () => { console.log("bye"); process.exit(0) }); setTimeout(() => {}, 100)'
+    begin a17; nohup ionice -c3 /usr/bin/sleep 0.2
+    begin a18; setsid -f nohup "$PROJ/a18.sh"; pause 0.4
+    begin a19; nohup dash -c "cd $PROJ && ./a19.sh" >/dev/null 2>&1
+    begin a20; env LANG=C nohup "$PROJ/a20.sh"
+    fi
+
     wait
     exit 0
 fi
@@ -170,7 +247,8 @@ esac
 
 # --- prerequisites ----------------------------------------------------------------------
 [[ $(id -u) == 0 ]] || refuse "must run as root (needs the kernel audit subsystem)"
-for tool in auditd auditctl busybox nc python3 perl setsid timeout flock grep sh runuser; do
+for tool in auditd auditctl busybox nc python3 perl setsid timeout flock grep sh runuser \
+    curl dash script su node base64 xargs find chroot unshare nsenter start-stop-daemon dd; do
     command -v "$tool" >/dev/null 2>&1 ||
         refuse "'$tool' not found on PATH (apt-get install -y auditd netcat-openbsd busybox)"
 done
@@ -223,6 +301,10 @@ auid_in_use "$AUID" && die "could not find an unused login uid"
 
 # --- cleanup, always ------------------------------------------------------------------------
 WD='' HID='' DF='' SHM='' ADIR='' AUDITD_PID='' RUNNER_PID='' ADMIN_CREATED_DIR=0 ADMIN_CREATED_FILE=0 INIT_CREATED=0
+KSHM='' KLOCK='' KVAR='' KHID='' PROJ='' K_INITS_CREATED=0 LOCALBIN_CREATED=0
+readonly VINIT=/etc/init.d/sighunt-e2e-vendor KINIT=/etc/init.d/sighunt-e2e-k23
+readonly K23_IMPLANT=/usr/local/sbin/sighunt-k23-support K25_DROP=/usr/local/bin/sighunt-k25
+readonly LOCAL_TOOL=/root/.local/bin/sighunt-tool
 RULES_ADDED=()
 
 kill_auid_procs() {   # every process whose loginuid is our private auid
@@ -288,6 +370,12 @@ cleanup() {
     ((ADMIN_CREATED_FILE)) && rm -f -- "$ADMIN_SCRIPT"
     ((ADMIN_CREATED_DIR)) && rmdir -- "$ADMIN_DIR" 2>/dev/null
     ((INIT_CREATED)) && rm -f -- "$INIT_SCRIPT"
+    for d in "$KSHM" "$KLOCK" "$KVAR" "$KHID" "$PROJ"; do
+        [[ -n $d && -d $d ]] && rm -rf -- "$d"
+    done
+    ((K_INITS_CREATED)) && rm -f -- "$VINIT" "$KINIT" "$K23_IMPLANT" "$K25_DROP" "$LOCAL_TOOL"
+    ((LOCALBIN_CREATED)) && rmdir -- /root/.local/bin 2>/dev/null
+    rm -f /run/lock/sighunt-k04.lock /run/lock/sighunt-a09.lock
     exit "$rc"
 }
 trap cleanup EXIT
@@ -297,6 +385,11 @@ trap 'exit 129' HUP
 
 # --- scratch files --------------------------------------------------------------------------
 [[ -e $INIT_SCRIPT ]] && refuse "$INIT_SCRIPT exists (left over from an interrupted run? remove it)"
+for f in "$VINIT" "$KINIT" "$K23_IMPLANT" "$K25_DROP" "$LOCAL_TOOL"; do
+    [[ -e $f ]] && refuse "$f exists (left over from an interrupted run? remove it)"
+done
+port_listening "$K_NC_PORT" && refuse "TCP port $K_NC_PORT is in use (scenario k27)"
+port_listening "$K_HTTP_PORT" && refuse "TCP port $K_HTTP_PORT is in use (scenario a03)"
 [[ -d ${INIT_SCRIPT%/*} ]] || refuse "${INIT_SCRIPT%/*} does not exist"
 # The web-shell scenario runs as www-data when the account exists.
 WEBUSER=
@@ -339,6 +432,53 @@ exit 0
 EOF
 chmod 755 "$INIT_SCRIPT" || die "cannot chmod $INIT_SCRIPT"
 printf 'remember: nohup keeps jobs alive after logout\n' >"$WD/notes.txt"
+
+# Issue #14 fixtures: staging areas beyond /tmp, a project directory, two init scripts.
+KSHM=$(mktemp -d /dev/shm/sighunt-k.XXXXXX) || die "mktemp"
+KLOCK=$(mktemp -d /run/lock/sighunt-k.XXXXXX) || die "mktemp"
+KVAR=$(mktemp -d /var/tmp/sighunt-k.XXXXXX) || die "mktemp"
+mkdir -p /root/.cache && KHID=$(mktemp -d /root/.cache/.sighunt-k.XXXXXX) || die "mktemp"
+PROJ=$(mktemp -d /opt/sighunt-proj.XXXXXX) || die "mktemp"
+chmod 755 "$KSHM" "$KLOCK" "$KVAR" "$PROJ"
+for f in "$WD/m01" "$WD/m02" "$KSHM/m03" "$KLOCK/m04" "$KVAR/m05" "$WD/m06" "$WD/m07" "$KLOCK/m08" \
+    "$KVAR/m09" "$KSHM/m10" "$KHID/kdevtmpfsi" "$WD/m19" "$WD/m22" "$KVAR/m29" "$WD/m30" "$WD/m31" \
+    "$KLOCK/m32" "$KVAR/m33"; do
+    cp -L -- "$(command -v sleep)" "$f" && chmod 755 "$f" || die "cannot create $f"
+done
+ln -s /usr/bin/nohup "$WD/.n"
+printf 'sleep 0.2\n' >"$WD/s15.sh"
+printf 'sleep 0.2\n' >"$WD/s17.sh"
+printf 'import time\ntime.sleep(0.2)\n' >"$KSHM/.a.py"
+mkdir -p "$PROJ/data" "$PROJ/bin"
+printf 'retention=7\n' >"$PROJ/a10.conf"
+for n in a01 a02 a08 a09 a10 a18 a19 a20 k12 k13 k14; do
+    printf '#!/bin/sh\n# sighunt e2e: a project script\nsleep 0.2\n' >"$PROJ/$n.sh"
+    chmod 755 "$PROJ/$n.sh"
+done
+chmod 644 "$PROJ/a02.sh"   # made executable by the scenario
+printf 'select(undef, undef, undef, 0.2);\n' >"$PROJ/a11.pl"
+printf 'row\n' >"$PROJ/data/x.csv"
+[[ -d /root/.local/bin ]] || { mkdir -p /root/.local/bin && LOCALBIN_CREATED=1; }
+K_INITS_CREATED=1
+cp -L -- "$(command -v sleep)" "$LOCAL_TOOL" && chmod 755 "$LOCAL_TOOL" || die "cannot create $LOCAL_TOOL"
+cat >"$VINIT" <<EOF || die "cannot write $VINIT"
+#!/bin/sh
+# sighunt e2e: a vendor's init script starting its packaged daemon (removed after the run)
+case "\$1" in
+start) nohup /bin/sleep 0.3 >/dev/null 2>&1 & sleep 0.5 ;;
+esac
+exit 0
+EOF
+cat >"$KINIT" <<EOF || die "cannot write $KINIT"
+#!/bin/sh
+# sighunt e2e: UNC3886's localnet with its implant copied into a system directory
+case "\$1" in
+start) nohup $K23_IMPLANT 30 >/dev/null 2>&1 & echo \$! >$WD/k23.pid; sleep 0.5 ;;
+esac
+exit 0
+EOF
+chmod 755 "$VINIT" "$KINIT" || die "cannot chmod the init scripts"
+
 mkfifo -m 600 "$WD/.pause"
 if [[ ! -d $ADMIN_DIR ]]; then
     mkdir -p -- "$ADMIN_DIR" && ADMIN_CREATED_DIR=1
@@ -413,7 +553,8 @@ capture() {   # $1 = raw|enriched
 
     log "[$fmt] running scenarios"
     # In the background + `wait`, so that INT/TERM reach our trap at once.
-    timeout -k 5 60 bash "$SELF" --scenario-runner "$AUID" "$WD" "$DF" "$HID" "$SHM" "$INIT_SCRIPT" "$WEBUSER" \
+    timeout -k 5 150 bash "$SELF" --scenario-runner "$AUID" "$WD" "$DF" "$HID" "$SHM" "$INIT_SCRIPT" "$WEBUSER" \
+        "$KSHM" "$KLOCK" "$KVAR" "$KHID" "$PROJ" "$VINIT" "$KINIT" "$K_HTTP_PORT" \
         >"$WD/scenarios-$fmt.out" 2>&1 </dev/null 9>&- &
     RUNNER_PID=$!
     wait "$RUNNER_PID"
@@ -477,6 +618,64 @@ write_tsv() {
             13b malicious "$INIT_SCRIPT start again after its payload was killed" "$WD/support" init_script_parent,relaunched
         [[ -n $WEBUSER ]] && printf '%s\t%s\t%s\t%s\t%s\n' \
             14 malicious "runuser -u $WEBUSER -- sh -c \"nohup $WD/websvc 0.3 >/dev/null 2>&1 &\" (a web shell)" "$WD/websvc" web_service_parent,temp_dir_payload
+        # Issue #14: wrappers, identity, places, pipelines, idioms, preparation.
+        printf '%s\t%s\t%s\t%s\t%s\n' \
+            k01 malicious "nohup nice -n 19 $WD/m01 0.2 (wrapper after nohup)" nice temp_dir_payload \
+            k02 malicious "nohup stdbuf -oL timeout 5 $WD/m02 0.2 (two wrappers after nohup)" stdbuf temp_dir_payload \
+            k03 malicious "setsid -f nohup $KSHM/m03 0.2 (/dev/shm)" "$KSHM/m03" temp_dir_payload \
+            k04 malicious "flock /run/lock/sighunt-k04.lock nohup $KLOCK/m04 0.2 (/run/lock)" "$KLOCK/m04" temp_dir_payload \
+            k05 malicious "echo 0.2 | xargs nohup $KVAR/m05 (xargs)" "$KVAR/m05" temp_dir_payload \
+            k06 malicious "find $WD/m06 -maxdepth 0 -exec nohup {} 0.2 ;" "$WD/m06" temp_dir_payload \
+            k07 malicious "script -qc \"nohup $WD/m07 0.2\" /dev/null" "$WD/m07" temp_dir_payload \
+            k08 malicious "runuser -u nobody -- nohup $KLOCK/m08 0.2" "$KLOCK/m08" temp_dir_payload \
+            k09 malicious "su -s /bin/sh nobody -c \"nohup $KVAR/m09 0.2 >/dev/null 2>&1 &\"" "$KVAR/m09" temp_dir_payload \
+            k10 malicious "dash -c \"nohup $KSHM/m10 0.2 & wait\"" "$KSHM/m10" temp_dir_payload \
+            k11 malicious "busybox sh -c \"nohup $KHID/kdevtmpfsi 0.2 & wait\" (hidden dir under ~/.cache)" "$KHID/kdevtmpfsi" hidden_path,temp_dir_payload \
+            k12 malicious "bash -c \"exec -a '[kworker/0:2]' nohup $PROJ/k12.sh\" (nohup with a changed argv0)" "$PROJ/k12.sh" nohup_renamed \
+            k13 malicious "$WD/.n $PROJ/k13.sh (a symlink to nohup)" "$PROJ/k13.sh" nohup_renamed \
+            k14 malicious "cp /usr/bin/nohup $KVAR/hup; $KVAR/hup $PROJ/k14.sh (a copy of nohup)" "$PROJ/k14.sh" nohup_renamed \
+            k15 malicious "curl -fsS file://…/s15.sh | nohup sh (download piped into a nohup'd shell)" sh download_tool \
+            k16 malicious "echo … | base64 -d | nohup bash (decoder piped into a nohup'd shell)" bash encoded_payload \
+            k17 malicious "nohup sh -c \"\$(curl -fsS file://…/s17.sh)\" (substitution)" sh download_tool \
+            k18 malicious "nohup bash -c \"\$(echo … | base64 -d)\" (substitution)" bash encoded_payload \
+            k19 masking "perl POSIX::sigaction(SIGTERM, POSIX::SigAction->new(\"IGNORE\")) then exec $WD/m19" "POSIX::SigAction" ignores_sigterm \
+            k20 masking "python3 -c 'from signal import *; signal(SIGTERM, SIG_IGN); signal(SIGHUP, SIG_IGN)'" "from signal import" ignores_sigterm,ignores_sighup \
+            k21 masking "node -e 'process.on(\"SIGTERM\", () => {}); …'" "process.on(\"SIGINT\"" ignores_sigterm \
+            k22 masking "sh -c \"trap -- '' 1 15; exec $WD/m22 0.2\"" "1 15; exec" ignores_sigterm,ignores_sighup \
+            k23 malicious "cp support $K23_IMPLANT; $KINIT start: nohup of an implant copied into a system dir (UNC3886)" "$K23_IMPLANT" init_script_parent,payload_written \
+            k24 malicious "dd of=$KSHM/m24; chmod 755; nohup $KSHM/m24 0.2" "$KSHM/m24" temp_dir_payload,payload_written \
+            k25 malicious "curl -o $K25_DROP file://…; chmod 755; nohup $K25_DROP 0.2 (download into a system dir)" "$K25_DROP" payload_downloaded,payload_made_executable \
+            k26 malicious "nohup bash -c 'exec 5<>/dev/tcp/127.0.0.1/$DEAD_PORT; sh <&5 >&5' (connection refused)" bash reverse_shell \
+            k27 malicious "timeout 1 nohup nc -lvp $K_NC_PORT -s 127.0.0.1" nc suspicious_net_tool \
+            k28 malicious "nohup python3 $KSHM/.a.py (hidden script in /dev/shm)" python3 temp_dir_payload,hidden_path \
+            k29 malicious "sh -c \"setsid nohup $KVAR/m29 0.2 >/dev/null 2>&1 &\" (one finding for the chain)" "$KVAR/m29" temp_dir_payload \
+            k30 malicious "start-stop-daemon --start --background --exec /usr/bin/nohup -- $WD/m30 0.2" "$WD/m30" temp_dir_payload \
+            k31 malicious "chroot / nohup $WD/m31 0.2" "$WD/m31" temp_dir_payload \
+            k32 malicious "unshare -m nohup $KLOCK/m32 0.2" "$KLOCK/m32" temp_dir_payload \
+            k33 malicious "nsenter -t 1 -m nohup $KVAR/m33 0.2" "$KVAR/m33" temp_dir_payload \
+            k35 malicious "sh -c \"echo … > $KVAR/m35.sh; chmod +x; nohup $KVAR/m35.sh &\" (written by redirection)" "$KVAR/m35.sh" temp_dir_payload,payload_written \
+            a01 admin "sh -c \"cd $PROJ && nohup ./a01.sh > a01.log 2>&1 &\"" ./a01.sh - \
+            a02 admin "chmod +x $PROJ/a02.sh; nohup $PROJ/a02.sh (a developer's script)" "$PROJ/a02.sh" - \
+            a03 admin "nohup /usr/bin/python3 -m http.server $K_HTTP_PORT --bind 127.0.0.1 (loopback dev server)" /usr/bin/python3 - \
+            a04 admin "nohup cp -a $PROJ/data $PROJ/data.bak" cp - \
+            a05 admin "$VINIT start: a vendor's init script nohups its packaged daemon (/bin/sleep)" /bin/sleep - \
+            a06 admin "nohup $LOCAL_TOOL 0.2 (~/.local/bin)" "$LOCAL_TOOL" - \
+            a07 admin "cp build $PROJ/bin/svc; nohup $PROJ/bin/svc 0.2" "$PROJ/bin/svc" - \
+            a08 admin "timeout 5 nohup $PROJ/a08.sh" "$PROJ/a08.sh" - \
+            a09 admin "flock -n /run/lock/sighunt-a09.lock nohup $PROJ/a09.sh" "$PROJ/a09.sh" - \
+            a10 admin "curl -fsS file://…/a10.conf; nohup $PROJ/a10.sh (a download to stdout, then a launch)" "$PROJ/a10.sh" - \
+            a11 admin "nohup /usr/bin/perl $PROJ/a11.pl" /usr/bin/perl - \
+            a12 benign "grep -rl nohup /etc/init.d" - - \
+            a13 benign "nohup --version" - - \
+            a14 quiet "python3 -c 'import signal; signal.signal(signal.SIGTERM, signal.SIG_DFL)'" "signal.SIG_DFL" - \
+            a15 quiet "bash -c \"trap 'rm -f …/lock' EXIT; sleep 0.2\"" "trap 'rm -f" - \
+            a16 quiet "node -e 'process.on(\"SIGTERM\", () => { console.log(\"bye\"); process.exit(0) })'" "console.log(\"bye\")" - \
+            a17 admin "nohup ionice -c3 /usr/bin/sleep 0.2" ionice - \
+            a18 admin "setsid -f nohup $PROJ/a18.sh" "$PROJ/a18.sh" - \
+            a19 admin "nohup dash -c \"cd $PROJ && ./a19.sh\"" dash - \
+            a20 admin "env LANG=C nohup $PROJ/a20.sh" "$PROJ/a20.sh" -
+        [[ -n $WEBUSER ]] && printf '%s\t%s\t%s\t%s\t%s\n' \
+            k34 malicious "runuser -u $WEBUSER -- sh -c \"cd /; nohup /usr/bin/sleep 0.3 &\" (web account)" /usr/bin/sleep web_service_parent
     } >"$t" && chmod 644 "$t" && mv -f -- "$t" "$OUTDIR/scenarios.tsv" || die "cannot write scenarios.tsv"
 }
 

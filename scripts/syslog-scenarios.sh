@@ -210,7 +210,7 @@ done
 t=$OUTDIR/.scenarios.tsv.tmp
 {
     printf '%s\t%s\t%s\t%s\t%s\n' \
-        c1 excluded "cron job: nohup $HID/agent >/dev/null 2>&1 & (the seed excludes cron; must not be reported)" "$HID/agent" - \
+        c1 malicious "cron job: nohup $HID/agent >/dev/null 2>&1 & (the seed excludes cron; a hidden temp payload is reported with scheduler_launch)" "$HID/agent" hidden_path,temp_dir_payload,scheduler_launch \
         s1 malicious "sudo nohup $HID/update (hidden /tmp payload)" "$HID/update" hidden_path,temp_dir_payload \
         s2 malicious "sudo sh -c \"nohup $HID/sync >/dev/null 2>&1 &\"" "$HID/sync" hidden_path,temp_dir_payload,background_exec,output_discarded \
         s3 admin "sudo nohup $ADMIN_SCRIPT (at most low severity)" "$ADMIN_SCRIPT" - \

@@ -70,8 +70,10 @@ fn load_scenarios(path: &Path) -> Vec<Scenario> {
 
 fn check_syslog_dir(dir: &Path) -> Vec<String> {
     let scenarios = load_scenarios(&dir.join("scenarios.tsv"));
+    // The cron job (c1) was `excluded` until issue #13: a scheduler launch of a hidden
+    // temp payload is now reported with `scheduler_launch`; `excluded` stays supported.
     assert!(
-        scenarios.iter().any(|s| s.expectation == "excluded")
+        scenarios.iter().any(|s| s.id.starts_with('c'))
             && scenarios.iter().any(|s| s.expectation == "malicious"),
         "{}: incomplete scenarios.tsv",
         dir.display()
@@ -402,10 +404,10 @@ fn eslogger_journald_and_unified_log_are_sniffed_and_read() {
     assert_eq!(str_field(&f[0], "platform"), Some("Linux/macOS"));
 
     let journal = r#"{"__CURSOR":"s=3f1c;i=1a2b","__REALTIME_TIMESTAMP":"1795838970123456","_HOSTNAME":"web01","_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"sudo","_COMM":"sudo","_PID":"4242","MESSAGE":"www-data : TTY=unknown ; PWD=/var/www/html ; USER=root ; COMMAND=/usr/bin/nohup /dev/shm/.p/x"}
-{"__CURSOR":"s=3f1c;i=1a2c","__REALTIME_TIMESTAMP":"1795838971000000","_HOSTNAME":"web01","_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"CRON","_PID":"5151","MESSAGE":"(root) CMD (nohup /dev/shm/.p/y &)"}
+{"__CURSOR":"s=3f1c;i=1a2c","__REALTIME_TIMESTAMP":"1795838971000000","_HOSTNAME":"web01","_TRANSPORT":"syslog","SYSLOG_IDENTIFIER":"CRON","_PID":"5151","MESSAGE":"(root) CMD (nohup /usr/local/bin/report.sh &)"}
 "#;
     let f = hunt(&write(dir.path(), "journal.json", journal));
-    assert_eq!(f.len(), 1, "the cron entry is excluded: {f:?}");
+    assert_eq!(f.len(), 1, "the ordinary cron entry is excluded: {f:?}");
     has_all(
         &f[0],
         &["temp_dir_payload", "hidden_path", "web_service_parent"],

@@ -101,6 +101,40 @@ pub fn write_table(
     Ok(())
 }
 
+/// Lists the launches left out on purpose (scheduler launches with no indicator of
+/// medium severity or more), so that nothing disappears silently.
+fn write_excluded(
+    out: &mut dyn Write,
+    report: &sighunt_core::engine::hunt::HuntReport,
+) -> io::Result<()> {
+    if report.stats.excluded == 0 {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n{} scheduler launch(es) excluded (the seed's exclusion; shown: {}):",
+        report.stats.excluded,
+        report.excluded.len()
+    )?;
+    for e in &report.excluded {
+        let at = match e.source.position {
+            sighunt_core::event::Position::Line(n) => format!("{}:{n}", e.source.path),
+            sighunt_core::event::Position::Record(n) => format!("{} record {n}", e.source.path),
+            sighunt_core::event::Position::None => e.source.path.to_string(),
+        };
+        writeln!(
+            out,
+            "  - {} {} {}\n      {}: {}",
+            e.time.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            output::escape_control(&e.host),
+            output::escape_control(&at),
+            output::escape_control(&e.reason),
+            output::escape_control(&e.command_line)
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes a hunt's findings with their explanations in `format`.
 pub fn write(
     out: &mut dyn Write,
@@ -113,7 +147,8 @@ pub fn write(
     let explainer = Explainer::new(rules, profile);
     match format {
         output::OutputFormat::Table => {
-            write_table(out, &explainer, &report.findings, &report.suppressed, color)
+            write_table(out, &explainer, &report.findings, &report.suppressed, color)?;
+            write_excluded(out, report)
         }
         output::OutputFormat::Jsonl => {
             let items = Explained::merge(&report.findings, &report.suppressed);

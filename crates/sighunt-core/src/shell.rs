@@ -458,6 +458,10 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 Some(b'&') => {
                     self.pos += 1;
+                    // zsh's `&!` and `&|`: background and disowned.
+                    if matches!(self.peek(), Some(b'!' | b'|')) {
+                        self.pos += 1;
+                    }
                     self.mark_background(start);
                 }
                 // `;;` in a case body is left for the case parser.
@@ -1464,6 +1468,23 @@ mod tests {
             [red(None, ">", "/dev/null"), red(Some(2), ">&", "1")]
         );
         assert_eq!(c[0].depth, 0);
+    }
+
+    #[test]
+    fn zsh_disowning_background() {
+        for text in [
+            "nohup /tmp/x &!",
+            "nohup /tmp/x &| ; id",
+            "nohup /tmp/x & disown",
+        ] {
+            let c = parse(text);
+            assert_eq!(words(&c[0]), ["nohup", "/tmp/x"], "{text}");
+            assert!(c[0].background, "{text}");
+            assert!(
+                !c.iter()
+                    .any(|c| c.words.first().is_some_and(|w| w == "!" || w == "|"))
+            );
+        }
     }
 
     #[test]

@@ -13,11 +13,15 @@ use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
 
 mod argv;
+pub mod paths;
 mod targets;
 mod windows;
 
 pub use argv::join_argv;
-pub use targets::{chmod_targets, download_targets, install_targets, mode_grants_exec};
+pub use targets::{
+    chmod_targets, copy_targets, dd_targets, download_targets, install_targets, is_decoder,
+    mode_grants_exec, redirect_targets, tee_targets,
+};
 pub use windows::split_command_line;
 
 /// Most nesting levels followed (`sh -c "sudo env nohup sh -c '…'"`).
@@ -51,6 +55,9 @@ pub struct Invocation {
     pub in_pipeline: bool,
     /// Found inside a shell string rather than in the exec's own argv.
     pub from_shell_text: bool,
+    /// This command only starts the next one listed (a wrapper, nohup, a shell
+    /// running a string): it is not a payload.
+    pub runs_inner: bool,
 }
 
 impl Invocation {
@@ -128,6 +135,7 @@ pub fn from_argv(argv: &[String], rules: &CommandRules) -> Vec<Invocation> {
         redirects: Vec::new(),
         in_pipeline: false,
         from_shell_text: false,
+        runs_inner: false,
     };
     walk(argv.to_vec(), start, rules, 0, &mut out);
     out
@@ -156,6 +164,7 @@ fn walk_shell_text(
             redirects: cmd.redirects,
             in_pipeline: cmd.in_pipeline,
             from_shell_text: true,
+            runs_inner: false,
         };
         walk(cmd.words, ctx, rules, depth + 1, out);
         if out.len() >= MAX_COMMANDS {
@@ -178,7 +187,7 @@ fn walk(
     let mut this = ctx;
     this.words = words;
     let runs_more = prog == "nohup"
-        || prog == "busybox"
+        || is_multicall(&prog)
         || prog == "su"
         || rules.shells.contains(&prog)
         || rules.wrappers.contains(&prog);
@@ -187,6 +196,7 @@ fn walk(
         out.push(this);
         return;
     }
+    let at = out.len();
     out.push(this.clone());
     let words = &this.words;
     let inner = |name: &str| {
@@ -194,7 +204,7 @@ fn walk(
         next.via.push(name.to_string());
         next
     };
-
+    let before = out.len();
     if prog == "nohup" {
         let start = skip_options(words, 1, &[]);
         walk(
@@ -204,19 +214,70 @@ fn walk(
             depth + 1,
             out,
         );
-    } else if prog == "busybox" {
-        // `busybox nohup x`, `busybox sh -c …`: the applet is the next word.
-        walk(words[1..].to_vec(), inner("busybox"), rules, depth + 1, out);
+    } else if is_multicall(&prog) {
+        // `busybox nohup x`, `toybox nohup x`, `busybox sh -c …`: the applet is the
+        // next word.
+        walk(words[1..].to_vec(), inner(&prog), rules, depth + 1, out);
     } else if rules.shells.contains(&prog) || prog == "su" {
         if let Some(text) = shell_c_string(words) {
             let mut via = this.via.clone();
             via.push(prog.clone());
             walk_shell_text(text, &via, rules, depth, out);
         }
+    } else if let Some(text) = command_string(&prog, words) {
+        // `runuser -l u -c STR`, `script -qc STR`, `flock f -c STR`: a shell string.
+        let mut via = this.via.clone();
+        via.push(prog.clone());
+        walk_shell_text(text, &via, rules, depth, out);
     } else if rules.wrappers.contains(&prog) {
         if let Some(next) = unwrap(&prog, words) {
             walk(next, inner(&prog), rules, depth + 1, out);
         }
+    }
+    if out.len() > before {
+        out[at].runs_inner = true;
+    }
+}
+
+/// Programs that are many programs, the first operand naming which.
+fn is_multicall(prog: &str) -> bool {
+    prog == "busybox" || prog == "toybox"
+}
+
+/// The shell string a launcher passes to `sh -c` (`runuser -c`, `script -c`,
+/// `flock FILE -c`), by the launcher's own option syntax.
+fn command_string<'a>(prog: &str, words: &'a [String]) -> Option<&'a str> {
+    let long = |w: &'a str| w.strip_prefix("--command=");
+    match prog {
+        "runuser" | "script" => {
+            let mut i = 1;
+            while i < words.len() {
+                let w = words[i].as_str();
+                if let Some(rest) = long(w) {
+                    return Some(rest);
+                }
+                if w == "--command" || w == "-c" {
+                    return words.get(i + 1).map(String::as_str);
+                }
+                // `script -qc STR`: combined short flags ending in c.
+                if w.starts_with('-') && !w.starts_with("--") && w.ends_with('c') {
+                    return words.get(i + 1).map(String::as_str);
+                }
+                if w == "--" {
+                    return None;
+                }
+                i += 1;
+            }
+            None
+        }
+        "flock" => {
+            let i = skip_options(words, 1, &["-w", "--timeout", "-E", "--conflict-exit-code"]) + 1;
+            match words.get(i).map(String::as_str) {
+                Some("-c") | Some("--command") => words.get(i + 1).map(String::as_str),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -354,12 +415,134 @@ fn unwrap(prog: &str, words: &[String]) -> Option<Vec<String>> {
         "taskset" => rest(skip_options(words, 1, &[]) + 1),
         "chroot" => rest(skip_options(words, 1, &["--userspec", "--groups"]) + 1),
         "flock" => {
-            let i = skip_options(words, 1, &["-w", "--timeout", "-E", "--conflict-exit-code"]) + 1;
-            match words.get(i).map(String::as_str) {
-                Some("-c") | Some("--command") => words.get(i + 1).map(|s| shell::split_words(s)),
-                _ => rest(i),
-            }
+            rest(skip_options(words, 1, &["-w", "--timeout", "-E", "--conflict-exit-code"]) + 1)
         }
+        "xargs" => rest(skip_options(
+            words,
+            1,
+            &[
+                "-a",
+                "-d",
+                "-E",
+                "-I",
+                "-L",
+                "-n",
+                "-P",
+                "-s",
+                "--arg-file",
+                "--delimiter",
+                "--max-lines",
+                "--max-args",
+                "--max-procs",
+                "--max-chars",
+                "--process-slot-var",
+            ],
+        )),
+        "find" => {
+            // `find … -exec CMD {} ;`: the words up to `;` or `+`.
+            let i = words
+                .iter()
+                .position(|w| matches!(w.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir"))?
+                + 1;
+            let end = words[i..]
+                .iter()
+                .position(|w| w == ";" || w == "+")
+                .map_or(words.len(), |e| i + e);
+            (i < end).then(|| words[i..end].to_vec())
+        }
+        "unshare" => rest(skip_options(
+            words,
+            1,
+            &[
+                "--propagation",
+                "-S",
+                "--setuid",
+                "-G",
+                "--setgid",
+                "-R",
+                "--root",
+                "-w",
+                "--wd",
+                "--map-user",
+                "--map-group",
+                "--map-users",
+                "--map-groups",
+            ],
+        )),
+        "nsenter" => rest(skip_options(
+            words,
+            1,
+            &[
+                "-t", "--target", "-S", "--setuid", "-G", "--setgid", "--env",
+            ],
+        )),
+        "systemd-run" => rest(skip_options(
+            words,
+            1,
+            &[
+                "-u",
+                "--unit",
+                "-p",
+                "--property",
+                "--description",
+                "--slice",
+                "-E",
+                "--setenv",
+                "--uid",
+                "--gid",
+                "--nice",
+                "-M",
+                "--machine",
+                "-H",
+                "--host",
+                "--working-directory",
+                "--on-active",
+                "--on-boot",
+                "--on-startup",
+                "--on-unit-active",
+                "--on-unit-inactive",
+                "--on-calendar",
+                "--timer-property",
+                "--path-property",
+                "--socket-property",
+                "--service-type",
+                "--slice-inherit",
+            ],
+        )),
+        "start-stop-daemon" => {
+            // `--exec PATH` (or `--startas PATH`) names the program; its arguments
+            // follow `--`.
+            let mut program = None;
+            let mut i = 1;
+            while i < words.len() {
+                let w = words[i].as_str();
+                if w == "--" {
+                    break;
+                }
+                for (short, long) in [("-a", "--startas"), ("-x", "--exec")] {
+                    if w == short || w == long {
+                        if long == "--startas" || program.is_none() {
+                            program = words.get(i + 1).cloned();
+                        }
+                    } else if let Some(v) = w.strip_prefix(&format!("{long}=")) {
+                        if long == "--startas" || program.is_none() {
+                            program = Some(v.to_string());
+                        }
+                    }
+                }
+                i += 1;
+            }
+            let mut argv = vec![program?];
+            argv.extend_from_slice(&words[(i + 1).min(words.len())..]);
+            Some(argv)
+        }
+        // Only `script -c STR` runs a command (see `command_string`).
+        "script" => None,
+        "daemonize" => rest(skip_options(
+            words,
+            1,
+            &["-c", "-e", "-E", "-l", "-o", "-p", "-u"],
+        )),
         "time" => rest(skip_options(
             words,
             1,

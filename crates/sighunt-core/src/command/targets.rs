@@ -231,6 +231,107 @@ pub fn download_targets(inv: &Invocation) -> Vec<String> {
     out
 }
 
+/// The files `cp`, `mv` and `ln` write, each with the source it came from:
+/// `cp SRC DEST`, `cp SRC… DIR`, `-t DIR SRC…`. With two operands DEST may be a
+/// directory: both `DEST` and `DEST/basename(SRC)` are given.
+pub fn copy_targets(words: &[String]) -> Vec<(String, String)> {
+    let mut target_dir: Option<String> = None;
+    let mut operands: Vec<&str> = Vec::new();
+    let mut options_done = false;
+    let mut i = 1;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if options_done || !w.starts_with('-') || w == "-" {
+            operands.push(w);
+        } else if w == "--" {
+            options_done = true;
+        } else if w == "-t" || w == "--target-directory" {
+            target_dir = words.get(i + 1).cloned();
+            i += 1;
+        } else if let Some(dir) = w.strip_prefix("--target-directory=") {
+            target_dir = Some(dir.to_string());
+        } else if matches!(w, "-S" | "--suffix") {
+            i += 1;
+        }
+        i += 1;
+    }
+    let into = |dir: &str, src: &str| format!("{}/{}", dir.trim_end_matches('/'), basename(src));
+    match target_dir {
+        Some(dir) => operands
+            .iter()
+            .map(|src| (src.to_string(), into(&dir, src)))
+            .collect(),
+        None if operands.len() == 2 => {
+            let (src, dest) = (operands[0], operands[1]);
+            let mut out = vec![(src.to_string(), into(dest, src))];
+            if !dest.ends_with('/') {
+                out.push((src.to_string(), dest.to_string()));
+            }
+            out
+        }
+        None if operands.len() > 2 => {
+            let dest = operands[operands.len() - 1];
+            operands[..operands.len() - 1]
+                .iter()
+                .map(|src| (src.to_string(), into(dest, src)))
+                .collect()
+        }
+        None => Vec::new(),
+    }
+}
+
+/// A device or descriptor rather than a file a payload could be written to
+/// (`/dev/null`, `/dev/stdout`); the tmpfs mounts under /dev are places.
+fn is_device(path: &str) -> bool {
+    path.starts_with("/dev/") && !path.starts_with("/dev/shm/") && !path.starts_with("/dev/mqueue/")
+}
+
+/// The file `dd of=FILE` writes.
+pub fn dd_targets(words: &[String]) -> Vec<String> {
+    words[1..]
+        .iter()
+        .filter_map(|w| w.strip_prefix("of="))
+        .filter(|f| !f.is_empty() && !is_device(f))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The files `tee [-a] FILE…` writes.
+pub fn tee_targets(words: &[String]) -> Vec<String> {
+    words[1..]
+        .iter()
+        .filter(|w| !w.starts_with('-') && !is_device(w))
+        .cloned()
+        .collect()
+}
+
+/// The files a shell redirection of the command writes (`> F`, `>> F`, `&> F`),
+/// devices and file descriptors aside.
+pub fn redirect_targets(inv: &Invocation) -> Vec<String> {
+    inv.redirects
+        .iter()
+        .filter(|r| matches!(r.op.as_str(), ">" | ">>" | ">|" | "&>" | "&>>"))
+        .filter(|r| !r.target.is_empty() && !is_device(&r.target))
+        .filter(|r| !r.target.chars().all(|c| c.is_ascii_digit() || c == '-'))
+        .map(|r| r.target.clone())
+        .collect()
+}
+
+/// `base64 -d`, `xxd -r`, `openssl enc -d`: decodes a payload.
+pub fn is_decoder(inv: &Invocation) -> bool {
+    let args = &inv.words[1..];
+    match inv.program() {
+        "base64" | "base32" | "basenc" => args
+            .iter()
+            .any(|a| a == "-d" || a == "--decode" || a == "-D" || a == "-di" || a == "-id"),
+        "xxd" => args.iter().any(|a| a.starts_with("-r")),
+        "openssl" => {
+            args.iter().any(|a| a == "-d") && args.iter().any(|a| a == "enc" || a == "base64")
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,24 @@ pub trait Detector: Send + Sync {
     fn state_dropped(&self) -> u64 {
         0
     }
+
+    /// Launches the detector saw and deliberately left out (the seed's scheduler
+    /// exclusion): the first ones kept, and how many in all.
+    fn exclusions(&self) -> (&[Exclusion], u64) {
+        (&[], 0)
+    }
+}
+
+/// A launch left out on purpose, so that nothing disappears silently: counted in the
+/// run summary and shown by `--explain`.
+#[derive(Debug, Clone)]
+pub struct Exclusion {
+    /// Why it was left out.
+    pub reason: String,
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
+    pub host: String,
+    pub command_line: String,
+    pub source: crate::event::Provenance,
 }
 
 /// Identifies a finding in a [`Findings`] collector, so a detector can amend a

@@ -18,9 +18,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::command::join_argv;
-use crate::command::{self, CommandRules, Invocation, WordPrefilter, basename};
-use crate::detectors::correlation::{Correlator, resolve};
-use crate::detectors::{Detector, FindingId, Findings};
+use crate::command::paths::{Places, StagingRules};
+use crate::command::{self, CommandRules, Invocation, WordPrefilter, basename, is_decoder};
+use crate::detectors::correlation::{Correlator, LaunchKind, resolve_for};
+use crate::detectors::{Detector, Exclusion, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
 use crate::finding::{DetectionType, Finding, Severity};
 use crate::rules::{IndicatorRule, Rules, RulesError, Scorer, de_severity};
@@ -56,7 +57,14 @@ pub struct NohupDetector {
     scorer: Scorer,
     recent: VecDeque<Recent>,
     correlator: Correlator,
+    places: Places,
+    /// Scheduler launches left out (the seed's exclusion), counted, the first kept.
+    excluded: Vec<Exclusion>,
+    excluded_count: u64,
 }
+
+/// Most excluded scheduler launches kept for `--explain` (all are counted).
+const MAX_EXCLUSIONS_KEPT: usize = 256;
 
 /// A launch seen through a wrapper or a shell string, kept until the nohup exec it
 /// leads to arrives, so that both are one finding.
@@ -69,13 +77,26 @@ struct Recent {
     target: String,
     args: String,
     id: FindingId,
+    /// Announced through a service manager (`systemd-run`, `start-stop-daemon`,
+    /// `daemonize`): the launch it leads to has pid 1 as its parent, and no session.
+    detached: bool,
 }
+
+/// Launchers whose command runs as a child of the service manager, not of them.
+pub const DETACHERS: [&str; 3] = ["systemd-run", "start-stop-daemon", "daemonize"];
 
 /// One nohup launch found in an event.
 struct Launch {
     exec_cmd: String,
     target_words: Vec<String>,
     nohup: Invocation,
+    /// The kernel ran nohup under another name (a copy, a symlink, `exec -a`).
+    renamed: bool,
+    /// Every command of the process start (pipeline members beside nohup).
+    all: Vec<Invocation>,
+    /// The working directory nohup runs in: the process's, or the last `cd DIR`
+    /// before it in the same shell string (`sh -c "cd /opt/app && nohup ./run &"`).
+    cwd: Option<String>,
 }
 
 impl NohupDetector {
@@ -84,6 +105,7 @@ impl NohupDetector {
         let commands: CommandRules = rules.section("commands")?;
         let scorer = Scorer::new(nohup.indicators.clone(), nohup.base_severity, rules);
         let correlator = Correlator::new(rules, nohup.download_tools.clone())?;
+        let places = Places::new(&rules.section::<StagingRules>("staging")?)?;
         Ok(NohupDetector {
             rules: nohup,
             commands,
@@ -91,6 +113,9 @@ impl NohupDetector {
             scorer,
             recent: VecDeque::new(),
             correlator,
+            places,
+            excluded: Vec::new(),
+            excluded_count: 0,
         })
     }
 
@@ -104,17 +129,50 @@ impl NohupDetector {
         self.scorer.amend(finding, more.iter().copied());
     }
 
+    /// The kernel ran nohup: its image is nohup (a symlink resolves to it; `exec -a`
+    /// changes only argv[0]) or a copy of nohup made on this host.
+    fn image_is_nohup(&self, p: &ProcessStart) -> bool {
+        p.origin == ProcessOrigin::Exec
+            && !p.argv.is_empty()
+            && (p.exe.as_deref().is_some_and(|exe| basename(exe) == "nohup")
+                || self.correlator.is_nohup_copy(p))
+    }
+
     fn launches(&self, p: &ProcessStart) -> Vec<Launch> {
-        let invocations = match p.origin {
+        let mut invocations = match p.origin {
             ProcessOrigin::Exec => command::from_argv(&p.argv, &self.commands),
             ProcessOrigin::Scheduler(_) | ProcessOrigin::CommandText => {
                 command::from_shell_text(&p.command_line, &self.commands)
             }
         };
-        invocations
+        // nohup by identity: argv[0] says something else.
+        let mut renamed = false;
+        if let Some(first) = invocations.first() {
+            let name = first.program().to_string();
+            if name != "nohup"
+                && !matches!(name.as_str(), "busybox" | "toybox")
+                && self.image_is_nohup(p)
+            {
+                renamed = true;
+                let mut words = vec!["nohup".to_string()];
+                words.extend_from_slice(&p.argv[1..]);
+                let mut as_nohup = command::from_argv(&words, &self.commands);
+                if let Some(n) = as_nohup.first_mut() {
+                    n.words[0] = p.argv[0].clone();
+                }
+                invocations = as_nohup;
+            }
+        }
+        let nohups: Vec<Invocation> = invocations
+            .iter()
+            .enumerate()
+            .filter(|(i, inv)| inv.program() == "nohup" || (renamed && *i == 0))
+            .map(|(_, inv)| inv.clone())
+            .collect();
+        nohups
             .into_iter()
-            .filter(|inv| inv.program() == "nohup")
             .filter_map(|inv| {
+                let cwd = working_directory(p.cwd.clone(), p.user.as_deref(), &invocations, &inv);
                 // nohup's only options are --help and --version, and `--`.
                 let start = inv.words[1..]
                     .iter()
@@ -124,33 +182,64 @@ impl NohupDetector {
                 if target_words[0].starts_with("--") {
                     return None; // --help / --version: nothing launched
                 }
-                let exec_cmd = if inv.via.last().is_some_and(|v| v == "busybox") {
-                    format!("busybox {}", inv.words[0])
-                } else {
-                    inv.words[0].clone()
+                if target_words[0].contains("{}") {
+                    // `find … -exec nohup {} ;`: find fills the name in; the nohup exec
+                    // it leads to has it.
+                    return None;
+                }
+                let exec_cmd = match inv.via.last().map(String::as_str) {
+                    Some(multi @ ("busybox" | "toybox")) => format!("{multi} {}", inv.words[0]),
+                    _ => inv.words[0].clone(),
                 };
+                let renamed = renamed && inv.via.is_empty() && inv.words[0] == p.argv[0];
                 Some(Launch {
                     exec_cmd,
                     target_words,
                     nohup: inv,
+                    renamed,
+                    all: invocations.clone(),
+                    cwd,
                 })
             })
             .collect()
+    }
+
+    /// The commands nohup really runs, wrappers and shell strings peeled: every
+    /// command of the chain that is not only a launcher of the next.
+    fn payload_commands(&self, target_words: &[String]) -> Vec<Invocation> {
+        command::from_argv(target_words, &self.commands)
+            .into_iter()
+            .filter(|inv| !inv.runs_inner)
+            .collect()
+    }
+
+    /// nohup runs a shell or interpreter whose code comes from stdin or a `-c`
+    /// string (not a script file): what a pipeline or a substitution feeds.
+    fn reads_code(&self, target_words: &[String]) -> bool {
+        let nested = command::from_argv(target_words, &self.commands);
+        let Some(first) = nested
+            .iter()
+            .find(|inv| !inv.runs_inner || self.commands.shells.iter().any(|s| s == inv.program()))
+        else {
+            return false;
+        };
+        self.is_shell_like(first.program())
+            && (first.runs_inner
+                || first.words[1..].iter().all(|w| w.starts_with('-'))
+                || first.words[1..]
+                    .iter()
+                    .any(|w| w == "-c" || w == "-e" || w == "-"))
     }
 
     /// The indicators a launch fires.
     fn indicators(&self, p: &ProcessStart, launch: &Launch) -> Vec<&'static str> {
         let r = &self.rules;
         let mut fired = Vec::new();
-        let target = &launch.target_words[0];
-        let target_name = basename(target);
-        let payloads = self.payload_paths(p, &launch.target_words);
+        let payloads = self.payload_paths(p, launch);
         let nested = command::from_argv(&launch.target_words, &self.commands);
+        let runs = self.payload_commands(&launch.target_words);
 
-        if payloads
-            .iter()
-            .any(|path| r.temp_dirs.iter().any(|d| path.starts_with(d.as_str())))
-        {
+        if payloads.iter().any(|path| self.is_staging(path)) {
             fired.push("temp_dir_payload");
         }
         if nested.iter().any(|inv| self.is_net_tool(inv.program())) {
@@ -184,43 +273,85 @@ impl NohupDetector {
         if launch.nohup.background {
             fired.push("background_exec");
         }
-        if payloads.iter().any(|path| is_hidden_path(path)) {
+        if payloads.iter().any(|path| self.places.is_hidden(path)) {
             fired.push("hidden_path");
         }
-        if r.download_tools.iter().any(|t| t == target_name)
-            || nested
+        // Pipeline members beside nohup in the same command string.
+        let beside: Vec<&Invocation> = if launch.nohup.in_pipeline {
+            launch
+                .all
                 .iter()
-                .any(|inv| inv.in_pipeline && r.download_tools.iter().any(|t| t == inv.program()))
+                .filter(|inv| {
+                    inv.in_pipeline
+                        && inv.via == launch.nohup.via
+                        && inv.words != launch.nohup.words
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let is_download = |inv: &Invocation| r.download_tools.iter().any(|t| t == inv.program());
+        let feeds_shell = self.reads_code(&launch.target_words);
+        if runs.iter().any(&is_download)
+            || nested.iter().any(|inv| inv.in_pipeline && is_download(inv))
+            || (feeds_shell && beside.iter().any(|inv| is_download(inv)))
         {
             fired.push("download_tool");
         }
         if payloads.iter().any(|path| self.is_masquerade(path)) {
             fired.push("masquerade_name");
         }
+        if launch.renamed {
+            fired.push("nohup_renamed");
+        }
         if discards_output(&launch.nohup) {
             fired.push("output_discarded");
         }
-        if nested.iter().any(is_decoder)
-            && nested.iter().any(|inv| self.is_shell_like(inv.program()))
+        if (nested.iter().any(is_decoder)
+            && nested.iter().any(|inv| self.is_shell_like(inv.program())))
+            || (feeds_shell && beside.iter().any(|inv| is_decoder(inv)))
         {
             fired.push("encoded_payload");
         }
         fired
     }
 
-    /// Paths of what actually runs: the target, and the script an interpreter target
-    /// is given; relative paths resolved against the working directory.
-    fn payload_paths(&self, p: &ProcessStart, target_words: &[String]) -> Vec<String> {
+    /// The path is a staging area ([staging] areas) or one of the seed's temp
+    /// directories.
+    fn is_staging(&self, path: &str) -> bool {
+        self.places.is_staging(path)
+            || self
+                .rules
+                .temp_dirs
+                .iter()
+                .any(|d| path.starts_with(d.as_str()))
+    }
+
+    /// Paths of what actually runs: each program of the chain nohup starts
+    /// (wrappers and shell strings peeled) and the script an interpreter is given;
+    /// relative paths resolved against the working directory, `~` to a home.
+    fn payload_paths(&self, p: &ProcessStart, launch: &Launch) -> Vec<String> {
+        let target_words = &launch.target_words;
         let mut paths = Vec::new();
-        let mut push = |w: &str| {
-            if w.contains('/') {
-                paths.push(resolve(w, p.cwd.as_deref()));
+        let mut push = |w: &str, cwd: Option<&str>| {
+            if w.contains('/') || w.starts_with('~') {
+                let path = resolve_for(w, cwd, p.user.as_deref());
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
             }
         };
-        push(&target_words[0]);
-        if self.is_shell_like(basename(&target_words[0])) {
+        push(&target_words[0], launch.cwd.as_deref());
+        let nested = command::from_argv(target_words, &self.commands);
+        for inv in nested.iter().filter(|inv| !inv.runs_inner) {
+            // `nohup sh -c "cd /opt/app && ./run"`: the cd in the string counts.
+            let cwd = working_directory(launch.cwd.clone(), p.user.as_deref(), &nested, inv);
+            push(&inv.words[0], cwd.as_deref());
+            if !self.is_shell_like(inv.program()) {
+                continue;
+            }
             // First operand after the interpreter's options, unless code is inline.
-            let mut it = target_words[1..].iter();
+            let mut it = inv.words[1..].iter();
             while let Some(w) = it.next() {
                 if matches!(w.as_str(), "-c" | "-e" | "-E" | "-r") {
                     break;
@@ -231,11 +362,33 @@ impl NohupDetector {
                     }
                     continue;
                 }
-                push(w);
+                push(w, cwd.as_deref());
                 break;
             }
         }
         paths
+    }
+
+    /// The name a development server is known by: the program, or for an
+    /// interpreter the module (`python3 -m http.server`) or script it runs.
+    fn is_dev_server(&self, target_words: &[String]) -> bool {
+        self.payload_commands(target_words).iter().any(|inv| {
+            let prog = inv.program();
+            if self.correlator.is_dev_server(prog) {
+                return true;
+            }
+            let module = inv
+                .words
+                .iter()
+                .position(|w| w == "-m")
+                .and_then(|i| inv.words.get(i + 1));
+            module.is_some_and(|m| self.correlator.is_dev_server(m))
+                || (self.is_shell_like(prog)
+                    && inv.words[1..]
+                        .iter()
+                        .find(|w| !w.starts_with('-'))
+                        .is_some_and(|w| self.correlator.is_dev_server(basename(w))))
+        })
     }
 
     fn is_shell_like(&self, prog: &str) -> bool {
@@ -326,7 +479,8 @@ impl NohupDetector {
         let i = self.recent.iter().rposition(|r| {
             let related = r.pid == pid
                 || p.ppid == Some(r.pid)
-                || (r.session.is_some() && r.session == p.session);
+                || (r.session.is_some() && r.session == p.session)
+                || r.detached;
             let close = match (r.time, p.time) {
                 (Some(a), Some(b)) => (b - a).num_milliseconds().abs() <= MERGE_WINDOW_MS,
                 _ => true,
@@ -336,7 +490,14 @@ impl NohupDetector {
         self.recent.remove(i).map(|r| r.id)
     }
 
-    fn announce(&mut self, p: &ProcessStart, target: String, args: String, id: FindingId) {
+    fn announce(
+        &mut self,
+        p: &ProcessStart,
+        target: String,
+        args: String,
+        id: FindingId,
+        detached: bool,
+    ) {
         let Some(pid) = p.pid else { return };
         if self.recent.len() >= MERGE_MEMORY {
             self.recent.pop_front();
@@ -349,6 +510,7 @@ impl NohupDetector {
             target,
             args,
             id,
+            detached,
         });
     }
 }
@@ -363,6 +525,10 @@ impl Detector for NohupDetector {
         s.processes_dropped + s.preparations_dropped + s.launches_dropped
     }
 
+    fn exclusions(&self) -> (&[Exclusion], u64) {
+        (&self.excluded, self.excluded_count)
+    }
+
     fn observe(&mut self, event: &Event, out: &mut Findings) {
         // Evidence for launches already reported (a bind after the nohup).
         for a in self.correlator.observe(event) {
@@ -371,36 +537,64 @@ impl Detector for NohupDetector {
             }
         }
         let Event::Process(p) = event else { return };
-        if let ProcessOrigin::Scheduler(name) = &p.origin {
-            if self.rules.excluded_schedulers.iter().any(|s| s == name) {
-                self.correlator.record_process(p);
-                return;
+        let scheduler = match &p.origin {
+            ProcessOrigin::Scheduler(name)
+                if self.rules.excluded_schedulers.iter().any(|s| s == name) =>
+            {
+                Some(name.clone())
             }
-        }
-        if !self.prefilter.may_match(p) {
+            _ => None,
+        };
+        if !self.prefilter.may_match(p) && !self.image_is_nohup(p) {
             self.correlator.record_process(p);
             return;
         }
         for launch in self.launches(p) {
             let mut fired = self.indicators(p, &launch);
-            let payloads = self.payload_paths(p, &launch.target_words);
+            let payloads = self.payload_paths(p, &launch);
             let target = launch.target_words[0].clone();
             let args = join_argv(&launch.target_words[1..]);
             let key = launch_key(&payloads, &target, &args);
+            let kind = LaunchKind {
+                dev_server: self.is_dev_server(&launch.target_words),
+                reads_code: self.reads_code(&launch.target_words),
+            };
             // nohup is the exec itself (not found behind a wrapper or in a string).
             let announced = !launch.nohup.via.is_empty() || launch.nohup.from_shell_text;
+            let detached = launch
+                .nohup
+                .via
+                .iter()
+                .any(|v| DETACHERS.contains(&v.as_str()));
             let merged_into = self.take_announced(p, &target, &args);
-            let context = self
-                .correlator
-                .launch_context(p, &payloads, &key, merged_into);
+            let context =
+                self.correlator
+                    .launch_context(p, &payloads, &key, merged_into, kind.reads_code);
             fired.extend(context.indicators.iter().copied());
+            if let Some(name) = &scheduler {
+                // The seed's exclusion, unless the launch carries real evidence.
+                if self.scorer.score(fired.iter().copied()).severity < Severity::Medium {
+                    self.excluded_count += 1;
+                    if self.excluded.len() < MAX_EXCLUSIONS_KEPT {
+                        self.excluded.push(Exclusion {
+                            reason: format!("scheduler launch ({name}) with no indicator of medium severity or more"),
+                            time: p.time,
+                            host: p.host.clone(),
+                            command_line: p.command_line.clone(),
+                            source: p.provenance.clone(),
+                        });
+                    }
+                    continue;
+                }
+                fired.push("scheduler_launch");
+            }
             if let Some(id) = merged_into {
                 if let Some(existing) = out.get_mut(id) {
                     self.amend(existing, &fired);
-                    self.correlator.register_launch(p, &key, id);
+                    self.correlator.register_launch(p, &key, id, kind);
                     if announced {
                         // One step further down a chain (`bash -c "sudo nohup x"`).
-                        self.announce(p, target, args, id);
+                        self.announce(p, target, args, id, detached);
                     }
                     continue;
                 }
@@ -412,9 +606,9 @@ impl Detector for NohupDetector {
                 ..Finding::for_process(p, DetectionType::Nohup, launch.exec_cmd, score)
             };
             let id = out.push(finding);
-            self.correlator.register_launch(p, &key, id);
+            self.correlator.register_launch(p, &key, id, kind);
             if announced {
-                self.announce(p, target, args, id);
+                self.announce(p, target, args, id, detached);
             }
         }
         self.correlator.record_process(p);
@@ -431,10 +625,36 @@ fn launch_key(payloads: &[String], target: &str, args: &str) -> String {
     }
 }
 
-/// A component of the path starts with a dot.
-fn is_hidden_path(path: &str) -> bool {
-    path.split('/')
-        .any(|c| c.len() > 1 && c.starts_with('.') && c != "..")
+/// The directory a command of `all` runs in: `cwd`, changed by the last `cd DIR`
+/// listed before it in the same shell string (a `cd` in a subshell or after `||` is
+/// taken as well: the usual `cd DIR && cmd` is what matters).
+fn working_directory(
+    mut cwd: Option<String>,
+    user: Option<&str>,
+    all: &[Invocation],
+    target: &Invocation,
+) -> Option<String> {
+    if !target.from_shell_text {
+        return cwd;
+    }
+    for inv in all {
+        if std::ptr::eq(inv, target) || (inv.words == target.words && inv.via == target.via) {
+            break;
+        }
+        if inv.program() == "cd" && inv.via == target.via {
+            match inv.words.get(1).map(String::as_str) {
+                // `cd`, `cd ~`, `cd -`: a home or the previous directory, unknown here.
+                None | Some("-") => cwd = None,
+                Some(dir) if dir.starts_with('~') => {
+                    cwd = crate::command::paths::expand_home(dir, user)
+                }
+                Some(dir) => {
+                    cwd = Some(crate::detectors::correlation::resolve(dir, cwd.as_deref()))
+                }
+            }
+        }
+    }
+    cwd
 }
 
 /// stdout and stderr both go to /dev/null (`>/dev/null 2>&1`, `&>/dev/null`).
@@ -455,21 +675,6 @@ fn discards_output(inv: &Invocation) -> bool {
         }
     }
     stdout_null && stderr_null
-}
-
-/// `base64 -d`, `xxd -r`, `openssl enc -d`: decodes a payload.
-fn is_decoder(inv: &Invocation) -> bool {
-    let args = &inv.words[1..];
-    match inv.program() {
-        "base64" | "base32" | "basenc" => args
-            .iter()
-            .any(|a| a == "-d" || a == "--decode" || a == "-D"),
-        "xxd" => args.iter().any(|a| a.starts_with("-r")),
-        "openssl" => {
-            args.iter().any(|a| a == "-d") && args.iter().any(|a| a == "enc" || a == "base64")
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]

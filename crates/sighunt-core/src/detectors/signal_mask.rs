@@ -18,7 +18,9 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::command::paths::{Places, StagingRules};
 use crate::command::{self, CommandRules, WordPrefilter, basename};
+use crate::detectors::nohup::DETACHERS;
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
 use crate::finding::{DetectionType, Finding, Severity};
@@ -120,6 +122,8 @@ pub struct SignalMaskDetector {
     prefilter: WordPrefilter,
     scorer: Scorer,
     recent: VecDeque<Recent>,
+    /// Staging areas ([staging]) where what runs after the masking is a payload.
+    places: Places,
 }
 
 /// A finding already made, kept to merge the same masking seen again one exec
@@ -131,6 +135,8 @@ struct Recent {
     time: Option<DateTime<Utc>>,
     key: String,
     id: FindingId,
+    /// Found behind a service manager's launcher: what it leads to is pid 1's child.
+    detached: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +167,8 @@ struct Analysis {
     masking: Masking,
     /// Found behind nohup.
     with_nohup: bool,
+    /// Found behind `systemd-run`, `start-stop-daemon` or `daemonize`.
+    detached: bool,
     /// The masking command's arguments: the same launch seen again has the same.
     key: String,
 }
@@ -191,12 +199,14 @@ impl SignalMaskDetector {
                 .chain(&own.ruby)
                 .chain(&own.node),
         );
+        let places = Places::new(&rules.section::<StagingRules>("staging")?)?;
         Ok(SignalMaskDetector {
             rules: own,
             commands,
             prefilter,
             scorer,
             recent: VecDeque::new(),
+            places,
         })
     }
 
@@ -243,6 +253,7 @@ impl SignalMaskDetector {
         let mut total = Masking::default();
         let mut exec_cmd: Option<String> = None;
         let mut with_nohup = false;
+        let mut detached = false;
         let mut key = String::new();
         for (i, inv) in invocations.iter().enumerate() {
             let masking = if inv.program() == "trap" {
@@ -296,6 +307,7 @@ impl SignalMaskDetector {
                 });
             }
             with_nohup |= inv.via.iter().any(|v| v == "nohup");
+            detached |= inv.via.iter().any(|v| DETACHERS.contains(&v.as_str()));
             // The masking command's arguments identify the launch: the nohup exec and
             // the interpreter exec it leads to carry the same ones.
             key = inv.words[1..].join("\u{1f}");
@@ -305,6 +317,7 @@ impl SignalMaskDetector {
             exec_cmd,
             masking: total,
             with_nohup,
+            detached,
             key,
         })
     }
@@ -328,10 +341,12 @@ impl SignalMaskDetector {
             fired.push("with_nohup".into());
         }
         if m.payload_paths.iter().any(|path| {
-            self.rules
-                .temp_dirs
-                .iter()
-                .any(|d| path.starts_with(d.as_str()))
+            self.places.is_staging(path)
+                || self
+                    .rules
+                    .temp_dirs
+                    .iter()
+                    .any(|d| path.starts_with(d.as_str()))
         }) {
             fired.push("temp_dir_payload".into());
         }
@@ -341,7 +356,7 @@ impl SignalMaskDetector {
     fn merge_target(&self, p: &ProcessStart, key: &str) -> Option<FindingId> {
         let pid = p.pid?;
         self.recent.iter().rev().find_map(|r| {
-            let related = r.pid == pid || p.ppid == Some(r.pid);
+            let related = r.pid == pid || p.ppid == Some(r.pid) || r.detached;
             let close = match (r.time, p.time) {
                 (Some(a), Some(b)) => (b - a).num_milliseconds().abs() <= MERGE_WINDOW_MS,
                 _ => true,
@@ -350,7 +365,7 @@ impl SignalMaskDetector {
         })
     }
 
-    fn remember(&mut self, p: &ProcessStart, key: String, id: FindingId) {
+    fn remember(&mut self, p: &ProcessStart, key: String, id: FindingId, detached: bool) {
         let Some(pid) = p.pid else { return };
         if self.recent.len() >= MERGE_MEMORY {
             self.recent.pop_front();
@@ -361,6 +376,7 @@ impl SignalMaskDetector {
             time: p.time,
             key,
             id,
+            detached,
         });
     }
 }
@@ -376,6 +392,7 @@ impl Detector for SignalMaskDetector {
             exec_cmd,
             masking,
             with_nohup,
+            detached,
             key,
         }) = self.analyse(p)
         else {
@@ -386,14 +403,14 @@ impl Detector for SignalMaskDetector {
             if let Some(existing) = out.get_mut(id) {
                 self.scorer
                     .amend(existing, fired.iter().map(String::as_str));
-                self.remember(p, key, id);
+                self.remember(p, key, id, detached);
                 return;
             }
         }
         let score = self.scorer.score(fired.iter().map(String::as_str));
         let finding = Finding::for_process(p, DetectionType::SignalMask, exec_cmd, score);
         let id = out.push(finding);
-        self.remember(p, key, id);
+        self.remember(p, key, id, detached);
     }
 }
 
@@ -713,6 +730,14 @@ static PERL_SIGPROCMASK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"sigprocmask\s*\(\s*&?(?:POSIX::)?SIG_(?:BLOCK|SETMASK)\b").unwrap()
 });
 static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z]+").unwrap());
+/// `POSIX::SigAction->new("IGNORE")` or `->new(SIG_IGN)`: an action that ignores.
+static PERL_SIGACTION_IGNORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"SigAction\s*->\s*new\s*\(\s*(?:'IGNORE'|"IGNORE"|(?:&?POSIX::)?SIG_IGN\b)"#)
+        .unwrap()
+});
+/// `sigaction(SIGTERM, …)` / `POSIX::sigaction(&POSIX::SIGTERM, …)`: the signal.
+static PERL_SIGACTION_CALL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bsigaction\s*\(").unwrap());
 
 /// Bare upper-case signal names in `text` (`qw(HUP INT TERM)`, `%w[HUP TERM]`).
 fn bare_names(text: &str) -> BTreeSet<u32> {
@@ -779,6 +804,19 @@ pub fn perl(code: &str) -> Masking {
             let keys = &c[1];
             m.signals.extend(bare_names(keys));
             m.signals.extend(sig_names(keys));
+        }
+    }
+    // `POSIX::sigaction(SIGTERM, POSIX::SigAction->new("IGNORE"))`, directly or
+    // through a variable holding the action.
+    if PERL_SIGACTION_IGNORE.is_match(code) {
+        for c in PERL_SIGACTION_CALL.find_iter(code) {
+            if let Some((first, Some(_), _)) = call_args(&code[c.end()..]) {
+                let arg = first
+                    .trim()
+                    .trim_start_matches('&')
+                    .trim_start_matches("POSIX::");
+                add_signals(&mut m, signal_arg(arg, true), &mentioned);
+            }
         }
     }
     if PERL_SIGPROCMASK.is_match(code) {

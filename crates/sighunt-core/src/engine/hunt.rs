@@ -61,6 +61,8 @@ pub struct HuntStats {
     pub suppressed: u64,
     /// Correlation state entries evicted to keep memory bounded.
     pub state_dropped: u64,
+    /// Launches left out on purpose (the seed's scheduler exclusion).
+    pub excluded: u64,
     /// Large files split into ranges read in parallel, and how many ranges in all.
     pub split_files: u64,
     pub split_ranges: u64,
@@ -115,6 +117,13 @@ impl HuntStats {
                 self.split_ranges
             ));
         }
+        if self.excluded > 0 {
+            out.push_str(&format!(
+                ", {} scheduler launch{} excluded (no indicator of medium severity or more; --explain lists them)",
+                self.excluded,
+                if self.excluded == 1 { "" } else { "es" }
+            ));
+        }
         if self.state_dropped > 0 {
             out.push_str(&format!(
                 ", {} correlation state entries evicted (bounded memory; correlations across them may be missed)",
@@ -134,6 +143,7 @@ impl HuntStats {
         self.input_errors += other.input_errors;
         self.suppressed += other.suppressed;
         self.state_dropped += other.state_dropped;
+        self.excluded += other.excluded;
         self.split_files += other.split_files;
         self.split_ranges += other.split_ranges;
         for (a, b) in self.by_severity.iter_mut().zip(other.by_severity) {
@@ -153,6 +163,8 @@ pub struct HuntReport {
     pub stats: HuntStats,
     /// Findings the allow-list suppressed, newest first, with the deciding entry.
     pub suppressed: Vec<Suppressed>,
+    /// Launches left out on purpose (scheduler launches), oldest first.
+    pub excluded: Vec<crate::detectors::Exclusion>,
 }
 
 /// Reports input errors as they happen; called from worker threads.
@@ -220,6 +232,7 @@ pub fn hunt_found(
     for (mut scanned, stats) in per_input {
         report.findings.append(&mut scanned.findings);
         report.suppressed.append(&mut scanned.suppressed);
+        report.excluded.append(&mut scanned.excluded);
         report.stats.add(&stats);
     }
     report
@@ -235,6 +248,8 @@ pub fn hunt_found(
 pub struct Scanned {
     pub findings: Vec<Finding>,
     pub suppressed: Vec<Suppressed>,
+    /// Launches left out on purpose (scheduler launches).
+    pub excluded: Vec<crate::detectors::Exclusion>,
 }
 
 /// Scans one input with the profile's logic (for the default profile, a fresh copy
@@ -282,7 +297,7 @@ pub fn scan_input(
         }
         return Scanned {
             findings,
-            suppressed: Vec::new(),
+            ..Scanned::default()
         };
     }
     if let Some((path, ranges)) = split_plan(found, &opened) {
@@ -374,6 +389,7 @@ fn detect(
     Scanned {
         findings,
         suppressed: engine.take_suppressed(),
+        excluded: std::mem::take(&mut engine.excluded),
     }
 }
 /// What the workers of a hunt report as they go.

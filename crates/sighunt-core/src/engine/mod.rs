@@ -136,6 +136,9 @@ pub struct Engine<'a> {
     pub stats: HuntStats,
     /// The latest event time seen (log time).
     pub latest_time: Option<DateTime<Utc>>,
+    /// Launches the detectors left out on purpose (scheduler launches), the first
+    /// of each detector; all are counted in `stats.excluded`. Filled by `finish`.
+    pub excluded: Vec<crate::detectors::Exclusion>,
     /// The latest event time seen per host.
     host_time: HashMap<Arc<str>, DateTime<Utc>>,
 }
@@ -171,6 +174,7 @@ impl<'a> Engine<'a> {
             bytes_read: 0,
             stats: HuntStats::default(),
             latest_time: None,
+            excluded: Vec::new(),
             host_time: HashMap::new(),
         }
     }
@@ -248,6 +252,11 @@ impl<'a> Engine<'a> {
             .iter()
             .map(|d| d.state_dropped())
             .sum::<u64>();
+        for d in &self.detectors {
+            let (kept, count) = d.exclusions();
+            self.stats.excluded += count;
+            self.excluded.extend_from_slice(kept);
+        }
         self.track_new(0, None, None, Arc::from(""));
         self.take_ready(Instant::now(), true)
     }

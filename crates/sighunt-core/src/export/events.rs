@@ -56,6 +56,7 @@ pub fn sigma_events(event: &Event) -> Vec<SigmaEvent> {
         Event::Process(p) => process(p),
         Event::Script(s) => script(s).into_iter().collect(),
         Event::Network(n) => network(n).into_iter().collect(),
+        Event::FileWrite(_) => Vec::new(),
     }
 }
 

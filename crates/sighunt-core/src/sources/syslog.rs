@@ -39,7 +39,7 @@ pub const FORMAT: &str = "syslog";
 /// shell's name as ident, login shells with a leading `-`).
 const SHELL_IDENTS: &[&str] = &["bash", "sh", "zsh", "ksh", "dash", "ash", "mksh", "rbash"];
 /// Programs that run their `-c` argument as shell text.
-const SHELLS: &[&str] = &[
+pub(crate) const SHELLS: &[&str] = &[
     "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "tcsh", "csh", "rbash", "su",
 ];
 /// Longest message text interpreted; the rest of a longer line is ignored (the

@@ -12,11 +12,11 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 use quick_xml::reader::Reader;
 
-use crate::command::join_argv;
+use crate::command::basename;
 use crate::event::{
     Event, NetworkActivity, NetworkKind, Platform, ProcessOrigin, ProcessStart, Provenance,
 };
-use crate::sources::syslog::{parse_iso_timestamp, split_logged_argv};
+use crate::sources::syslog::{SHELLS, parse_iso_timestamp};
 
 /// The name of this format in findings.
 pub const FORMAT: &str = "sysmon-linux";
@@ -193,6 +193,99 @@ fn attributes(
     }
 }
 
+/// Splits a command line that is argv joined by single spaces (Sysmon for Linux's
+/// `CommandLine`): on spaces only, quotes kept as the characters they are. The code
+/// a shell or an interpreter gets with `-c`/`-e` was one argument (`sh -c STR`,
+/// `nohup bash -c STR`, `python3 -c CODE`): everything after that option is taken
+/// back whole, exactly as logged.
+pub fn split_space_joined_argv(s: &str) -> Vec<String> {
+    let mut argv: Vec<String> = Vec::new();
+    let mut rest = s.trim_start_matches(' ');
+    // The program whose options follow: a shell (`-c`) or an interpreter (python's
+    // `-c`, perl's, ruby's and node's `-e`).
+    let mut runner: Option<Runner> = None;
+    while !rest.is_empty() {
+        let end = rest.find(' ').unwrap_or(rest.len());
+        let word = &rest[..end];
+        if let (Some(kind), true) = (runner, word.starts_with('-') && !word.starts_with("--")) {
+            let flags = &word[1..];
+            let takes_code = match kind {
+                Runner::Shell | Runner::Script => flags.contains('c'),
+                Runner::Python => flags.ends_with('c'),
+                Runner::Eval => flags.ends_with('e'),
+            };
+            if !flags.is_empty() && flags.bytes().all(|b| b.is_ascii_alphabetic()) && takes_code {
+                argv.push(word.to_string());
+                let mut code = rest[end..].strip_prefix(' ').unwrap_or_default();
+                // What follows the code in the launcher's own syntax, when it is
+                // unmistakable: `find … -exec sh -c CODE ;` and `script -c CODE
+                // /dev/null`.
+                let mut tail = None;
+                let in_find = argv
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir"));
+                for end_word in [" ;", " +", " \\;"] {
+                    if in_find && code.ends_with(end_word) {
+                        code = &code[..code.len() - end_word.len()];
+                        tail = Some(&end_word[1..]);
+                    }
+                }
+                if kind == Runner::Script {
+                    if let Some(c) = code.strip_suffix(" /dev/null") {
+                        code = c;
+                        tail = Some("/dev/null");
+                    }
+                }
+                if !code.is_empty() {
+                    argv.push(code.to_string());
+                }
+                argv.extend(tail.map(str::to_string));
+                return argv;
+            }
+        } else if word != "--" {
+            // (`start-stop-daemon --exec /usr/bin/perl -- -e CODE`: the `--` is the
+            // launcher's.)
+            runner = code_runner(basename(word));
+        }
+        argv.push(word.to_string());
+        rest = rest[end..].trim_start_matches(' ');
+    }
+    argv
+}
+
+/// How a program takes inline code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    Shell,
+    /// `script -c CMD [FILE]`.
+    Script,
+    Python,
+    Eval,
+}
+
+/// Shells (`-c STR`) and interpreters (`-c CODE`, `-e CODE`), a version suffix
+/// allowed (`python3.11`).
+fn code_runner(name: &str) -> Option<Runner> {
+    let versioned = |i: &str| {
+        name.strip_prefix(i)
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    };
+    if SHELLS.contains(&name) {
+        Some(Runner::Shell)
+    } else if name == "script" {
+        Some(Runner::Script)
+    } else if versioned("python") {
+        Some(Runner::Python)
+    } else if ["perl", "ruby", "node", "nodejs"]
+        .iter()
+        .any(|i| versioned(i))
+    {
+        Some(Runner::Eval)
+    } else {
+        None
+    }
+}
+
 /// The normalized event of a Sysmon for Linux record, if sighunt uses its kind.
 /// `host` and `time` come from the syslog line when the XML lacks them.
 pub fn to_event(
@@ -226,16 +319,11 @@ pub fn to_event(
             p.user = f("User");
             p.exe = f("Image");
             p.cwd = f("CurrentDirectory");
-            // CommandLine is argv joined by spaces.
-            p.argv = rec
-                .get("CommandLine")
-                .map(split_logged_argv)
-                .unwrap_or_default();
-            p.command_line = if p.argv.is_empty() {
-                String::new()
-            } else {
-                join_argv(&p.argv)
-            };
+            // CommandLine is argv joined by spaces, not a shell string: quote
+            // characters in it are argument text, and it is kept byte-true.
+            let raw = rec.get("CommandLine").unwrap_or_default();
+            p.argv = split_space_joined_argv(raw);
+            p.command_line = raw.to_string();
             p.parent_exe = f("ParentImage");
             p.parent_command_line = f("ParentCommandLine");
             p.original_file_name = f("OriginalFileName");

@@ -1,9 +1,9 @@
 //! Payloads written to disk: an EDR's file event (MDE DeviceFileEvents `FileCreated`,
 //! `FileModified`, `FileRenamed`) counts as preparing the file, as a `chmod +x` or a
 //! download seen in a command line does, so "written to /tmp, then nohup'd" gets
-//! `payload_made_executable` from telemetry that records no chmod.
+//! `payload_written` from telemetry that records no chmod.
 
-use super::{Correlator, cap, host_key, resolve};
+use super::{Correlator, Prepared, canonical, host_key, resolve};
 use crate::event::FileWrite;
 
 impl Correlator {
@@ -20,8 +20,20 @@ impl Correlator {
         } else {
             f.path.clone()
         };
-        self.prepared
-            .insert((host_key(&f.host), Box::from(cap(&path))), "write", time);
+        let key = (host_key(&f.host), Box::from(canonical(&path)));
+        let merged = match self.prepared.get(&key) {
+            Some((old, _)) => Prepared {
+                written: true,
+                ..*old
+            },
+            None => Prepared {
+                made_executable: false,
+                written: true,
+                downloaded: false,
+                nohup_copy: false,
+            },
+        };
+        self.prepared.insert(key, merged, time);
     }
 }
 

@@ -28,8 +28,10 @@ use aho_corasick::AhoCorasick;
 use rustc_hash::FxBuildHasher;
 use serde::Deserialize;
 
+use crate::command::paths::expand_home;
 use crate::command::{
-    self, CommandRules, basename, chmod_targets, download_targets, install_targets,
+    self, CommandRules, Invocation, basename, chmod_targets, copy_targets, dd_targets,
+    download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
 };
 use crate::detectors::FindingId;
 use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart};
@@ -65,6 +67,11 @@ pub struct CorrelationRules {
     pub web_service_programs: Vec<String>,
     /// Command-line fragments of web applications run by a generic runtime (Java).
     pub web_service_command_markers: Vec<String>,
+    /// A downloader or decoder this close (either side) to a nohup'd shell started
+    /// by the same parent or session feeds it.
+    pub pipe_window_ms: i64,
+    /// Development servers whose loopback-only listener weighs less.
+    pub dev_servers: Vec<String>,
 }
 
 /// A finding to amend with an indicator.
@@ -117,6 +124,9 @@ const SCRIPT_RUNNERS: &[&str] = &[
     "env",
     "busybox",
 ];
+
+/// Programs that make a file executable or write it into place.
+const PREPARERS: &[&str] = &["chmod", "install", "cp", "mv", "ln", "dd", "tee"];
 
 /// Longest text kept per process-table field.
 const MAX_FIELD_BYTES: usize = 512;
@@ -221,6 +231,11 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
                 }
             }
         }
+    }
+
+    /// Forgets `key` (its queue item goes stale).
+    fn remove(&mut self, key: &K) {
+        self.map.remove(key);
     }
 
     fn get(&self, key: &K) -> Option<(&V, i64)> {
@@ -329,6 +344,53 @@ impl Ancestor {
 struct Watch {
     id: FindingId,
     listened: bool,
+    /// A development server: a loopback-only listener weighs less.
+    dev_server: bool,
+}
+
+/// How a payload's path was prepared before its launch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Prepared {
+    /// `chmod +x`, `install`.
+    made_executable: bool,
+    /// Copied, moved, linked or written there.
+    written: bool,
+    /// Downloaded there (`curl -o`, `wget -O`).
+    downloaded: bool,
+    /// A copy or link of nohup itself.
+    nohup_copy: bool,
+}
+
+/// What feeds a pipeline: a downloader writing to stdout, or a decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feeder {
+    Download,
+    Decode,
+}
+
+impl Feeder {
+    fn indicator(self) -> &'static str {
+        match self {
+            Feeder::Download => "download_tool",
+            Feeder::Decode => "encoded_payload",
+        }
+    }
+}
+
+/// The processes of one pipeline share a parent (a shell's children) and a login
+/// session (a subshell that never execs stands between `$(…)` and the shell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Family {
+    Parent(u32),
+    Session(u32),
+}
+
+fn families(p: &ProcessStart) -> impl Iterator<Item = Family> {
+    p.ppid
+        .filter(|&pp| pp > 1)
+        .map(Family::Parent)
+        .into_iter()
+        .chain(p.session.map(Family::Session))
 }
 
 #[derive(Clone)]
@@ -347,11 +409,19 @@ pub struct Correlator {
     preparers: AhoCorasick,
     processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
     guids: Bounded<(u64, Box<str>), u32>,
-    prepared: Bounded<(u64, Box<str>), &'static str>,
+    prepared: Bounded<(u64, Box<str>), Prepared>,
+    /// Downloaders and decoders (and their pid) by the parent and session they ran
+    /// in; forgotten when another process of the family execs.
+    feeders: Bounded<(u64, Family), (Feeder, u32), FxBuildHasher>,
+    /// nohup'd shells reading code (and their pid), by parent and session, for a
+    /// feeder logged right after.
+    fed: Bounded<(u64, Family), (FindingId, u32), FxBuildHasher>,
     watched: Bounded<(u64, u32), Watch, FxBuildHasher>,
-    watched_guids: Bounded<(u64, Box<str>), FindingId>,
+    watched_guids: Bounded<(u64, Box<str>), (FindingId, bool)>,
     launched: Bounded<(u64, Box<str>), Launched>,
     latest_ms: i64,
+    /// Copies of nohup recorded so far (in `prepared`).
+    nohup_copies: u64,
 }
 
 impl Correlator {
@@ -360,7 +430,9 @@ impl Correlator {
     pub fn new(rules: &Rules, download_tools: Vec<String>) -> Result<Self, RulesError> {
         let c: CorrelationRules = rules.section("correlation")?;
         let commands: CommandRules = rules.section("commands")?;
-        let mut needles = vec!["chmod".to_string(), "install".to_string()];
+        let mut needles: Vec<String> = ["chmod", "install", "cp", "mv", "ln", "dd", "tee", ">"]
+            .map(String::from)
+            .to_vec();
         needles.extend(download_tools.iter().cloned());
         let preparers = AhoCorasick::new(&needles).map_err(|e| RulesError::Section {
             section: "nohup".into(),
@@ -371,6 +443,8 @@ impl Correlator {
             processes: Bounded::new(c.max_processes),
             guids: Bounded::new(c.max_processes),
             prepared: Bounded::new(c.max_prepared_paths),
+            feeders: Bounded::new(c.max_watched_launches),
+            fed: Bounded::new(c.max_watched_launches),
             watched: Bounded::new(c.max_watched_launches),
             watched_guids: Bounded::new(c.max_watched_launches),
             launched: Bounded::new(c.max_relaunch_targets),
@@ -378,6 +452,7 @@ impl Correlator {
             commands,
             download_tools,
             latest_ms: i64::MIN,
+            nohup_copies: 0,
         })
     }
 
@@ -385,10 +460,11 @@ impl Correlator {
     pub fn stats(&self) -> CorrelationStats {
         CorrelationStats {
             processes_dropped: self.processes.dropped + self.guids.dropped,
-            preparations_dropped: self.prepared.dropped,
+            preparations_dropped: self.prepared.dropped + self.feeders.dropped,
             launches_dropped: self.watched.dropped
                 + self.watched_guids.dropped
-                + self.launched.dropped,
+                + self.launched.dropped
+                + self.fed.dropped,
         }
     }
 
@@ -408,20 +484,24 @@ impl Correlator {
         match event {
             Event::Process(p) => {
                 self.remember_preparations(p);
-                Vec::new()
+                self.remember_feeder(p)
             }
             Event::FileWrite(f) => {
                 self.remember_file_write(f);
                 Vec::new()
             }
-            Event::Network(n) if matches!(n.kind, NetworkKind::Bind | NetworkKind::Listen) => {
+            Event::Network(n)
+                if matches!(n.kind, NetworkKind::Bind | NetworkKind::Listen)
+                    && n.local.as_deref().is_some_and(is_inet) =>
+            {
+                let loopback = n.local.as_deref().is_some_and(is_loopback);
                 let host = host_key(&n.host);
                 let mut found = None;
                 if let Some(guid) = &n.process_guid {
                     found = self
                         .watched_guids
                         .get(&(host, Box::from(guid.as_str())))
-                        .map(|(id, _)| *id);
+                        .map(|(w, _)| *w);
                 }
                 if found.is_none() {
                     // The program itself (nohup execs it in the same pid) or a child.
@@ -437,18 +517,20 @@ impl Correlator {
                                 return Vec::new();
                             }
                             w.listened = true;
-                            found = Some(w.id);
+                            found = Some((w.id, w.dev_server));
                             break;
                         }
                         pid = self.processes.get(&(host, p)).and_then(|(i, _)| i.ppid);
                     }
                 }
                 found
-                    .map(|id| {
-                        vec![Amendment {
-                            id,
-                            indicator: "net_listener",
-                        }]
+                    .map(|(id, dev_server)| {
+                        let indicator = if dev_server && loopback {
+                            "loopback_dev_listener"
+                        } else {
+                            "net_listener"
+                        };
+                        vec![Amendment { id, indicator }]
                     })
                     .unwrap_or_default()
             }
@@ -470,15 +552,31 @@ impl Correlator {
         self.processes.expire(process);
         self.guids.expire(process);
         self.prepared.expire(prepare);
+        let pipe = self.latest_ms.saturating_sub(self.rules.pipe_window_ms);
+        self.feeders.expire(pipe);
+        self.fed.expire(pipe);
         self.watched.expire(follow);
         self.watched_guids.expire(follow);
         self.launched.expire(relaunch);
     }
 
-    /// Remembers the paths a process start makes executable or downloads to.
+    /// Remembers the paths a process start makes executable or writes, and the
+    /// copies of nohup it makes.
     fn remember_preparations(&mut self, p: &ProcessStart) {
-        // Cheap test first: most execs mention none of these programs.
-        if !self.preparers.is_match(&p.command_line) {
+        // Cheap test first: most execs run none of these programs. An exec's argv
+        // words are compared by name (a path that merely contains `cp` or `ln` is not
+        // parsed); shell text is searched as text.
+        let runs_preparer = match p.origin {
+            ProcessOrigin::Exec => p.argv.iter().any(|w| {
+                let name = basename(w);
+                PREPARERS.contains(&name)
+                    || self.download_tools.iter().any(|t| t == name)
+                    || (self.commands.shells.iter().any(|s| s == name)
+                        && self.preparers.is_match(&p.command_line))
+            }),
+            _ => self.preparers.is_match(&p.command_line),
+        };
+        if !runs_preparer {
             return;
         }
         let invocations = match p.origin {
@@ -487,20 +585,148 @@ impl Correlator {
         };
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
+        let exec = |made_executable, written| Prepared {
+            made_executable,
+            written,
+            ..Prepared::default()
+        };
         for inv in &invocations {
-            let (how, paths) = match inv.program() {
-                "chmod" => ("chmod", chmod_targets(&inv.words)),
-                "install" => ("install", install_targets(&inv.words)),
-                prog if self.download_tools.iter().any(|t| t == prog) => {
-                    ("download", download_targets(inv))
+            let mut found: Vec<(String, Prepared)> = Vec::new();
+            match inv.program() {
+                "chmod" => found.extend(
+                    chmod_targets(&inv.words)
+                        .into_iter()
+                        .map(|t| (t, exec(true, false))),
+                ),
+                "install" => found.extend(
+                    install_targets(&inv.words)
+                        .into_iter()
+                        .map(|t| (t, exec(true, true))),
+                ),
+                "cp" | "mv" | "ln" => {
+                    for (src, dest) in copy_targets(&inv.words) {
+                        let nohup_copy = basename(&src) == "nohup";
+                        self.nohup_copies += u64::from(nohup_copy);
+                        found.push((
+                            dest,
+                            Prepared {
+                                nohup_copy,
+                                ..exec(false, true)
+                            },
+                        ));
+                    }
                 }
-                _ => continue,
-            };
-            for path in paths {
-                let path = resolve(&path, p.cwd.as_deref());
-                self.prepared.insert((host, Box::from(path)), how, time);
+                "dd" => found.extend(
+                    dd_targets(&inv.words)
+                        .into_iter()
+                        .map(|t| (t, exec(false, true))),
+                ),
+                "tee" => found.extend(
+                    tee_targets(&inv.words)
+                        .into_iter()
+                        .map(|t| (t, exec(false, true))),
+                ),
+                prog if self.download_tools.iter().any(|t| t == prog) => {
+                    found.extend(download_targets(inv).into_iter().map(|t| {
+                        let how = Prepared {
+                            downloaded: true,
+                            ..Prepared::default()
+                        };
+                        (t, how)
+                    }))
+                }
+                _ => {}
+            }
+            // `echo … > /bin/x`, `base64 -d > /tmp/x`: a redirection writes too.
+            if inv.from_shell_text && !self.download_tools.iter().any(|t| t == inv.program()) {
+                found.extend(
+                    redirect_targets(inv)
+                        .into_iter()
+                        .map(|t| (t, exec(false, true))),
+                );
+            }
+            for (path, how) in found {
+                let path = resolve_for(&path, p.cwd.as_deref(), p.user.as_deref());
+                let key = (host, Box::from(canonical(&path)));
+                let merged = match self.prepared.get(&key) {
+                    Some((old, _)) => Prepared {
+                        made_executable: old.made_executable || how.made_executable,
+                        written: old.written || how.written,
+                        downloaded: old.downloaded || how.downloaded,
+                        nohup_copy: old.nohup_copy || how.nohup_copy,
+                    },
+                    None => how,
+                };
+                self.prepared.insert(key, merged, time);
             }
         }
+    }
+
+    /// Remembers a downloader writing to stdout or a decoder by its parent and
+    /// session; a nohup'd shell already launched beside it is amended.
+    fn remember_feeder(&mut self, p: &ProcessStart) -> Vec<Amendment> {
+        if p.origin != ProcessOrigin::Exec || p.argv.is_empty() {
+            return Vec::new();
+        }
+        let prog = basename(&p.argv[0]);
+        let is_download = self.download_tools.iter().any(|t| t == prog);
+        if !is_download && !matches!(prog, "base64" | "base32" | "basenc" | "xxd" | "openssl") {
+            return Vec::new();
+        }
+        let inv = Invocation {
+            words: p.argv.clone(),
+            via: Vec::new(),
+            background: false,
+            redirects: Vec::new(),
+            in_pipeline: false,
+            from_shell_text: false,
+            runs_inner: false,
+        };
+        // A download from this host (a health check) feeds no payload.
+        let local = p.argv.iter().any(|a| {
+            ["://127.", "://localhost", "://[::1]"]
+                .iter()
+                .any(|l| a.contains(l))
+        });
+        let feeder = if is_download && !local && download_targets(&inv).is_empty() {
+            Feeder::Download
+        } else if is_decoder(&inv) {
+            Feeder::Decode
+        } else {
+            return Vec::new();
+        };
+        let host = host_key(&p.host);
+        let time = self.time_of(p.time);
+        let pid = p.pid.unwrap_or_default();
+        let mut out = Vec::new();
+        for family in families(p) {
+            self.feeders.insert((host, family), (feeder, pid), time);
+            if let Some(((id, _), at)) = self.fed.get(&(host, family)) {
+                if (time - at).abs() <= self.rules.pipe_window_ms
+                    && !out.iter().any(|a: &Amendment| a.id == *id)
+                {
+                    out.push(Amendment {
+                        id: *id,
+                        indicator: feeder.indicator(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The exe is a copy or link of nohup made on this host shortly before.
+    pub fn is_nohup_copy(&self, p: &ProcessStart) -> bool {
+        // The common case costs no lookup: no copy of nohup was seen at all.
+        if self.nohup_copies == 0 {
+            return false;
+        }
+        let Some(exe) = p.exe.as_deref() else {
+            return false;
+        };
+        self.prepared
+            .get(&(host_key(&p.host), Box::from(canonical(exe))))
+            .is_some_and(|(prep, _)| prep.nohup_copy)
     }
 
     /// Adds a process to the table (after detection looked at it: its own entry is
@@ -508,6 +734,28 @@ impl Correlator {
     pub fn record_process(&mut self, p: &ProcessStart) {
         let Some(pid) = p.pid else { return };
         let host = host_key(&p.host);
+        // A pipeline's members exec one after the other: another process of the same
+        // parent or session in between means the feeder fed something else (`curl
+        // …/health; make; nohup sh -c …` is a sequence, not a substitution).
+        if p.origin == ProcessOrigin::Exec {
+            for family in families(p) {
+                let key = (host, family);
+                if self
+                    .feeders
+                    .get(&key)
+                    .is_some_and(|((_, fpid), _)| *fpid != pid)
+                {
+                    self.feeders.remove(&key);
+                }
+                if self
+                    .fed
+                    .get(&key)
+                    .is_some_and(|((_, fpid), _)| *fpid != pid)
+                {
+                    self.fed.remove(&key);
+                }
+            }
+        }
         let time = self.time_of(p.time);
         self.processes
             .insert((host, pid), ProcInfo::new(p, pid), time);
@@ -596,18 +844,39 @@ impl Correlator {
         payloads: &[String],
         target_key: &str,
         same: Option<FindingId>,
+        reads_code: bool,
     ) -> LaunchContext {
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
         let ancestors = self.ancestors(p);
         let mut indicators = Vec::new();
 
-        if payloads.iter().any(|path| {
-            self.prepared
-                .get(&(host, Box::from(path.as_str())))
-                .is_some_and(|(_, t)| t <= time)
-        }) {
+        let preparations: Vec<Prepared> = payloads
+            .iter()
+            .filter_map(|path| self.prepared.get(&(host, Box::from(canonical(path)))))
+            .filter(|(_, t)| *t <= time)
+            .map(|(prep, _)| *prep)
+            .collect();
+        if preparations.iter().any(|prep| prep.made_executable) {
             indicators.push("payload_made_executable");
+        }
+        if preparations.iter().any(|prep| prep.written) {
+            indicators.push("payload_written");
+        }
+        if preparations.iter().any(|prep| prep.downloaded) {
+            indicators.push("payload_downloaded");
+        }
+        if reads_code {
+            for family in families(p) {
+                if let Some(((feeder, _), at)) = self.feeders.get(&(host, family)) {
+                    let indicator = feeder.indicator();
+                    if (time - at).abs() <= self.rules.pipe_window_ms
+                        && !indicators.contains(&indicator)
+                    {
+                        indicators.push(indicator);
+                    }
+                }
+            }
         }
         if ancestors.iter().any(|a| self.is_init_script(a)) {
             indicators.push("init_script_parent");
@@ -631,7 +900,13 @@ impl Correlator {
     }
 
     /// Watches a launch for later evidence (a socket), and remembers it for relaunches.
-    pub fn register_launch(&mut self, p: &ProcessStart, target_key: &str, id: FindingId) {
+    pub fn register_launch(
+        &mut self,
+        p: &ProcessStart,
+        target_key: &str,
+        id: FindingId,
+        launch: LaunchKind,
+    ) {
         let Some(pid) = p.pid else { return };
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
@@ -640,12 +915,18 @@ impl Correlator {
             Watch {
                 id,
                 listened: false,
+                dev_server: launch.dev_server,
             },
             time,
         );
         if let Some(guid) = &p.process_guid {
             self.watched_guids
-                .insert((host, Box::from(cap(guid))), id, time);
+                .insert((host, Box::from(cap(guid))), (id, launch.dev_server), time);
+        }
+        if launch.reads_code {
+            for family in families(p) {
+                self.fed.insert((host, family), (id, pid), time);
+            }
         }
         self.launched.insert(
             (host, Box::from(cap(target_key))),
@@ -716,6 +997,64 @@ impl Correlator {
                 .iter()
                 .any(|m| a.command_line.contains(m.as_str()))
     }
+}
+
+/// What a launch is, for the evidence that arrives after it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaunchKind {
+    /// A development server ([`CorrelationRules::dev_servers`]).
+    pub dev_server: bool,
+    /// A shell or interpreter reading its code from stdin or a `-c` string.
+    pub reads_code: bool,
+}
+
+impl Correlator {
+    /// Whether `name` (a program or module name) is a development server.
+    pub fn is_dev_server(&self, name: &str) -> bool {
+        self.rules.dev_servers.iter().any(|d| d == name)
+    }
+}
+
+/// A network socket address (`1.2.3.4:80`, `[::1]:80`), not a unix one (`unix:…`;
+/// sources give no address at all for netlink and other families).
+fn is_inet(addr: &str) -> bool {
+    !addr.is_empty() && !addr.starts_with("unix:")
+}
+
+/// A loopback address (`127.0.0.0/8`, `::1`), with or without brackets.
+fn is_loopback(addr: &str) -> bool {
+    let a = addr.trim_start_matches('[');
+    a.starts_with("127.")
+        || a.starts_with("::1]")
+        || a.starts_with("::1:")
+        || a.starts_with("::ffff:127.")
+}
+
+/// One name for paths macOS reaches through its /tmp and /var symlinks
+/// (`/private/tmp/x` is `/tmp/x`), so that a preparation typed one way meets the
+/// image the kernel reports the other way.
+fn canonical(path: &str) -> &str {
+    match path.strip_prefix("/private") {
+        Some(rest)
+            if rest.starts_with("/tmp/")
+                || rest.starts_with("/var/")
+                || rest.starts_with("/etc/") =>
+        {
+            rest
+        }
+        _ => path,
+    }
+}
+
+/// `path` resolved like [`resolve`], with `~` expanded to `user`'s home first.
+pub fn resolve_for(path: &str, cwd: Option<&str>, user: Option<&str>) -> String {
+    if path.starts_with('~') {
+        return match expand_home(path, user) {
+            Some(home) => resolve(&home, None),
+            None => path.to_string(),
+        };
+    }
+    resolve(path, cwd)
 }
 
 /// `path` made absolute against `cwd` when it is relative, with `.` and `..` folded.

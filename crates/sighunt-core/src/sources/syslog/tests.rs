@@ -202,12 +202,19 @@ Feb 19 03:49:01 smtcfc0247 CROND[899752]: (root) CMD (/etc/run /etc/cron/every15
     assert_eq!(p[0].argv[..2], ["/bin/sh", "-c"]);
     assert_eq!(p[1].origin, ProcessOrigin::Scheduler("CROND".into()));
 
-    // A cron job that nohups a payload: excluded by default (the seed's exclusion) ...
+    // A cron job that nohups a hidden temp payload: reported with the scheduler as
+    // context (issue #13); an ordinary job is excluded (the seed's exclusion) ...
     let job =
         "Nov 28 04:30:01 vm CRON[1234]: (root) CMD (nohup /tmp/.cache/agent >/dev/null 2>&1 &)
 Nov 28 04:30:01 vm /USR/SBIN/CRON[1235]: (root) CMD (nohup /tmp/.cache/agent2 &)";
-    assert!(hunt(job).is_empty());
-    // ... and reported when the rule data opts in.
+    let f = hunt(job);
+    assert_eq!(f.len(), 2, "{f:?}");
+    has(&f[0], &["hidden_path", "scheduler_launch"]);
+    assert!(
+        hunt("Nov 28 04:30:01 vm CRON[1234]: (root) CMD (nohup /usr/local/bin/report.sh &)")
+            .is_empty()
+    );
+    // ... and every one is reported, without the context, when the rule data opts in.
     let mut rules = Rules::embedded();
     rules
         .add_text("opt-in.toml", "[nohup]\nexcluded_schedulers = []\n")

