@@ -56,9 +56,9 @@ pub fn write_table(
     explainer: &Explainer<'_>,
     findings: &[Finding],
     suppressed: &[Suppressed],
-    color: bool,
+    table: &output::TableOptions,
 ) -> io::Result<()> {
-    output::write_table(out, findings, color)?;
+    output::write_table_with(out, findings, table)?;
     if !findings.is_empty() {
         writeln!(out, "\nWhy (in table order):")?;
     }
@@ -108,12 +108,12 @@ pub fn write(
     rules: &Rules,
     profile: ProfileName,
     report: &sighunt_core::engine::hunt::HuntReport,
-    color: bool,
+    table: &output::TableOptions,
 ) -> io::Result<()> {
     let explainer = Explainer::new(rules, profile);
     match format {
         output::OutputFormat::Table => {
-            write_table(out, &explainer, &report.findings, &report.suppressed, color)
+            write_table(out, &explainer, &report.findings, &report.suppressed, table)
         }
         output::OutputFormat::Jsonl => {
             let items = Explained::merge(&report.findings, &report.suppressed);

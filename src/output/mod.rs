@@ -4,8 +4,11 @@
 //! [`escape_control`], so an ANSI sequence in a command line is printed, not obeyed.
 
 pub mod explain;
+pub mod input_errors;
+pub mod order;
+pub mod stderr;
 pub mod progress;
-mod table;
+pub mod table;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -13,7 +16,7 @@ use std::str::FromStr;
 
 use sighunt_core::finding::{Finding, TECHNIQUE};
 
-pub use table::write_table;
+pub use table::{TableOptions, write_table, write_table_with};
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,12 +125,12 @@ pub fn write_csv(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
 
 /// Makes text safe for a terminal: control characters (C0, DEL, C1) and the Unicode
 /// bidirectional overrides are shown as escapes (`\x1b`, `\u{202e}`) instead of being
-/// passed through.
+/// passed through. Everything else is shown as it is: a Windows path keeps its single
+/// backslashes.
 pub fn escape_control(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\\' => out.push_str("\\\\"),
             '\t' => out.push_str("\\t"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
@@ -156,5 +159,6 @@ mod tests {
         assert_eq!(escape_control("rtl\u{202e}txt"), "rtl\\u{202e}txt");
         assert_eq!(escape_control("c1\u{9b}x"), "c1\\u{9b}x");
         assert_eq!(escape_control("plain /tmp/x ü"), "plain /tmp/x ü");
+        assert_eq!(escape_control(r"C:\Windows\x.exe"), r"C:\Windows\x.exe");
     }
 }
