@@ -341,13 +341,23 @@ fn main() -> ExitCode {
 /// Whether `e` comes from writing to a pipe whose reader has closed it.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            || cause
-                .downcast_ref::<csv::Error>()
-                .is_some_and(|c| matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::BrokenPipe))
+        cause.downcast_ref::<io::Error>().is_some_and(io_broken_pipe)
+            || cause.downcast_ref::<csv::Error>().is_some_and(csv_broken_pipe)
     })
+}
+
+/// An I/O error that is, or wraps (a CSV writer's error turned into `io::Error`),
+/// a broken pipe.
+fn io_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+        || e.get_ref().is_some_and(|inner| {
+            inner.downcast_ref::<io::Error>().is_some_and(io_broken_pipe)
+                || inner.downcast_ref::<csv::Error>().is_some_and(csv_broken_pipe)
+        })
+}
+
+fn csv_broken_pipe(e: &csv::Error) -> bool {
+    matches!(e.kind(), csv::ErrorKind::Io(io) if io_broken_pipe(io))
 }
 
 fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
@@ -393,9 +403,13 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         _ => SortKey::Time,
     });
     output::order::sort(&mut report.findings, sort);
+    let stats = &report.stats;
+    let nothing_read = stats.files.saturating_sub(stats.unreadable + stats.skipped) == 0;
     let mut out = args.out.writer()?;
     let table = args.out.table(true);
-    if args.explain {
+    if nothing_read && args.format == OutputFormat::Table {
+        // "No findings." would read as "clean": the error below says why not.
+    } else if args.explain {
         output::explain::write(&mut out, args.format, &rules, args.profile, &report, &table)?;
     } else {
         write_findings(&mut out, args.format, &report.findings, &table)?;
@@ -418,8 +432,7 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         say!("{}", stats.summary());
         print_unread(&args, stats, &errors);
     }
-    let opened = stats.files.saturating_sub(stats.unreadable + stats.skipped);
-    if opened == 0 {
+    if nothing_read {
         let why = if stats.files == 0 && stats.input_errors == 0 {
             "no files were found in the paths given".to_string()
         } else {

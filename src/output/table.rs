@@ -35,6 +35,9 @@ const MAX_CELL_CHARS: usize = 160;
 const COMPACT_INDICATORS: usize = 3;
 /// Words longer than this do not widen a column (they are split at a separator).
 const LONG_WORD: usize = 30;
+/// Yield ranks (see [`Column::yields`]).
+const EVIDENCE_YIELDS: u8 = 2;
+const COMMAND_YIELDS: u8 = 1;
 /// Narrowest a squeezed column gets; a yielding one yields down to the second.
 const MIN_SQUEEZED: usize = 4;
 const MIN_YIELDED: usize = 12;
@@ -163,9 +166,9 @@ struct Column {
     /// Widened past this only after the other columns have their whole width (a
     /// long command line must not starve the evidence column).
     soft_cap: Option<usize>,
-    /// Squeezed before the others when the table is too narrow (the evidence path
-    /// is the least read and splits well at its `/`s).
-    yields: bool,
+    /// Squeezed before the others when the table is too narrow, highest first: the
+    /// evidence path (least read, splits well at its `/`s), then command text.
+    yields: u8,
 }
 
 impl Column {
@@ -177,12 +180,12 @@ impl Column {
             fixed: false,
             first: false,
             soft_cap: None,
-            yields: false,
+            yields: 0,
         }
     }
 
-    fn yields(mut self) -> Column {
-        self.yields = true;
+    fn yields(mut self, rank: u8) -> Column {
+        self.yields = rank;
         self
     }
 
@@ -285,9 +288,10 @@ fn compact_columns(findings: &[Finding]) -> Vec<Column> {
         Column::new("host", col(|f| cell(&f.host))),
         Column::new("severity", col(|f| f.severity.as_str().to_string())).fixed(),
         Column::new("score", col(|f| f.suspicion_score.to_string())).right(),
-        Column::new("what ran", col(what_ran)).soft_cap(WHAT_RAN_CAP),
+        Column::new("what ran", col(what_ran)).soft_cap(WHAT_RAN_CAP)
+        .yields(COMMAND_YIELDS),
         Column::new("indicators", col(top_indicators)),
-        Column::new("evidence", col(|f| cell(&f.position_label()))).yields(),
+        Column::new("evidence", col(|f| cell(&f.position_label()))).yields(EVIDENCE_YIELDS),
     ];
     // Logs without host names (raw auditd) leave an empty column: drop it.
     if findings.iter().all(|f| f.host.trim().is_empty()) {
@@ -342,8 +346,9 @@ fn narrow_columns(findings: &[Finding]) -> Vec<Column> {
             "what ran, indicators",
             col(&|f| format!("{}\n{}", what_ran(f), top_indicators(f))),
         )
-        .soft_cap(WHAT_RAN_CAP),
-        Column::new("evidence", col(&|f| cell(&f.position_label()))).yields(),
+        .soft_cap(WHAT_RAN_CAP)
+        .yields(COMMAND_YIELDS),
+        Column::new("evidence", col(&|f| cell(&f.position_label()))).yields(EVIDENCE_YIELDS),
     ]
 }
 
@@ -367,12 +372,19 @@ fn wide_columns(findings: &[Finding]) -> Vec<Column> {
                 }
             }),
         )
-        .soft_cap(WHAT_RAN_CAP),
+        .soft_cap(WHAT_RAN_CAP)
+        .yields(COMMAND_YIELDS),
         Column::new("indicators", col(|f| f.indicators.join(", "))),
-        Column::new("pid", findings.iter().map(|f| opt(f.pid)).collect()).right(),
-        Column::new("ppid", findings.iter().map(|f| opt(f.ppid)).collect()).right(),
+        // One column: the ppid goes under the pid when the table is narrow.
+        Column::new(
+            "pid ppid",
+            findings
+                .iter()
+                .map(|f| format!("{} {}", opt(f.pid), opt(f.ppid)).trim().to_string())
+                .collect(),
+        ),
         Column::new("user", col(|f| cell(f.user.as_deref().unwrap_or("")))),
-        Column::new("evidence", col(|f| cell(&f.position_label()))).yields(),
+        Column::new("evidence", col(|f| cell(&f.position_label()))).yields(EVIDENCE_YIELDS),
     ]
 }
 
@@ -394,8 +406,12 @@ fn layout(columns: &[Column], total: Option<usize>) -> Vec<usize> {
             .enumerate()
             .filter(|(i, w)| !columns[*i].fixed && **w > MIN_SQUEEZED)
             .max_by_key(|(i, w)| {
-                let yielding = columns[*i].yields && **w > MIN_YIELDED;
-                (yielding, **w, std::cmp::Reverse(*i))
+                let rank = if **w > MIN_YIELDED {
+                    columns[*i].yields
+                } else {
+                    0
+                };
+                (rank, **w, std::cmp::Reverse(*i))
             })
         else {
             break;
