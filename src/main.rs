@@ -386,7 +386,11 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     }
     let show_progress = !(args.no_progress || args.quiet);
     let found = sighunt_core::input::discover(&args.paths);
-    let progress = output::progress::Progress::start(found.len() as u64, show_progress);
+    let progress = output::progress::Progress::start(
+        found.len() as u64,
+        total_size(&found),
+        show_progress,
+    );
     let errors = InputErrorLog::default();
     // Error messages quote file names and log content: `record` escapes them. They
     // are printed with the bar hidden, so lines do not mix.
@@ -467,6 +471,21 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The size of the inputs found, for the progress bar; `None` when stdin is one.
+fn total_size(found: &[sighunt_core::input::Discovered]) -> Option<u64> {
+    use sighunt_core::input::InputSpec;
+    let mut total = 0u64;
+    for f in found.iter().flatten() {
+        match &f.spec {
+            InputSpec::File(path) => {
+                total += std::fs::metadata(path).map_or(0, |m| m.len());
+            }
+            InputSpec::Stdin => return None,
+        }
+    }
+    Some(total)
 }
 
 /// How many names a summary lists without --verbose.
