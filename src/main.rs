@@ -43,7 +43,7 @@ enum Command {
     /// (`journalctl -o json`) and binary journal files (read through journalctl),
     /// Windows EVTX, Windows event XML, JSON and NDJSON (Winlogbeat, Sysmon, Security
     /// 4688, PowerShell 4103/4104), macOS eslogger JSON and unified log
-    /// (`log show`) output. Gzip, zstd, xz and bzip2 compressed inputs are
+    /// (`log show`) output. Gzip, zstd, xz, bzip2 and lz4 compressed inputs are
     /// decompressed on the fly, recognised by their magic bytes.
     ///
     /// Exit status: 0 done, 1 --fail-on reached, 2 nothing could be read (or an input
@@ -434,24 +434,16 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         say!("{}", stats.summary());
-        print_unread(&args, stats, &errors);
+        print_unread(&args, stats, &errors, nothing_read);
     }
     if nothing_read {
+        // The reasons were printed above, each input with its own.
         let why = if stats.files == 0 && stats.input_errors == 0 {
-            "no files were found in the paths given".to_string()
+            ": no files were found in the paths given"
         } else {
-            let (failed, _) = errors.failed_inputs();
-            let mut parts = failed.iter().take(3).cloned().collect::<Vec<_>>();
-            if stats.skipped > 0 {
-                parts.push(format!(
-                    "{} file{} in no log format sighunt reads",
-                    stats.skipped,
-                    if stats.skipped == 1 { "" } else { "s" }
-                ));
-            }
-            parts.join("; ")
+            " (see above)"
         };
-        say!("sighunt: error: no input could be read, so nothing was checked: {why}");
+        say!("sighunt: error: no input could be read, so nothing was checked{why}");
         return Ok(ExitCode::from(2));
     }
     if args.strict && stats.input_errors > 0 {
@@ -493,7 +485,12 @@ const NAMED_WHEN_FEW: usize = 5;
 
 /// Names the inputs that were skipped or could not be read (all of them with
 /// --verbose, else when there are few).
-fn print_unread(args: &HuntArgs, stats: &hunt::HuntStats, errors: &InputErrorLog) {
+fn print_unread(
+    args: &HuntArgs,
+    stats: &hunt::HuntStats,
+    errors: &InputErrorLog,
+    nothing_read: bool,
+) {
     let (failed, failed_count) = errors.failed_inputs();
     let shown = |names: &[String], count: u64| -> Option<String> {
         if names.is_empty() || (!args.verbose && names.len() > NAMED_WHEN_FEW) {
@@ -506,7 +503,8 @@ fn print_unread(args: &HuntArgs, stats: &hunt::HuntStats, errors: &InputErrorLog
             names.join(", ")
         })
     };
-    if failed_count > 0 {
+    // When nothing was read, each failure's own line is the list.
+    if failed_count > 0 && !nothing_read {
         let listed = shown(&failed, failed_count)
             .map(|l| format!(": {l}"))
             .unwrap_or_else(|| " (--verbose names them)".to_string());
