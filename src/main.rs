@@ -341,8 +341,12 @@ fn main() -> ExitCode {
 /// Whether `e` comes from writing to a pipe whose reader has closed it.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
-        cause.downcast_ref::<io::Error>().is_some_and(io_broken_pipe)
-            || cause.downcast_ref::<csv::Error>().is_some_and(csv_broken_pipe)
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(io_broken_pipe)
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(csv_broken_pipe)
     })
 }
 
@@ -351,8 +355,12 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn io_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
         || e.get_ref().is_some_and(|inner| {
-            inner.downcast_ref::<io::Error>().is_some_and(io_broken_pipe)
-                || inner.downcast_ref::<csv::Error>().is_some_and(csv_broken_pipe)
+            inner
+                .downcast_ref::<io::Error>()
+                .is_some_and(io_broken_pipe)
+                || inner
+                    .downcast_ref::<csv::Error>()
+                    .is_some_and(csv_broken_pipe)
         })
 }
 
@@ -386,11 +394,8 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     }
     let show_progress = !(args.no_progress || args.quiet);
     let found = sighunt_core::input::discover(&args.paths);
-    let progress = output::progress::Progress::start(
-        found.len() as u64,
-        total_size(&found),
-        show_progress,
-    );
+    let progress =
+        output::progress::Progress::start(found.len() as u64, total_size(&found), show_progress);
     let errors = InputErrorLog::default();
     // Error messages quote file names and log content: `record` escapes them. They
     // are printed with the bar hidden, so lines do not mix.
@@ -508,7 +513,10 @@ fn print_unread(
         let listed = shown(&failed, failed_count)
             .map(|l| format!(": {l}"))
             .unwrap_or_else(|| " (--verbose names them)".to_string());
-        say!("sighunt: could not read {failed_count} input{}{listed}", if failed_count == 1 { "" } else { "s" });
+        say!(
+            "sighunt: could not read {failed_count} input{}{listed}",
+            if failed_count == 1 { "" } else { "s" }
+        );
     }
     if stats.skipped > 0 {
         let names: Vec<String> = stats
@@ -677,7 +685,9 @@ fn run_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
     match args.action {
         RulesAction::Show { rule_files } => {
             let rules = rule_files.load()?;
-            io::stdout().lock().write_all(rules.to_toml_string().as_bytes())?;
+            io::stdout()
+                .lock()
+                .write_all(rules.to_toml_string().as_bytes())?;
         }
         RulesAction::Export {
             format,

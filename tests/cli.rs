@@ -71,10 +71,18 @@ fn exit_2_when_no_named_input_could_be_read() {
     let dir = tempfile::tempdir().unwrap();
     let run = run_sighunt(["hunt", dir.path().to_str().unwrap()]);
     assert_eq!(code(&run), 2, "{}", run.describe());
-    assert!(run.stderr.contains("no files were found"), "{}", run.describe());
+    assert!(
+        run.stderr.contains("no files were found"),
+        "{}",
+        run.describe()
+    );
 
     // A directory of files in no log format: skipped, named, exit 2.
-    fs::write(dir.path().join("photo.jpg"), [0xffu8, 0xd8, 0xff, 0xe0, 0, 0x10]).unwrap();
+    fs::write(
+        dir.path().join("photo.jpg"),
+        [0xffu8, 0xd8, 0xff, 0xe0, 0, 0x10],
+    )
+    .unwrap();
     let run = run_sighunt(["hunt", dir.path().to_str().unwrap()]);
     assert_eq!(code(&run), 2, "{}", run.describe());
     assert!(run.stderr.contains("photo.jpg"), "{}", run.describe());
@@ -87,7 +95,11 @@ fn exit_2_when_no_named_input_could_be_read() {
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
         let run = run_sighunt(["hunt", locked.to_str().unwrap()]);
         assert_eq!(code(&run), 2, "{}", run.describe());
-        assert!(run.stderr.contains("Permission denied"), "{}", run.describe());
+        assert!(
+            run.stderr.contains("Permission denied"),
+            "{}",
+            run.describe()
+        );
     }
 }
 
@@ -102,10 +114,21 @@ fn a_partial_failure_is_listed_and_strict_makes_it_exit_2() {
         "{}",
         run.describe()
     );
-    let strict = run_sighunt(["hunt", "--strict", "-f", "jsonl", &good, "/nonexistent/a.log"]);
+    let strict = run_sighunt([
+        "hunt",
+        "--strict",
+        "-f",
+        "jsonl",
+        &good,
+        "/nonexistent/a.log",
+    ]);
     assert_eq!(code(&strict), 2, "{}", strict.describe());
     assert_eq!(strict.stdout, run.stdout, "findings are written first");
-    assert!(strict.stderr.contains("(--strict)"), "{}", strict.describe());
+    assert!(
+        strict.stderr.contains("(--strict)"),
+        "{}",
+        strict.describe()
+    );
 
     // --strict on a clean read is still 0.
     let clean = run_sighunt(["hunt", "--strict", "-f", "jsonl", &good]);
@@ -121,7 +144,11 @@ fn exit_2_on_usage_errors_and_missing_features() {
     if !cfg!(feature = "kafka") {
         let run = run_sighunt(["stream", "--brokers", "localhost:9092"]);
         assert_eq!(code(&run), 2, "{}", run.describe());
-        assert!(run.stderr.contains("--features kafka"), "{}", run.describe());
+        assert!(
+            run.stderr.contains("--features kafka"),
+            "{}",
+            run.describe()
+        );
     }
 }
 
@@ -236,8 +263,10 @@ fn repeated_input_errors_are_capped_with_a_count() {
         .count();
     assert_eq!(shown, 4, "three shown, then one count line: {}", run.stderr);
     assert!(
-        run.stderr
-            .contains(&format!("{} more \"not a JSON object; line skipped\" not shown", lines - 3)),
+        run.stderr.contains(&format!(
+            "{} more \"not a JSON object; line skipped\" not shown",
+            lines - 3
+        )),
         "{}",
         run.stderr
     );
@@ -257,7 +286,8 @@ fn a_forced_format_that_reads_nothing_says_so() {
     let run = run_sighunt(["hunt", "--input-format", "auditd", &syslog]);
     assert_eq!(code(&run), 0, "{}", run.describe());
     assert!(
-        run.stderr.contains("read as --input-format auditd gave no event")
+        run.stderr
+            .contains("read as --input-format auditd gave no event")
             && run.stderr.contains("syslog-3164.log"),
         "{}",
         run.describe()
@@ -288,7 +318,11 @@ fn skipped_files_are_named() {
         fs::write(dir.path().join(format!("blob{i}.bin")), [0u8, 0xff, 7]).unwrap();
     }
     let run = run_sighunt(["hunt", "-f", "jsonl", dir.path().to_str().unwrap()]);
-    assert!(run.stderr.contains("(--verbose names them)"), "{}", run.describe());
+    assert!(
+        run.stderr.contains("(--verbose names them)"),
+        "{}",
+        run.describe()
+    );
     let run = run_sighunt(["hunt", "-v", "-f", "jsonl", dir.path().to_str().unwrap()]);
     assert!(
         (0..8).all(|i| run.stderr.contains(&format!("blob{i}.bin"))),

@@ -59,7 +59,11 @@ fn every_compression_gives_the_findings_of_the_plain_file() {
     for (program, args, output) in [
         ("xz", vec!["-k", "audit.log"], "audit.log.xz"),
         ("bzip2", vec!["-k", "audit.log"], "audit.log.bz2"),
-        ("lz4", vec!["-q", "audit.log", "audit.log.lz4"], "audit.log.lz4"),
+        (
+            "lz4",
+            vec!["-q", "audit.log", "audit.log.lz4"],
+            "audit.log.lz4",
+        ),
         ("gzip", vec!["-k", "audit.log"], "audit.log.gz"),
         ("zstd", vec!["-q", "-k", "audit.log"], "audit.log.zst"),
     ] {
@@ -79,7 +83,11 @@ fn concatenated_archives_are_read_to_the_end() {
     let dir = tempfile::tempdir().unwrap();
     let plain = plain_copy(dir.path());
     let syslog = dir.path().join("syslog.log");
-    fs::copy(manifest_dir().join("examples/syslog/syslog-3164.log"), &syslog).unwrap();
+    fs::copy(
+        manifest_dir().join("examples/syslog/syslog-3164.log"),
+        &syslog,
+    )
+    .unwrap();
     let both = dir.path().join("both.log");
     fs::write(
         &both,
@@ -124,7 +132,11 @@ fn a_truncated_archive_is_an_error_naming_the_file() {
     let bytes = fs::read(&archive).unwrap();
     fs::write(&archive, &bytes[..bytes.len() / 2]).unwrap();
     let run = run_sighunt(["hunt", "-f", "jsonl", archive.to_str().unwrap()]);
-    assert!(!run.timed_out && run.status.code() != Some(101), "{}", run.describe());
+    assert!(
+        !run.timed_out && run.status.code() != Some(101),
+        "{}",
+        run.describe()
+    );
     assert!(
         run.stderr.contains("audit.log.xz")
             && (run.stderr.contains("read error") || run.stderr.contains("corrupt or truncated")),
@@ -139,10 +151,13 @@ fn a_truncated_archive_is_an_error_naming_the_file() {
 /// A binary journal file with a sudo entry that nohups a hidden payload and a benign
 /// sshd entry, written by systemd-journal-remote; `None` when it is not installed.
 fn make_journal(dir: &Path) -> Option<PathBuf> {
-    let remote = ["/usr/lib/systemd/systemd-journal-remote", "/lib/systemd/systemd-journal-remote"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())?;
+    let remote = [
+        "/usr/lib/systemd/systemd-journal-remote",
+        "/lib/systemd/systemd-journal-remote",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())?;
     let export = "__REALTIME_TIMESTAMP=1700000000000000\n__MONOTONIC_TIMESTAMP=1000\n\
 _BOOT_ID=0123456789abcdef0123456789abcdef\n_HOSTNAME=web01\nSYSLOG_IDENTIFIER=sudo\n_PID=4242\n\
 MESSAGE=   alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/nohup /tmp/.x/miner -o pool.example:3333\n\n\

@@ -253,9 +253,13 @@ fn live_findings_are_timed_by_process_start() {
     let pid = child.id().to_string();
     std::thread::sleep(std::time::Duration::from_millis(300));
     let run = run_with_timeout(
-        Command::new(sighunt_bin())
-            .env("COLUMNS", "120")
-            .args(["live", "--no-config", "--all", "--pid", &pid]),
+        Command::new(sighunt_bin()).env("COLUMNS", "120").args([
+            "live",
+            "--no-config",
+            "--all",
+            "--pid",
+            &pid,
+        ]),
         SIGHUNT_TIMEOUT,
     );
     let _ = child.kill();

@@ -1,5 +1,6 @@
 //! Writing `--explain` output: the explanation as a JSON field, a CSV column, or
-//! lines under the table.
+//! lines under the table. The evidence of correlated indicators (the finding's
+//! `related` events) is named in each: what, when, which process, file:line.
 
 use std::io::{self, Write};
 
@@ -43,7 +44,12 @@ pub fn write_csv(
     w.write_record(&header)?;
     for (record, e) in reader.records().zip(items) {
         let mut record = record?;
-        record.push_field(&explainer.text(e));
+        let mut text = explainer.text(e);
+        for r in &e.finding.related {
+            text.push_str("; evidence ");
+            text.push_str(&r.describe());
+        }
+        record.push_field(&text);
         w.write_record(&record)?;
     }
     w.flush()
@@ -73,6 +79,7 @@ pub fn write_table(
             i + 1,
             output::escape_control(&explainer.text(&e))
         )?;
+        write_evidence(out, f)?;
     }
     if !suppressed.is_empty() {
         writeln!(out, "\nSuppressed by the allow-list:")?;
@@ -96,7 +103,20 @@ pub fn write_table(
                 output::escape_control(what.trim_end()),
                 output::escape_control(&explainer.text(&e))
             )?;
+            write_evidence(out, f)?;
         }
+    }
+    Ok(())
+}
+
+/// One line per correlated indicator's evidence, under a finding's explanation.
+fn write_evidence(out: &mut dyn Write, f: &Finding) -> io::Result<()> {
+    for r in &f.related {
+        writeln!(
+            out,
+            "       evidence {}",
+            output::escape_control(&r.describe())
+        )?;
     }
     Ok(())
 }

@@ -147,7 +147,11 @@ mod tests {
     fn whole_input_failures_are_named() {
         let log = InputErrorLog::default();
         let path: Arc<str> = Arc::from("/var/log/secure");
-        let line = log.record(&InputError::new(&path, None, "cannot read: Permission denied"));
+        let line = log.record(&InputError::new(
+            &path,
+            None,
+            "cannot read: Permission denied",
+        ));
         assert_eq!(
             line.as_deref(),
             Some("sighunt: /var/log/secure: cannot read: Permission denied")

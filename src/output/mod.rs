@@ -6,8 +6,8 @@
 pub mod explain;
 pub mod input_errors;
 pub mod order;
-pub mod stderr;
 pub mod progress;
+pub mod stderr;
 pub mod table;
 
 use std::fmt;

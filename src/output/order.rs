@@ -47,11 +47,13 @@ pub fn sort(findings: &mut [Finding], key: SortKey) {
     // `Reverse(Option)` puts `None` (no time) after every time.
     match key {
         SortKey::Time => findings.sort_by_key(|f| Reverse(f.time)),
-        SortKey::Severity => {
-            findings.sort_by_key(|f| (Reverse(f.severity), Reverse(f.time), Reverse(f.suspicion_score)))
-        }
-        SortKey::Score => {
-            findings.sort_by_key(|f| (Reverse(f.suspicion_score), Reverse(f.time)))
-        }
+        SortKey::Severity => findings.sort_by_key(|f| {
+            (
+                Reverse(f.severity),
+                Reverse(f.time),
+                Reverse(f.suspicion_score),
+            )
+        }),
+        SortKey::Score => findings.sort_by_key(|f| (Reverse(f.suspicion_score), Reverse(f.time))),
     }
 }

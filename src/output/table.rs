@@ -255,7 +255,10 @@ fn what_ran(f: &Finding) -> String {
     if f.nohup_target.is_empty() {
         cell(&f.command_line)
     } else {
-        cell(&format!("{} {} {}", f.exec_cmd, f.nohup_target, f.nohup_args))
+        cell(&format!(
+            "{} {} {}",
+            f.exec_cmd, f.nohup_target, f.nohup_args
+        ))
     }
 }
 
@@ -288,8 +291,9 @@ fn compact_columns(findings: &[Finding]) -> Vec<Column> {
         Column::new("host", col(|f| cell(&f.host))),
         Column::new("severity", col(|f| f.severity.as_str().to_string())).fixed(),
         Column::new("score", col(|f| f.suspicion_score.to_string())).right(),
-        Column::new("what ran", col(what_ran)).soft_cap(WHAT_RAN_CAP)
-        .yields(COMMAND_YIELDS),
+        Column::new("what ran", col(what_ran))
+            .soft_cap(WHAT_RAN_CAP)
+            .yields(COMMAND_YIELDS),
         Column::new("indicators", col(top_indicators)),
         Column::new("evidence", col(|f| cell(&f.position_label()))).yields(EVIDENCE_YIELDS),
     ];
@@ -542,7 +546,10 @@ fn write_row(
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     // Cells are escaped: a newline in one is a line break the table put there.
     if text.contains('\n') {
-        return text.split('\n').flat_map(|part| wrap(part, width)).collect();
+        return text
+            .split('\n')
+            .flat_map(|part| wrap(part, width))
+            .collect();
     }
     let width = width.max(1);
     let mut lines = Vec::new();
@@ -604,7 +611,9 @@ fn split_word(word: &str, width: usize) -> (&str, &str) {
         }
     }
     // A double-width character wider than the line: take it anyway.
-    let at = soft.unwrap_or(hard).max(word.chars().next().map_or(0, char::len_utf8));
+    let at = soft
+        .unwrap_or(hard)
+        .max(word.chars().next().map_or(0, char::len_utf8));
     word.split_at(at)
 }
 
@@ -626,7 +635,10 @@ mod tests {
     fn splits_an_overlong_word_after_a_separator_first() {
         assert_eq!(wrap("/tmp/.x/miner", 8), ["/tmp/.x/", "miner"]);
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
-        assert_eq!(wrap(r"C:\Users\Public\x.exe", 10), [r"C:\Users\", r"Public\", "x.exe"]);
+        assert_eq!(
+            wrap(r"C:\Users\Public\x.exe", 10),
+            [r"C:\Users\", r"Public\", "x.exe"]
+        );
     }
 
     #[test]

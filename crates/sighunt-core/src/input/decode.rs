@@ -54,9 +54,7 @@ pub fn decompress(
     Ok(match compression {
         Compression::None => reader,
         Compression::Gzip => buffered(Box::new(flate2::bufread::MultiGzDecoder::new(reader))),
-        Compression::Zstd => buffered(Box::new(zstd::stream::read::Decoder::with_buffer(
-            reader,
-        )?)),
+        Compression::Zstd => buffered(Box::new(zstd::stream::read::Decoder::with_buffer(reader)?)),
         Compression::Xz => buffered(Box::new(lzma_rust2::XzReader::new(reader, true))),
         Compression::Bzip2 => buffered(Box::new(bzip2::bufread::MultiBzDecoder::new(reader))),
         Compression::Lz4 => buffered(Box::new(Lz4Frames(Some(
@@ -178,7 +176,11 @@ mod tests {
             .unwrap()
             .read_to_end(&mut out)
             .unwrap();
-        assert_eq!(out, [TEXT, TEXT].concat(), "both concatenated streams of {expected:?}");
+        assert_eq!(
+            out,
+            [TEXT, TEXT].concat(),
+            "both concatenated streams of {expected:?}"
+        );
     }
 
     #[test]
@@ -212,7 +214,11 @@ mod tests {
         assert_eq!(compression(b"\xfd7zXZ\0\0\x04"), Compression::Xz);
         assert_eq!(compression(b"BZh9"), Compression::Bzip2);
         assert_eq!(compression(b"BZh"), Compression::None, "too short");
-        assert_eq!(compression(b"BZhello"), Compression::None, "text starting BZh");
+        assert_eq!(
+            compression(b"BZhello"),
+            Compression::None,
+            "text starting BZh"
+        );
         assert_eq!(compression(b"type=SYSCALL"), Compression::None);
         assert_eq!(compression(b""), Compression::None);
     }

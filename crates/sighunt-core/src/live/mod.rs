@@ -657,6 +657,7 @@ impl LiveScanner {
                 position: Position::None,
                 format: "procfs",
             },
+            related: Vec::new(),
         };
         LiveHit {
             key: ProcessKey {

@@ -621,7 +621,10 @@ fn context_overrides_the_allow_list() {
     has(rev, &["stdio_socket", "allow_listed"]);
     assert!(rev.severity >= Severity::Medium, "{rev:?}");
     assert!(
-        !report.hits.iter().any(|h| h.key.pid == 700 && h.allow_listed),
+        !report
+            .hits
+            .iter()
+            .any(|h| h.key.pid == 700 && h.allow_listed),
         "an overridden allow-list entry does not hide the process"
     );
 
@@ -839,7 +842,13 @@ fn excluded_processes_are_never_reported() {
         },
     )
     .unwrap();
-    let pids: Vec<u32> = scanner.scan().unwrap().hits.iter().map(|h| h.key.pid).collect();
+    let pids: Vec<u32> = scanner
+        .scan()
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.key.pid)
+        .collect();
     assert_eq!(pids, [20]);
     // The scanner's own pid is in the list `live` excludes.
     assert!(crate::live::own_processes().contains(&std::process::id()));
@@ -880,7 +889,8 @@ fn watch_reports_each_process_once() {
     });
     assert_eq!(
         watch
-            .fresh(scanner.scan().unwrap(), |h| h.finding.severity >= Severity::Medium)
+            .fresh(scanner.scan().unwrap(), |h| h.finding.severity
+                >= Severity::Medium)
             .len(),
         0
     );

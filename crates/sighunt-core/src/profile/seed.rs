@@ -360,6 +360,7 @@ impl SeedQuery {
             ppid: None,
             user: None,
             source,
+            related: Vec::new(),
         }
     }
 

@@ -31,7 +31,8 @@ use crate::command::{
     self, CommandRules, basename, chmod_targets, download_targets, install_targets,
 };
 use crate::detectors::FindingId;
-use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart};
+use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart, Provenance};
+use crate::finding::Related;
 use crate::rules::{Rules, RulesError};
 
 /// `[correlation]` in the rule data.
@@ -66,17 +67,19 @@ pub struct CorrelationRules {
     pub web_service_command_markers: Vec<String>,
 }
 
-/// A finding to amend with an indicator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A finding to amend with an indicator, and the event that made it fire.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Amendment {
     pub id: FindingId,
     pub indicator: &'static str,
+    pub related: Related,
 }
 
-/// What correlation adds to one launch.
+/// What correlation adds to one launch: indicators, and the evidence of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LaunchContext {
     pub indicators: Vec<&'static str>,
+    pub related: Vec<Related>,
 }
 
 /// State pushed out by the count limits before its time ran out.
@@ -248,6 +251,8 @@ struct ProcInfo {
     text: Box<str>,
     ends: [u16; 4 + MAX_ARGS_KEPT],
     args: u8,
+    /// Where its exec is in the input (evidence for `init_script_parent`, …).
+    source: Provenance,
 }
 
 impl ProcInfo {
@@ -281,6 +286,7 @@ impl ProcInfo {
             text: text.into_boxed_str(),
             ends,
             args: n_args as u8,
+            source: p.provenance.clone(),
         }
     }
 
@@ -307,11 +313,16 @@ struct Ancestor {
     command_line: String,
     user: Option<String>,
     cwd: Option<String>,
+    /// When and where its exec was seen, if it was.
+    time: Option<chrono::DateTime<chrono::Utc>>,
+    source: Option<Provenance>,
 }
 
 impl Ancestor {
-    fn from_info(p: &ProcInfo) -> Ancestor {
+    fn from_info(p: &ProcInfo, time_ms: i64) -> Ancestor {
         Ancestor {
+            time: chrono::DateTime::from_timestamp_millis(time_ms),
+            source: Some(p.source.clone()),
             pid: Some(p.pid),
             exe: p.non_empty(0).map(str::to_string),
             user: p.non_empty(1).map(str::to_string),
@@ -321,6 +332,16 @@ impl Ancestor {
                 .map(|i| p.field(4 + i).to_string())
                 .collect(),
         }
+    }
+
+    /// This ancestor as the evidence for `indicator`.
+    fn related(&self, indicator: &'static str) -> Related {
+        let what = if self.command_line.is_empty() {
+            self.exe.as_deref().unwrap_or_default()
+        } else {
+            self.command_line.as_str()
+        };
+        Related::new(indicator, what, self.time, self.pid, self.source.clone())
     }
 }
 
@@ -334,6 +355,8 @@ struct Watch {
 struct Launched {
     pid: u32,
     id: FindingId,
+    /// The launch, as evidence for a `relaunched` later.
+    evidence: Related,
 }
 
 /// The correlation state of one input.
@@ -346,7 +369,8 @@ pub struct Correlator {
     preparers: AhoCorasick,
     processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
     guids: Bounded<(u64, Box<str>), u32>,
-    prepared: Bounded<(u64, Box<str>), &'static str>,
+    /// Paths made executable or downloaded, with the command that did it.
+    prepared: Bounded<(u64, Box<str>), Related>,
     watched: Bounded<(u64, u32), Watch, FxBuildHasher>,
     watched_guids: Bounded<(u64, Box<str>), FindingId>,
     launched: Bounded<(u64, Box<str>), Launched>,
@@ -440,9 +464,29 @@ impl Correlator {
                 }
                 found
                     .map(|id| {
+                        let what = format!(
+                            "{} {}{}",
+                            match n.kind {
+                                NetworkKind::Bind => "bind",
+                                NetworkKind::Listen => "listen",
+                                NetworkKind::Connect => "connect",
+                            },
+                            n.local.as_deref().unwrap_or("?"),
+                            n.image
+                                .as_deref()
+                                .map(|i| format!(" by {i}"))
+                                .unwrap_or_default()
+                        );
                         vec![Amendment {
                             id,
                             indicator: "net_listener",
+                            related: Related::new(
+                                "net_listener",
+                                &what,
+                                n.time,
+                                n.pid,
+                                Some(n.provenance.clone()),
+                            ),
                         }]
                     })
                     .unwrap_or_default()
@@ -483,17 +527,23 @@ impl Correlator {
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
         for inv in &invocations {
-            let (how, paths) = match inv.program() {
-                "chmod" => ("chmod", chmod_targets(&inv.words)),
-                "install" => ("install", install_targets(&inv.words)),
-                prog if self.download_tools.iter().any(|t| t == prog) => {
-                    ("download", download_targets(inv))
-                }
+            let paths = match inv.program() {
+                "chmod" => chmod_targets(&inv.words),
+                "install" => install_targets(&inv.words),
+                prog if self.download_tools.iter().any(|t| t == prog) => download_targets(inv),
                 _ => continue,
             };
+            let evidence = Related::new(
+                "payload_made_executable",
+                &command::join_argv(&inv.words),
+                p.time,
+                p.pid,
+                Some(p.provenance.clone()),
+            );
             for path in paths {
                 let path = resolve(&path, p.cwd.as_deref());
-                self.prepared.insert((host, Box::from(path)), how, time);
+                self.prepared
+                    .insert((host, Box::from(path)), evidence.clone(), time);
             }
         }
     }
@@ -529,26 +579,25 @@ impl Correlator {
                 command_line,
                 user: None,
                 cwd: None,
+                // The launch's own record names this parent.
+                time: p.time,
+                source: Some(p.provenance.clone()),
             });
         }
         let by_guid = |g: &str| {
             self.guids
                 .get(&(host, Box::from(g)))
                 .and_then(|(pid, _)| self.processes.get(&(host, *pid)))
-                .map(|(i, _)| i)
         };
         let mut next = p
             .parent_process_guid
             .as_deref()
             .and_then(by_guid)
-            .or_else(|| {
-                p.ppid
-                    .and_then(|pp| self.processes.get(&(host, pp)).map(|(i, _)| i))
-            });
+            .or_else(|| p.ppid.and_then(|pp| self.processes.get(&(host, pp))));
         let mut seen: Vec<u32> = p.pid.into_iter().collect();
         // The event's own parent fields already stand for the first generation.
         if !out.is_empty() {
-            if let Some(first) = next {
+            if let Some((first, _)) = next {
                 if Some(first.pid) == p.ppid {
                     out[0].user = first.non_empty(1).map(str::to_string);
                     out[0].cwd = first.non_empty(2).map(str::to_string);
@@ -558,12 +607,12 @@ impl Correlator {
             }
         }
         while out.len() < self.rules.max_ancestors.max(1) {
-            let Some(info) = next else { break };
+            let Some((info, time_ms)) = next else { break };
             if seen.contains(&info.pid) {
                 break;
             }
             seen.push(info.pid);
-            out.push(Ancestor::from_info(info));
+            out.push(Ancestor::from_info(info, time_ms));
             next = self.parent_of(host, info, by_guid);
         }
         out
@@ -573,12 +622,12 @@ impl Correlator {
         &'a self,
         host: u64,
         info: &ProcInfo,
-        by_guid: impl Fn(&str) -> Option<&'a ProcInfo>,
-    ) -> Option<&'a ProcInfo> {
+        by_guid: impl Fn(&str) -> Option<(&'a ProcInfo, i64)>,
+    ) -> Option<(&'a ProcInfo, i64)> {
         info.parent_guid.as_deref().and_then(by_guid).or_else(|| {
             info.ppid
                 .filter(|&pp| pp > 0 && pp != info.pid)
-                .and_then(|pp| self.processes.get(&(host, pp)).map(|(i, _)| i))
+                .and_then(|pp| self.processes.get(&(host, pp)))
         })
     }
 
@@ -595,22 +644,33 @@ impl Correlator {
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
         let ancestors = self.ancestors(p);
-        let mut indicators = Vec::new();
+        let mut context = LaunchContext::default();
+        let mut fire = |indicator: &'static str, evidence: Related| {
+            context.indicators.push(indicator);
+            context.related.push(evidence);
+        };
 
-        if payloads.iter().any(|path| {
+        if let Some((prepared, _)) = payloads.iter().find_map(|path| {
             self.prepared
                 .get(&(host, Box::from(path.as_str())))
-                .is_some_and(|(_, t)| t <= time)
+                .filter(|(_, t)| *t <= time)
         }) {
-            indicators.push("payload_made_executable");
+            fire("payload_made_executable", prepared.clone());
         }
-        if ancestors.iter().any(|a| self.is_init_script(a)) {
-            indicators.push("init_script_parent");
+        if let Some(a) = ancestors.iter().find(|a| self.is_init_script(a)) {
+            fire("init_script_parent", a.related("init_script_parent"));
         }
-        if p.user.as_deref().is_some_and(|u| self.is_web_user(u))
-            || ancestors.iter().any(|a| self.is_web_service(a))
-        {
-            indicators.push("web_service_parent");
+        if let Some(user) = p.user.as_deref().filter(|u| self.is_web_user(u)) {
+            let evidence = Related::new(
+                "web_service_parent",
+                &format!("runs as user {user}"),
+                p.time,
+                p.pid,
+                Some(p.provenance.clone()),
+            );
+            fire("web_service_parent", evidence);
+        } else if let Some(a) = ancestors.iter().find(|a| self.is_web_service(a)) {
+            fire("web_service_parent", a.related("web_service_parent"));
         }
         if let (Some(pid), Some((prev, _))) =
             (p.pid, self.launched.get(&(host, Box::from(target_key))))
@@ -619,10 +679,10 @@ impl Correlator {
                 && Some(prev.id) != same
                 && !ancestors.iter().any(|a| a.pid == Some(prev.pid))
             {
-                indicators.push("relaunched");
+                fire("relaunched", prev.evidence.clone());
             }
         }
-        LaunchContext { indicators }
+        context
     }
 
     /// Watches a launch for later evidence (a socket), and remembers it for relaunches.
@@ -642,9 +702,16 @@ impl Correlator {
             self.watched_guids
                 .insert((host, Box::from(cap(guid))), id, time);
         }
+        let evidence = Related::new(
+            "relaunched",
+            &p.command_line,
+            p.time,
+            Some(pid),
+            Some(p.provenance.clone()),
+        );
         self.launched.insert(
             (host, Box::from(cap(target_key))),
-            Launched { pid, id },
+            Launched { pid, id, evidence },
             time,
         );
     }
