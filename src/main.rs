@@ -571,7 +571,8 @@ struct LiveArgs {
 
     /// Also report allow-listed processes (shells, well-known daemons whose
     /// severity an `[[signal_live.allow]]` entry capped); hidden by default and
-    /// counted in the summary. In the table, `time` is when the process started.
+    /// counted in the summary. (The table's first column, `started`, is when each
+    /// process started.)
     #[arg(long)]
     all: bool,
 

@@ -330,3 +330,85 @@ fn skipped_files_are_named() {
         run.describe()
     );
 }
+
+/// `sighunt live ARGS -f jsonl`, started by `launcher` (e.g. `nohup`, so that it
+/// ignores SIGHUP itself); the child's pid and the findings' pids.
+fn live_pids(launcher: &[&str], args: &[&str]) -> (u32, Vec<u64>, String) {
+    let bin = sighunt_bin();
+    let mut cmd = Command::new(launcher[0]);
+    cmd.args(&launcher[1..])
+        .arg(&bin)
+        .args(["live", "--no-config", "-f", "jsonl"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let pids = common::parse_jsonl(&stdout)
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["pid"].as_u64())
+        .collect();
+    (pid, pids, stderr)
+}
+
+#[test]
+fn live_never_reports_itself() {
+    if !std::path::Path::new("/proc/self/status").exists() {
+        eprintln!("SKIP: no procfs");
+        return;
+    }
+    // Under nohup, sighunt itself ignores SIGHUP: exactly what `live` looks for. nohup
+    // execs sighunt, so the child's pid is sighunt's.
+    let (pid, pids, stderr) = live_pids(&["nohup"], &["--all"]);
+    assert!(
+        !pids.contains(&u64::from(pid)),
+        "sighunt ({pid}) reported itself: {pids:?}\n{stderr}"
+    );
+    // It would have been found: the same process seen from outside is reported.
+    let mut me = Command::new("nohup")
+        .args(["sleep", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, pids, stderr) = live_pids(&["env"], &["--all", "--pid", &me.id().to_string()]);
+    let _ = me.kill();
+    let _ = me.wait();
+    assert_eq!(pids, [u64::from(me.id())], "{stderr}");
+}
+
+#[test]
+fn live_hides_allow_listed_processes_unless_all() {
+    if !std::path::Path::new("/proc/self/status").exists() {
+        eprintln!("SKIP: no procfs");
+        return;
+    }
+    // A shell that ignores QUIT and TERM (allow-listed: shells do) waiting on a
+    // child that inherited the same (not allow-listed).
+    let mut shell = Command::new("bash")
+        .args(["-c", "trap '' QUIT TERM; sleep 30; true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let shell_pid = u64::from(shell.id());
+    let pid_arg = shell.id().to_string();
+    let (_, hidden, stderr) = live_pids(&["env"], &["--pid", &pid_arg]);
+    assert!(hidden.is_empty(), "hidden without --all: {hidden:?}");
+    assert!(
+        stderr.contains("1 allow-listed not shown (--all shows them)"),
+        "{stderr}"
+    );
+    let (_, all, stderr) = live_pids(&["env"], &["--all", "--pid", &pid_arg]);
+    let _ = shell.kill();
+    let _ = shell.wait();
+    assert_eq!(all, [shell_pid], "{stderr}");
+}
