@@ -642,15 +642,9 @@ fn run_live(args: LiveArgs) -> anyhow::Result<ExitCode> {
                 && allowlist.decide(&h.finding, &no_context).is_none()
         });
         if first || !findings.is_empty() {
-            if args.format == OutputFormat::Csv && !first {
+            if args.format == OutputFormat::Csv {
                 // One CSV stream: the header only once.
-                let mut buf = Vec::new();
-                output::write_csv(&mut buf, &findings)?;
-                let body = buf
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(&buf[..0], |i| &buf[i + 1..]);
-                out.write_all(body)?;
+                output::write_csv_batch(&mut out, &findings, first)?;
             } else {
                 write_findings(&mut out, args.format, &findings, &table)?;
             }
