@@ -428,7 +428,6 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     for line in errors.untold() {
         say!("{line}");
     }
-    let stats = &report.stats;
     for (name, bytes) in &stats.no_event_forced {
         say!(
             "sighunt: warning: {}: {bytes} bytes read as --input-format {} gave no event; \
@@ -441,6 +440,17 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         say!("{}", stats.summary());
         print_unread(&args, stats, &errors, nothing_read);
     }
+    Ok(hunt_exit_code(&args, stats, &report.findings, nothing_read))
+}
+
+/// The exit status of a hunt (see docs/cli.md): 2 when nothing was read or, with
+/// --strict, anything failed (saying why); 1 when --fail-on is reached; else 0.
+fn hunt_exit_code(
+    args: &HuntArgs,
+    stats: &hunt::HuntStats,
+    findings: &[Finding],
+    nothing_read: bool,
+) -> ExitCode {
     if nothing_read {
         // The reasons were printed above, each input with its own.
         let why = if stats.files == 0 && stats.input_errors == 0 {
@@ -449,7 +459,7 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             " (see above)"
         };
         say!("sighunt: error: no input could be read, so nothing was checked{why}");
-        return Ok(ExitCode::from(2));
+        return ExitCode::from(2);
     }
     if args.strict && stats.input_errors > 0 {
         say!(
@@ -457,17 +467,17 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             stats.input_errors,
             if stats.input_errors == 1 { "" } else { "s" }
         );
-        return Ok(ExitCode::from(2));
+        return ExitCode::from(2);
     }
     let failed = args
         .out
         .fail_on
-        .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
-    Ok(if failed {
+        .is_some_and(|threshold| findings.iter().any(|f| f.severity >= threshold));
+    if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// The size of the inputs found, for the progress bar; `None` when stdin is one.
