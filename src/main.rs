@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use sighunt::output::input_errors::InputErrorLog;
+use sighunt::output::order::SortKey;
 use sighunt::output::{self, OutputFormat};
+use sighunt::say;
 use sighunt_core::engine::hunt::{self, HuntOptions};
 use sighunt_core::finding::{Finding, Severity};
 use sighunt_core::input::InputFormat;
@@ -18,9 +21,11 @@ use sighunt_core::rules::{LoadOptions, Rules};
 /// that a hang-up, Ctrl-C or kill cannot stop them (nohup and its relatives, signal
 /// masking, PowerShell error suppression).
 ///
-/// Exit codes: 0 the run completed; 1 --fail-on was given and a finding reached
-/// that severity; 2 usage or fatal error. Input errors (unreadable or corrupt files,
-/// bad records) are reported on stderr and counted, and never stop the run.
+/// Exit codes: 0 the run completed (also when the reader of the output went away, as
+/// `| head` does); 1 --fail-on was given and a finding reached that severity; 2 usage
+/// or fatal error, no named input could be read, or --strict and an input error.
+/// Other input errors (unreadable or corrupt files, bad records) are reported on
+/// stderr, listed in the summary, and never stop the run. See docs/cli.md.
 #[derive(Parser, Debug)]
 #[command(name = "sighunt", version, about, long_about)]
 struct Cli {
@@ -33,8 +38,16 @@ enum Command {
     /// Scan log files, directories or stdin for the technique.
     ///
     /// Formats are recognised by content, not by file name: Linux auditd (raw and
-    /// enriched, with or without node=, or wrapped in syslog). Gzip and zstd
-    /// compressed inputs are decompressed on the fly.
+    /// enriched, with or without node=, or wrapped in syslog), syslog with process
+    /// command lines (RFC 3164, RFC 5424, ISO timestamps), journald JSON
+    /// (`journalctl -o json`) and binary journal files (read through journalctl),
+    /// Windows EVTX, Windows event XML, JSON and NDJSON (Winlogbeat, Sysmon, Security
+    /// 4688, PowerShell 4103/4104), macOS eslogger JSON and unified log
+    /// (`log show`) output. Gzip, zstd, xz, bzip2 and lz4 compressed inputs are
+    /// decompressed on the fly, recognised by their magic bytes.
+    ///
+    /// Exit status: 0 done, 1 --fail-on reached, 2 nothing could be read (or an input
+    /// error with --strict) or a usage error.
     Hunt(HuntArgs),
 
     /// Show the effective rules, or export them for other tools.
@@ -111,7 +124,24 @@ struct HuntArgs {
     #[command(flatten)]
     out: FindingOutputArgs,
 
-    /// Do not print the summary line on stderr.
+    /// Order of the findings: `severity` (most severe first, then newest first),
+    /// `time` (newest first) or `score` (highest first, then newest). Default:
+    /// severity for the table, time for jsonl and csv.
+    #[arg(long, value_name = "KEY")]
+    sort: Option<output::order::SortKey>,
+
+    /// Any input error (an unreadable file, a corrupt record) makes the exit status
+    /// 2, after the findings are written: for scripts that must not trust a partial
+    /// read.
+    #[arg(long)]
+    strict: bool,
+
+    /// Name every skipped and unreadable file in the summary (without it, they are
+    /// named only when there are a few).
+    #[arg(long, short = 'v')]
+    verbose: bool,
+
+    /// Do not print the summary on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
 
@@ -163,9 +193,17 @@ struct FindingOutputArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
 
-    /// Colour the table: auto (when stdout is a terminal), always or never.
+    /// Colour the table's severities: auto (when stdout is a terminal and NO_COLOR
+    /// is not set), always (also into a pipe or file) or never.
     #[arg(long, default_value = "auto", value_name = "WHEN", value_parser = ["auto", "always", "never"])]
     color: String,
+
+    /// The table with every column (detection type, exec_cmd, target, all
+    /// indicators, pid, ppid, user) instead of the compact set. The table fits the
+    /// terminal's width (COLUMNS, else the terminal's size; 120 when not a
+    /// terminal, no limit for --wide when not a terminal).
+    #[arg(long)]
+    wide: bool,
 }
 
 impl FindingOutputArgs {
@@ -175,7 +213,25 @@ impl FindingOutputArgs {
         match self.color.as_str() {
             "always" => true,
             "never" => false,
-            _ => self.output.is_none() && io::stdout().is_terminal(),
+            _ => {
+                self.output.is_none()
+                    && io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+
+    /// How the table is laid out; `summary` adds the counts under it.
+    fn table(&self, summary: bool) -> output::TableOptions {
+        let width = output::table::terminal_width().or(match self.wide {
+            true => None,
+            false => Some(output::table::DEFAULT_WIDTH),
+        });
+        output::TableOptions {
+            width,
+            wide: self.wide,
+            color: self.color(),
+            summary,
         }
     }
 
@@ -255,7 +311,7 @@ fn main() -> ExitCode {
         Command::Sense(args) => sighunt::sense::run_cli(args),
         #[cfg(not(all(feature = "ebpf", target_os = "linux")))]
         Command::Sense { .. } => {
-            eprintln!(
+            say!(
                 "sighunt: error: this build has no eBPF sensor; rebuild with \
                  `cargo install --path . --features ebpf` (Linux; needs clang, libelf-dev and \
                  zlib1g-dev), or use `sighunt live --watch 1`, which reads the same from /proc"
@@ -266,7 +322,7 @@ fn main() -> ExitCode {
         Command::Stream(args) => sighunt::stream::run_cli(args),
         #[cfg(not(feature = "kafka"))]
         Command::Stream { .. } => {
-            eprintln!(
+            say!(
                 "sighunt: error: this build has no Kafka support; rebuild with \
                  `cargo install --path . --features kafka` (needs cmake and a C compiler)"
             );
@@ -275,18 +331,50 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): it has what it wanted.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("sighunt: error: {e:#}");
+            say!("sighunt: error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has closed it.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(io_broken_pipe)
+            || cause
+                .downcast_ref::<csv::Error>()
+                .is_some_and(csv_broken_pipe)
+    })
+}
+
+/// An I/O error that is, or wraps (a CSV writer's error turned into `io::Error`),
+/// a broken pipe.
+fn io_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+        || e.get_ref().is_some_and(|inner| {
+            inner
+                .downcast_ref::<io::Error>()
+                .is_some_and(io_broken_pipe)
+                || inner
+                    .downcast_ref::<csv::Error>()
+                    .is_some_and(csv_broken_pipe)
+        })
+}
+
+fn csv_broken_pipe(e: &csv::Error) -> bool {
+    matches!(e.kind(), csv::ErrorKind::Io(io) if io_broken_pipe(io))
 }
 
 fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let rules = args.rule_files.load()?;
     let allowlist = sighunt_core::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
-        eprintln!("sighunt: warning: {}", output::escape_control(w));
+        say!("sighunt: warning: {}", output::escape_control(w));
     }
     let options = HuntOptions {
         input_format: args.input_format,
@@ -294,11 +382,6 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         profile: sighunt_core::profile::Profile::new(args.profile, &rules)?,
         allowlist,
-    };
-    let show_progress = !(args.no_progress || args.quiet || args.follow);
-    // Error messages quote file names and log content: escape them always.
-    let on_error = |e: &sighunt_core::input::InputError| {
-        eprintln!("sighunt: {}", output::escape_control(&e.to_string()));
     };
     if args.follow {
         let follow = sighunt::follow::FollowCommand {
@@ -311,43 +394,163 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         };
         return sighunt::follow::run_command(&follow, &rules, &options);
     }
+    let show_progress = !(args.no_progress || args.quiet);
     let found = sighunt_core::input::discover(&args.paths);
-    let progress = output::progress::Progress::start(found.len() as u64, show_progress);
-    // Error lines are printed with the bar hidden.
-    let on_error = |e: &sighunt_core::input::InputError| progress.suspend(|| on_error(e));
-    let report = hunt::hunt_found(found, &options, &rules, &on_error, progress.counters())?;
+    let progress =
+        output::progress::Progress::start(found.len() as u64, total_size(&found), show_progress);
+    let errors = InputErrorLog::default();
+    // Error messages quote file names and log content: `record` escapes them. They
+    // are printed with the bar hidden, so lines do not mix.
+    let on_error = |e: &sighunt_core::input::InputError| {
+        if let Some(line) = errors.record(e) {
+            progress.suspend(|| say!("{line}"));
+        }
+    };
+    let mut report = hunt::hunt_found(found, &options, &rules, &on_error, progress.counters())?;
     progress.finish();
 
-    let color = args.out.color();
+    let sort = args.sort.unwrap_or(match args.format {
+        OutputFormat::Table => SortKey::Severity,
+        _ => SortKey::Time,
+    });
+    output::order::sort(&mut report.findings, sort);
+    let stats = &report.stats;
+    let nothing_read = stats.files.saturating_sub(stats.unreadable + stats.skipped) == 0;
     let mut out = args.out.writer()?;
-    if args.explain {
-        output::explain::write(&mut out, args.format, &rules, args.profile, &report, color)?;
+    let table = args.out.table(true);
+    if nothing_read && args.format == OutputFormat::Table {
+        // "No findings." would read as "clean": the error below says why not.
+    } else if args.explain {
+        output::explain::write(&mut out, args.format, &rules, args.profile, &report, &table)?;
     } else {
-        write_findings(&mut out, args.format, &report.findings, color)?;
+        write_findings(&mut out, args.format, &report.findings, &table)?;
     }
     out.flush()?;
+
+    for line in errors.untold() {
+        say!("{line}");
+    }
+    for (name, bytes) in &stats.no_event_forced {
+        say!(
+            "sighunt: warning: {}: {bytes} bytes read as --input-format {} gave no event; \
+             if that is not its format, leave --input-format out to detect it",
+            output::escape_control(name),
+            args.input_format.map(|f| f.to_string()).unwrap_or_default()
+        );
+    }
     if !args.quiet {
-        eprintln!("{}", report.stats.summary());
+        say!("{}", stats.summary());
+        print_unread(&args, stats, &errors, nothing_read);
+    }
+    Ok(hunt_exit_code(&args, stats, &report.findings, nothing_read))
+}
+
+/// The exit status of a hunt (see docs/cli.md): 2 when nothing was read or, with
+/// --strict, anything failed (saying why); 1 when --fail-on is reached; else 0.
+fn hunt_exit_code(
+    args: &HuntArgs,
+    stats: &hunt::HuntStats,
+    findings: &[Finding],
+    nothing_read: bool,
+) -> ExitCode {
+    if nothing_read {
+        // The reasons were printed above, each input with its own.
+        let why = if stats.files == 0 && stats.input_errors == 0 {
+            ": no files were found in the paths given"
+        } else {
+            " (see above)"
+        };
+        say!("sighunt: error: no input could be read, so nothing was checked{why}");
+        return ExitCode::from(2);
+    }
+    if args.strict && stats.input_errors > 0 {
+        say!(
+            "sighunt: error: {} input error{} (--strict)",
+            stats.input_errors,
+            if stats.input_errors == 1 { "" } else { "s" }
+        );
+        return ExitCode::from(2);
     }
     let failed = args
         .out
         .fail_on
-        .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
-    Ok(if failed {
+        .is_some_and(|threshold| findings.iter().any(|f| f.severity >= threshold));
+    if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+/// The size of the inputs found, for the progress bar; `None` when stdin is one.
+fn total_size(found: &[sighunt_core::input::Discovered]) -> Option<u64> {
+    use sighunt_core::input::InputSpec;
+    let mut total = 0u64;
+    for f in found.iter().flatten() {
+        match &f.spec {
+            InputSpec::File(path) => {
+                total += std::fs::metadata(path).map_or(0, |m| m.len());
+            }
+            InputSpec::Stdin => return None,
+        }
+    }
+    Some(total)
+}
+
+/// How many names a summary lists without --verbose.
+const NAMED_WHEN_FEW: usize = 5;
+
+/// Names the inputs that were skipped or could not be read (all of them with
+/// --verbose, else when there are few).
+fn print_unread(
+    args: &HuntArgs,
+    stats: &hunt::HuntStats,
+    errors: &InputErrorLog,
+    nothing_read: bool,
+) {
+    let (failed, failed_count) = errors.failed_inputs();
+    let shown = |names: &[String], count: u64| -> Option<String> {
+        if names.is_empty() || (!args.verbose && names.len() > NAMED_WHEN_FEW) {
+            return None;
+        }
+        let more = count.saturating_sub(names.len() as u64);
+        Some(if more > 0 {
+            format!("{} and {more} more", names.join(", "))
+        } else {
+            names.join(", ")
+        })
+    };
+    // When nothing was read, each failure's own line is the list.
+    if failed_count > 0 && !nothing_read {
+        let listed = shown(&failed, failed_count)
+            .map(|l| format!(": {l}"))
+            .unwrap_or_else(|| " (--verbose names them)".to_string());
+        say!(
+            "sighunt: could not read {failed_count} input{}{listed}",
+            if failed_count == 1 { "" } else { "s" }
+        );
+    }
+    if stats.skipped > 0 {
+        let names: Vec<String> = stats
+            .skipped_paths
+            .iter()
+            .map(|p| output::escape_control(p))
+            .collect();
+        let listed = shown(&names, stats.skipped)
+            .map(|l| format!(": {l}"))
+            .unwrap_or_else(|| " (--verbose names them)".to_string());
+        say!("sighunt: skipped (not a log format sighunt reads){listed}");
+    }
 }
 
 fn write_findings(
     out: &mut dyn Write,
     format: OutputFormat,
     findings: &[Finding],
-    color: bool,
+    table: &output::TableOptions,
 ) -> io::Result<()> {
     match format {
-        OutputFormat::Table => output::write_table(out, findings, color),
+        OutputFormat::Table => output::write_table_with(out, findings, table),
         OutputFormat::Jsonl => output::write_jsonl(out, findings),
         OutputFormat::Csv => output::write_csv(out, findings),
         OutputFormat::Ecs | OutputFormat::Ocsf | OutputFormat::Timesketch => {
@@ -381,6 +584,13 @@ struct LiveArgs {
     #[arg(long, default_value = "/proc", value_name = "DIR")]
     proc_root: PathBuf,
 
+    /// Also report allow-listed processes (shells, well-known daemons whose
+    /// severity an `[[signal_live.allow]]` entry capped); hidden by default and
+    /// counted in the summary. (The table's first column, `started`, is when each
+    /// process started.)
+    #[arg(long)]
+    all: bool,
+
     /// Do not print the summary line on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -408,16 +618,23 @@ fn run_live(args: LiveArgs) -> anyhow::Result<ExitCode> {
     // The site's reviewed exceptions ([[allowlist]]) apply to live findings too.
     let allowlist = sighunt_core::allowlist::AllowList::from_rules(&rules, chrono::Utc::now())?;
     for w in &allowlist.warnings {
-        eprintln!("sighunt: warning: {}", output::escape_control(w));
+        say!("sighunt: warning: {}", output::escape_control(w));
     }
     let no_context = sighunt_core::allowlist::FindingContext::default();
+    // Only the host's own /proc shows this process; a mounted one may have other pids.
+    let exclude_pids = if args.proc_root == std::path::Path::new("/proc") {
+        sighunt_core::live::own_processes()
+    } else {
+        Vec::new()
+    };
     let options = LiveOptions {
         proc_root: args.proc_root.clone(),
         pids: args.pid.clone(),
+        exclude_pids,
         ..LiveOptions::default()
     };
     let mut scanner = LiveScanner::new(&rules, options)?;
-    let color = args.out.color();
+    let table = args.out.table(false);
     let mut out = args.out.writer()?;
     let reached = |findings: &[Finding]| {
         args.out
@@ -429,27 +646,33 @@ fn run_live(args: LiveArgs) -> anyhow::Result<ExitCode> {
     loop {
         let report = scanner.scan()?;
         let stats = report.stats.clone();
-        let findings = watch.fresh(report, |f| {
-            f.severity >= args.out.min_severity && allowlist.decide(f, &no_context).is_none()
+        let hidden = report
+            .hits
+            .iter()
+            .filter(|h| h.allow_listed && !args.all)
+            .count();
+        let findings = watch.fresh(report, |h| {
+            (args.all || !h.allow_listed)
+                && h.finding.severity >= args.out.min_severity
+                && allowlist.decide(&h.finding, &no_context).is_none()
         });
         if first || !findings.is_empty() {
-            if args.format == OutputFormat::Csv && !first {
+            if args.format == OutputFormat::Csv {
                 // One CSV stream: the header only once.
-                let mut buf = Vec::new();
-                output::write_csv(&mut buf, &findings)?;
-                let body = buf
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(&buf[..0], |i| &buf[i + 1..]);
-                out.write_all(body)?;
+                output::write_csv_batch(&mut out, &findings, first)?;
             } else {
-                write_findings(&mut out, args.format, &findings, color)?;
+                write_findings(&mut out, args.format, &findings, &table)?;
             }
             out.flush()?;
             if !args.quiet {
-                eprintln!("{}", stats.summary(&findings));
+                let hidden = if first && hidden > 0 {
+                    format!(", {hidden} allow-listed not shown (--all shows them)")
+                } else {
+                    String::new()
+                };
+                say!("{}{hidden}", stats.summary(&findings));
                 if first && !args.pid.is_empty() && stats.vanished > 0 {
-                    eprintln!(
+                    say!(
                         "sighunt: {} of the --pid processes do not exist",
                         stats.vanished
                     );
@@ -472,7 +695,9 @@ fn run_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
     match args.action {
         RulesAction::Show { rule_files } => {
             let rules = rule_files.load()?;
-            print!("{}", rules.to_toml_string());
+            io::stdout()
+                .lock()
+                .write_all(rules.to_toml_string().as_bytes())?;
         }
         RulesAction::Export {
             format,
@@ -489,10 +714,12 @@ fn run_rules(args: RulesArgs) -> anyhow::Result<ExitCode> {
                         let path = dir.join(name);
                         std::fs::write(&path, text)
                             .with_context(|| format!("cannot write {}", path.display()))?;
-                        eprintln!("sighunt: wrote {}", path.display());
+                        say!("sighunt: wrote {}", path.display());
                     }
                 }
-                None => print!("{}", sighunt_core::export::concatenate(format, &files)),
+                None => io::stdout()
+                    .lock()
+                    .write_all(sighunt_core::export::concatenate(format, &files).as_bytes())?,
             }
         }
     }

@@ -486,7 +486,14 @@ fn nul_bytes_inside_and_between_records_do_not_hide_what_follows() {
     text.extend_from_slice(nohup_event(13, 4444, "/tmp/.x/late").as_bytes());
     std::fs::write(&head, &text).unwrap();
     let run = hunt_jsonl(&[&head]);
-    run.assert_sane();
+    // Nothing could be read: exit status 2 (docs/cli.md), no panic, no signal.
+    assert_eq!(
+        (run.code, run.signal),
+        (Some(2), None),
+        "{}",
+        run.describe()
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.describe());
     assert!(
         run.stderr.contains("nul-head.log") && run.stderr.contains("format not recognised"),
         "{}",

@@ -1,5 +1,7 @@
-//! The progress bar: drawn on stderr when it is a terminal (here a pseudo-terminal
-//! made by util-linux `script`), never when stderr is a pipe or with --no-progress.
+//! The progress bar and colour on a terminal (here a pseudo-terminal made by
+//! util-linux `script`): the bar is drawn on stderr when it is a terminal, by bytes
+//! for files, never when stderr is a pipe or with --no-progress; severities are
+//! coloured unless NO_COLOR or --color never.
 
 mod common;
 
@@ -73,5 +75,109 @@ fn a_pipe_gets_no_progress_bar() {
         !run.stderr.contains('\x1b'),
         "no escape sequences: {:?}",
         run.stderr
+    );
+}
+
+/// Runs `command` (a shell command line) on a pseudo-terminal; returns what the
+/// terminal showed, or `None` when no pseudo-terminal can be had.
+fn on_a_terminal(command: &str) -> Option<String> {
+    which("script")?;
+    let probe = run_with_timeout(
+        Command::new("script").args(["-qec", "true", "/dev/null"]),
+        Duration::from_secs(10),
+    );
+    if !probe.success() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let typescript = dir.path().join("typescript");
+    let run = run_with_timeout(
+        Command::new("script")
+            .arg("-qec")
+            .arg(command)
+            .arg(&typescript)
+            .env_remove("NO_COLOR")
+            .env("COLUMNS", "120"),
+        Duration::from_secs(120),
+    );
+    assert!(run.success(), "{}", run.describe());
+    Some(String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned())
+}
+
+#[test]
+fn one_big_file_moves_the_bar_by_bytes_before_it_is_done() {
+    // 10 MiB of benign sshd lines: one file, read in several progress steps.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("secure.log");
+    let mut text = String::new();
+    let mut i = 0u64;
+    while text.len() < 10 * 1024 * 1024 {
+        text.push_str(&format!(
+            "Nov 28 04:{:02}:{:02} web01 sshd[{}]: Accepted publickey for deploy from 10.0.0.{} port 22 ssh2\n",
+            i / 60 % 60,
+            i % 60,
+            1000 + i % 5000,
+            i % 250
+        ));
+        i += 1;
+    }
+    std::fs::write(&log, text).unwrap();
+    let Some(shown) = on_a_terminal(&format!(
+        "{} hunt -f jsonl -o /dev/null {}",
+        sighunt_bin().display(),
+        log.display()
+    )) else {
+        eprintln!("SKIP: util-linux `script` or a pseudo-terminal is not available");
+        return;
+    };
+    // Frames drawn while the file was still being read say how far it got.
+    let partial: Vec<&str> = shown
+        .split("0/1 files  ")
+        .skip(1)
+        .filter_map(|frame| frame.split(" read,").next())
+        .filter(|read| read.ends_with("MiB of 10.00 MiB") && !read.starts_with("0 B"))
+        .collect();
+    assert!(
+        !partial.is_empty(),
+        "the bar shows bytes of the total before the file is done:\n{shown}"
+    );
+    assert!(shown.contains("sighunt: 1 file,"), "{shown}");
+}
+
+#[test]
+fn a_terminal_gets_severity_colours_unless_no_color_or_never() {
+    let example = manifest_dir().join("examples/linux/audit-raw.log");
+    let hunt = |extra: &str| {
+        on_a_terminal(&format!(
+            "{extra} {} hunt --no-progress {}",
+            sighunt_bin().display(),
+            example.display()
+        ))
+    };
+    let Some(auto) = hunt("") else {
+        eprintln!("SKIP: util-linux `script` or a pseudo-terminal is not available");
+        return;
+    };
+    assert!(
+        auto.contains("\x1b[1;35mcritical\x1b[0m") && auto.contains("\x1b[1;31mhigh\x1b[0m"),
+        "critical in magenta, high in red on a terminal:\n{auto}"
+    );
+    let no_color = hunt("NO_COLOR=1").expect("a terminal, as above");
+    assert!(!no_color.contains("\x1b[1;35m"), "NO_COLOR: {no_color}");
+    assert!(no_color.contains("critical"));
+    let never = on_a_terminal(&format!(
+        "{} hunt --no-progress --color never {}",
+        sighunt_bin().display(),
+        example.display()
+    ))
+    .expect("a terminal, as above");
+    assert!(!never.contains("\x1b[1;35m"), "--color never: {never}");
+    // The table is sized to the terminal's COLUMNS.
+    assert!(
+        never
+            .lines()
+            .filter(|l| !l.starts_with("Script "))
+            .all(|l| unicode_width::UnicodeWidthStr::width(l.trim_end_matches('\r')) <= 120),
+        "{never}"
     );
 }

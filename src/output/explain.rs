@@ -1,5 +1,6 @@
 //! Writing `--explain` output: the explanation as a JSON field, a CSV column, or
-//! lines under the table.
+//! lines under the table. The evidence of correlated indicators (the finding's
+//! `related` events) is named in each: what, when, which process, file:line.
 
 use std::io::{self, Write};
 
@@ -43,7 +44,12 @@ pub fn write_csv(
     w.write_record(&header)?;
     for (record, e) in reader.records().zip(items) {
         let mut record = record?;
-        record.push_field(&explainer.text(e));
+        let mut text = explainer.text(e);
+        for r in &e.finding.related {
+            text.push_str("; evidence ");
+            text.push_str(&r.describe());
+        }
+        record.push_field(&text);
         w.write_record(&record)?;
     }
     w.flush()
@@ -56,9 +62,9 @@ pub fn write_table(
     explainer: &Explainer<'_>,
     findings: &[Finding],
     suppressed: &[Suppressed],
-    color: bool,
+    table: &output::TableOptions,
 ) -> io::Result<()> {
-    output::write_table(out, findings, color)?;
+    output::write_table_with(out, findings, table)?;
     if !findings.is_empty() {
         writeln!(out, "\nWhy (in table order):")?;
     }
@@ -73,6 +79,7 @@ pub fn write_table(
             i + 1,
             output::escape_control(&explainer.text(&e))
         )?;
+        write_evidence(out, f)?;
     }
     if !suppressed.is_empty() {
         writeln!(out, "\nSuppressed by the allow-list:")?;
@@ -96,6 +103,7 @@ pub fn write_table(
                 output::escape_control(what.trim_end()),
                 output::escape_control(&explainer.text(&e))
             )?;
+            write_evidence(out, f)?;
         }
     }
     Ok(())
@@ -135,6 +143,18 @@ fn write_excluded(
     Ok(())
 }
 
+/// One line per correlated indicator's evidence, under a finding's explanation.
+fn write_evidence(out: &mut dyn Write, f: &Finding) -> io::Result<()> {
+    for r in &f.related {
+        writeln!(
+            out,
+            "       evidence {}",
+            output::escape_control(&r.describe())
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes a hunt's findings with their explanations in `format`.
 pub fn write(
     out: &mut dyn Write,
@@ -142,12 +162,12 @@ pub fn write(
     rules: &Rules,
     profile: ProfileName,
     report: &sighunt_core::engine::hunt::HuntReport,
-    color: bool,
+    table: &output::TableOptions,
 ) -> io::Result<()> {
     let explainer = Explainer::new(rules, profile);
     match format {
         output::OutputFormat::Table => {
-            write_table(out, &explainer, &report.findings, &report.suppressed, color)?;
+            write_table(out, &explainer, &report.findings, &report.suppressed, table)?;
             write_excluded(out, report)
         }
         output::OutputFormat::Jsonl => {

@@ -5,9 +5,12 @@
 
 pub mod ecs;
 pub mod explain;
+pub mod input_errors;
 pub mod ocsf;
+pub mod order;
 pub mod progress;
-mod table;
+pub mod stderr;
+pub mod table;
 pub mod timesketch;
 
 use std::fmt;
@@ -16,7 +19,7 @@ use std::str::FromStr;
 
 use sighunt_core::finding::{Finding, TECHNIQUE};
 
-pub use table::write_table;
+pub use table::{TableOptions, write_table, write_table_with};
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,12 +178,12 @@ pub fn write_csv_batch(out: &mut dyn Write, findings: &[Finding], header: bool) 
 
 /// Makes text safe for a terminal: control characters (C0, DEL, C1) and the Unicode
 /// bidirectional overrides are shown as escapes (`\x1b`, `\u{202e}`) instead of being
-/// passed through.
+/// passed through. Everything else is shown as it is: a Windows path keeps its single
+/// backslashes.
 pub fn escape_control(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
-            '\\' => out.push_str("\\\\"),
             '\t' => out.push_str("\\t"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
@@ -209,5 +212,6 @@ mod tests {
         assert_eq!(escape_control("rtl\u{202e}txt"), "rtl\\u{202e}txt");
         assert_eq!(escape_control("c1\u{9b}x"), "c1\\u{9b}x");
         assert_eq!(escape_control("plain /tmp/x ü"), "plain /tmp/x ü");
+        assert_eq!(escape_control(r"C:\Windows\x.exe"), r"C:\Windows\x.exe");
     }
 }

@@ -71,6 +71,7 @@ fn the_output_file_is_private_and_appended_to() {
             position: sighunt_core::event::Position::Line(3),
             format: "auditd",
         },
+        related: Vec::new(),
     };
     w.write(std::slice::from_ref(&f), OutputFormat::Csv, true)
         .unwrap();

@@ -130,9 +130,119 @@ pub struct Finding {
     pub ppid: Option<u32>,
     pub user: Option<String>,
     pub source: Provenance,
+    /// The evidence from other events behind each correlated indicator (the chmod
+    /// that made the payload executable, the bind after the launch, the init script
+    /// that started it), in the order the indicators fired.
+    pub related: Vec<Related>,
+}
+
+/// Evidence from another event that made a correlated indicator fire: what it was,
+/// when, which process, and where it is in the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    /// The indicator this evidence made fire (`payload_made_executable`, …).
+    pub indicator: &'static str,
+    /// What the event was, for people: `chmod +x /tmp/x`, `bind 0.0.0.0:4444`.
+    pub what: String,
+    pub time: Option<DateTime<Utc>>,
+    pub pid: Option<u32>,
+    /// Where the event is: path and line or record. `None` when it is not known
+    /// (a parent process seen only in the launch's own record).
+    pub source: Option<Provenance>,
+}
+
+/// Longest `what` kept in a [`Related`] (a command line; the event has it whole).
+pub const MAX_RELATED_WHAT: usize = 512;
+
+impl Related {
+    /// Evidence `what` (capped at [`MAX_RELATED_WHAT`] bytes) for `indicator`.
+    pub fn new(
+        indicator: &'static str,
+        what: &str,
+        time: Option<DateTime<Utc>>,
+        pid: Option<u32>,
+        source: Option<Provenance>,
+    ) -> Related {
+        let mut end = what.len().min(MAX_RELATED_WHAT);
+        while !what.is_char_boundary(end) {
+            end -= 1;
+        }
+        Related {
+            indicator,
+            what: what[..end].to_string(),
+            time,
+            pid,
+            source,
+        }
+    }
+
+    /// `path:line`, `path#record`, or `path`; empty when the source is not known.
+    pub fn position_label(&self) -> String {
+        self.source.as_ref().map(position_label).unwrap_or_default()
+    }
+
+    /// One line for people: `payload_made_executable: chmod +x /tmp/x (pid 41,
+    /// 2024-03-05T12:00:00.000Z, audit.log:12)`.
+    pub fn describe(&self) -> String {
+        let mut at = Vec::new();
+        if let Some(pid) = self.pid {
+            at.push(format!("pid {pid}"));
+        }
+        if let Some(t) = self.time {
+            at.push(t.to_rfc3339_opts(SecondsFormat::Millis, true));
+        }
+        let position = self.position_label();
+        if !position.is_empty() {
+            at.push(position);
+        }
+        if at.is_empty() {
+            format!("{}: {}", self.indicator, self.what)
+        } else {
+            format!("{}: {} ({})", self.indicator, self.what, at.join(", "))
+        }
+    }
+}
+
+impl Serialize for Related {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("indicator", self.indicator)?;
+        m.serialize_entry("what", &self.what)?;
+        m.serialize_entry(
+            "time",
+            &self
+                .time
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        )?;
+        m.serialize_entry("pid", &self.pid)?;
+        m.serialize_entry("source", &self.source.as_ref().map(SourceRef))?;
+        m.end()
+    }
+}
+
+/// `path:line`, `path#record`, or `path`.
+fn position_label(p: &Provenance) -> String {
+    match p.position {
+        Position::Line(n) => format!("{}:{n}", p.path),
+        Position::Record(n) => format!("{}#{n}", p.path),
+        Position::None => p.path.to_string(),
+    }
 }
 
 impl Finding {
+    /// Adds evidence for a correlated indicator, unless that indicator has its
+    /// evidence already (one launch seen twice, as `sh -c "nohup x"` and as the
+    /// nohup exec, keeps the first).
+    pub fn add_related(&mut self, related: Related) {
+        if !self
+            .related
+            .iter()
+            .any(|r| r.indicator == related.indicator)
+        {
+            self.related.push(related);
+        }
+    }
+
     /// The stable id of this finding: FNV-1a (128 bits) over where its evidence starts
     /// and what it says was launched, never over timing, so re-reading the same
     /// evidence (a rerun, a replay after a rebalance) gives the same id.
@@ -208,6 +318,7 @@ impl Finding {
             ppid: p.ppid,
             user: p.user.clone(),
             source: p.provenance.clone(),
+            related: Vec::new(),
         }
     }
 
@@ -220,11 +331,7 @@ impl Finding {
 
     /// `line N` / `record N`, for people.
     pub fn position_label(&self) -> String {
-        match self.source.position {
-            Position::Line(n) => format!("{}:{n}", self.source.path),
-            Position::Record(n) => format!("{}#{n}", self.source.path),
-            Position::None => self.source.path.to_string(),
-        }
+        position_label(&self.source)
     }
 
     /// The seed's order: newest first; findings without a time go last, and ties
@@ -236,7 +343,7 @@ impl Finding {
 
 impl Serialize for Finding {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(19))?;
+        let mut m = s.serialize_map(Some(20))?;
         m.serialize_entry("id", &self.id())?;
         m.serialize_entry("time", &self.time_rfc3339())?;
         m.serialize_entry("host", &self.host)?;
@@ -255,6 +362,7 @@ impl Serialize for Finding {
         m.serialize_entry("technique", TECHNIQUE)?;
         m.serialize_entry("rule_id", self.rule_id())?;
         m.serialize_entry("source", &SourceRef(&self.source))?;
+        m.serialize_entry("related", &self.related)?;
         m.end()
     }
 }
@@ -273,5 +381,45 @@ impl Serialize for SourceRef<'_> {
         }
         m.serialize_entry("format", self.0.format)?;
         m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn related_evidence_serializes_and_reads_for_people() {
+        let source = Provenance {
+            path: Arc::from("audit.log"),
+            position: Position::Line(12),
+            format: "auditd",
+        };
+        let time = DateTime::from_timestamp(1_700_000_000, 0);
+        let r = Related::new(
+            "payload_made_executable",
+            "chmod +x /tmp/x",
+            time,
+            Some(41),
+            Some(source),
+        );
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"indicator":"payload_made_executable","what":"chmod +x /tmp/x","time":"2023-11-14T22:13:20.000Z","pid":41,"source":{"path":"audit.log","line":12,"format":"auditd"}}"#
+        );
+        assert_eq!(
+            r.describe(),
+            "payload_made_executable: chmod +x /tmp/x (pid 41, 2023-11-14T22:13:20.000Z, audit.log:12)"
+        );
+        let bare = Related::new("init_script_parent", "/etc/init.d/x", None, None, None);
+        assert_eq!(
+            serde_json::to_string(&bare).unwrap(),
+            r#"{"indicator":"init_script_parent","what":"/etc/init.d/x","time":null,"pid":null,"source":null}"#
+        );
+        assert_eq!(bare.describe(), "init_script_parent: /etc/init.d/x");
+        // `what` is capped on a character boundary.
+        let long = Related::new("relaunched", &"é".repeat(400), None, None, None);
+        assert!(long.what.len() <= MAX_RELATED_WHAT && long.what.chars().all(|c| c == 'é'));
     }
 }

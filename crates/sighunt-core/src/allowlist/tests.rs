@@ -27,6 +27,7 @@ fn finding(host: &str, target: &str, time: &str) -> Finding {
             position: Position::None,
             format: "auditd",
         },
+        related: Vec::new(),
     }
 }
 

@@ -534,6 +534,7 @@ impl Detector for NohupDetector {
         for a in self.correlator.observe(event) {
             if let Some(existing) = out.get_mut(a.id) {
                 self.amend(existing, &[a.indicator]);
+                existing.add_related(a.related);
             }
         }
         let Event::Process(p) = event else { return };
@@ -591,6 +592,9 @@ impl Detector for NohupDetector {
             if let Some(id) = merged_into {
                 if let Some(existing) = out.get_mut(id) {
                     self.amend(existing, &fired);
+                    for r in &context.related {
+                        existing.add_related(r.clone());
+                    }
                     self.correlator.register_launch(p, &key, id, kind);
                     if announced {
                         // One step further down a chain (`bash -c "sudo nohup x"`).
@@ -603,6 +607,7 @@ impl Detector for NohupDetector {
             let finding = Finding {
                 nohup_target: target.clone(),
                 nohup_args: args.clone(),
+                related: context.related,
                 ..Finding::for_process(p, DetectionType::Nohup, launch.exec_cmd, score)
             };
             let id = out.push(finding);

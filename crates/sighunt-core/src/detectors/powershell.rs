@@ -658,6 +658,7 @@ impl PowerShellDetector {
             ppid: ev.ppid,
             user: ev.user,
             source: ev.source.clone(),
+            related: Vec::new(),
         });
         if let Some(slot) = ev.slot {
             self.procs.add_finding(slot, id);

@@ -4,6 +4,7 @@
 //! are independent, scanned in parallel, and a bad one never affects another.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -53,6 +54,13 @@ pub struct HuntStats {
     pub files: u64,
     /// Files found in a directory walk whose content is no log format sighunt reads.
     pub skipped: u64,
+    /// The first [`MAX_NAMED`] of the skipped files, to name them.
+    pub skipped_paths: Vec<Arc<str>>,
+    /// Inputs that could not be opened or read at all.
+    pub unreadable: u64,
+    /// Inputs read with a forced `--input-format` that gave no event although they
+    /// had content (the first [`MAX_NAMED`]), with their size in bytes.
+    pub no_event_forced: Vec<(Arc<str>, u64)>,
     pub events: u64,
     pub input_errors: u64,
     /// Findings per severity, indexed like [`Severity::ALL`].
@@ -139,6 +147,13 @@ impl HuntStats {
     pub fn add(&mut self, other: &HuntStats) {
         self.files += other.files;
         self.skipped += other.skipped;
+        self.unreadable += other.unreadable;
+        let room = MAX_NAMED.saturating_sub(self.skipped_paths.len());
+        self.skipped_paths
+            .extend(other.skipped_paths.iter().take(room).cloned());
+        let room = MAX_NAMED.saturating_sub(self.no_event_forced.len());
+        self.no_event_forced
+            .extend(other.no_event_forced.iter().take(room).cloned());
         self.events += other.events;
         self.input_errors += other.input_errors;
         self.suppressed += other.suppressed;
@@ -151,6 +166,10 @@ impl HuntStats {
         }
     }
 }
+
+/// How many skipped or silent inputs a summary keeps by name (memory stays bounded
+/// on a walk of millions of files).
+pub const MAX_NAMED: usize = 1_000;
 
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
@@ -250,6 +269,8 @@ pub struct Scanned {
     pub suppressed: Vec<Suppressed>,
     /// Launches left out on purpose (scheduler launches).
     pub excluded: Vec<crate::detectors::Exclusion>,
+    /// Bytes read (decompressed).
+    pub bytes: u64,
 }
 
 /// Scans one input with the profile's logic (for the default profile, a fresh copy
@@ -268,10 +289,12 @@ pub fn scan_input(
         Ok(o) => o,
         Err(OpenError::UnknownFormat) if !found.named => {
             stats.skipped += 1;
+            stats.skipped_paths.push(name);
             return Scanned::default();
         }
         Err(e) => {
             stats.input_errors += 1;
+            stats.unreadable += 1;
             let message = match e {
                 OpenError::Io(io) => format!("cannot read: {io}"),
                 other => other.to_string(),
@@ -323,7 +346,8 @@ pub fn scan_input(
         InputSpec::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
         InputSpec::Stdin => 0,
     };
-    detect(
+    let events_before = stats.events;
+    let scanned = detect(
         prototype,
         options,
         counters,
@@ -331,7 +355,11 @@ pub fn scan_input(
         on_error,
         size,
         |sink| sources::read_input(opened, sink),
-    )
+    );
+    if options.input_format.is_some() && stats.events == events_before && scanned.bytes > 0 {
+        stats.no_event_forced.push((name, scanned.bytes));
+    }
+    scanned
 }
 
 /// The ranges to read one input in, in parallel, when it is a large uncompressed
@@ -381,15 +409,19 @@ fn detect(
     )
     .with_counters(counters);
     feed(&mut engine);
-    if engine.bytes_read == 0 {
+    let bytes = if engine.bytes_read == 0 {
         counters.add_bytes(whole_size);
-    }
+        whole_size
+    } else {
+        engine.bytes_read
+    };
     let findings = engine.finish().into_iter().map(|r| r.finding).collect();
     stats.add(&engine.stats);
     Scanned {
         findings,
         suppressed: engine.take_suppressed(),
         excluded: std::mem::take(&mut engine.excluded),
+        bytes,
     }
 }
 /// What the workers of a hunt report as they go.

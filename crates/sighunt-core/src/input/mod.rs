@@ -1,8 +1,10 @@
 //! Inputs: turn the paths a user names into readable, decompressed streams with a
 //! known format. Directories are walked recursively (symlink loops are detected, not
-//! followed forever), gzip and zstd are recognised by their magic bytes, and the
-//! format is sniffed from content.
+//! followed forever), compression (gzip, zstd, xz, bzip2, lz4) and binary journald
+//! files are recognised by their magic bytes (see [`decode`]), and the format is
+//! sniffed from content.
 
+pub mod decode;
 pub mod lines;
 pub mod sniff;
 pub mod splitter;
@@ -167,21 +169,34 @@ pub fn open(spec: &InputSpec, forced: Option<InputFormat>) -> Result<Opened, Ope
     let mut reader = BufReader::with_capacity(SNIFF_BYTES, raw);
     let head = fill_head(&mut reader).map_err(OpenError::Io)?;
     let compression = sniff::compression(head);
-    let mut stream: Box<dyn BufRead + Send> = match compression {
-        Compression::None => Box::new(reader),
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            SNIFF_BYTES,
-            flate2::bufread::MultiGzDecoder::new(reader),
-        )),
-        Compression::Zstd => Box::new(BufReader::with_capacity(
-            SNIFF_BYTES,
-            zstd::stream::read::Decoder::with_buffer(reader).map_err(OpenError::Io)?,
-        )),
-    };
+    if head.starts_with(decode::JOURNAL_MAGIC) {
+        // A binary journal: journalctl exports it as journald JSON.
+        let InputSpec::File(path) = spec else {
+            return Err(OpenError::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a binary journald file on stdin; name the file so journalctl can read it",
+            )));
+        };
+        drop(reader);
+        return Ok(Opened {
+            name,
+            format: InputFormat::Journald,
+            compression,
+            payload: Payload::Stream(decode::journal_export(path).map_err(OpenError::Io)?),
+        });
+    }
+    let mut stream = decode::decompress(compression, Box::new(reader)).map_err(OpenError::Io)?;
     let format = match forced {
         Some(f) => f,
         None => {
-            let head = fill_head(&mut stream).map_err(OpenError::Io)?;
+            let head = fill_head(&mut stream).map_err(|e| match compression {
+                Compression::None => OpenError::Io(e),
+                // "failed to fill whole buffer" alone does not say it is the archive.
+                _ => OpenError::Io(io::Error::new(
+                    e.kind(),
+                    format!("corrupt or truncated {compression:?} data: {e}"),
+                )),
+            })?;
             if head.is_empty() {
                 // An empty input has no events; read it as audit text (a no-op).
                 InputFormat::Auditd

@@ -81,24 +81,7 @@ impl FromStr for InputFormat {
     }
 }
 
-/// Compression recognised by magic bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Zstd,
-}
-
-/// The compression of a stream whose first bytes are `head`.
-pub fn compression(head: &[u8]) -> Compression {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Compression::Gzip
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Compression::Zstd
-    } else {
-        Compression::None
-    }
-}
+pub use super::decode::{Compression, compression};
 
 /// How many leading lines the text sniffers look at.
 const SNIFF_LINES: usize = 64;

@@ -87,6 +87,8 @@ pub struct LiveOptions {
     pub pids: Vec<u32>,
     /// Where user names come from; numeric uids when `None` or unreadable.
     pub passwd: Option<PathBuf>,
+    /// Processes never reported: the scanner itself (see [`own_processes`]).
+    pub exclude_pids: Vec<u32>,
 }
 
 impl Default for LiveOptions {
@@ -95,6 +97,7 @@ impl Default for LiveOptions {
             proc_root: PathBuf::from("/proc"),
             pids: Vec::new(),
             passwd: Some(PathBuf::from("/etc/passwd")),
+            exclude_pids: Vec::new(),
         }
     }
 }
@@ -113,6 +116,9 @@ pub struct LiveHit {
     pub finding: Finding,
     /// Every signal the process ignores, by number.
     pub ignored: Vec<u32>,
+    /// An allow-list entry (`[[signal_live.allow]]`) capped its severity and no
+    /// overriding indicator fired: a known daemon, hidden unless asked for.
+    pub allow_listed: bool,
 }
 
 /// Counters for the summary line.
@@ -192,6 +198,7 @@ pub struct LiveScanner {
     scorer: Scorer,
     proc: Procfs,
     pids: Vec<u32>,
+    exclude_pids: Vec<u32>,
     users: HashMap<u32, String>,
     reported: SigSet,
     /// Signals a shell ignores for its `&` jobs (`incidental_signals`).
@@ -250,6 +257,7 @@ impl LiveScanner {
                 .to_string(),
             proc,
             pids: options.pids,
+            exclude_pids: options.exclude_pids,
             users,
             reported,
             incidental,
@@ -278,6 +286,10 @@ impl LiveScanner {
         // Socket tables are read once per network namespace, and only if needed.
         let mut nets: HashMap<String, Arc<NetTables>> = HashMap::new();
         let scan_time = Utc::now();
+        let pids: Vec<u32> = pids
+            .into_iter()
+            .filter(|p| !self.exclude_pids.contains(p))
+            .collect();
 
         // `stat` carries the classic signals' SigIgn too (decimal, signals 1-31) and is
         // cheaper for the kernel to render than `status`, which is read only for the
@@ -603,9 +615,11 @@ impl LiveScanner {
         let score = self.scorer.score(fired.iter().map(String::as_str));
         let mut severity = score.severity;
         let fired_any = |list: &[String]| score.indicators.iter().any(|i| list.contains(i));
+        let mut allow_listed = false;
         if let Some(cap) = allowed {
             if !fired_any(&self.rules.allow_overridden_by) {
                 severity = severity.min(cap);
+                allow_listed = true;
             }
         }
         if incidental && !fired_any(&self.rules.incidental_overridden_by) {
@@ -643,6 +657,7 @@ impl LiveScanner {
                 position: Position::None,
                 format: "procfs",
             },
+            related: Vec::new(),
         };
         LiveHit {
             key: ProcessKey {
@@ -651,6 +666,7 @@ impl LiveScanner {
             },
             finding,
             ignored: ign.signals().collect(),
+            allow_listed,
         }
     }
 
@@ -742,6 +758,23 @@ fn clock_ticks() -> u64 {
     100
 }
 
+/// The processes a scan of the host's `/proc` must not report: this one, and its
+/// parent when that is the same program (a `sighunt` that started this one).
+pub fn own_processes() -> Vec<u32> {
+    let mut own = vec![std::process::id()];
+    #[cfg(not(unix))]
+    let parent = 0;
+    #[cfg(unix)]
+    let parent = std::os::unix::process::parent_id();
+    let exe = |pid: &str| std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    if let (Some(mine), Some(theirs)) = (exe("self"), exe(&parent.to_string())) {
+        if mine == theirs && parent > 1 {
+            own.push(parent);
+        }
+    }
+    own
+}
+
 /// Reports each process once across repeated scans (`--watch`): keyed by pid and
 /// start time, forgotten when the process is gone, so memory follows the process
 /// table, not the run time.
@@ -752,10 +785,10 @@ pub struct Watch {
 
 impl Watch {
     /// The hits not reported before, among those passing `keep`; remembers them.
-    pub fn fresh(&mut self, report: LiveReport, keep: impl Fn(&Finding) -> bool) -> Vec<Finding> {
+    pub fn fresh(&mut self, report: LiveReport, keep: impl Fn(&LiveHit) -> bool) -> Vec<Finding> {
         let mut fresh = Vec::new();
         for hit in report.hits {
-            if keep(&hit.finding) && self.seen.insert(hit.key) {
+            if keep(&hit) && self.seen.insert(hit.key) {
                 fresh.push(hit.finding);
             }
         }

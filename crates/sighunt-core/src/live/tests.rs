@@ -280,6 +280,7 @@ impl Fake {
                 proc_root: self.dir.path().to_path_buf(),
                 pids,
                 passwd: Some(self.dir.path().join("passwd")),
+                exclude_pids: Vec::new(),
             },
         )
         .unwrap()
@@ -535,6 +536,18 @@ fn ordinary_processes_stay_low_or_unreported() {
     }
     assert_eq!(report.stats.kernel_threads, 2);
     assert_eq!(report.stats.processes, 9);
+    // The capped daemons are marked to be hidden (`live` without --all); the nohup'd
+    // worker is not allow-listed.
+    let allow_listed = |pid| {
+        report
+            .hits
+            .iter()
+            .find(|h| h.key.pid == pid)
+            .unwrap()
+            .allow_listed
+    };
+    assert!(allow_listed(100) && allow_listed(200) && allow_listed(500));
+    assert!(!allow_listed(300));
 }
 
 #[test]
@@ -607,6 +620,13 @@ fn context_overrides_the_allow_list() {
     let rev = hit(&report, 700);
     has(rev, &["stdio_socket", "allow_listed"]);
     assert!(rev.severity >= Severity::Medium, "{rev:?}");
+    assert!(
+        !report
+            .hits
+            .iter()
+            .any(|h| h.key.pid == 700 && h.allow_listed),
+        "an overridden allow-list entry does not hide the process"
+    );
 
     let script = hit(&report, 701);
     has(
@@ -800,6 +820,41 @@ fn unreadable_and_vanished_processes_are_counted_not_fatal() {
 }
 
 #[test]
+fn excluded_processes_are_never_reported() {
+    let fake = Fake::new();
+    for pid in [20, 21] {
+        fake.add(Proc {
+            pid,
+            comm: "x",
+            sig_ign: 0x4000,
+            exe: Some("/tmp/x"),
+            cmdline: b"/tmp/x\0",
+            starttime: 100,
+            ..Proc::default()
+        });
+    }
+    let mut scanner = LiveScanner::new(
+        &Rules::embedded(),
+        LiveOptions {
+            proc_root: fake.dir.path().to_path_buf(),
+            exclude_pids: vec![21],
+            ..LiveOptions::default()
+        },
+    )
+    .unwrap();
+    let pids: Vec<u32> = scanner
+        .scan()
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.key.pid)
+        .collect();
+    assert_eq!(pids, [20]);
+    // The scanner's own pid is in the list `live` excludes.
+    assert!(crate::live::own_processes().contains(&std::process::id()));
+}
+
+#[test]
 fn watch_reports_each_process_once() {
     let fake = Fake::new();
     fake.add(Proc {
@@ -834,7 +889,8 @@ fn watch_reports_each_process_once() {
     });
     assert_eq!(
         watch
-            .fresh(scanner.scan().unwrap(), |f| f.severity >= Severity::Medium)
+            .fresh(scanner.scan().unwrap(), |h| h.finding.severity
+                >= Severity::Medium)
             .len(),
         0
     );

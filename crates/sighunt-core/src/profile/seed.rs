@@ -361,6 +361,7 @@ impl SeedQuery {
             ppid: None,
             user: None,
             source,
+            related: Vec::new(),
         }
     }
 

@@ -34,7 +34,8 @@ use crate::command::{
     download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
 };
 use crate::detectors::FindingId;
-use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart};
+use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart, Provenance};
+use crate::finding::Related;
 use crate::rules::{Rules, RulesError};
 
 /// `[correlation]` in the rule data.
@@ -74,17 +75,19 @@ pub struct CorrelationRules {
     pub dev_servers: Vec<String>,
 }
 
-/// A finding to amend with an indicator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A finding to amend with an indicator, and the event that made it fire.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Amendment {
     pub id: FindingId,
     pub indicator: &'static str,
+    pub related: Related,
 }
 
-/// What correlation adds to one launch.
+/// What correlation adds to one launch: indicators, and the evidence of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LaunchContext {
     pub indicators: Vec<&'static str>,
+    pub related: Vec<Related>,
 }
 
 /// State pushed out by the count limits before its time ran out.
@@ -264,6 +267,8 @@ struct ProcInfo {
     text: Box<str>,
     ends: [u16; 4 + MAX_ARGS_KEPT],
     args: u8,
+    /// Where its exec is in the input (evidence for `init_script_parent`, …).
+    source: Provenance,
 }
 
 impl ProcInfo {
@@ -297,6 +302,7 @@ impl ProcInfo {
             text: text.into_boxed_str(),
             ends,
             args: n_args as u8,
+            source: p.provenance.clone(),
         }
     }
 
@@ -323,11 +329,16 @@ struct Ancestor {
     command_line: String,
     user: Option<String>,
     cwd: Option<String>,
+    /// When and where its exec was seen, if it was.
+    time: Option<chrono::DateTime<chrono::Utc>>,
+    source: Option<Provenance>,
 }
 
 impl Ancestor {
-    fn from_info(p: &ProcInfo) -> Ancestor {
+    fn from_info(p: &ProcInfo, time_ms: i64) -> Ancestor {
         Ancestor {
+            time: chrono::DateTime::from_timestamp_millis(time_ms),
+            source: Some(p.source.clone()),
             pid: Some(p.pid),
             exe: p.non_empty(0).map(str::to_string),
             user: p.non_empty(1).map(str::to_string),
@@ -337,6 +348,16 @@ impl Ancestor {
                 .map(|i| p.field(4 + i).to_string())
                 .collect(),
         }
+    }
+
+    /// This ancestor as the evidence for `indicator`.
+    fn related(&self, indicator: &'static str) -> Related {
+        let what = if self.command_line.is_empty() {
+            self.exe.as_deref().unwrap_or_default()
+        } else {
+            self.command_line.as_str()
+        };
+        Related::new(indicator, what, self.time, self.pid, self.source.clone())
     }
 }
 
@@ -397,6 +418,8 @@ fn families(p: &ProcessStart) -> impl Iterator<Item = Family> {
 struct Launched {
     pid: u32,
     id: FindingId,
+    /// The launch, as evidence for a `relaunched` later.
+    evidence: Related,
 }
 
 /// The correlation state of one input.
@@ -410,6 +433,8 @@ pub struct Correlator {
     processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
     guids: Bounded<(u64, Box<str>), u32>,
     prepared: Bounded<(u64, Box<str>), Prepared>,
+    /// The command that last prepared each path in `prepared` (its evidence).
+    prepared_by: Bounded<(u64, Box<str>), Related>,
     /// Downloaders and decoders (and their pid) by the parent and session they ran
     /// in; forgotten when another process of the family execs.
     feeders: Bounded<(u64, Family), (Feeder, u32), FxBuildHasher>,
@@ -443,6 +468,7 @@ impl Correlator {
             processes: Bounded::new(c.max_processes),
             guids: Bounded::new(c.max_processes),
             prepared: Bounded::new(c.max_prepared_paths),
+            prepared_by: Bounded::new(c.max_prepared_paths),
             feeders: Bounded::new(c.max_watched_launches),
             fed: Bounded::new(c.max_watched_launches),
             watched: Bounded::new(c.max_watched_launches),
@@ -530,7 +556,30 @@ impl Correlator {
                         } else {
                             "net_listener"
                         };
-                        vec![Amendment { id, indicator }]
+                        let what = format!(
+                            "{} {}{}",
+                            match n.kind {
+                                NetworkKind::Bind => "bind",
+                                NetworkKind::Listen => "listen",
+                                NetworkKind::Connect => "connect",
+                            },
+                            n.local.as_deref().unwrap_or("?"),
+                            n.image
+                                .as_deref()
+                                .map(|i| format!(" by {i}"))
+                                .unwrap_or_default()
+                        );
+                        vec![Amendment {
+                            id,
+                            indicator,
+                            related: Related::new(
+                                indicator,
+                                &what,
+                                n.time,
+                                n.pid,
+                                Some(n.provenance.clone()),
+                            ),
+                        }]
                     })
                     .unwrap_or_default()
             }
@@ -645,6 +694,13 @@ impl Correlator {
                         .map(|t| (t, exec(false, true))),
                 );
             }
+            let evidence = Related::new(
+                "payload_prepared",
+                &command::join_argv(&inv.words),
+                p.time,
+                p.pid,
+                Some(p.provenance.clone()),
+            );
             for (path, how) in found {
                 let path = resolve_for(&path, p.cwd.as_deref(), p.user.as_deref());
                 let key = (host, Box::from(canonical(&path)));
@@ -657,6 +713,7 @@ impl Correlator {
                     },
                     None => how,
                 };
+                self.prepared_by.insert(key.clone(), evidence.clone(), time);
                 self.prepared.insert(key, merged, time);
             }
         }
@@ -708,6 +765,13 @@ impl Correlator {
                     out.push(Amendment {
                         id: *id,
                         indicator: feeder.indicator(),
+                        related: Related::new(
+                            feeder.indicator(),
+                            &p.command_line,
+                            p.time,
+                            p.pid,
+                            Some(p.provenance.clone()),
+                        ),
                     });
                 }
             }
@@ -782,26 +846,25 @@ impl Correlator {
                 command_line,
                 user: None,
                 cwd: None,
+                // The launch's own record names this parent.
+                time: p.time,
+                source: Some(p.provenance.clone()),
             });
         }
         let by_guid = |g: &str| {
             self.guids
                 .get(&(host, Box::from(g)))
                 .and_then(|(pid, _)| self.processes.get(&(host, *pid)))
-                .map(|(i, _)| i)
         };
         let mut next = p
             .parent_process_guid
             .as_deref()
             .and_then(by_guid)
-            .or_else(|| {
-                p.ppid
-                    .and_then(|pp| self.processes.get(&(host, pp)).map(|(i, _)| i))
-            });
+            .or_else(|| p.ppid.and_then(|pp| self.processes.get(&(host, pp))));
         let mut seen: Vec<u32> = p.pid.into_iter().collect();
         // The event's own parent fields already stand for the first generation.
         if !out.is_empty() {
-            if let Some(first) = next {
+            if let Some((first, _)) = next {
                 if Some(first.pid) == p.ppid {
                     out[0].user = first.non_empty(1).map(str::to_string);
                     out[0].cwd = first.non_empty(2).map(str::to_string);
@@ -811,12 +874,12 @@ impl Correlator {
             }
         }
         while out.len() < self.rules.max_ancestors.max(1) {
-            let Some(info) = next else { break };
+            let Some((info, time_ms)) = next else { break };
             if seen.contains(&info.pid) {
                 break;
             }
             seen.push(info.pid);
-            out.push(Ancestor::from_info(info));
+            out.push(Ancestor::from_info(info, time_ms));
             next = self.parent_of(host, info, by_guid);
         }
         out
@@ -826,12 +889,12 @@ impl Correlator {
         &'a self,
         host: u64,
         info: &ProcInfo,
-        by_guid: impl Fn(&str) -> Option<&'a ProcInfo>,
-    ) -> Option<&'a ProcInfo> {
+        by_guid: impl Fn(&str) -> Option<(&'a ProcInfo, i64)>,
+    ) -> Option<(&'a ProcInfo, i64)> {
         info.parent_guid.as_deref().and_then(by_guid).or_else(|| {
             info.ppid
                 .filter(|&pp| pp > 0 && pp != info.pid)
-                .and_then(|pp| self.processes.get(&(host, pp)).map(|(i, _)| i))
+                .and_then(|pp| self.processes.get(&(host, pp)))
         })
     }
 
@@ -849,42 +912,69 @@ impl Correlator {
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
         let ancestors = self.ancestors(p);
-        let mut indicators = Vec::new();
+        let mut context = LaunchContext::default();
+        let mut fire = |indicator: &'static str, evidence: Related| {
+            context.indicators.push(indicator);
+            context.related.push(evidence);
+        };
 
-        let preparations: Vec<Prepared> = payloads
+        let preparations: Vec<(Prepared, Option<Related>)> = payloads
             .iter()
-            .filter_map(|path| self.prepared.get(&(host, Box::from(canonical(path)))))
-            .filter(|(_, t)| *t <= time)
-            .map(|(prep, _)| *prep)
+            .filter_map(|path| {
+                let key = (host, Box::from(canonical(path)));
+                let (prep, t) = self.prepared.get(&key)?;
+                (t <= time).then(|| (*prep, self.prepared_by.get(&key).map(|(r, _)| r.clone())))
+            })
             .collect();
-        if preparations.iter().any(|prep| prep.made_executable) {
-            indicators.push("payload_made_executable");
+        let no_record = |indicator: &'static str| {
+            Related::new(indicator, "preparation", None, None, None)
+        };
+        for (indicator, made) in [
+            ("payload_made_executable", (|p: &Prepared| p.made_executable) as fn(&Prepared) -> bool),
+            ("payload_written", |p: &Prepared| p.written),
+            ("payload_downloaded", |p: &Prepared| p.downloaded),
+        ] {
+            if let Some((_, by)) = preparations.iter().find(|(prep, _)| made(prep)) {
+                let mut evidence = by.clone().unwrap_or_else(|| no_record(indicator));
+                evidence.indicator = indicator;
+                fire(indicator, evidence);
+            }
         }
-        if preparations.iter().any(|prep| prep.written) {
-            indicators.push("payload_written");
-        }
-        if preparations.iter().any(|prep| prep.downloaded) {
-            indicators.push("payload_downloaded");
-        }
+        let mut feeders_fired: Vec<&'static str> = Vec::new();
         if reads_code {
             for family in families(p) {
-                if let Some(((feeder, _), at)) = self.feeders.get(&(host, family)) {
+                if let Some(((feeder, feeder_pid), at)) = self.feeders.get(&(host, family)) {
                     let indicator = feeder.indicator();
                     if (time - at).abs() <= self.rules.pipe_window_ms
-                        && !indicators.contains(&indicator)
+                        && !feeders_fired.contains(&indicator)
                     {
-                        indicators.push(indicator);
+                        feeders_fired.push(indicator);
+                        let evidence = Related::new(
+                            indicator,
+                            "a downloader or decoder of the same pipeline",
+                            None,
+                            Some(*feeder_pid),
+                            None,
+                        );
+                        fire(indicator, evidence);
                     }
                 }
             }
         }
-        if ancestors.iter().any(|a| self.is_init_script(a)) {
-            indicators.push("init_script_parent");
+        if let Some(a) = ancestors.iter().find(|a| self.is_init_script(a)) {
+            fire("init_script_parent", a.related("init_script_parent"));
         }
-        if p.user.as_deref().is_some_and(|u| self.is_web_user(u))
-            || ancestors.iter().any(|a| self.is_web_service(a))
-        {
-            indicators.push("web_service_parent");
+        if let Some(user) = p.user.as_deref().filter(|u| self.is_web_user(u)) {
+            let evidence = Related::new(
+                "web_service_parent",
+                &format!("runs as user {user}"),
+                p.time,
+                p.pid,
+                Some(p.provenance.clone()),
+            );
+            fire("web_service_parent", evidence);
+        } else if let Some(a) = ancestors.iter().find(|a| self.is_web_service(a)) {
+            fire("web_service_parent", a.related("web_service_parent"));
         }
         if let (Some(pid), Some((prev, _))) =
             (p.pid, self.launched.get(&(host, Box::from(target_key))))
@@ -893,10 +983,10 @@ impl Correlator {
                 && Some(prev.id) != same
                 && !ancestors.iter().any(|a| a.pid == Some(prev.pid))
             {
-                indicators.push("relaunched");
+                fire("relaunched", prev.evidence.clone());
             }
         }
-        LaunchContext { indicators }
+        context
     }
 
     /// Watches a launch for later evidence (a socket), and remembers it for relaunches.
@@ -928,9 +1018,16 @@ impl Correlator {
                 self.fed.insert((host, family), (id, pid), time);
             }
         }
+        let evidence = Related::new(
+            "relaunched",
+            &p.command_line,
+            p.time,
+            Some(pid),
+            Some(p.provenance.clone()),
+        );
         self.launched.insert(
             (host, Box::from(cap(target_key))),
-            Launched { pid, id },
+            Launched { pid, id, evidence },
             time,
         );
     }
