@@ -30,7 +30,7 @@ use serde::Deserialize;
 use crate::command::{
     self, CommandRules, basename, chmod_targets, download_targets, install_targets,
 };
-use crate::detectors::FindingId;
+use crate::detectors::{FindingId, evidence_position};
 use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart};
 use crate::rules::{Rules, RulesError};
 
@@ -158,6 +158,8 @@ struct Slot<V> {
     value: V,
     seq: u64,
     time_ms: i64,
+    /// Input position of the event it came from ([`u64::MAX`]: none).
+    position: u64,
 }
 
 impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
@@ -171,7 +173,13 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
         }
     }
 
+    #[cfg(test)]
     fn insert(&mut self, key: K, value: V, time_ms: i64) {
+        self.insert_at(key, value, time_ms, None);
+    }
+
+    /// Inserts an entry made from the event at input `position`.
+    fn insert_at(&mut self, key: K, value: V, time_ms: i64, position: Option<u64>) {
         self.seq += 1;
         self.map.insert(
             key.clone(),
@@ -179,6 +187,7 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
                 value,
                 seq: self.seq,
                 time_ms,
+                position: position.unwrap_or(u64::MAX),
             },
         );
         self.order.push_back((key, self.seq, time_ms));
@@ -220,6 +229,15 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
                 }
             }
         }
+    }
+
+    /// The lowest input position of the entries kept.
+    fn oldest_position(&self) -> Option<u64> {
+        self.map
+            .values()
+            .map(|s| s.position)
+            .filter(|&p| p != u64::MAX)
+            .min()
     }
 
     fn get(&self, key: &K) -> Option<(&V, i64)> {
@@ -380,6 +398,21 @@ impl Correlator {
         })
     }
 
+    /// The lowest input position of the evidence kept for launches still to come:
+    /// the process table, payloads made executable, earlier launches (see
+    /// [`crate::detectors::Detector::oldest_evidence`]).
+    pub fn oldest_evidence(&self) -> Option<u64> {
+        [
+            self.processes.oldest_position(),
+            self.guids.oldest_position(),
+            self.prepared.oldest_position(),
+            self.launched.oldest_position(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
     /// What was dropped so far.
     pub fn stats(&self) -> CorrelationStats {
         CorrelationStats {
@@ -482,6 +515,7 @@ impl Correlator {
         };
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
+        let position = evidence_position(p.provenance.position);
         for inv in &invocations {
             let (how, paths) = match inv.program() {
                 "chmod" => ("chmod", chmod_targets(&inv.words)),
@@ -493,7 +527,8 @@ impl Correlator {
             };
             for path in paths {
                 let path = resolve(&path, p.cwd.as_deref());
-                self.prepared.insert((host, Box::from(path)), how, time);
+                self.prepared
+                    .insert_at((host, Box::from(path)), how, time, position);
             }
         }
     }
@@ -504,10 +539,12 @@ impl Correlator {
         let Some(pid) = p.pid else { return };
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
+        let position = evidence_position(p.provenance.position);
         self.processes
-            .insert((host, pid), ProcInfo::new(p, pid), time);
+            .insert_at((host, pid), ProcInfo::new(p, pid), time, position);
         if let Some(guid) = &p.process_guid {
-            self.guids.insert((host, Box::from(cap(guid))), pid, time);
+            self.guids
+                .insert_at((host, Box::from(cap(guid))), pid, time, position);
         }
     }
 
@@ -630,22 +667,27 @@ impl Correlator {
         let Some(pid) = p.pid else { return };
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
-        self.watched.insert(
+        let position = evidence_position(p.provenance.position);
+        // Watches only amend findings the engine still holds (whose evidence it
+        // keeps): no position. A launch is evidence for a later relaunch.
+        self.watched.insert_at(
             (host, pid),
             Watch {
                 id,
                 listened: false,
             },
             time,
+            None,
         );
         if let Some(guid) = &p.process_guid {
             self.watched_guids
-                .insert((host, Box::from(cap(guid))), id, time);
+                .insert_at((host, Box::from(cap(guid))), id, time, None);
         }
-        self.launched.insert(
+        self.launched.insert_at(
             (host, Box::from(cap(target_key))),
             Launched { pid, id },
             time,
+            position,
         );
     }
 
