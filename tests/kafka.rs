@@ -471,13 +471,12 @@ fn kill_round(
     members.push(Instance::start(
         NAMES[1], dir, broker, &t.input, &t.output, &t.group,
     ));
-    let mut next_name = 2;
     let mut dead: Vec<Instance> = Vec::new();
 
     let sent = Arc::new(AtomicUsize::new(0));
     let producer = produce(broker, &t.input, messages, sent.clone());
     let mut kills = Vec::new();
-    for &point in kill_points {
+    for (next_name, &point) in (2..).zip(kill_points) {
         let at = (total as f64 * point) as usize;
         while sent.load(Ordering::SeqCst) < at.min(total) {
             thread::sleep(Duration::from_millis(5));
@@ -495,7 +494,6 @@ fn kill_round(
             &t.output,
             &t.group,
         ));
-        next_name += 1;
     }
     producer.join().unwrap();
 
