@@ -46,6 +46,9 @@ pub use partition::{Outcome, Outgoing, PartitionOptions, PartitionState};
 /// default `message.max.bytes` is 1 MB).
 const MAX_FINDING_BYTES: usize = 900_000;
 
+/// How often each partition's commit mark is computed.
+const MARK_INTERVAL: Duration = Duration::from_millis(100);
+
 /// What `sighunt stream` is asked to do.
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
@@ -524,6 +527,7 @@ struct Runner<'a> {
     poison_log: PoisonLog,
     stats: StreamStats,
     last_commit: Instant,
+    last_marks: Instant,
     /// Since when no broker is known to answer (from the start until the first
     /// answer, and from a client error until a probe gets one).
     unreachable_since: Option<Instant>,
@@ -600,6 +604,7 @@ pub fn run(
         poison_log: PoisonLog::default(),
         stats: StreamStats::default(),
         last_commit: Instant::now(),
+        last_marks: Instant::now(),
         unreachable_since: Some(Instant::now()),
         next_probe: Instant::now(),
     };
@@ -836,8 +841,13 @@ impl Runner<'_> {
         }
         self.service_producer(Duration::ZERO);
         self.resend_due(now);
-        // Kept fresh for a revocation, which commits them from inside `poll`.
-        self.update_watermarks();
+        // Kept fresh for a revocation, which commits them from inside `poll` (a
+        // mark a little old is only lower: safe). Computing one scans the
+        // correlation state, hence not at every tick.
+        if now.duration_since(self.last_marks) >= MARK_INTERVAL {
+            self.last_marks = now;
+            self.update_watermarks();
+        }
         if now.duration_since(self.last_commit) >= self.options.commit_interval {
             self.last_commit = now;
             self.commit(CommitMode::Async);
