@@ -70,17 +70,7 @@ pub fn run_command(
         // In the order their events completed (a stream has no "newest first").
         match cmd.format {
             OutputFormat::Csv => {
-                // One CSV stream: the header only once.
-                let mut buf = Vec::new();
-                output::write_csv(&mut buf, &findings)?;
-                let body = if first {
-                    &buf[..]
-                } else {
-                    buf.iter()
-                        .position(|&b| b == b'\n')
-                        .map_or(&buf[..0], |i| &buf[i + 1..])
-                };
-                out.write_all(body)?;
+                output::write_csv_batch(&mut out, &findings, first)?;
             }
             OutputFormat::Jsonl => output::write_jsonl(&mut out, &findings)?,
             OutputFormat::Table => output::write_table(&mut out, &findings, cmd.color)?,

@@ -187,16 +187,7 @@ impl Writer {
         };
         match format {
             OutputFormat::Csv => {
-                let mut buf = Vec::new();
-                output::write_csv(&mut buf, findings)?;
-                let body = if header {
-                    &buf[..]
-                } else {
-                    buf.iter()
-                        .position(|&b| b == b'\n')
-                        .map_or(&buf[..0], |i| &buf[i + 1..])
-                };
-                out.write_all(body)?;
+                output::write_csv_batch(out, findings, header)?;
             }
             _ => output::write_jsonl(out, findings)?,
         }

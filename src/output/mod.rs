@@ -87,8 +87,15 @@ pub const CSV_COLUMNS: [&str; 18] = [
 
 /// Writes findings as CSV with a header row.
 pub fn write_csv(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
+    write_csv_batch(out, findings, true)
+}
+
+/// One batch of a CSV stream (follow, plugin, sense): the header only with the first.
+pub fn write_csv_batch(out: &mut dyn Write, findings: &[Finding], header: bool) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(CSV_COLUMNS)?;
+    if header {
+        w.write_record(CSV_COLUMNS)?;
+    }
     for f in findings {
         let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
         let position = match f.source.position {

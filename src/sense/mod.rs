@@ -537,16 +537,7 @@ fn write(
         }
         OutputFormat::Csv => {
             let findings: Vec<Finding> = ready.iter().map(|(f, _)| f.clone()).collect();
-            let mut buf = Vec::new();
-            output::write_csv(&mut buf, &findings)?;
-            let body = if *csv_header {
-                &buf[..]
-            } else {
-                buf.iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(&buf[..0], |i| &buf[i + 1..])
-            };
-            out.write_all(body)?;
+            output::write_csv_batch(out, &findings, *csv_header)?;
             *csv_header = false;
         }
     }
