@@ -21,6 +21,7 @@ pub mod partition;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -45,6 +46,9 @@ pub use partition::{Outcome, Outgoing, PartitionOptions, PartitionState};
 /// default `message.max.bytes` is 1 MB).
 const MAX_FINDING_BYTES: usize = 900_000;
 
+/// How often each partition's commit mark is computed.
+const MARK_INTERVAL: Duration = Duration::from_millis(100);
+
 /// What `sighunt stream` is asked to do.
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
@@ -63,6 +67,8 @@ pub struct StreamOptions {
     pub commit_interval: Duration,
     /// The group's session timeout: how long a silent instance keeps its partitions.
     pub session_timeout: Duration,
+    /// Exit with an error once no broker has answered for this long.
+    pub broker_timeout: Duration,
     /// Stop once no message has arrived for this long (batch re-processing, benchmarks).
     pub stop_after_idle: Option<Duration>,
     /// Extra librdkafka properties for both clients (`key`, `value`).
@@ -92,6 +98,9 @@ pub struct StreamStats {
     pub poison: u64,
     pub findings_sent: u64,
     pub findings_acknowledged: u64,
+    /// Findings made again from messages re-read after a rebalance or a restart
+    /// that an earlier owner had delivered, and so not sent again.
+    pub findings_not_resent: u64,
     pub hunt: HuntStats,
     /// Unix milliseconds of the first and last message consumed.
     pub first_message_ms: Option<u128>,
@@ -111,13 +120,14 @@ impl StreamStats {
             _ => String::new(),
         };
         format!(
-            "sighunt: stream: {} messages ({} skipped), {} events, {} findings sent ({} acknowledged, {} suppressed), {} input errors{rate}; first message at {} ms, last at {} ms",
+            "sighunt: stream: {} messages ({} skipped), {} events, {} findings sent ({} acknowledged, {} suppressed, {} made again and not resent), {} input errors{rate}; first message at {} ms, last at {} ms",
             self.messages,
             self.poison,
             self.hunt.events,
             self.findings_sent,
             self.findings_acknowledged,
             self.hunt.suppressed,
+            self.findings_not_resent,
             self.hunt.input_errors,
             self.first_message_ms.unwrap_or(0),
             self.last_message_ms.unwrap_or(0),
@@ -271,9 +281,45 @@ struct Shared {
     commit_failures: Mutex<Vec<(String, i32, String)>>,
     /// Each partition's latest watermark, committed when the partition is revoked
     /// (inside the rebalance, before another instance starts reading it).
-    watermarks: Mutex<HashMap<(String, i32), i64>>,
+    watermarks: Mutex<HashMap<(String, i32), Mark>>,
     /// librdkafka's debug log was asked for: print all of its log.
     debug: bool,
+}
+
+/// What is committed for a partition: the offset to read again from, and (as the
+/// commit's metadata) the offset below which every finding was delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub offset: i64,
+    pub delivered: i64,
+}
+
+/// The commit metadata's prefix.
+const DELIVERED_PREFIX: &str = "sighunt:delivered=";
+
+impl Mark {
+    fn metadata(&self) -> String {
+        format!("{DELIVERED_PREFIX}{}", self.delivered)
+    }
+
+    /// The delivered offset a commit's metadata names (none from other writers).
+    pub fn delivered_from_metadata(metadata: &str) -> Option<i64> {
+        metadata
+            .strip_prefix(DELIVERED_PREFIX)?
+            .parse()
+            .ok()
+            .filter(|d: &i64| *d >= 0)
+    }
+
+    /// Adds this mark to a commit.
+    fn add_to(&self, tpl: &mut TopicPartitionList, topic: &str, partition: i32) -> bool {
+        let mut e = tpl.add_partition(topic, partition);
+        if e.set_offset(Offset::Offset(self.offset)).is_err() {
+            return false;
+        }
+        e.set_metadata(self.metadata());
+        true
+    }
 }
 
 enum RebalanceEvent {
@@ -287,6 +333,7 @@ struct Delivery {
     /// new one, and late acknowledgements for the old one are ignored).
     token: u64,
     floor_offset: i64,
+    position_offset: i64,
 }
 
 enum DeliveryOutcome {
@@ -340,8 +387,8 @@ impl Ctx {
         };
         let mut tpl = TopicPartitionList::new();
         for p in parts {
-            if let Some(&mark) = marks.get(p) {
-                let _ = tpl.add_partition_offset(&p.0, p.1, Offset::Offset(mark));
+            if let Some(mark) = marks.get(p) {
+                mark.add_to(&mut tpl, &p.0, p.1);
             }
         }
         drop(marks);
@@ -452,7 +499,6 @@ enum Polled {
         topic: String,
         partition: i32,
         offset: i64,
-        key: Option<Vec<u8>>,
         payload: Option<Vec<u8>>,
     },
     Error(String),
@@ -477,11 +523,19 @@ struct Runner<'a> {
     assigned: HashSet<(String, i32)>,
     next_token: u64,
     tokens: HashMap<u64, (Arc<str>, i32)>,
+    /// Per assigned partition, the offset below which an earlier owner delivered
+    /// every finding (from the committed metadata).
+    delivered_before: HashMap<(String, i32), i64>,
     retries: Vec<Retry>,
     trouble: Trouble,
     poison_log: PoisonLog,
     stats: StreamStats,
     last_commit: Instant,
+    last_marks: Instant,
+    /// Since when no broker is known to answer (from the start until the first
+    /// answer, and from a client error until a probe gets one).
+    unreachable_since: Option<Instant>,
+    next_probe: Instant,
 }
 
 /// Runs until `stop` is set (SIGINT/SIGTERM), or until no message arrived for
@@ -548,11 +602,15 @@ pub fn run(
         assigned: HashSet::new(),
         next_token: 1,
         tokens: HashMap::new(),
+        delivered_before: HashMap::new(),
         retries: Vec::new(),
         trouble: Trouble::default(),
         poison_log: PoisonLog::default(),
         stats: StreamStats::default(),
         last_commit: Instant::now(),
+        last_marks: Instant::now(),
+        unreachable_since: Some(Instant::now()),
+        next_probe: Instant::now(),
     };
     runner.run(stop)?;
     Ok(runner.stats)
@@ -569,7 +627,6 @@ impl Runner<'_> {
                     topic: m.topic().to_string(),
                     partition: m.partition(),
                     offset: m.offset(),
-                    key: m.key().map(<[u8]>::to_vec),
                     payload: m.payload().map(<[u8]>::to_vec),
                 },
                 Some(Err(e)) => Polled::Error(e.to_string()),
@@ -582,19 +639,12 @@ impl Runner<'_> {
                     topic,
                     partition,
                     offset,
-                    key,
                     payload,
                 } => {
                     last_message = Instant::now();
                     got_any = true;
                     self.trouble.recovered();
-                    self.handle(
-                        &topic,
-                        partition,
-                        offset,
-                        key.as_deref(),
-                        payload.as_deref(),
-                    )?;
+                    self.handle(&topic, partition, offset, payload.as_deref())?;
                 }
                 Polled::Error(e) => self.trouble.report(&e),
                 Polled::Nothing => {}
@@ -625,6 +675,20 @@ impl Runner<'_> {
             match event {
                 RebalanceEvent::Assign(parts) => {
                     let what = describe(&parts);
+                    for (topic, partition) in &parts {
+                        // A partition starts afresh at its committed offset: no
+                        // state from an earlier assignment may mix in.
+                        if let Some(state) =
+                            self.states.remove(&(Arc::from(topic.as_str()), *partition))
+                        {
+                            self.absorb_stats(&state);
+                        }
+                        if let Ok(mut marks) = self.shared.watermarks.lock() {
+                            marks.remove(&(topic.clone(), *partition));
+                        }
+                    }
+                    self.tokens.retain(|_, k| self.states.contains_key(k));
+                    self.read_delivered(&parts);
                     self.assigned.extend(parts);
                     let now: Vec<(String, i32)> = self.assigned.iter().cloned().collect();
                     eprintln!(
@@ -648,6 +712,7 @@ impl Runner<'_> {
                         }
                     }
                     for (topic, partition) in parts {
+                        self.delivered_before.remove(&(topic.clone(), partition));
                         // What was not committed is read again by the next owner.
                         let key = (Arc::from(topic.as_str()), partition);
                         if let Some(state) = self.states.remove(&key) {
@@ -661,8 +726,43 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// Reads, from the committed metadata of newly assigned partitions, below which
+    /// offset their earlier owner delivered every finding. Without it (a first
+    /// start, an unreachable coordinator) findings made again are sent again.
+    fn read_delivered(&mut self, parts: &[(String, i32)]) {
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition) in parts {
+            tpl.add_partition(topic, *partition);
+            self.delivered_before.remove(&(topic.clone(), *partition));
+        }
+        let committed = match self
+            .consumer
+            .committed_offsets(tpl, Duration::from_secs(10))
+        {
+            Ok(c) => c,
+            Err(e) => {
+                self.trouble.report(&format!(
+                    "cannot read the committed offsets of {}: {e}; findings made again will be sent again",
+                    describe(parts)
+                ));
+                return;
+            }
+        };
+        for e in committed.elements() {
+            // The metadata is whatever the last committer wrote: not trusted to be
+            // UTF-8 (the client library panics on that).
+            let metadata = std::panic::catch_unwind(AssertUnwindSafe(|| e.metadata().to_string()))
+                .unwrap_or_default();
+            if let Some(d) = Mark::delivered_from_metadata(&metadata) {
+                self.delivered_before
+                    .insert((e.topic().to_string(), e.partition()), d);
+            }
+        }
+    }
+
     fn absorb_stats(&mut self, state: &PartitionState) {
         self.stats.hunt.add(state.stats());
+        self.stats.findings_not_resent += state.not_resent;
     }
 
     fn state(&mut self, topic: &str, partition: i32) -> anyhow::Result<&mut PartitionState> {
@@ -676,6 +776,11 @@ impl Runner<'_> {
                 self.options.engine.clone(),
                 self.options.partition.clone(),
             )?;
+            let mut state = state;
+            state.delivered_before = self
+                .delivered_before
+                .get(&(topic.to_string(), partition))
+                .copied();
             let token = self.next_token;
             self.next_token += 1;
             self.tokens.insert(token, key.clone());
@@ -696,7 +801,6 @@ impl Runner<'_> {
         topic: &str,
         partition: i32,
         offset: i64,
-        key: Option<&[u8]>,
         payload: Option<&[u8]>,
     ) -> anyhow::Result<()> {
         if !self.assigned.contains(&(topic.to_string(), partition)) {
@@ -708,9 +812,11 @@ impl Runner<'_> {
         self.stats.last_message_ms = Some(now_ms);
         self.stats.messages += 1;
         let state = self.state(topic, partition)?;
-        let outcome = state.handle(offset, key, payload);
+        let outcome = state.handle(offset, payload);
         let errors = state.take_errors();
         let name = state.name.clone();
+        let ready = state.release_settled();
+        self.send_all(&(Arc::from(topic), partition), ready);
         if let Outcome::Poison(reason) = &outcome {
             self.stats.poison += 1;
             self.poison_log
@@ -739,6 +845,13 @@ impl Runner<'_> {
         }
         self.service_producer(Duration::ZERO);
         self.resend_due(now);
+        // Kept fresh for a revocation, which commits them from inside `poll` (a
+        // mark a little old is only lower: safe). Computing one scans the
+        // correlation state, hence not at every tick.
+        if now.duration_since(self.last_marks) >= MARK_INTERVAL {
+            self.last_marks = now;
+            self.update_watermarks();
+        }
         if now.duration_since(self.last_commit) >= self.options.commit_interval {
             self.last_commit = now;
             self.commit(CommitMode::Async);
@@ -747,7 +860,9 @@ impl Runner<'_> {
             std::mem::take(&mut *self.shared.errors.lock().unwrap_or_else(|e| e.into_inner()));
         if let Some(last) = errors.last() {
             self.trouble.report(last);
+            self.unreachable_since.get_or_insert(now);
         }
+        self.check_brokers(now)?;
         let failures = std::mem::take(
             &mut *self
                 .shared
@@ -766,6 +881,40 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// While the brokers may be unreachable, asks one for metadata now and then;
+    /// fails once none has answered for `--broker-timeout-secs`.
+    fn check_brokers(&mut self, now: Instant) -> anyhow::Result<()> {
+        let Some(since) = self.unreachable_since else {
+            return Ok(());
+        };
+        if now < self.next_probe {
+            return Ok(());
+        }
+        match self
+            .consumer
+            .fetch_metadata(None, Duration::from_millis(500))
+        {
+            Ok(_) => {
+                self.unreachable_since = None;
+                Ok(())
+            }
+            Err(e) => {
+                let down = Instant::now().duration_since(since);
+                if down >= self.options.broker_timeout {
+                    anyhow::bail!(
+                        "no Kafka broker of {} answered for {:.0} s (last error: {}); giving up (--broker-timeout-secs); offsets not committed are read again at the next start",
+                        escape_control(&self.options.brokers),
+                        down.as_secs_f64(),
+                        escape_control(&e.to_string())
+                    );
+                }
+                self.trouble.report(&format!("no broker answers: {e}"));
+                self.next_probe = Instant::now() + Duration::from_secs(1);
+                Ok(())
+            }
+        }
+    }
+
     fn send_all(&mut self, key: &(Arc<str>, i32), out: Vec<Outgoing>) {
         if out.is_empty() {
             return;
@@ -773,13 +922,9 @@ impl Runner<'_> {
         let token = self.token_of(&key.0, key.1);
         for o in out {
             let payload = finding_message(&o.finding);
-            let msg_key = if o.finding.host.is_empty() {
-                o.message_key.map(Vec::from)
-            } else {
-                Some(o.finding.host.clone().into_bytes())
-            };
+            let msg_key = (!o.finding.host.is_empty()).then(|| o.finding.host.clone().into_bytes());
             if let Some(s) = self.states.get_mut(key) {
-                s.sent(o.floor_offset);
+                s.sent(o.floor_offset, o.position_offset);
             }
             self.stats.findings_sent += 1;
             self.send(
@@ -788,6 +933,7 @@ impl Runner<'_> {
                 Delivery {
                     token,
                     floor_offset: o.floor_offset,
+                    position_offset: o.position_offset,
                 },
             );
         }
@@ -836,7 +982,7 @@ impl Runner<'_> {
                     self.trouble.recovered();
                     if let Some(key) = self.tokens.get(&d.token) {
                         if let Some(s) = self.states.get_mut(key) {
-                            s.acknowledged(d.floor_offset);
+                            s.acknowledged(d.floor_offset, d.position_offset);
                         }
                     }
                 }
@@ -873,6 +1019,20 @@ impl Runner<'_> {
         }
     }
 
+    /// Publishes each partition's watermark for the revocation callback.
+    fn update_watermarks(&mut self) {
+        let mut marks = self
+            .shared
+            .watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for ((topic, partition), state) in &mut self.states {
+            if let Some(mark) = state.mark() {
+                marks.insert((topic.to_string(), *partition), mark);
+            }
+        }
+    }
+
     /// Commits each partition's watermark where it moved.
     fn commit(&mut self, mode: CommitMode) {
         let mut tpl = TopicPartitionList::new();
@@ -883,17 +1043,14 @@ impl Runner<'_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         for ((topic, partition), state) in &mut self.states {
-            let Some(mark) = state.watermark() else {
+            let Some(mark) = state.mark() else {
                 continue;
             };
             marks.insert((topic.to_string(), *partition), mark);
-            if state.committed.is_some_and(|c| c >= mark) {
+            if state.committed == Some(mark) {
                 continue;
             }
-            if tpl
-                .add_partition_offset(topic, *partition, Offset::Offset(mark))
-                .is_ok()
-            {
+            if mark.add_to(&mut tpl, topic, *partition) {
                 state.committed = Some(mark);
                 any = true;
             }
@@ -1013,6 +1170,12 @@ pub struct StreamArgs {
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub session_timeout_ms: u64,
 
+    /// Exit with an error (status 2) once no broker has answered for this many
+    /// seconds, at start or later; a supervisor restarts it, and it reads again from
+    /// the committed offsets.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub broker_timeout_secs: f64,
+
     /// Exit (cleanly: findings delivered, offsets committed) once no message has
     /// arrived for this many seconds, e.g. to re-process a backlog.
     #[arg(long, value_name = "SECONDS")]
@@ -1071,6 +1234,10 @@ pub fn run_cli(args: StreamArgs) -> anyhow::Result<std::process::ExitCode> {
         Some(s) => anyhow::bail!("--stop-after-idle must be a positive number of seconds, not {s}"),
         None => None,
     };
+    let broker_timeout = match args.broker_timeout_secs {
+        s if s.is_finite() && s > 0.0 => Duration::from_secs_f64(s),
+        s => anyhow::bail!("--broker-timeout-secs must be a positive number of seconds, not {s}"),
+    };
     let options = StreamOptions {
         brokers: args.brokers.clone(),
         input_topics: args.input_topics.clone(),
@@ -1087,6 +1254,7 @@ pub fn run_cli(args: StreamArgs) -> anyhow::Result<std::process::ExitCode> {
         partition: PartitionOptions::default(),
         commit_interval: Duration::from_millis(args.commit_interval_ms.max(10)),
         session_timeout: Duration::from_millis(args.session_timeout_ms),
+        broker_timeout,
         stop_after_idle,
         kafka_options: args.kafka_options.clone(),
     };

@@ -4,18 +4,27 @@
 //! partition holds whole hosts: its own detector set keeps each host's correlation
 //! state correct whichever instance of the group owns the partition.
 //!
-//! Lines are numbered per partition as they are fed, and each message remembers its
-//! first line, so that a line maps back to the offset of the message it came from.
-//! The commit watermark is the offset of the oldest message something still depends
-//! on: an audit event whose end has not arrived, a finding held for amending
-//! evidence, a finding sent but not yet acknowledged by the broker.
+//! A line's number encodes the message it came from: line `i` (1-based) of the
+//! message at offset `o` is `o << 20 | i`, so that every position the parsers and
+//! detectors keep maps back to its offset without a table, and is the same whoever
+//! reads the message and from wherever reading began. The commit watermark is the
+//! offset of the oldest message something still depends on: an audit event whose
+//! end has not arrived, a finding held for amending evidence, the evidence the
+//! detectors keep for correlation with launches still to come
+//! ([`Engine::oldest_position_held`]), a finding sent but not yet acknowledged by
+//! the broker. Reading again from it rebuilds all of that, and so makes the same
+//! findings with the same ids.
+//!
+//! Beside it, each commit carries (as its metadata) the offset below which every
+//! finding has been delivered ([`PartitionState::delivered_through`]): the next
+//! owner reads again from the watermark to rebuild the evidence, and sends only the
+//! findings from that offset on, so a finding delivered once is not sent again, in
+//! a copy that may lack evidence which had aged out meanwhile.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use chrono::{DateTime, Utc};
 
 use sighunt_core::engine::{Engine, EngineOptions, Ready};
 use sighunt_core::event::{Event, Position};
@@ -29,7 +38,7 @@ use sighunt_core::sources::{self, EventSink, LineParser};
 /// A parser of one format within a partition.
 enum Parser {
     /// Audit text: its open events are known exactly.
-    Audit(AuditParser),
+    Audit(HostAudit),
     /// Other line formats: anything fed since the last flush may still be pending.
     Other {
         parser: Box<dyn LineParser>,
@@ -72,11 +81,175 @@ impl Parser {
     }
 }
 
-/// One consumed message, until the watermark passes it.
-struct Span {
-    first_line: u64,
-    offset: i64,
-    key: Option<Box<[u8]>>,
+/// Most hosts whose audit events are assembled at once per partition; beyond, the
+/// least recently heard one's open events are completed.
+const MAX_AUDIT_HOSTS: usize = 16_384;
+
+/// One audit parser per host (`node=`): a host's events end by its own clock, so
+/// a host whose clock is ahead (or whose log is behind) does not cut the others'
+/// events short. A partition carries many hosts; a file usually one.
+struct HostAudit {
+    name: Arc<str>,
+    hosts: HashMap<Box<[u8]>, (AuditParser, u64)>,
+    /// Lines fed, for least-recently-heard eviction.
+    clock: u64,
+    /// First and last line of each recent event (node hash, serial), complete or
+    /// not: a commit must not fall inside one, or reading again from it would
+    /// assemble the event's tail as an event of its own.
+    spans: HashMap<(u64, u64), (u64, u64)>,
+    /// Spans ending below this line can no longer contain a commit.
+    spans_below: u64,
+    /// Spans are pruned when there are this many.
+    prune_at: usize,
+}
+
+impl HostAudit {
+    fn new(name: Arc<str>) -> Self {
+        HostAudit {
+            name,
+            hosts: HashMap::new(),
+            clock: 0,
+            spans: HashMap::new(),
+            spans_below: 0,
+            prune_at: 1024,
+        }
+    }
+
+    /// The event stamp's serial, if the line has one (`msg=audit(TIME:SERIAL)`).
+    fn serial(line: &[u8]) -> Option<u64> {
+        let i = memchr::memmem::find(line, b"msg=audit(")? + 10;
+        let rest = &line[i..line.len().min(i + 40)];
+        let colon = memchr::memchr(b':', rest)?;
+        let digits = &rest[colon + 1..];
+        let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+        std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
+    }
+
+    fn remember_span(&mut self, node: &[u8], line: &[u8], no: u64) {
+        let Some(serial) = Self::serial(line) else {
+            return;
+        };
+        let node = node.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let span = self.spans.entry((node, serial)).or_insert((no, no));
+        span.1 = no;
+        if self.spans.len() > self.prune_at {
+            let below = self.spans_below;
+            self.spans.retain(|_, (_, last)| *last >= below);
+            self.prune_at = (2 * self.spans.len()).max(1024);
+            if self.spans.len() > 4 * MAX_AUDIT_HOSTS {
+                // Bounded whatever the commits do: the oldest go.
+                let mut lasts: Vec<u64> = self.spans.values().map(|(_, l)| *l).collect();
+                let cut = lasts.len() / 2;
+                let (_, median, _) = lasts.select_nth_unstable(cut);
+                let median = *median;
+                self.spans.retain(|_, (_, last)| *last >= median);
+            }
+        }
+    }
+
+    /// `line` moved back to the first line of any event it falls inside.
+    fn outside_events(&self, mut line: u64) -> u64 {
+        loop {
+            let first = self
+                .spans
+                .values()
+                .filter(|(first, last)| *first < line && line <= *last)
+                .map(|(first, _)| *first)
+                .min();
+            match first {
+                Some(f) => line = f,
+                None => return line,
+            }
+        }
+    }
+
+    /// The `node=` name of a record (empty without one): before its `type=`, at
+    /// the start of the line or after a syslog header.
+    fn node(line: &[u8]) -> &[u8] {
+        let head = &line[..memchr::memmem::find(line, b"type=").unwrap_or(line.len())];
+        match memchr::memmem::find(head, b"node=") {
+            Some(i) => {
+                let rest = &head[i + 5..];
+                let end = rest
+                    .iter()
+                    .position(u8::is_ascii_whitespace)
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            }
+            None => b"",
+        }
+    }
+
+    fn line(&mut self, line: &[u8], no: u64, sink: &mut dyn EventSink) {
+        self.clock += 1;
+        let node = Self::node(line);
+        if !self.hosts.contains_key(node) && self.hosts.len() >= MAX_AUDIT_HOSTS {
+            let oldest = self
+                .hosts
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            if let Some((mut p, _)) = oldest.and_then(|k| self.hosts.remove(&k)) {
+                p.finish(sink);
+            }
+        }
+        let clock = self.clock;
+        let name = &self.name;
+        let entry = self
+            .hosts
+            .entry(Box::from(node))
+            .or_insert_with(|| (AuditParser::new(name.clone()), 0));
+        entry.1 = clock;
+        entry.0.line(line, no, sink);
+        self.remember_span(node, line, no);
+    }
+
+    fn oldest_open_line(&self) -> Option<u64> {
+        self.hosts
+            .values()
+            .filter_map(|(p, _)| p.oldest_open_line())
+            .min()
+    }
+
+    fn finish(&mut self, sink: &mut dyn EventSink) {
+        for (p, _) in self.hosts.values_mut() {
+            p.finish(sink);
+        }
+    }
+}
+
+/// Bits of a line number that count lines within one message.
+const LINE_BITS: u32 = 20;
+/// Most lines one message may hold.
+pub const MAX_LINES_PER_MESSAGE: u64 = (1 << LINE_BITS) - 1;
+/// Highest offset whose lines can be numbered.
+const MAX_OFFSET: i64 = (1 << (63 - LINE_BITS)) - 1;
+
+/// The number of line `index` (1-based) of the message at `offset`.
+pub fn line_of(offset: i64, index: u64) -> u64 {
+    ((offset.max(0) as u64) << LINE_BITS) | index
+}
+
+/// The offset of the message holding line `line`.
+pub fn offset_of(line: u64) -> i64 {
+    (line >> LINE_BITS) as i64
+}
+
+/// `line N` in an input error's location, as the message's offset and line.
+fn describe_location(location: &str) -> String {
+    match location
+        .strip_prefix("line ")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        Some(line) => format!(
+            "offset {}, line {}",
+            offset_of(line),
+            line & MAX_LINES_PER_MESSAGE
+        ),
+        None => location.to_string(),
+    }
 }
 
 /// Where a partition stands after handling a message.
@@ -112,23 +285,14 @@ impl Default for PartitionOptions {
     }
 }
 
-/// How long (log time) a released finding's chain may still grow: the nohup
-/// detector merges a wrapper's or shell string's launch with the exec that follows
-/// within 10 s.
-const SETTLE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
-/// A partition quiet this long (wall clock) has no chain still growing.
-const QUIET_SETTLED: Duration = Duration::from_secs(60);
-/// Most released findings whose settling is tracked per partition.
-const MAX_SETTLING: usize = 10_000;
-
 /// A finding ready to be sent, placed in the partition.
 #[derive(Debug)]
 pub struct Outgoing {
     pub finding: Finding,
     /// Offset of the oldest message its evidence came from.
     pub floor_offset: i64,
-    /// The key of that message (the host, when producers key as documented).
-    pub message_key: Option<Box<[u8]>>,
+    /// Offset of the message holding its event's first record.
+    pub position_offset: i64,
 }
 
 /// The state of one assigned input partition.
@@ -141,19 +305,19 @@ pub struct PartitionState {
     parsers: Vec<(InputFormat, Parser)>,
     forced: Option<InputFormat>,
     options: PartitionOptions,
-    next_line: u64,
-    spans: VecDeque<Span>,
     /// The offset after the last message handled.
     pub next_offset: Option<i64>,
     /// The last offset a commit was requested for.
-    pub committed: Option<i64>,
+    pub committed: Option<crate::stream::Mark>,
     /// Floor offsets of findings sent and not yet acknowledged (with counts).
     in_flight: BTreeMap<i64, usize>,
-    /// Findings released recently (log time, floor offset): evidence arriving within
-    /// the merge window may still belong to their chain (`sh -c "nohup x &"`, then
-    /// the nohup exec), so a restart must begin before them for the chain to be
-    /// rebuilt whole, with the same id.
-    settling: VecDeque<(Option<DateTime<Utc>>, i64)>,
+    /// The same findings' own offsets.
+    in_flight_positions: BTreeMap<i64, usize>,
+    /// Findings of events below this offset were delivered by an earlier owner:
+    /// made again while the evidence is rebuilt, they are not sent.
+    pub delivered_before: Option<i64>,
+    /// Findings made again and not sent for that reason.
+    pub not_resent: u64,
     last_message: Instant,
     /// Input errors of the message being handled, for the caller to log.
     errors: Arc<Mutex<Vec<InputError>>>,
@@ -193,12 +357,12 @@ impl PartitionState {
             parsers: Vec::new(),
             forced,
             options,
-            next_line: 1,
-            spans: VecDeque::new(),
             next_offset: None,
             committed: None,
             in_flight: BTreeMap::new(),
-            settling: VecDeque::new(),
+            in_flight_positions: BTreeMap::new(),
+            delivered_before: None,
+            not_resent: 0,
             last_message: Instant::now(),
             errors,
             messages: 0,
@@ -211,22 +375,34 @@ impl PartitionState {
         &self.engine.stats
     }
 
-    /// Input errors reported while handling the last message(s).
+    /// Input errors reported while handling the last message(s), their locations
+    /// given as offset and line.
     pub fn take_errors(&mut self) -> Vec<InputError> {
-        self.errors
+        let mut errors = self
+            .errors
             .lock()
             .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for e in &mut errors {
+            if let Some(l) = &e.location {
+                e.location = Some(describe_location(l));
+            }
+        }
+        errors
     }
 
     /// Handles one message. Never panics: a parser or detector that does is
     /// contained, its held findings are kept, its state is reset, and the message
     /// is reported as poison.
-    pub fn handle(&mut self, offset: i64, key: Option<&[u8]>, payload: Option<&[u8]>) -> Outcome {
+    pub fn handle(&mut self, offset: i64, payload: Option<&[u8]>) -> Outcome {
         if self.next_offset.is_some_and(|next| offset < next) {
             // Already handled (a re-delivery after a seek): reading it twice would
             // feed its lines twice.
             return Outcome::Empty;
+        }
+        if self.next_offset.is_none() {
+            // Everything the first findings can rest on lies from here on.
+            self.engine.evidence_floor = Some(line_of(offset, 0));
         }
         self.next_offset = Some(offset + 1);
         self.messages += 1;
@@ -248,12 +424,14 @@ impl PartitionState {
             self.poison += 1;
             return Outcome::Poison("binary EVTX content is not read from messages".into());
         }
-        self.spans.push_back(Span {
-            first_line: self.next_line,
-            offset,
-            key: key.map(Box::from),
-        });
-        let result = catch_unwind(AssertUnwindSafe(|| self.feed(format, payload)));
+        let lines = memchr::memchr_iter(b'\n', payload).count() as u64 + 1;
+        if lines > MAX_LINES_PER_MESSAGE || !(0..=MAX_OFFSET).contains(&offset) {
+            self.poison += 1;
+            return Outcome::Poison(format!(
+                "{lines} lines at offset {offset}: over {MAX_LINES_PER_MESSAGE} lines or past offset {MAX_OFFSET}"
+            ));
+        }
+        let result = catch_unwind(AssertUnwindSafe(|| self.feed(offset, format, payload)));
         if result.is_err() {
             self.poison += 1;
             // Whatever the parsers and detectors held may be inconsistent: keep the
@@ -264,15 +442,14 @@ impl PartitionState {
         Outcome::Processed
     }
 
-    fn feed(&mut self, format: InputFormat, payload: &[u8]) {
+    fn feed(&mut self, offset: i64, format: InputFormat, payload: &[u8]) {
+        // Line 0 of the message: its lines are numbered from 1 on.
+        let base = line_of(offset, 0);
         if format == InputFormat::WindowsXml {
             // Windows XML has no line parser: each message is read whole, its lines
-            // renumbered into the partition's.
-            let base = self.next_line;
-            let lines = memchr::memchr_iter(b'\n', payload).count() as u64 + 1;
-            self.next_line += lines;
+            // numbered as the message's.
             let mut sink = Renumber {
-                base: base - 1,
+                base,
                 inner: &mut self.engine,
             };
             sources::windows::read_xml(
@@ -286,7 +463,7 @@ impl PartitionState {
             Some(i) => i,
             None => {
                 let parser = if format == InputFormat::Auditd {
-                    Parser::Audit(AuditParser::new(self.name.clone()))
+                    Parser::Audit(HostAudit::new(self.name.clone()))
                 } else {
                     match sources::line_parser(format, &self.name) {
                         Some(parser) => Parser::Other {
@@ -301,8 +478,8 @@ impl PartitionState {
             }
         };
         let parser = &mut self.parsers[i].1;
-        // Each message holds whole lines, numbered on from the partition's last.
-        let mut splitter = Splitter::after_line(self.next_line - 1);
+        // Each message holds whole lines, numbered within the message.
+        let mut splitter = Splitter::after_line(base);
         let engine = &mut self.engine;
         let name = &self.name;
         let mut piece = |p: Piece<'_>| match p {
@@ -311,7 +488,6 @@ impl PartitionState {
         };
         splitter.split(payload, &mut piece);
         splitter.finish(&mut piece);
-        self.next_line = splitter.line_no() + 1;
     }
 
     /// After a panic: parsers and detectors start afresh; findings already made
@@ -350,14 +526,18 @@ impl PartitionState {
             }
         }));
         let quiet_for = now.saturating_duration_since(self.last_message);
-        if quiet_for >= QUIET_SETTLED {
-            // Nothing arrived for a long while: no chain is still growing.
-            self.settling.clear();
-        }
         // Findings leave once their host's log has moved on (see `Hold::LogTime`),
         // or when the partition has gone quiet: nothing more is coming for now.
         let quiet = quiet_for >= self.options.quiet_release;
         let ready = self.engine.take_ready(now, quiet);
+        self.place(ready)
+    }
+
+    /// The findings whose hold has passed, checked after every message so that
+    /// which evidence amends a finding before it leaves depends on the messages,
+    /// not on how many were read between two ticks.
+    pub fn release_settled(&mut self) -> Vec<Outgoing> {
+        let ready = self.engine.take_ready(Instant::now(), false);
         self.place(ready)
     }
 
@@ -368,54 +548,47 @@ impl PartitionState {
         self.place(ready)
     }
 
+    /// Names each finding's source by the offset of its event's first record (the
+    /// same whoever reads it: the finding's id depends on it).
     fn place(&mut self, ready: Vec<Ready>) -> Vec<Outgoing> {
-        ready
-            .into_iter()
-            .map(|Ready { mut finding, floor }| {
-                let span = self.span_of(floor);
-                let (floor_offset, message_key) = match span {
-                    Some(s) => (s.offset, s.key.clone()),
-                    None => (self.next_offset.unwrap_or(0), None),
-                };
-                if let Position::Line(n) = finding.source.position {
-                    if let Some(s) = self.span_of(n) {
-                        finding.source.position = Position::Record(s.offset.max(0) as u64);
-                    }
+        let mut out = Vec::with_capacity(ready.len());
+        for Ready { mut finding, floor } in ready {
+            let mut position_offset = offset_of(floor);
+            if let Position::Line(n) = finding.source.position {
+                let offset = offset_of(n);
+                if self.delivered_before.is_some_and(|d| offset < d) {
+                    self.not_resent += 1;
+                    continue;
                 }
-                if self.settling.len() >= MAX_SETTLING {
-                    self.settling.pop_front();
-                }
-                self.settling.push_back((finding.time, floor_offset));
-                Outgoing {
-                    finding,
-                    floor_offset,
-                    message_key,
-                }
-            })
-            .collect()
-    }
-
-    /// The message holding `line`.
-    fn span_of(&self, line: u64) -> Option<&Span> {
-        let i = self.spans.partition_point(|s| s.first_line <= line);
-        if i == 0 {
-            self.spans.front()
-        } else {
-            self.spans.get(i - 1)
+                finding.source.position = Position::Record(offset as u64);
+                position_offset = offset;
+            }
+            out.push(Outgoing {
+                finding,
+                floor_offset: offset_of(floor),
+                position_offset,
+            });
         }
+        out
     }
 
     /// A finding with this floor was handed to the producer.
-    pub fn sent(&mut self, floor_offset: i64) {
+    pub fn sent(&mut self, floor_offset: i64, position_offset: i64) {
         *self.in_flight.entry(floor_offset).or_default() += 1;
+        *self.in_flight_positions.entry(position_offset).or_default() += 1;
     }
 
     /// A finding with this floor was acknowledged by the broker.
-    pub fn acknowledged(&mut self, floor_offset: i64) {
-        if let Some(n) = self.in_flight.get_mut(&floor_offset) {
-            *n -= 1;
-            if *n == 0 {
-                self.in_flight.remove(&floor_offset);
+    pub fn acknowledged(&mut self, floor_offset: i64, position_offset: i64) {
+        for (map, key) in [
+            (&mut self.in_flight, floor_offset),
+            (&mut self.in_flight_positions, position_offset),
+        ] {
+            if let Some(n) = map.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(&key);
+                }
             }
         }
     }
@@ -425,44 +598,93 @@ impl PartitionState {
         self.in_flight.values().sum()
     }
 
-    /// The offset up to which (exclusive) everything consumed is settled: its events
-    /// complete, its findings delivered. `None` before the first message.
-    pub fn watermark(&mut self) -> Option<i64> {
-        let next = self.next_offset?;
-        let pending_line = self
-            .parsers
-            .iter()
-            .filter_map(|(_, p)| p.pending_since())
-            .chain(self.engine.min_held_floor())
-            .min();
-        let mut mark = match pending_line {
-            Some(line) => self.span_of(line).map_or(next, |s| s.offset),
-            None => next,
+    /// What to commit: the watermark, and the delivered offset as metadata.
+    pub fn mark(&mut self) -> Option<crate::stream::Mark> {
+        let mark = crate::stream::Mark {
+            offset: self.watermark()?,
+            delivered: self.delivered_through()?,
         };
-        if let Some((&oldest, _)) = self.in_flight.iter().next() {
-            mark = mark.min(oldest);
-        }
-        let latest = self.engine.latest_time;
-        self.settling.retain(|(t, _)| match (t, latest) {
-            (Some(t), Some(latest)) => *t + SETTLE_WINDOW > latest,
-            _ => false,
-        });
-        if let Some(oldest) = self.settling.iter().map(|(_, o)| *o).min() {
-            mark = mark.min(oldest);
-        }
-        // Messages wholly behind the pending line are no longer needed to map lines.
-        let keep_from = pending_line.unwrap_or(self.next_line);
-        while self.spans.len() > 1 && self.spans[1].first_line <= keep_from {
-            self.spans.pop_front();
-        }
-        if pending_line.is_none() && self.in_flight.is_empty() {
-            self.spans.clear();
+        self.engine.evidence_floor = self.evidence_floor();
+        for (_, p) in &mut self.parsers {
+            if let Parser::Audit(a) = p {
+                // No later watermark is lower (the evidence ages out in order).
+                a.spans_below = line_of(mark.offset, 0);
+            }
         }
         Some(mark)
     }
+
+    /// The offset up to which (exclusive) nothing consumed is needed any more: its
+    /// events complete, its findings delivered, no evidence from it kept, and no
+    /// audit event straddles it. Reading again from there rebuilds everything not
+    /// yet delivered. `None` before the first message.
+    pub fn watermark(&self) -> Option<i64> {
+        let own = self.own_mark(true)?;
+        let mut line = line_of(own, 1);
+        if let Some(evidence) = self.engine.oldest_position_held() {
+            line = line.min(evidence);
+        }
+        for (_, p) in &self.parsers {
+            if let Parser::Audit(a) = p {
+                line = a.outside_events(line);
+            }
+        }
+        Some(offset_of(line))
+    }
+
+    /// The offset below which every event is complete and every finding made from
+    /// it delivered (or filtered out): what a next owner need not send again.
+    /// `None` before the first message.
+    pub fn delivered_through(&self) -> Option<i64> {
+        let own = self.own_mark(false)?;
+        // Below `delivered_before`, an earlier owner delivered everything (what is
+        // pending there now leads only to findings not sent again).
+        Some(self.delivered_before.map_or(own, |d| own.max(d)))
+    }
+
+    /// The lowest line that evidence of a finding made now may come from: an event
+    /// not complete, or what the detectors keep (not the held findings, whose own
+    /// floors come from here).
+    fn evidence_floor(&self) -> Option<u64> {
+        let next = line_of(self.next_offset?, 0);
+        self.parsers
+            .iter()
+            .filter_map(|(_, p)| p.pending_since())
+            .chain(self.engine.detectors_evidence())
+            .chain(Some(next))
+            .min()
+    }
+
+    /// The oldest of: the next offset, an event not complete, a held finding, a
+    /// finding not acknowledged; of a finding, the oldest evidence it may rest on
+    /// (`with_evidence`) or its own event.
+    fn own_mark(&self, with_evidence: bool) -> Option<i64> {
+        let next = self.next_offset?;
+        let held = if with_evidence {
+            self.engine.min_held_floor()
+        } else {
+            self.engine.min_held_position()
+        };
+        let in_flight = if with_evidence {
+            &self.in_flight
+        } else {
+            &self.in_flight_positions
+        };
+        let oldest = self
+            .parsers
+            .iter()
+            .filter_map(|(_, p)| p.pending_since())
+            .chain(held)
+            .min()
+            .map(offset_of)
+            .into_iter()
+            .chain(in_flight.keys().next().copied())
+            .min();
+        Some(oldest.map_or(next, |o| o.min(next)))
+    }
 }
 
-/// Shifts the line numbers of events read from one message into the partition's.
+/// Numbers the lines of events read from one message as the message's.
 struct Renumber<'a> {
     base: u64,
     inner: &'a mut Engine<'static>,

@@ -50,6 +50,27 @@ pub trait Detector: Send + Sync {
     fn exclusions(&self) -> (&[Exclusion], u64) {
         (&[], 0)
     }
+
+    /// The lowest input position (line or record number) of the events behind the
+    /// state this detector keeps for correlation with events still to come (a
+    /// process table, payloads made executable, earlier launches); `None` when it
+    /// keeps none. A consumer that commits input positions (the Kafka stream) must
+    /// not commit past it, so that reading again from the committed position
+    /// rebuilds the same state and so the same findings. State that only amends
+    /// findings still held by the engine need not be counted (the engine's held
+    /// findings are).
+    fn oldest_evidence(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// The number an event's position gives to [`Detector::oldest_evidence`], `None`
+/// for an event without one.
+pub fn evidence_position(position: crate::event::Position) -> Option<u64> {
+    match position {
+        crate::event::Position::Line(n) | crate::event::Position::Record(n) => Some(n),
+        crate::event::Position::None => None,
+    }
 }
 
 /// A launch left out on purpose, so that nothing disappears silently: counted in the

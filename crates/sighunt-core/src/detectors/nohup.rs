@@ -520,6 +520,11 @@ impl Detector for NohupDetector {
         Box::new(self.clone())
     }
 
+    fn oldest_evidence(&self) -> Option<u64> {
+        // `recent` only merges into findings still held: the engine counts those.
+        self.correlator.oldest_evidence()
+    }
+
     fn state_dropped(&self) -> u64 {
         let s = self.correlator.stats();
         s.processes_dropped + s.preparations_dropped + s.launches_dropped

@@ -36,7 +36,7 @@ use actions::Actions;
 
 use crate::cmdexe;
 use crate::command::split_command_line;
-use crate::detectors::{Detector, FindingId, Findings};
+use crate::detectors::{Detector, FindingId, Findings, evidence_position};
 use crate::event::{Event, NetworkActivity, Platform, ProcessStart, Provenance, ScriptBlock};
 use crate::finding::{DetectionType, Finding, Severity};
 use crate::rules::{IndicatorRule, Rules, RulesError, Scorer, de_severity};
@@ -299,6 +299,7 @@ impl PowerShellDetector {
                 findings: Vec::new(),
                 networked: false,
                 command_key: hash_of(&command_line_key(&p.command_line)),
+                position: evidence_position(p.provenance.position).unwrap_or(u64::MAX),
             });
             if self.network.seen(&host, p.process_guid.as_deref(), p.pid) {
                 self.procs.mark_networked(slot);
@@ -497,6 +498,7 @@ impl PowerShellDetector {
                 findings: Vec::new(),
                 networked: context.iter().any(|c| c == "network_activity"),
                 command_key: 0,
+                position: evidence_position(s.provenance.position).unwrap_or(u64::MAX),
             }));
         }
         let display = if s.event_id == 4103 {
@@ -549,8 +551,12 @@ impl PowerShellDetector {
                         .any(|h| h.eq_ignore_ascii_case(name))
                 });
                 if ps_image {
-                    self.network
-                        .remember(&host, n.process_guid.as_deref(), n.pid);
+                    self.network.remember(
+                        &host,
+                        n.process_guid.as_deref(),
+                        n.pid,
+                        evidence_position(n.provenance.position),
+                    );
                 }
             }
         }
@@ -698,6 +704,17 @@ impl Detector for PowerShellDetector {
     fn state_dropped(&self) -> u64 {
         self.procs.dropped + self.network.dropped + self.reported_dropped
     }
+
+    fn oldest_evidence(&self) -> Option<u64> {
+        // `reported` only merges into findings still held: the engine counts those.
+        self.procs
+            .entries
+            .values()
+            .map(|p| p.position)
+            .chain(self.network.positions.iter().copied())
+            .filter(|&p| p != u64::MAX)
+            .min()
+    }
 }
 
 /// The host part that identifies a machine across logs: case folded, domain
@@ -762,6 +779,9 @@ struct Proc {
     findings: Vec<FindingId>,
     networked: bool,
     command_key: u64,
+    /// Input position of the first event that made or completed this record
+    /// ([`u64::MAX`]: none).
+    position: u64,
 }
 
 /// Recent processes, findable by ProcessGuid, by host and pid, and by command line.
@@ -845,6 +865,7 @@ impl ProcTable {
                         }
                     }
                     e.networked |= proc.networked;
+                    e.position = e.position.min(proc.position);
                     return id;
                 }
             }
@@ -936,6 +957,8 @@ impl ProcTable {
 struct NetMemory {
     keys: HashSet<(String, NetKey)>,
     order: VecDeque<(String, NetKey)>,
+    /// Input position of each entry of `order` ([`u64::MAX`]: none).
+    positions: VecDeque<u64>,
     dropped: u64,
 }
 
@@ -946,7 +969,7 @@ enum NetKey {
 }
 
 impl NetMemory {
-    fn remember(&mut self, host: &str, guid: Option<&str>, pid: Option<u32>) {
+    fn remember(&mut self, host: &str, guid: Option<&str>, pid: Option<u32>, at: Option<u64>) {
         let keys = guid
             .map(|g| NetKey::Guid(g.to_lowercase()))
             .into_iter()
@@ -959,10 +982,12 @@ impl NetMemory {
             if self.order.len() >= NETWORK_MEMORY {
                 if let Some(old) = self.order.pop_front() {
                     self.keys.remove(&old);
+                    self.positions.pop_front();
                     self.dropped += 1;
                 }
             }
             self.order.push_back(entry.clone());
+            self.positions.push_back(at.unwrap_or(u64::MAX));
             self.keys.insert(entry);
         }
     }

@@ -104,6 +104,9 @@ pub struct Ready {
 struct Held {
     born: Instant,
     floor: u64,
+    /// Position of the event that made it (`floor` may be lower: see
+    /// [`Engine::evidence_floor`]).
+    position: u64,
     context: FindingContext,
     /// Time and host of the event that made it.
     time: Option<DateTime<Utc>>,
@@ -141,6 +144,11 @@ pub struct Engine<'a> {
     pub excluded: Vec<crate::detectors::Exclusion>,
     /// The latest event time seen per host.
     host_time: HashMap<Arc<str>, DateTime<Utc>>,
+    /// Set by a caller that commits input positions: the lowest position it still
+    /// needs. A new finding's evidence lies above it, so the finding's floor is
+    /// taken no higher: the evidence it was made from stays needed while it is
+    /// held, even once the detectors have let that evidence go.
+    pub evidence_floor: Option<u64>,
 }
 
 impl<'a> Engine<'a> {
@@ -176,6 +184,7 @@ impl<'a> Engine<'a> {
             latest_time: None,
             excluded: Vec::new(),
             host_time: HashMap::new(),
+            evidence_floor: None,
         }
     }
 
@@ -272,6 +281,31 @@ impl<'a> Engine<'a> {
         self.held.iter().map(|h| h.floor).min()
     }
 
+    /// The lowest input position still needed to rebuild what the engine holds: its
+    /// held findings' evidence and the detectors' correlation state
+    /// ([`Detector::oldest_evidence`]). Reading the input again from this position
+    /// (after a crash, on another Kafka consumer) makes the same findings again.
+    pub fn oldest_position_held(&self) -> Option<u64> {
+        self.detectors_evidence()
+            .into_iter()
+            .chain(self.min_held_floor())
+            .min()
+    }
+
+    /// The lowest input position of the detectors' correlation state
+    /// ([`Detector::oldest_evidence`]).
+    pub fn detectors_evidence(&self) -> Option<u64> {
+        self.detectors
+            .iter()
+            .filter_map(|d| d.oldest_evidence())
+            .min()
+    }
+
+    /// The lowest position of an event a held finding was made from.
+    pub fn min_held_position(&self) -> Option<u64> {
+        self.held.iter().map(|h| h.position).min()
+    }
+
     /// Findings held now.
     pub fn held(&self) -> usize {
         self.held.len()
@@ -286,10 +320,13 @@ impl<'a> Engine<'a> {
     ) {
         if self.findings.len() > self.held.len() {
             let now = Instant::now();
+            let position = floor;
+            let floor = self.evidence_floor.map_or(floor, |e| e.min(floor));
             while self.held.len() < self.findings.len() {
                 self.held.push_back(Held {
                     born: now,
                     floor,
+                    position,
                     context: FindingContext {
                         parent_image: parent_image.clone(),
                     },

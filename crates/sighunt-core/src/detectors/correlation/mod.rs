@@ -33,7 +33,7 @@ use crate::command::{
     self, CommandRules, Invocation, basename, chmod_targets, copy_targets, dd_targets,
     download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
 };
-use crate::detectors::FindingId;
+use crate::detectors::{FindingId, evidence_position};
 use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart, Provenance};
 use crate::finding::Related;
 use crate::rules::{Rules, RulesError};
@@ -172,6 +172,8 @@ struct Slot<V> {
     value: V,
     seq: u64,
     time_ms: i64,
+    /// Input position of the event it came from ([`u64::MAX`]: none).
+    position: u64,
 }
 
 impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
@@ -185,7 +187,14 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
         }
     }
 
+    /// Inserts an entry that keeps no input position alive (state that only amends
+    /// findings still held, or evidence kept beside an entry that does).
     fn insert(&mut self, key: K, value: V, time_ms: i64) {
+        self.insert_at(key, value, time_ms, None);
+    }
+
+    /// Inserts an entry made from the event at input `position`.
+    fn insert_at(&mut self, key: K, value: V, time_ms: i64, position: Option<u64>) {
         self.seq += 1;
         self.map.insert(
             key.clone(),
@@ -193,6 +202,7 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
                 value,
                 seq: self.seq,
                 time_ms,
+                position: position.unwrap_or(u64::MAX),
             },
         );
         self.order.push_back((key, self.seq, time_ms));
@@ -239,6 +249,15 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
     /// Forgets `key` (its queue item goes stale).
     fn remove(&mut self, key: &K) {
         self.map.remove(key);
+    }
+
+    /// The lowest input position of the entries kept.
+    fn oldest_position(&self) -> Option<u64> {
+        self.map
+            .values()
+            .map(|s| s.position)
+            .filter(|&p| p != u64::MAX)
+            .min()
     }
 
     fn get(&self, key: &K) -> Option<(&V, i64)> {
@@ -482,6 +501,21 @@ impl Correlator {
         })
     }
 
+    /// The lowest input position of the evidence kept for launches still to come:
+    /// the process table, payloads made executable, earlier launches (see
+    /// [`crate::detectors::Detector::oldest_evidence`]).
+    pub fn oldest_evidence(&self) -> Option<u64> {
+        [
+            self.processes.oldest_position(),
+            self.guids.oldest_position(),
+            self.prepared.oldest_position(),
+            self.launched.oldest_position(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
     /// What was dropped so far.
     pub fn stats(&self) -> CorrelationStats {
         CorrelationStats {
@@ -639,6 +673,7 @@ impl Correlator {
             written,
             ..Prepared::default()
         };
+        let position = evidence_position(p.provenance.position);
         for inv in &invocations {
             let mut found: Vec<(String, Prepared)> = Vec::new();
             match inv.program() {
@@ -714,7 +749,7 @@ impl Correlator {
                     None => how,
                 };
                 self.prepared_by.insert(key.clone(), evidence.clone(), time);
-                self.prepared.insert(key, merged, time);
+                self.prepared.insert_at(key, merged, time, position);
             }
         }
     }
@@ -821,10 +856,12 @@ impl Correlator {
             }
         }
         let time = self.time_of(p.time);
+        let position = evidence_position(p.provenance.position);
         self.processes
-            .insert((host, pid), ProcInfo::new(p, pid), time);
+            .insert_at((host, pid), ProcInfo::new(p, pid), time, position);
         if let Some(guid) = &p.process_guid {
-            self.guids.insert((host, Box::from(cap(guid))), pid, time);
+            self.guids
+                .insert_at((host, Box::from(cap(guid))), pid, time, position);
         }
     }
 
@@ -1000,7 +1037,10 @@ impl Correlator {
         let Some(pid) = p.pid else { return };
         let host = host_key(&p.host);
         let time = self.time_of(p.time);
-        self.watched.insert(
+        let position = evidence_position(p.provenance.position);
+        // Watches only amend findings the engine still holds (whose evidence it
+        // keeps): no position. A launch is evidence for a later relaunch.
+        self.watched.insert_at(
             (host, pid),
             Watch {
                 id,
@@ -1008,6 +1048,7 @@ impl Correlator {
                 dev_server: launch.dev_server,
             },
             time,
+            None,
         );
         if let Some(guid) = &p.process_guid {
             self.watched_guids
@@ -1025,10 +1066,11 @@ impl Correlator {
             Some(pid),
             Some(p.provenance.clone()),
         );
-        self.launched.insert(
+        self.launched.insert_at(
             (host, Box::from(cap(target_key))),
             Launched { pid, id, evidence },
             time,
+            position,
         );
     }
 
