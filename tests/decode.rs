@@ -24,8 +24,18 @@ fn findings(path: &Path) -> Vec<Value> {
         run.describe()
     );
     let mut values = parse_jsonl(&run.stdout).unwrap();
+    // The file's name differs between an archive and its plain copy: so do the
+    // path-derived id and the evidence's path.
     for v in &mut values {
         v["source"].as_object_mut().unwrap().remove("path");
+        v.as_object_mut().unwrap().remove("id");
+        if let Some(related) = v["related"].as_array_mut() {
+            for r in related {
+                if let Some(source) = r["source"].as_object_mut() {
+                    source.remove("path");
+                }
+            }
+        }
     }
     values
 }

@@ -963,11 +963,13 @@ impl Correlator {
                 (t <= time).then(|| (*prep, self.prepared_by.get(&key).map(|(r, _)| r.clone())))
             })
             .collect();
-        let no_record = |indicator: &'static str| {
-            Related::new(indicator, "preparation", None, None, None)
-        };
+        let no_record =
+            |indicator: &'static str| Related::new(indicator, "preparation", None, None, None);
         for (indicator, made) in [
-            ("payload_made_executable", (|p: &Prepared| p.made_executable) as fn(&Prepared) -> bool),
+            (
+                "payload_made_executable",
+                (|p: &Prepared| p.made_executable) as fn(&Prepared) -> bool,
+            ),
             ("payload_written", |p: &Prepared| p.written),
             ("payload_downloaded", |p: &Prepared| p.downloaded),
         ] {
