@@ -149,6 +149,10 @@ struct HuntArgs {
     /// far) only when stderr is a terminal, and never with --quiet or --follow.
     #[arg(long)]
     no_progress: bool,
+    /// Follow symbolic links in directory walks, out of the tree too (never into
+    /// /proc, /sys or /dev). Off by default: a walk stays in the tree it was given.
+    #[arg(long)]
+    follow_links: bool,
 
     /// Worker threads for scanning inputs in parallel (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
@@ -395,7 +399,10 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
         return sighunt::follow::run_command(&follow, &rules, &options);
     }
     let show_progress = !(args.no_progress || args.quiet);
-    let found = sighunt_core::input::discover(&args.paths);
+    let walk = sighunt_core::input::WalkOptions {
+        follow_links: args.follow_links,
+    };
+    let found = sighunt_core::input::discover_with(&args.paths, walk);
     let progress =
         output::progress::Progress::start(found.len() as u64, total_size(&found), show_progress);
     let errors = InputErrorLog::default();

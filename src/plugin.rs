@@ -174,7 +174,7 @@ impl Writer {
             Writer::File { file, .. } => file,
             Writer::Syslog => {
                 for f in findings {
-                    let json = serde_json::to_string(f).map_err(io::Error::other)?;
+                    let json = output::json_string(f)?;
                     // JSON escapes control characters, so there is no NUL inside.
                     let msg = CString::new(json).map_err(io::Error::other)?;
                     // SAFETY: constant format string, one NUL-terminated argument.

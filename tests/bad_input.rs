@@ -148,6 +148,20 @@ fn unreadable_paths_and_symlink_loops_do_not_stop_the_walk() {
     ]);
     assert!(out.success(), "{}", out.describe());
     assert!(out.stderr.contains("does-not-exist.log"), "{}", out.stderr);
+    // A walk does not follow links by default: the loop is counted, not entered.
+    assert!(out.stderr.contains("(1 not read"), "{}", out.stderr);
+    let findings = common::parse_jsonl(&out.stdout).unwrap();
+    assert_eq!(findings.len(), 1, "good.log is scanned once");
+
+    // Following links, the loop is detected and reported, not followed forever.
+    let out = run_sighunt([
+        "hunt".as_ref(),
+        "-f".as_ref(),
+        "jsonl".as_ref(),
+        "--follow-links".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(out.success(), "{}", out.describe());
     assert!(out.stderr.contains("symlink loop"), "{}", out.stderr);
     let findings = common::parse_jsonl(&out.stdout).unwrap();
     assert_eq!(
@@ -188,7 +202,8 @@ fn stdin_zstd_and_fail_on_exit_code() {
         "{row}"
     );
 
-    // Below the threshold: exit 0.
+    // Below the threshold: exit 0 (an empty log; /dev/null is a device, not read).
+    let empty = tempfile::NamedTempFile::new().unwrap();
     let out = run_sighunt([
         "hunt",
         "--fail-on",
@@ -196,7 +211,7 @@ fn stdin_zstd_and_fail_on_exit_code() {
         "--min-severity",
         "high",
         "-q",
-        "/dev/null",
+        empty.path().to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", out.describe());
 }

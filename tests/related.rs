@@ -13,8 +13,11 @@ use common::{manifest_dir, parse_jsonl, run_sighunt};
 use serde_json::Value;
 
 /// The indicators that come from other events than the finding's own.
-const CORRELATED: [&str; 5] = [
+const CORRELATED: [&str; 8] = [
     "payload_made_executable",
+    "payload_written",
+    "payload_downloaded",
+    "loopback_dev_listener",
     "net_listener",
     "init_script_parent",
     "web_service_parent",
@@ -64,9 +67,12 @@ fn every_correlated_indicator_names_its_evidence() {
             .filter_map(Value::as_str)
             .filter(|i| CORRELATED.contains(i))
             .collect();
+        // Pipeline feeders (download_tool, encoded_payload) name their evidence too,
+        // though the same indicators also fire from a command line alone.
         let named: Vec<&str> = related
             .iter()
             .map(|r| r["indicator"].as_str().unwrap())
+            .filter(|i| CORRELATED.contains(i))
             .collect();
         assert_eq!(named, fired, "one evidence per correlated indicator: {f}");
         for r in related {
@@ -86,7 +92,7 @@ fn every_correlated_indicator_names_its_evidence() {
                     assert!(event.contains("a0=\"chmod\""), "{r}\n{event}");
                 }
                 // bind(2) is syscall 49, listen(2) 50 on x86_64.
-                "net_listener" => assert!(
+                "net_listener" | "loopback_dev_listener" => assert!(
                     event.contains("syscall=49") || event.contains("syscall=50"),
                     "{r}\n{event}"
                 ),
@@ -95,7 +101,8 @@ fn every_correlated_indicator_names_its_evidence() {
                     assert!(event.contains("/etc/init.d/"), "{r}\n{event}");
                 }
                 "relaunched" => assert!(event.contains("a0=\"nohup\""), "{r}\n{event}"),
-                "web_service_parent" => {}
+                // The command that wrote or fetched the file (its pid is checked below).
+                "web_service_parent" | "payload_written" | "payload_downloaded" => {}
                 other => panic!("unexpected {other}"),
             }
             // The evidence's pid is the event's.

@@ -20,9 +20,9 @@ pub fn write_jsonl(
     items: &[Explained<'_>],
 ) -> io::Result<()> {
     for e in items {
-        let base = serde_json::to_string(e.finding)?;
+        let base = output::json_string(e.finding)?;
         let body = base.strip_suffix('}').unwrap_or(&base);
-        let explain = serde_json::to_string(&explainer.json(e))?;
+        let explain = output::json_string(&explainer.json(e))?;
         writeln!(out, "{body},\"explain\":{explain}}}")?;
     }
     Ok(())
@@ -49,7 +49,7 @@ pub fn write_csv(
             text.push_str("; evidence ");
             text.push_str(&r.describe());
         }
-        record.push_field(&text);
+        record.push_field(&output::csv_cell(&text));
         w.write_record(&record)?;
     }
     w.flush()

@@ -54,6 +54,9 @@ pub struct HuntStats {
     pub files: u64,
     /// Files found in a directory walk whose content is no log format sighunt reads.
     pub skipped: u64,
+    /// Walk entries not read: symbolic links not followed, FIFOs, devices, sockets,
+    /// links into `/proc`, `/sys` or `/dev`.
+    pub not_read: u64,
     /// The first [`MAX_NAMED`] of the skipped files, to name them.
     pub skipped_paths: Vec<Arc<str>>,
     /// Inputs that could not be opened or read at all.
@@ -93,6 +96,14 @@ impl HuntStats {
             )
         } else {
             String::new()
+        };
+        let skipped = if self.not_read > 0 {
+            format!(
+                "{skipped} ({} not read: symbolic links not followed, FIFOs, devices, sockets, /proc, /sys, /dev)",
+                self.not_read
+            )
+        } else {
+            skipped
         };
         format!(
             "sighunt: {} file{}{skipped}, {} event{}, {} finding{} ({}), {} input error{}",
@@ -147,6 +158,7 @@ impl HuntStats {
     pub fn add(&mut self, other: &HuntStats) {
         self.files += other.files;
         self.skipped += other.skipped;
+        self.not_read += other.not_read;
         self.unreadable += other.unreadable;
         let room = MAX_NAMED.saturating_sub(self.skipped_paths.len());
         self.skipped_paths
@@ -284,12 +296,23 @@ pub fn scan_input(
     counters: &Counters,
 ) -> Scanned {
     let name = found.spec.display();
+    if found.skip.is_some() {
+        stats.not_read += 1;
+        return Scanned::default();
+    }
     stats.files += 1;
-    let opened = match input::open(&found.spec, options.input_format) {
+    // A FIFO the user named is read like stdin; one a walk found is not read.
+    let opened = match input::open_as(&found.spec, options.input_format, found.named) {
         Ok(o) => o,
         Err(OpenError::UnknownFormat) if !found.named => {
             stats.skipped += 1;
             stats.skipped_paths.push(name);
+            return Scanned::default();
+        }
+        Err(OpenError::NotRegular(_)) if !found.named => {
+            // Swapped for a FIFO, device or socket after the walk saw a file.
+            stats.files -= 1;
+            stats.not_read += 1;
             return Scanned::default();
         }
         Err(e) => {

@@ -1,8 +1,10 @@
 //! Inputs: turn the paths a user names into readable, decompressed streams with a
-//! known format. Directories are walked recursively (symlink loops are detected, not
-//! followed forever), compression (gzip, zstd, xz, bzip2, lz4) and binary journald
-//! files are recognised by their magic bytes (see [`decode`]), and the format is
-//! sniffed from content.
+//! known format. Directories are walked recursively without leaving the tree
+//! (symbolic links are not followed unless asked, and never into `/proc`, `/sys` or
+//! `/dev`), only regular files are opened (a FIFO, device or socket found in a walk
+//! is skipped and counted; the type is checked on the opened descriptor, so a file
+//! swapped after the walk cannot make a read block), compression (gzip, zstd, xz, bzip2, lz4)
+//! and binary journald files are recognised by their magic bytes (see [`decode`]), and the format is sniffed from content.
 
 pub mod decode;
 pub mod lines;
@@ -10,11 +12,15 @@ pub mod sniff;
 pub mod splitter;
 pub mod tail;
 
+pub mod safe_open;
+
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::io::{self, BufRead, BufReader, Read, Seek};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub use safe_open::{NotRegular, open_regular};
 
 pub use sniff::{Compression, InputFormat};
 
@@ -72,40 +78,100 @@ impl InputSpec {
 pub struct Found {
     pub spec: InputSpec,
     pub named: bool,
+    /// Why a walk passed over this entry without reading it (counted, not an error).
+    pub skip: Option<Skip>,
+}
+
+/// Why a directory walk did not read an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// A symbolic link, not followed (`--follow-links` opts in).
+    Symlink,
+    /// A link (or the walked path itself) into `/proc`, `/sys` or `/dev`: never read
+    /// by a walk (a link to `/proc/kmsg` would block and drain the kernel log).
+    PseudoFs,
+    /// A FIFO, socket or device: only regular files are read.
+    NotRegular,
 }
 
 /// A found file, or a walk error to report.
 pub type Discovered = Result<Found, InputError>;
 
+/// How directories are walked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalkOptions {
+    /// Follow symbolic links (out of the tree too), except into `/proc`, `/sys` and
+    /// `/dev`. Off by default: a walk stays in the tree it was given.
+    pub follow_links: bool,
+}
+
+/// Kernel pseudo-filesystems a walk never enters, whatever the links say.
+const PSEUDO_FS: [&str; 3] = ["/proc", "/sys", "/dev"];
+
+/// Whether `path` (canonical) is a pseudo-filesystem or lies under one.
+fn in_pseudo_fs(path: &Path) -> bool {
+    PSEUDO_FS.iter().any(|p| path.starts_with(p))
+}
+
 /// Expands user-named paths: `-` is stdin, a directory yields its files recursively
-/// (sorted by name, so runs are reproducible), anything else is taken as a file.
+/// (sorted by name, so runs are reproducible) without following symbolic links,
+/// anything else is taken as a file.
 pub fn discover(paths: &[PathBuf]) -> Vec<Discovered> {
+    discover_with(paths, WalkOptions::default())
+}
+
+/// [`discover`] with walk options.
+pub fn discover_with(paths: &[PathBuf], options: WalkOptions) -> Vec<Discovered> {
     let mut out = Vec::new();
+    let found = |spec, named, skip| Ok(Found { spec, named, skip });
     for path in paths {
         if path.as_os_str() == "-" {
-            out.push(Ok(Found {
-                spec: InputSpec::Stdin,
-                named: true,
-            }));
+            out.push(found(InputSpec::Stdin, true, None));
             continue;
         }
         if !path.is_dir() {
-            out.push(Ok(Found {
-                spec: InputSpec::File(path.clone()),
-                named: true,
-            }));
+            out.push(found(InputSpec::File(path.clone()), true, None));
             continue;
         }
-        let walk = walkdir::WalkDir::new(path)
-            .follow_links(true)
-            .sort_by_file_name();
-        for entry in walk {
+        let root = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if in_pseudo_fs(&root) {
+            out.push(found(
+                InputSpec::File(path.clone()),
+                true,
+                Some(Skip::PseudoFs),
+            ));
+            continue;
+        }
+        let mut walk = walkdir::WalkDir::new(path)
+            .follow_links(options.follow_links)
+            .sort_by_file_name()
+            .into_iter();
+        while let Some(entry) = walk.next() {
             match entry {
-                Ok(e) if e.file_type().is_file() => out.push(Ok(Found {
-                    spec: InputSpec::File(e.into_path()),
-                    named: false,
-                })),
-                Ok(_) => {}
+                Ok(e) => {
+                    let ty = e.file_type();
+                    let skip = if e.path_is_symlink() && !options.follow_links {
+                        Some(Skip::Symlink)
+                    } else if e.path_is_symlink() || (ty.is_dir() && e.depth() > 0) {
+                        // Where a followed link (or a directory of `/` itself) leads.
+                        let real = if e.path_is_symlink() {
+                            e.path().canonicalize().ok()
+                        } else {
+                            Some(root.join(e.path().strip_prefix(path).unwrap_or(e.path())))
+                        };
+                        real.filter(|r| in_pseudo_fs(r)).map(|_| Skip::PseudoFs)
+                    } else {
+                        None
+                    };
+                    if skip.is_some() && ty.is_dir() {
+                        walk.skip_current_dir();
+                    }
+                    if ty.is_dir() && skip.is_none() {
+                        continue;
+                    }
+                    let skip = skip.or((!ty.is_file()).then_some(Skip::NotRegular));
+                    out.push(found(InputSpec::File(e.into_path()), false, skip));
+                }
                 Err(e) => {
                     let at: Arc<str> =
                         Arc::from(e.path().unwrap_or(path).to_string_lossy().as_ref());
@@ -138,12 +204,18 @@ pub struct Opened {
     pub format: InputFormat,
     pub compression: Compression,
     pub payload: Payload,
+    /// The opened regular file (a second descriptor of it) and its size when opened:
+    /// a file that shrinks while it is read is reported, and parallel ranges read
+    /// this very file, not whatever its name points to later.
+    pub file: Option<(File, u64)>,
 }
 
 /// Why an input could not be opened.
 #[derive(Debug)]
 pub enum OpenError {
     Io(io::Error),
+    /// A device or socket (or a FIFO found by a walk): only regular files are read.
+    NotRegular(NotRegular),
     /// Nothing sighunt reads looks like this content.
     UnknownFormat,
 }
@@ -152,6 +224,9 @@ impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OpenError::Io(e) => write!(f, "{e}"),
+            OpenError::NotRegular(kind) => {
+                write!(f, "{kind}, not a regular file: not read")
+            }
             OpenError::UnknownFormat => f.write_str(
                 "format not recognised (not auditd, syslog, journald, eslogger, unified log, EVTX, Windows XML, JSON or Defender for Endpoint; use --input-format to force one)",
             ),
@@ -160,10 +235,28 @@ impl fmt::Display for OpenError {
 }
 
 /// Opens `spec`, decompresses it if needed and sniffs its format (unless `forced`).
+/// A named FIFO (`<(zcat log.gz)`) is read like stdin; opening one never blocks, and
+/// one without a writer reads as empty. Devices and sockets are refused.
 pub fn open(spec: &InputSpec, forced: Option<InputFormat>) -> Result<Opened, OpenError> {
+    open_as(spec, forced, true)
+}
+
+/// [`open`]; `allow_fifo` false refuses FIFOs too (a file found by a walk).
+pub fn open_as(
+    spec: &InputSpec,
+    forced: Option<InputFormat>,
+    allow_fifo: bool,
+) -> Result<Opened, OpenError> {
     let name = spec.display();
+    let mut file = None;
     let raw: Box<dyn Read + Send> = match spec {
-        InputSpec::File(p) => Box::new(File::open(p).map_err(OpenError::Io)?),
+        InputSpec::File(p) => {
+            let (f, regular_len) = safe_open::open_input(p, allow_fifo)?;
+            if let Some(len) = regular_len {
+                file = Some((f.try_clone().map_err(OpenError::Io)?, len));
+            }
+            Box::new(f)
+        }
         InputSpec::Stdin => Box::new(io::stdin()),
     };
     let mut reader = BufReader::with_capacity(SNIFF_BYTES, raw);
@@ -183,6 +276,7 @@ pub fn open(spec: &InputSpec, forced: Option<InputFormat>) -> Result<Opened, Ope
             format: InputFormat::Journald,
             compression,
             payload: Payload::Stream(decode::journal_export(path).map_err(OpenError::Io)?),
+            file: None,
         });
     }
     let mut stream = decode::decompress(compression, Box::new(reader)).map_err(OpenError::Io)?;
@@ -205,15 +299,20 @@ pub fn open(spec: &InputSpec, forced: Option<InputFormat>) -> Result<Opened, Ope
             }
         }
     };
-    // EVTX wants to seek: hand it the plain file when there is one.
+    // EVTX wants to seek: hand it the plain file when there is one (the same
+    // descriptor's file, from its start; never the path opened again).
     if format == InputFormat::Evtx && compression == Compression::None {
-        if let InputSpec::File(p) = spec {
+        if let Some((f, len)) = &file {
             drop(stream);
+            let mut whole = f.try_clone().map_err(OpenError::Io)?;
+            whole.rewind().map_err(OpenError::Io)?;
+            let file = Some((f.try_clone().map_err(OpenError::Io)?, *len));
             return Ok(Opened {
                 name,
                 format,
                 compression,
-                payload: Payload::File(File::open(p).map_err(OpenError::Io)?),
+                payload: Payload::File(whole),
+                file,
             });
         }
     }
@@ -222,6 +321,7 @@ pub fn open(spec: &InputSpec, forced: Option<InputFormat>) -> Result<Opened, Ope
         format,
         compression,
         payload: Payload::Stream(stream),
+        file,
     })
 }
 

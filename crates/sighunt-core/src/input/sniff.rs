@@ -89,6 +89,27 @@ const SNIFF_LINES: usize = 64;
 /// The format of a (decompressed) stream whose first bytes are `head`, or `None`
 /// when nothing sighunt reads looks like it.
 pub fn sniff(head: &[u8]) -> Option<InputFormat> {
+    let whole = sniff_from_start(head);
+    if !matches!(whole, None | Some(InputFormat::Json)) {
+        return whole;
+    }
+    // A cut or garbled first line (a log copied from the middle, a torn write) must
+    // not hide the format of every line after it: judge again without it. A specific
+    // JSON shape (eslogger, unified log) seen after it wins over generic JSON.
+    let text = strip_bom(head);
+    let rest = memchr::memchr(b'\n', text).map(|i| &text[i + 1..]);
+    match rest.filter(|r| !r.iter().all(u8::is_ascii_whitespace)) {
+        Some(rest) => match (whole, sniff_from_start(rest)) {
+            (None, later) => later,
+            (Some(InputFormat::Json), Some(later)) if later != InputFormat::Evtx => Some(later),
+            (whole, _) => whole,
+        },
+        None => whole,
+    }
+}
+
+/// [`sniff`] judging from the first byte on.
+fn sniff_from_start(head: &[u8]) -> Option<InputFormat> {
     if head.starts_with(b"ElfFile\0") {
         return Some(InputFormat::Evtx);
     }

@@ -11,6 +11,7 @@
 //! 100 ms. Nothing is written and nothing is signalled; a process that cannot be read
 //! (permissions, or it exited mid-scan) is counted, never fatal.
 
+mod beneath;
 pub mod procfs;
 
 use std::collections::{BTreeSet, HashMap, HashSet};

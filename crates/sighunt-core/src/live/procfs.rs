@@ -4,12 +4,16 @@
 //! in tests, `/host/proc` in a container), only the fields used are parsed, one
 //! buffer is reused across processes, and every parser takes attacker-influenced
 //! text (a process chooses its own `comm` and `cmdline`) without panicking.
-//! Nothing here writes to `/proc` or signals a process.
+//! Nothing here writes to `/proc` or signals a process. Every path is opened beneath
+//! the root (`live::beneath`): no link leads a read out of it, no read blocks (a
+//! FIFO or device in a crafted tree is refused), and every read is bounded.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+
+use super::beneath::Beneath;
 
 /// `PF_KTHREAD` in `/proc/PID/stat` flags: a kernel thread (no executable, no
 /// dispositions of its own to speak of).
@@ -19,6 +23,8 @@ pub const PF_KTHREAD: u64 = 0x0020_0000;
 const MAX_CMDLINE: u64 = 128 * 1024;
 /// Most file descriptors examined per process.
 pub const MAX_FDS: usize = 16_384;
+/// Most entries of the root looked at (the kernel's largest `pid_max` is 2^22).
+const MAX_ROOT_ENTRIES: usize = (1 << 22) + 4096;
 
 /// A signal set as `/proc/PID/status` prints it: bit N-1 is signal N.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -244,13 +250,16 @@ pub fn parse_passwd(text: &str) -> HashMap<u32, String> {
 #[derive(Debug)]
 pub struct Procfs {
     root: PathBuf,
+    beneath: Beneath,
     buf: Vec<u8>,
 }
 
 impl Procfs {
     pub fn new(root: impl Into<PathBuf>) -> Procfs {
+        let root = root.into();
         Procfs {
-            root: root.into(),
+            beneath: Beneath::new(&root),
+            root,
             buf: Vec::with_capacity(4096),
         }
     }
@@ -266,6 +275,7 @@ impl Procfs {
     /// The numeric entries of the root: every process (thread-group leaders only).
     pub fn pids(&self) -> io::Result<Vec<u32>> {
         let mut pids: Vec<u32> = fs::read_dir(&self.root)?
+            .take(MAX_ROOT_ENTRIES)
             .filter_map(|e| e.ok())
             .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
             .collect();
@@ -276,7 +286,8 @@ impl Procfs {
     /// Reads `rel` (at most `limit` bytes) into the shared buffer.
     pub fn read(&mut self, rel: &str, limit: u64) -> io::Result<&[u8]> {
         self.buf.clear();
-        File::open(self.root.join(rel))?
+        self.beneath
+            .open_file(rel)?
             .take(limit)
             .read_to_end(&mut self.buf)?;
         Ok(&self.buf)
@@ -303,20 +314,17 @@ impl Procfs {
 
     /// A symlink's target as text (`exe`, `cwd`, `fd/N`, `ns/net`): read, never followed.
     pub fn link(&self, rel: &str) -> io::Result<String> {
-        fs::read_link(self.root.join(rel)).map(|p| p.to_string_lossy().into_owned())
+        self.beneath
+            .read_link(rel)
+            .map(|p| p.to_string_lossy().into_owned())
     }
 
     /// The targets of the process's file descriptors, as (fd, link text), at most
     /// [`MAX_FDS`]; fds that close while being read are skipped.
     pub fn fds(&self, pid: u32) -> io::Result<Vec<(u32, String)>> {
-        let dir = self.root.join(format!("{pid}/fd"));
         let mut out = Vec::new();
-        for entry in fs::read_dir(&dir)?.take(MAX_FDS) {
-            let Ok(entry) = entry else { continue };
-            let Some(fd) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
-                continue;
-            };
-            if let Ok(target) = fs::read_link(entry.path()) {
+        for (name, target) in self.beneath.links_in(&format!("{pid}/fd"), MAX_FDS)? {
+            if let Ok(fd) = name.parse() {
                 out.push((fd, target.to_string_lossy().into_owned()));
             }
         }

@@ -84,9 +84,7 @@ mod tests {
     fn prepared(events: &[Event]) -> bool {
         let f = run(events);
         assert_eq!(f.len(), 1);
-        f[0].indicators
-            .iter()
-            .any(|i| i == "payload_made_executable")
+        f[0].indicators.iter().any(|i| i == "payload_written")
     }
 
     #[test]

@@ -456,7 +456,7 @@ pub struct Correlator {
     prepared_by: Bounded<(u64, Box<str>), Related>,
     /// Downloaders and decoders (and their pid) by the parent and session they ran
     /// in; forgotten when another process of the family execs.
-    feeders: Bounded<(u64, Family), (Feeder, u32), FxBuildHasher>,
+    feeders: Bounded<(u64, Family), (Feeder, u32, Related), FxBuildHasher>,
     /// nohup'd shells reading code (and their pid), by parent and session, for a
     /// feeder logged right after.
     fed: Bounded<(u64, Family), (FindingId, u32), FxBuildHasher>,
@@ -792,7 +792,15 @@ impl Correlator {
         let pid = p.pid.unwrap_or_default();
         let mut out = Vec::new();
         for family in families(p) {
-            self.feeders.insert((host, family), (feeder, pid), time);
+            let evidence = Related::new(
+                feeder.indicator(),
+                &p.command_line,
+                p.time,
+                p.pid,
+                Some(p.provenance.clone()),
+            );
+            self.feeders
+                .insert((host, family), (feeder, pid, evidence), time);
             if let Some(((id, _), at)) = self.fed.get(&(host, family)) {
                 if (time - at).abs() <= self.rules.pipe_window_ms
                     && !out.iter().any(|a: &Amendment| a.id == *id)
@@ -842,7 +850,7 @@ impl Correlator {
                 if self
                     .feeders
                     .get(&key)
-                    .is_some_and(|((_, fpid), _)| *fpid != pid)
+                    .is_some_and(|((_, fpid, _), _)| *fpid != pid)
                 {
                     self.feeders.remove(&key);
                 }
@@ -982,20 +990,13 @@ impl Correlator {
         let mut feeders_fired: Vec<&'static str> = Vec::new();
         if reads_code {
             for family in families(p) {
-                if let Some(((feeder, feeder_pid), at)) = self.feeders.get(&(host, family)) {
+                if let Some(((feeder, _, evidence), at)) = self.feeders.get(&(host, family)) {
                     let indicator = feeder.indicator();
                     if (time - at).abs() <= self.rules.pipe_window_ms
                         && !feeders_fired.contains(&indicator)
                     {
                         feeders_fired.push(indicator);
-                        let evidence = Related::new(
-                            indicator,
-                            "a downloader or decoder of the same pipeline",
-                            None,
-                            Some(*feeder_pid),
-                            None,
-                        );
-                        fire(indicator, evidence);
+                        fire(indicator, evidence.clone());
                     }
                 }
             }

@@ -212,3 +212,80 @@ fn idle_flush_completes_an_event_without_end_marker() {
         "/tmp/sighunt-e2e.6l1UPz/x4.sh"
     );
 }
+
+#[test]
+fn two_rotations_within_one_poll_lose_no_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let (one, two) = (dir.path().join("app.log.1"), dir.path().join("app.log.2"));
+    let mut e = engine(Duration::ZERO);
+    let (mut f, lines) = recorded(&path);
+    append(&path, &numbered(1, 10));
+    f.poll(Instant::now(), &mut e);
+    // Between two polls: logrotate runs twice (create mode, `rotate 2`).
+    append(&path, &numbered(11, 20));
+    fs::rename(&path, &one).unwrap();
+    append(&path, &numbered(21, 30));
+    fs::rename(&one, &two).unwrap();
+    fs::rename(&path, &one).unwrap();
+    append(&path, &numbered(31, 40));
+    // An older rotated file, never followed and not modified since: not read.
+    let old = dir.path().join("app.log-20200101");
+    append(&old, "stale line\n");
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_577_836_800);
+    File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    // And a compressed one written just now: never read as text.
+    append(&dir.path().join("app.log.3.gz"), "\x1f\u{8b}binary\n");
+    f.poll(Instant::now(), &mut e);
+    f.poll(Instant::now(), &mut e);
+    assert_eq!(texts(&lines), expected(1, 40), "every line once, in order");
+    // The generation found late is not read again on later polls.
+    append(&path, &numbered(41, 41));
+    f.poll(Instant::now(), &mut e);
+    assert_eq!(texts(&lines), expected(1, 41));
+}
+
+#[test]
+fn a_file_truncated_then_grown_past_the_position_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let mut e = engine(Duration::ZERO);
+    let (mut f, lines) = recorded(&path);
+    append(&path, &numbered(1, 5));
+    f.poll(Instant::now(), &mut e);
+    // Truncated, then a large write before the next poll: the size grew, but the
+    // bytes before the old position are new ones.
+    File::create(&path).unwrap();
+    let big: String = (1..=200).map(|i| format!("new {i}\n")).collect();
+    append(&path, &big);
+    f.poll(Instant::now(), &mut e);
+    let mut want = expected(1, 5);
+    want.extend((1..=200).map(|i| format!("new {i}")));
+    assert_eq!(texts(&lines), want);
+    // Plain growth is not mistaken for a rewrite.
+    append(&path, "new 201\n");
+    f.poll(Instant::now(), &mut e);
+    want.push("new 201".into());
+    assert_eq!(texts(&lines), want);
+}
+
+#[test]
+fn a_fifo_at_the_followed_path_is_reported_never_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut e = engine(Duration::ZERO);
+    let (mut f, lines) = recorded(&path);
+    assert!(!f.poll(Instant::now(), &mut e));
+    assert!(texts(&lines).is_empty());
+    assert_eq!(e.stats.input_errors, 1, "reported once");
+    f.poll(Instant::now(), &mut e);
+    assert_eq!(e.stats.input_errors, 1);
+}

@@ -177,6 +177,8 @@ pub struct JsonSplitter {
     /// sighunt never maps (the relevance probe) without cutting them byte by byte: what they
     /// would have become is nothing. Off by default (a plain object splitter).
     pub skip_irrelevant: bool,
+    /// The last byte was a newline.
+    line_start: bool,
 }
 
 impl Default for JsonSplitter {
@@ -192,6 +194,7 @@ impl Default for JsonSplitter {
             start_line: 1,
             line_mode: None,
             skip_irrelevant: false,
+            line_start: false,
         }
     }
 }
@@ -289,7 +292,9 @@ impl JsonSplitter {
                     }
                     if b == b'\n' {
                         self.line += 1;
-                        if self.line_mode == Some(true) {
+                        // A raw newline never occurs inside a JSON string: an object
+                        // still in a string at the end of its line was cut there.
+                        if self.line_mode == Some(true) || self.in_string {
                             if self.state == State::Value {
                                 out(
                                     self.start_line,
@@ -298,6 +303,26 @@ impl JsonSplitter {
                             }
                             self.state = State::Idle;
                         }
+                        self.line_start = true;
+                        continue;
+                    }
+                    let at_line_start = std::mem::take(&mut self.line_start);
+                    if at_line_start
+                        && b == b'{'
+                        && !self.in_string
+                        && self.line_mode.is_none()
+                        && self.start_line < self.line
+                    {
+                        // Before the first object is complete, an object opening at the
+                        // very start of a line while another is open means that one was
+                        // cut (a cut first line of JSON Lines): report it, start over.
+                        if self.state == State::Value {
+                            out(
+                                self.start_line,
+                                Err("incomplete JSON object; line skipped".to_string()),
+                            );
+                        }
+                        self.start(b);
                         continue;
                     }
                     if self.in_string {
@@ -353,6 +378,7 @@ impl JsonSplitter {
     }
 
     fn start(&mut self, b: u8) {
+        self.line_start = false;
         self.buf.clear();
         self.buf.push(b);
         self.depth = 1;
