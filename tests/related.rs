@@ -89,7 +89,11 @@ fn every_correlated_indicator_names_its_evidence() {
             match indicator {
                 "payload_made_executable" => {
                     assert!(what.starts_with("chmod "), "{r}");
-                    assert!(event.contains("a0=\"chmod\""), "{r}\n{event}");
+                    // chmod's own exec, or the shell whose `-c` string ran it.
+                    assert!(
+                        event.contains("a0=\"chmod\"") || event.contains("a1=\"-c\""),
+                        "{r}\n{event}"
+                    );
                 }
                 // bind(2) is syscall 49, listen(2) 50 on x86_64.
                 "net_listener" | "loopback_dev_listener" => assert!(
@@ -102,6 +106,10 @@ fn every_correlated_indicator_names_its_evidence() {
                 }
                 "relaunched" => assert!(event.contains("a0=\"nohup\""), "{r}\n{event}"),
                 // The command that wrote or fetched the file (its pid is checked below).
+                // A downloader or decoder of the same pipeline: its own exec.
+                "download_tool" | "encoded_payload" => {
+                    assert!(event.contains("syscall=59"), "{r}\n{event}")
+                }
                 "web_service_parent" | "payload_written" | "payload_downloaded" => {}
                 other => panic!("unexpected {other}"),
             }

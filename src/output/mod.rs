@@ -264,18 +264,7 @@ pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
     if formula {
         out.push('\'');
     }
-    for c in s.chars() {
-        match c {
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if is_control_or_bidi(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
+    out.push_str(&escape_control(s));
     std::borrow::Cow::Owned(out)
 }
 
@@ -302,11 +291,7 @@ pub fn escape_control(s: &str) -> String {
             c if (c as u32) < 0x20 || c as u32 == 0x7f => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
-            c if (0x80..0xa0).contains(&(c as u32))
-                || matches!(c as u32, 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069) =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
+            c if is_control_or_bidi(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }

@@ -190,6 +190,44 @@ pub fn feed_lines<R: std::io::BufRead>(
     sink.progress(lines.offset() - reported);
 }
 
+/// Feeds a JSON stream to `parser` chunk by chunk, as the reader fills them (a
+/// leading UTF-8 byte-order mark dropped); a read error ends the input with an error
+/// at the line `line_of` says the parser has reached.
+pub(crate) fn feed_json_chunks<P>(
+    name: &Arc<str>,
+    reader: &mut dyn std::io::BufRead,
+    parser: &mut P,
+    sink: &mut dyn EventSink,
+    line_of: fn(&P) -> u64,
+    feed: fn(&mut P, &[u8], &mut dyn EventSink),
+) {
+    let mut first = true;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok([]) => break,
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                sink.error(InputError::new(
+                    name,
+                    Some(format!("line {}", line_of(parser))),
+                    format!("read error: {e}; rest of this input skipped"),
+                ));
+                break;
+            }
+        };
+        let n = chunk.len();
+        let bytes = if first {
+            first = false;
+            chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk)
+        } else {
+            chunk
+        };
+        feed(parser, bytes, sink);
+        reader.consume(n);
+    }
+}
+
 /// The error for a line over [`MAX_LINE_BYTES`], skipped unbuffered: one wording
 /// for every mode that feeds lines (a hunt, `--follow`, the plugin, the stream).
 pub fn line_too_long(name: &Arc<str>, line_no: u64, bytes: u64) -> InputError {

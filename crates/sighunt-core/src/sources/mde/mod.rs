@@ -207,32 +207,17 @@ pub fn read_mde(name: &Arc<str>, mut reader: Box<dyn BufRead + Send>, sink: &mut
     }
     parser.mode = Mode::Json;
     parser.json.line_mode = one_per_line(head.split(|&b| b == b'\n').next().unwrap_or_default());
-    let mut first = true;
-    loop {
-        let chunk = match reader.fill_buf() {
-            Ok([]) => break,
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                sink.error(InputError::new(
-                    name,
-                    Some(format!("line {}", parser.json.line)),
-                    format!("read error: {e}; rest of this input skipped"),
-                ));
-                break;
-            }
-        };
-        let n = chunk.len();
-        let bytes = if first {
-            first = false;
-            chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk)
-        } else {
-            chunk
-        };
-        parser.feed_json(bytes, sink);
-        reader.consume(n);
-        sink.progress(n as u64);
-    }
+    crate::sources::feed_json_chunks(
+        name,
+        &mut reader,
+        &mut parser,
+        sink,
+        |p| p.json.line,
+        |p, bytes, sink| {
+            p.feed_json(bytes, sink);
+            sink.progress(bytes.len() as u64);
+        },
+    );
     parser.finish(sink);
 }
 

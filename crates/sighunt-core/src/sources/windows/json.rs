@@ -33,31 +33,14 @@ use crate::sources::{EventSink, LineParser};
 /// Reads a JSON stream (lines or arrays) into `sink`.
 pub fn read_json(name: &Arc<str>, mut reader: Box<dyn BufRead + Send>, sink: &mut dyn EventSink) {
     let mut parser = WinJsonParser::new(name.clone());
-    let mut first = true;
-    loop {
-        let chunk = match reader.fill_buf() {
-            Ok([]) => break,
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                sink.error(InputError::new(
-                    name,
-                    Some(format!("line {}", parser.splitter.line)),
-                    format!("read error: {e}; rest of this input skipped"),
-                ));
-                break;
-            }
-        };
-        let n = chunk.len();
-        let bytes = if first {
-            first = false;
-            chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk)
-        } else {
-            chunk
-        };
-        parser.feed(bytes, sink);
-        reader.consume(n);
-    }
+    crate::sources::feed_json_chunks(
+        name,
+        &mut reader,
+        &mut parser,
+        sink,
+        |p| p.splitter.line,
+        |p, bytes, sink| p.feed(bytes, sink),
+    );
     parser.finish(sink);
 }
 
