@@ -193,6 +193,33 @@ struct Evidence<'a> {
     slot: Option<u64>,
 }
 
+impl<'a> Evidence<'a> {
+    /// Evidence from a process start: where, when and by whom come from the event.
+    fn of_process(
+        p: &'a ProcessStart,
+        exec_cmd: String,
+        display: String,
+        script: String,
+        context: Vec<String>,
+        slot: Option<u64>,
+    ) -> Evidence<'a> {
+        Evidence {
+            time: p.time,
+            host: &p.host,
+            platform: p.platform,
+            exec_cmd,
+            display,
+            script,
+            context,
+            pid: p.pid,
+            ppid: p.ppid,
+            user: p.user.clone(),
+            source: &p.provenance,
+            slot,
+        }
+    }
+}
+
 impl PowerShellDetector {
     pub fn new(rules: &Rules) -> Result<Self, RulesError> {
         let ps: PowerShellRules = rules.section("powershell")?;
@@ -312,20 +339,7 @@ impl PowerShellDetector {
                     .or_else(|| p.argv.first().cloned())
                     .unwrap_or_default();
                 self.judge(
-                    Evidence {
-                        time: p.time,
-                        host: &p.host,
-                        platform: p.platform,
-                        exec_cmd,
-                        display,
-                        script,
-                        context,
-                        pid: p.pid,
-                        ppid: p.ppid,
-                        user: p.user.clone(),
-                        source: &p.provenance,
-                        slot: Some(slot),
-                    },
+                    Evidence::of_process(p, exec_cmd, display, script, context, Some(slot)),
                     out,
                 );
             }
@@ -366,20 +380,7 @@ impl PowerShellDetector {
             }
             let display = display_line(&cleaned, &ha);
             self.judge(
-                Evidence {
-                    time: p.time,
-                    host: &p.host,
-                    platform: p.platform,
-                    exec_cmd: name,
-                    display,
-                    script,
-                    context,
-                    pid: p.pid,
-                    ppid: p.ppid,
-                    user: p.user.clone(),
-                    source: &p.provenance,
-                    slot: None,
-                },
+                Evidence::of_process(p, name, display, script, context, None),
                 out,
             );
         }
@@ -414,20 +415,7 @@ impl PowerShellDetector {
             // What the analyst sees: cmd.exe's line as cmd.exe read it.
             let display = display_line(&strip_carets(&p.command_line), &ha);
             self.judge(
-                Evidence {
-                    time: p.time,
-                    host: &p.host,
-                    platform: p.platform,
-                    exec_cmd: name.clone(),
-                    display,
-                    script,
-                    context,
-                    pid: p.pid,
-                    ppid: p.ppid,
-                    user: p.user.clone(),
-                    source: &p.provenance,
-                    slot: None,
-                },
+                Evidence::of_process(p, name.clone(), display, script, context, None),
                 out,
             );
         }

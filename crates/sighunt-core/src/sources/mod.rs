@@ -190,10 +190,10 @@ pub fn feed_lines<R: std::io::BufRead>(
     sink.progress(lines.offset() - reported);
 }
 
-/// Feeds a JSON stream to `parser` chunk by chunk, as the reader fills them (a
-/// leading UTF-8 byte-order mark dropped); a read error ends the input with an error
-/// at the line `line_of` says the parser has reached.
-pub(crate) fn feed_json_chunks<P>(
+/// Feeds a stream that a splitter cuts into pieces (JSON, XML) to `parser` chunk by
+/// chunk, as the reader fills them (a leading UTF-8 byte-order mark dropped); a read
+/// error ends the input with an error at the line `line_of` says the parser reached.
+pub(crate) fn feed_chunks<P>(
     name: &Arc<str>,
     reader: &mut dyn std::io::BufRead,
     parser: &mut P,

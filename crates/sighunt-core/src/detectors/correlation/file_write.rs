@@ -5,6 +5,7 @@
 
 use super::{Correlator, Prepared, canonical, host_key, resolve};
 use crate::event::FileWrite;
+use crate::finding::Related;
 
 impl Correlator {
     /// Remembers the path a file event wrote, in the same bounded table (and under the
@@ -21,17 +22,23 @@ impl Correlator {
             f.path.clone()
         };
         let key = (host_key(&f.host), Box::from(canonical(&path)));
+        // The file event names no command: an earlier preparer of the path stays the
+        // evidence, else the write itself without a record position.
         let merged = match self.prepared.get(&key) {
-            Some((old, _)) => Prepared {
-                written: true,
-                ..*old
-            },
-            None => Prepared {
-                made_executable: false,
-                written: true,
-                downloaded: false,
-                nohup_copy: false,
-            },
+            Some(((old, by), _)) => (
+                Prepared {
+                    written: true,
+                    ..*old
+                },
+                by.clone(),
+            ),
+            None => (
+                Prepared {
+                    written: true,
+                    ..Prepared::default()
+                },
+                Related::new("payload_written", "preparation", None, None, None),
+            ),
         };
         self.prepared.insert(key, merged, time);
     }

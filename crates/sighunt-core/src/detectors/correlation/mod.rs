@@ -451,9 +451,9 @@ pub struct Correlator {
     preparers: AhoCorasick,
     processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
     guids: Bounded<(u64, Box<str>), u32>,
-    prepared: Bounded<(u64, Box<str>), Prepared>,
-    /// The command that last prepared each path in `prepared` (its evidence).
-    prepared_by: Bounded<(u64, Box<str>), Related>,
+    /// How each path was prepared, and the command that last prepared it (the
+    /// evidence a preparation indicator names).
+    prepared: Bounded<(u64, Box<str>), (Prepared, Related)>,
     /// Downloaders and decoders (and their pid) by the parent and session they ran
     /// in; forgotten when another process of the family execs.
     feeders: Bounded<(u64, Family), (Feeder, u32, Related), FxBuildHasher>,
@@ -487,7 +487,6 @@ impl Correlator {
             processes: Bounded::new(c.max_processes),
             guids: Bounded::new(c.max_processes),
             prepared: Bounded::new(c.max_prepared_paths),
-            prepared_by: Bounded::new(c.max_prepared_paths),
             feeders: Bounded::new(c.max_watched_launches),
             fed: Bounded::new(c.max_watched_launches),
             watched: Bounded::new(c.max_watched_launches),
@@ -740,7 +739,7 @@ impl Correlator {
                 let path = resolve_for(&path, p.cwd.as_deref(), p.user.as_deref());
                 let key = (host, Box::from(canonical(&path)));
                 let merged = match self.prepared.get(&key) {
-                    Some((old, _)) => Prepared {
+                    Some(((old, _), _)) => Prepared {
                         made_executable: old.made_executable || how.made_executable,
                         written: old.written || how.written,
                         downloaded: old.downloaded || how.downloaded,
@@ -748,8 +747,8 @@ impl Correlator {
                     },
                     None => how,
                 };
-                self.prepared_by.insert(key.clone(), evidence.clone(), time);
-                self.prepared.insert_at(key, merged, time, position);
+                self.prepared
+                    .insert_at(key, (merged, evidence.clone()), time, position);
             }
         }
     }
@@ -833,7 +832,7 @@ impl Correlator {
         };
         self.prepared
             .get(&(host_key(&p.host), Box::from(canonical(exe))))
-            .is_some_and(|(prep, _)| prep.nohup_copy)
+            .is_some_and(|((prep, _), _)| prep.nohup_copy)
     }
 
     /// Adds a process to the table (after detection looked at it: its own entry is
@@ -963,16 +962,12 @@ impl Correlator {
             context.related.push(evidence);
         };
 
-        let preparations: Vec<(Prepared, Option<Related>)> = payloads
+        let preparations: Vec<&(Prepared, Related)> = payloads
             .iter()
-            .filter_map(|path| {
-                let key = (host, Box::from(canonical(path)));
-                let (prep, t) = self.prepared.get(&key)?;
-                (t <= time).then(|| (*prep, self.prepared_by.get(&key).map(|(r, _)| r.clone())))
-            })
+            .filter_map(|path| self.prepared.get(&(host, Box::from(canonical(path)))))
+            .filter(|(_, t)| *t <= time)
+            .map(|(prepared, _)| prepared)
             .collect();
-        let no_record =
-            |indicator: &'static str| Related::new(indicator, "preparation", None, None, None);
         for (indicator, made) in [
             (
                 "payload_made_executable",
@@ -982,7 +977,7 @@ impl Correlator {
             ("payload_downloaded", |p: &Prepared| p.downloaded),
         ] {
             if let Some((_, by)) = preparations.iter().find(|(prep, _)| made(prep)) {
-                let mut evidence = by.clone().unwrap_or_else(|| no_record(indicator));
+                let mut evidence = by.clone();
                 evidence.indicator = indicator;
                 fire(indicator, evidence);
             }

@@ -207,7 +207,7 @@ pub fn read_mde(name: &Arc<str>, mut reader: Box<dyn BufRead + Send>, sink: &mut
     }
     parser.mode = Mode::Json;
     parser.json.line_mode = one_per_line(head.split(|&b| b == b'\n').next().unwrap_or_default());
-    crate::sources::feed_json_chunks(
+    crate::sources::feed_chunks(
         name,
         &mut reader,
         &mut parser,

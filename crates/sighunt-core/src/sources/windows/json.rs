@@ -33,7 +33,7 @@ use crate::sources::{EventSink, LineParser};
 /// Reads a JSON stream (lines or arrays) into `sink`.
 pub fn read_json(name: &Arc<str>, mut reader: Box<dyn BufRead + Send>, sink: &mut dyn EventSink) {
     let mut parser = WinJsonParser::new(name.clone());
-    crate::sources::feed_json_chunks(
+    crate::sources::feed_chunks(
         name,
         &mut reader,
         &mut parser,

@@ -82,35 +82,56 @@ impl LineParser for WinXmlParser {
 
 /// Reads an XML event stream into `sink`.
 pub fn read_xml(name: &Arc<str>, mut reader: Box<dyn BufRead + Send>, sink: &mut dyn EventSink) {
-    let mut mapper = Mapper::new(name.clone(), FORMAT_XML);
-    let mut splitter = XmlSplitter::default();
-    let mut on_piece =
-        |line: u64, piece: Result<&[u8], String>, sink: &mut dyn EventSink| match piece
-            .and_then(parse_event_xml)
-        {
-            Ok(ev) => mapper.map(ev, Position::Line(line), sink),
-            Err(e) => sink.error(InputError::new(name, Some(format!("line {line}")), e)),
-        };
-    loop {
-        let chunk = match reader.fill_buf() {
-            Ok([]) => break,
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                sink.error(InputError::new(
-                    name,
-                    Some(format!("line {}", splitter.line)),
-                    format!("read error: {e}; rest of this input skipped"),
-                ));
-                break;
-            }
-        };
-        let n = chunk.len();
-        splitter.push(chunk, &mut |line, piece| on_piece(line, piece, sink));
-        reader.consume(n);
-    }
-    splitter.finish(&mut |line, piece| on_piece(line, piece, sink));
+    let mut xml = XmlReader {
+        name: name.clone(),
+        mapper: Mapper::new(name.clone(), FORMAT_XML),
+        splitter: XmlSplitter::default(),
+    };
+    crate::sources::feed_chunks(
+        name,
+        &mut reader,
+        &mut xml,
+        sink,
+        |x| x.splitter.line,
+        XmlReader::push,
+    );
+    let XmlReader {
+        name,
+        mut mapper,
+        mut splitter,
+    } = xml;
+    splitter.finish(&mut |line, piece| map_piece(&name, &mut mapper, line, piece, sink));
     mapper.finish(sink);
+}
+
+/// An XML stream's splitter and the mapper its events go to.
+struct XmlReader {
+    name: Arc<str>,
+    mapper: Mapper,
+    splitter: XmlSplitter,
+}
+
+impl XmlReader {
+    fn push(&mut self, bytes: &[u8], sink: &mut dyn EventSink) {
+        let (name, mapper) = (&self.name, &mut self.mapper);
+        self.splitter.push(bytes, &mut |line, piece| {
+            map_piece(name, mapper, line, piece, sink)
+        });
+    }
+}
+
+/// One event's XML mapped to events, or its error reported.
+fn map_piece(
+    name: &Arc<str>,
+    mapper: &mut Mapper,
+    line: u64,
+    piece: Result<&[u8], String>,
+    sink: &mut dyn EventSink,
+) {
+    match piece.and_then(parse_event_xml) {
+        Ok(ev) => mapper.map(ev, Position::Line(line), sink),
+        Err(e) => sink.error(InputError::new(name, Some(format!("line {line}")), e)),
+    }
 }
 
 /// Cuts a byte stream into `<Event …>…</Event>` pieces.
