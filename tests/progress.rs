@@ -107,7 +107,7 @@ fn on_a_terminal(command: &str) -> Option<String> {
 #[test]
 fn one_big_file_moves_the_bar_by_bytes_before_it_is_done() {
     // Benign sshd lines in one file, sized from this machine's measured speed so that
-    // reading it takes several progress ticks however fast the machine is.
+    // reading it takes many progress ticks however fast the machine is.
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("secure.log");
     let mut block = String::new();
@@ -122,7 +122,17 @@ fn one_big_file_moves_the_bar_by_bytes_before_it_is_done() {
         ));
         i += 1;
     }
-    std::fs::write(&log, &block).unwrap();
+    let write_blocks = |blocks: usize| {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+        for _ in 0..blocks {
+            out.write_all(block.as_bytes()).unwrap();
+        }
+        out.flush().unwrap();
+    };
+    // The probe is big enough that start-up costs do not hide the reading speed.
+    let probe_blocks = 8;
+    write_blocks(probe_blocks);
     let started = std::time::Instant::now();
     let probe = run_sighunt([
         "hunt",
@@ -133,17 +143,10 @@ fn one_big_file_moves_the_bar_by_bytes_before_it_is_done() {
         log.to_str().unwrap(),
     ]);
     assert!(probe.success(), "{}", probe.describe());
-    let per_block = started.elapsed().as_secs_f64().max(0.001);
-    // At least two seconds of reading (ten ticks of the bar), at most 1 GiB on disk.
-    let blocks = ((2.0 / per_block).ceil() as usize).clamp(1, 128);
-    {
-        use std::io::Write;
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
-        for _ in 0..blocks {
-            out.write_all(block.as_bytes()).unwrap();
-        }
-        out.flush().unwrap();
-    }
+    let per_block = started.elapsed().as_secs_f64() / probe_blocks as f64;
+    // About four seconds of reading (twenty ticks of the bar), at most 2 GiB on disk.
+    let blocks = ((4.0 / per_block.max(1e-4)).ceil() as usize).clamp(probe_blocks, 256);
+    write_blocks(blocks);
     let Some(shown) = on_a_terminal(&format!(
         "{} hunt -f jsonl -o /dev/null {}",
         sighunt_bin().display(),

@@ -65,7 +65,10 @@ impl EventSink for BatchSink {
     }
 
     fn progress(&mut self, bytes: u64) {
+        // Progress comes once per read block: sent at once, so the bar moves while
+        // a range with few events is parsed, not only when a batch fills up.
         self.push(Item::Progress(bytes));
+        self.flush();
     }
 }
 
