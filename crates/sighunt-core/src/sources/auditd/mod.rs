@@ -175,7 +175,9 @@ impl AuditParser {
         sink: &mut dyn EventSink,
     ) {
         let syscall = header.kind == b"SYSCALL";
-        if !syscall && !self.open.contains_key(&key) && self.closed.contains(&key) {
+        // One lookup of the open events per record decides most records' fate.
+        let is_open = self.open.contains_key(&key);
+        if !syscall && !is_open && self.closed.contains(&key) {
             // A record of an event already dropped or completed: decided from the
             // header alone, the body is never scanned.
             if !matches!(header.kind, b"PATH" | b"CWD" | b"PROCTITLE") {
@@ -187,12 +189,15 @@ impl AuditParser {
         // The hot path: most syscall events are neither execs nor socket calls.
         // Decide from the SYSCALL record's first fields and drop the whole event.
         if syscall && quick_call(&rec) == Some(Call::Other) {
-            self.open.remove(&key);
+            if is_open {
+                self.open.remove(&key);
+            }
             self.close(key);
             return;
         }
-        if !self.open.contains_key(&key) {
-            if self.closed.contains(&key) {
+        if !is_open {
+            // Other records of closed events returned above, before their body.
+            if syscall && self.closed.contains(&key) {
                 if rec.kind != b"PATH" && rec.kind != b"CWD" && rec.kind != b"PROCTITLE" {
                     self.late_records += 1;
                 }

@@ -156,12 +156,12 @@ fn locate_header(line: &[u8]) -> Option<(usize, usize)> {
 /// stamp is the first `)`'s prefix; its first `:` splits time from serial, and the
 /// time's first `.` seconds from the fraction (of which three digits are read).
 fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
-    // Seconds: digits up to `.` or `:`.
-    let i = digits(s);
+    // Seconds: digits up to `.` or `:`, read and valued in the same loop.
+    let (i, secs) = leading_u64(s);
     if !matches!(s.get(i), Some(b'.' | b':')) {
         return None;
     }
-    let secs = parse_u64(&s[..i])?;
+    let secs = secs?;
     let mut i = i;
     let mut ms = 0i64;
     if s[i] == b'.' {
@@ -183,22 +183,35 @@ fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
     i += 1; // the `:`
     // The serial: digits up to the `)` (a plain loop: a vector search costs more
     // than the dozen bytes it would skip).
-    let from = i;
-    let close = from + digits(&s[from..]);
+    let (len, serial) = leading_u64(&s[i..]);
+    let close = i + len;
     if *s.get(close)? != b')' {
         return None;
     }
-    let serial = parse_u64(&s[from..close])?;
+    let serial = serial?;
     // As the kernel never writes it, but as before: wrapping, then checked.
     let secs = secs as i64;
     Some((secs.checked_mul(1000)?.checked_add(ms)?, serial, close))
 }
 
-/// How many ASCII digits `s` starts with.
-fn digits(s: &[u8]) -> usize {
-    s.iter()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(s.len())
+/// How many ASCII digits `s` starts with, and their value as [`parse_u64`] gives it
+/// (`None` for no digits, more than 20, or a value over `u64::MAX`): one pass.
+fn leading_u64(s: &[u8]) -> (usize, Option<u64>) {
+    let mut v: u64 = 0;
+    let mut overflow = false;
+    let mut i = 0;
+    while let Some(&d) = s.get(i) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        match v.checked_mul(10).and_then(|v| v.checked_add(u64::from(d - b'0'))) {
+            Some(n) => v = n,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    let valid = i > 0 && i <= 20 && !overflow;
+    (i, valid.then_some(v))
 }
 
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
