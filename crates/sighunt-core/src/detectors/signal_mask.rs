@@ -947,7 +947,6 @@ pub fn shell_trap(args: &[String]) -> Masking {
     m
 }
 
-
 /// The code runs another program (`os.execv`, `subprocess.Popen`, Perl `exec`/
 /// `system`, Ruby `spawn`, Node `child_process`): its path literals are what runs.
 static EXECS: LazyLock<Regex> = LazyLock::new(|| {

@@ -204,7 +204,10 @@ fn leading_u64(s: &[u8]) -> (usize, Option<u64>) {
         if !d.is_ascii_digit() {
             break;
         }
-        match v.checked_mul(10).and_then(|v| v.checked_add(u64::from(d - b'0'))) {
+        match v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+        {
             Some(n) => v = n,
             None => overflow = true,
         }
