@@ -146,7 +146,9 @@ pub fn read_input(opened: Opened, sink: &mut dyn EventSink) {
     };
     let reader = match payload {
         Payload::Stream(s) => s,
-        Payload::File(f) => Box::new(std::io::BufReader::with_capacity(256 * 1024, f)),
+        // Large reads: a quarter of the read system calls of 256 KiB ones, on the
+        // sources (auditd) that read at hundreds of MB/s.
+        Payload::File(f) => Box::new(std::io::BufReader::with_capacity(1024 * 1024, f)),
     };
     let mut lines = LineReader::new(reader, MAX_LINE_BYTES);
     feed_lines(&mut lines, &name, parser.as_mut(), 1, sink);

@@ -692,3 +692,41 @@ fn kernel_recorded(log: &[u8]) {
         "only the seven signal scenarios: {findings:#?}"
     );
 }
+
+/// The hand-written path-literal scanner finds what the regex it replaced found:
+/// every string over an alphabet of quotes, slashes, spaces (ASCII and Unicode) and
+/// letters up to length 5, plus runs at the 4,096-character limit.
+#[test]
+fn quoted_paths_agree_with_the_regex_they_replace() {
+    let oracle = regex::Regex::new(r#"["'](/[^"'\s]{1,4096})["']"#).unwrap();
+    let expected = |code: &str| -> Vec<String> {
+        oracle
+            .captures_iter(code)
+            .map(|c| c[1].to_string())
+            .take(64)
+            .collect()
+    };
+    let alphabet = ['"', '\'', '/', ' ', 'a', '\u{2003}', 'é'];
+    let mut cases: Vec<String> = vec![String::new()];
+    let mut frontier = vec![String::new()];
+    for _ in 0..5 {
+        let mut next = Vec::new();
+        for s in &frontier {
+            for &c in &alphabet {
+                let mut t = s.clone();
+                t.push(c);
+                next.push(t);
+            }
+        }
+        cases.extend(next.iter().cloned());
+        frontier = next;
+    }
+    for n in [4095, 4096, 4097] {
+        cases.push(format!("os.execv('/{}', [])", "x".repeat(n)));
+        cases.push(format!("'/{}' \"/tmp/y\"", "é".repeat(n)));
+    }
+    cases.push("'/a' ".repeat(80));
+    for case in &cases {
+        assert_eq!(quoted_paths(case), expected(case), "{case:?}");
+    }
+}

@@ -175,7 +175,9 @@ impl AuditParser {
         sink: &mut dyn EventSink,
     ) {
         let syscall = header.kind == b"SYSCALL";
-        if !syscall && !self.open.contains_key(&key) && self.closed.contains(&key) {
+        // One lookup of the open events per record decides most records' fate.
+        let is_open = self.open.contains_key(&key);
+        if !syscall && !is_open && self.closed.contains(&key) {
             // A record of an event already dropped or completed: decided from the
             // header alone, the body is never scanned.
             if !matches!(header.kind, b"PATH" | b"CWD" | b"PROCTITLE") {
@@ -183,17 +185,23 @@ impl AuditParser {
             }
             return;
         }
-        let rec = header.into_record();
+        // The body is split from its enrichment only where it is read: SYSCALLs
+        // here; other records in `Partial::absorb`, and not at all for the PATH and
+        // PROCTITLE records an exec's SYSCALL and EXECVE made redundant.
+        let split = syscall.then(|| header.clone().into_record());
         // The hot path: most syscall events are neither execs nor socket calls.
         // Decide from the SYSCALL record's first fields and drop the whole event.
-        if syscall && quick_call(&rec) == Some(Call::Other) {
-            self.open.remove(&key);
+        if split.as_ref().and_then(quick_call) == Some(Call::Other) {
+            if is_open {
+                self.open.remove(&key);
+            }
             self.close(key);
             return;
         }
-        if !self.open.contains_key(&key) {
-            if self.closed.contains(&key) {
-                if rec.kind != b"PATH" && rec.kind != b"CWD" && rec.kind != b"PROCTITLE" {
+        if !is_open {
+            // Other records of closed events returned above, before their body.
+            if syscall && self.closed.contains(&key) {
+                if !matches!(header.kind, b"PATH" | b"CWD" | b"PROCTITLE") {
                     self.late_records += 1;
                 }
                 return;
@@ -202,12 +210,12 @@ impl AuditParser {
             let partial = Partial {
                 seq: self.opened,
                 first_line: line_no,
-                time_ms: rec.time_ms,
-                node: rec.node.map(|n| String::from_utf8_lossy(n).into_owned()),
+                time_ms: header.time_ms,
+                node: header.node.map(|n| String::from_utf8_lossy(n).into_owned()),
                 ..Partial::default()
             };
             self.open.insert(key, partial);
-            self.order.push_back((key, rec.time_ms, self.opened));
+            self.order.push_back((key, header.time_ms, self.opened));
             if self.open.len() > MAX_OPEN_EVENTS {
                 self.expired_by_count += 1;
                 self.complete_oldest(sink);
@@ -216,19 +224,18 @@ impl AuditParser {
                 self.compact_order(sink);
             }
         }
-        let rec = &rec;
         let Some(partial) = self.open.get_mut(&key) else {
             return;
         };
         partial.records += 1;
         partial.last_line = line_no;
         let ends = if partial.records > MAX_RECORDS_PER_EVENT
-            && !matches!(rec.kind, b"EOE" | b"PROCTITLE")
+            && !matches!(header.kind, b"EOE" | b"PROCTITLE")
         {
             partial.truncated = true;
             false
         } else {
-            partial.absorb(rec)
+            partial.absorb(header, split)
         };
         if ends {
             self.complete(&key, sink);
@@ -363,20 +370,23 @@ impl LineParser for AuditParser {
 }
 
 impl Partial {
-    /// Takes one record into the event; returns true when it ends the event.
-    fn absorb(&mut self, rec: &Record<'_>) -> bool {
-        match rec.kind {
+    /// Takes one record into the event (its header, and its body if already split
+    /// from the enrichment); returns true when it ends the event.
+    fn absorb(&mut self, header: Header<'_>, split: Option<Record<'_>>) -> bool {
+        let kind = header.kind;
+        let record = move || split.unwrap_or_else(|| header.into_record());
+        match kind {
             b"SYSCALL" => {
-                self.syscall = Some(parse_syscall(rec));
+                self.syscall = Some(parse_syscall(&record()));
                 false
             }
             b"EXECVE" => {
                 self.has_execve = true;
-                self.absorb_execve(rec.body);
+                self.absorb_execve(record().body);
                 false
             }
             b"CWD" => {
-                if let Some((_, v)) = fields(rec.body).find(|(k, _)| *k == b"cwd") {
+                if let Some((_, v)) = fields(record().body).find(|(k, _)| *k == b"cwd") {
                     self.cwd = Some(lossy(v.decode()));
                 }
                 false
@@ -388,7 +398,7 @@ impl Partial {
                 }
                 let mut item0 = false;
                 let mut name = None;
-                for (k, v) in fields(rec.body) {
+                for (k, v) in fields(record().body) {
                     match k {
                         b"item" => item0 = v.raw() == b"0",
                         b"name" => name = Some(v),
@@ -401,7 +411,7 @@ impl Partial {
                 false
             }
             b"SOCKADDR" => {
-                if let Some((_, v)) = fields(rec.body).find(|(k, _)| *k == b"saddr") {
+                if let Some((_, v)) = fields(record().body).find(|(k, _)| *k == b"saddr") {
                     self.sockaddr = decode_hex(v.raw()).and_then(|b| format_sockaddr(&b));
                 }
                 false
@@ -411,7 +421,7 @@ impl Partial {
                 if self.has_execve && !(self.args.is_empty() && self.chunks.is_empty()) {
                     return true;
                 }
-                if let Some((_, v)) = fields(rec.body).find(|(k, _)| *k == b"proctitle") {
+                if let Some((_, v)) = fields(record().body).find(|(k, _)| *k == b"proctitle") {
                     self.proctitle = Some(v.decode());
                 }
                 true

@@ -156,12 +156,45 @@ fn locate_header(line: &[u8]) -> Option<(usize, usize)> {
 /// stamp is the first `)`'s prefix; its first `:` splits time from serial, and the
 /// time's first `.` seconds from the fraction (of which three digits are read).
 fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
-    // Seconds: digits up to `.` or `:`.
-    let i = digits(s);
+    // The kernel's own shape, `ssssssssss.mmm:`, read without a search; anything
+    // else takes the general path below (which gives the same result on this shape).
+    if let Some(
+        &[
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+            s5,
+            s6,
+            s7,
+            s8,
+            s9,
+            b'.',
+            m0,
+            m1,
+            m2,
+            b':',
+        ],
+    ) = s.get(..15)
+    {
+        let time = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, m0, m1, m2];
+        if time.iter().all(u8::is_ascii_digit) {
+            let ms = time.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+            let (len, serial) = leading_u64(&s[15..]);
+            let close = 15 + len;
+            if *s.get(close)? != b')' {
+                return None;
+            }
+            return Some((ms, serial?, close));
+        }
+    }
+    // Seconds: digits up to `.` or `:`, read and valued in the same loop.
+    let (i, secs) = leading_u64(s);
     if !matches!(s.get(i), Some(b'.' | b':')) {
         return None;
     }
-    let secs = parse_u64(&s[..i])?;
+    let secs = secs?;
     let mut i = i;
     let mut ms = 0i64;
     if s[i] == b'.' {
@@ -183,22 +216,32 @@ fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
     i += 1; // the `:`
     // The serial: digits up to the `)` (a plain loop: a vector search costs more
     // than the dozen bytes it would skip).
-    let from = i;
-    let close = from + digits(&s[from..]);
+    let (len, serial) = leading_u64(&s[i..]);
+    let close = i + len;
     if *s.get(close)? != b')' {
         return None;
     }
-    let serial = parse_u64(&s[from..close])?;
+    let serial = serial?;
     // As the kernel never writes it, but as before: wrapping, then checked.
     let secs = secs as i64;
     Some((secs.checked_mul(1000)?.checked_add(ms)?, serial, close))
 }
 
-/// How many ASCII digits `s` starts with.
-fn digits(s: &[u8]) -> usize {
-    s.iter()
+/// How many ASCII digits `s` starts with, and their value as [`parse_u64`] gives it
+/// (`None` for no digits, more than 20, or a value over `u64::MAX`).
+fn leading_u64(s: &[u8]) -> (usize, Option<u64>) {
+    let n = s
+        .iter()
         .position(|b| !b.is_ascii_digit())
-        .unwrap_or(s.len())
+        .unwrap_or(s.len());
+    if n <= 19 {
+        // Nineteen digits never overflow a u64: no checks per digit.
+        let v = s[..n]
+            .iter()
+            .fold(0u64, |v, &d| v * 10 + u64::from(d - b'0'));
+        return (n, (n > 0).then_some(v));
+    }
+    (n, parse_u64(&s[..n]))
 }
 
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
@@ -555,6 +598,14 @@ mod tests {
             b"99999999999999999999.999:1)".to_vec(),
             b"18446744073709551615.000:18446744073709551615)".to_vec(),
             b"000000000000000000001.0:1)".to_vec(),
+            b"1615114232.375:)".to_vec(),
+            b"1615114232.375:1".to_vec(),
+            b"1615114232.375:99999999999999999999)".to_vec(),
+            b"1615114232.375:018446744073709551615)".to_vec(),
+            b"1615114232.3x5:1)".to_vec(),
+            b"161511423x.375:1)".to_vec(),
+            b"0000000000.000:0)".to_vec(),
+            b"9999999999.999:18446744073709551615)".to_vec(),
         ];
         let mut frontier = vec![Vec::new()];
         for _ in 0..7 {
