@@ -203,6 +203,30 @@ def run_rules(db, rules_dir, events):
     return matches, per_rule, errors
 
 
+def words(text):
+    """The words of a script, quotes and punctuation dropped, lower case: 4104, 4103
+    and 800 write one script with different quoting and framing."""
+    return re.findall(r"[a-z0-9$_.:\\-]+", text.lower())
+
+
+def same_script(f, ev):
+    """The event carries the script of the PowerShell finding `f`, or the finding
+    the event's: the first words (up to twelve) of one appear in order in the other
+    (a 4104 block in the decoded command line of its launch, an 800 pipeline in its
+    4104 block; 800's HostApplication framing left out)."""
+    finding = words(f.get("nohup_args") or f["command_line"])
+    event = [
+        words(text.split("\tHostApplication=")[0])
+        for k in ("ScriptBlockText", "Payload", "Data", "CommandLine")
+        if (text := ev["fields"].get(k))
+    ]
+
+    def within(needle, hay):
+        return bool(needle) and f" {' '.join(needle[:12])} " in f" {' '.join(hay)} "
+
+    return any(within(finding, e) or within(e, finding) for e in event)
+
+
 def hunt(sighunt, inputs):
     out = subprocess.run(
         [sighunt, "hunt", "--no-config", "-f", "jsonl", *inputs],
@@ -315,7 +339,7 @@ def main():
         # PowerShell: sighunt reports the same script once per host within its dedupe
         # window (4104, 4103 and 800 of one pipeline), on the first event.
         if any(n.startswith("sighunt_ps_") for n in rules) and any(
-            f["source"]["path"] == ev["path"] for f in ps_findings
+            f["source"]["path"] == ev["path"] and same_script(f, ev) for f in ps_findings
         ):
             r["sigma_dedupe"] += 1
             continue

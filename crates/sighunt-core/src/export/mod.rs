@@ -272,6 +272,8 @@ pub(crate) struct PsFamily {
     pub host_images: Vec<String>,
     /// Indicators that add to a score but never make a finding alone.
     pub context: Vec<String>,
+    /// Hosts administration scripts download from (`admin_hosts`).
+    pub admin_hosts: Vec<String>,
 }
 
 /// The slice of `[nohup]` the exports use.
@@ -323,6 +325,8 @@ struct PsData {
     host_images: Vec<String>,
     #[serde(default)]
     context_indicators: Vec<String>,
+    #[serde(default)]
+    admin_hosts: Vec<String>,
     patterns: std::collections::BTreeMap<String, Vec<String>>,
     indicators: Vec<IndicatorRule>,
 }
@@ -416,6 +420,7 @@ impl Model {
                     ),
                     host_images: p.host_images.clone(),
                     context: p.context_indicators.clone(),
+                    admin_hosts: p.admin_hosts.clone(),
                 })
             }
         };

@@ -943,6 +943,56 @@ fn signal_rules(model: &Model) -> Vec<Rule> {
     out
 }
 
+/// Spellings of the PowerShell patterns that name what a script changes (a
+/// Defender setting, a logging policy, a Run key, the Startup folder) rather than
+/// the change: sighunt fires on them as the arguments of a writing command, never
+/// of a read (`Get-ItemProperty …\Run`, `Get-MpPreference | Select ExclusionPath`,
+/// `reg query`). In the Sigma rules they count beside one of [`SETTING_WRITERS`].
+const ARGUMENT_SPELLINGS: [&str; 8] = [
+    "exclusionpath",
+    "disablerealtimemonitoring",
+    "disableioavprotection",
+    "disablebehaviormonitoring",
+    "enablescriptblocklogging",
+    "\\currentversion\\run",
+    "\\currentversion\\winlogon",
+    "\\start menu\\programs\\startup",
+];
+
+/// Commands that write a setting, a registry value or a file (sighunt's
+/// persistence and defence-evasion actions; the short aliases are left out).
+const SETTING_WRITERS: [&str; 14] = [
+    "set-itemproperty",
+    "new-itemproperty",
+    "set-item ",
+    "new-item ",
+    "copy-item",
+    "move-item",
+    "set-content",
+    "add-content",
+    "out-file",
+    "reg add",
+    "reg.exe add",
+    "reg import",
+    "invoke-webrequest",
+    "start-bitstransfer",
+];
+
+/// A pattern's spelling as the Sigma rules use it: `schtasks` is sighunt's only
+/// with /create or /change (a query reads).
+fn ps_sigma_spellings(s: &[String]) -> Vec<Vec<String>> {
+    if s.len() == 1 && s[0] == "schtasks" {
+        let mut out = Vec::new();
+        for exe in ["schtasks", "schtasks.exe"] {
+            for verb in ["/create", "/change", "-create", "-change"] {
+                out.push(vec![format!("{exe} {verb}")]);
+            }
+        }
+        return out;
+    }
+    vec![s.to_vec()]
+}
+
 /// How PowerShell is told to ignore errors, as `contains` alternatives (Sigma's
 /// `contains` ignores case, as PowerShell does).
 fn ps_suppression(field: &str) -> Vec<String> {
@@ -1049,7 +1099,31 @@ fn powershell_rules(model: &Model) -> Vec<Rule> {
             ));
         }
         items.push(("selection_suppress".to_string(), ps_suppression(field)));
+        let mut exprs = vec!["1 of indicator_*".to_string()];
+        let mut arguments: Vec<String> = Vec::new();
         for (name, spellings) in &content {
+            // What a script changes, named without the change: only beside a write.
+            let (args, spellings): (Vec<Vec<String>>, Vec<Vec<String>>) = spellings
+                .iter()
+                .flat_map(|s| ps_sigma_spellings(s))
+                .partition(|s| s.len() == 1 && ARGUMENT_SPELLINGS.contains(&s[0].as_str()));
+            if !args.is_empty() {
+                let n = format!("argument_{name}");
+                items.push((
+                    n,
+                    list(
+                        &format!("{field}|contains"),
+                        &args
+                            .into_iter()
+                            .map(|mut s| s.remove(0))
+                            .collect::<Vec<_>>(),
+                    ),
+                ));
+                arguments.push(name.clone());
+            }
+            if spellings.is_empty() {
+                continue;
+            }
             let single: Vec<String> = spellings
                 .iter()
                 .filter(|s| s.len() == 1)
@@ -1072,7 +1146,31 @@ fn powershell_rules(model: &Model) -> Vec<Rule> {
                 }
                 v
             };
-            items.push((format!("indicator_{name}"), body));
+            // A download from the hosts administration scripts use is sighunt's
+            // download_known_host, context only: the item stands apart with a filter.
+            if name == "download_cradle" && !ps.admin_hosts.is_empty() {
+                items.push(("download_cradle".to_string(), body));
+                items.push((
+                    "filter_admin_host".to_string(),
+                    list(&format!("{field}|contains"), &ps.admin_hosts),
+                ));
+                exprs.push("(download_cradle and not filter_admin_host)".to_string());
+            } else {
+                items.push((format!("indicator_{name}"), body));
+            }
+        }
+        if !arguments.is_empty() {
+            items.push((
+                "writes_setting".to_string(),
+                list(
+                    &format!("{field}|contains"),
+                    &SETTING_WRITERS
+                        .iter()
+                        .map(|w| w.to_string())
+                        .collect::<Vec<_>>(),
+                ),
+            ));
+            exprs.push("(1 of argument_* and writes_setting)".to_string());
         }
         let mut notes = Vec::new();
         let fields: &[(&str, &str)] = if category == "process_creation" {
@@ -1096,7 +1194,7 @@ fn powershell_rules(model: &Model) -> Vec<Rule> {
         } else {
             "selection_suppress"
         };
-        let mut condition = format!("{sel} and 1 of indicator_*");
+        let mut condition = format!("{sel} and ({})", exprs.join(" or "));
         if !filters.is_empty() {
             condition.push_str(&format!(" and not ({})", filters.join(" or ")));
         }
