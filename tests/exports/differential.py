@@ -9,9 +9,15 @@ over its log source's table. The matches are compared, per event, with the
 findings of `sighunt hunt` on the same inputs:
 
 * a finding of medium or worse must be matched by a rule, unless its reason is one
-  Sigma cannot express (listed per finding: only correlated indicators, decoding);
+  Sigma cannot express, judged per finding: it is below medium without the
+  indicators only other events show ("sequence only": correlated indicators, the
+  evidence sighunt cites from other events in `related`, a copy of nohup made
+  earlier), it needed -EncodedCommand decoding, or its payload is a relative path
+  whose directory a `cd` in the same text sets ("relative path");
 * every match must be a sighunt finding (of any severity), unless it is a
-  documented, deliberate difference (PowerShell's dedupe of the same script).
+  documented, deliberate difference: the same launch sighunt merged into one
+  finding (its target, and the same process, its child, or two seconds), or the
+  same PowerShell script sighunt reports once (its first words, in order).
 
 Anything else is a mismatch: the test prints it and fails.
 
@@ -19,6 +25,7 @@ Usage: differential.py SIGHUNT EVENTS_BIN RULES_DIR TABLE_OUT INPUT...
 """
 
 import collections
+from datetime import datetime
 import json
 import re
 import sqlite3
@@ -203,6 +210,23 @@ def run_rules(db, rules_dir, events):
     return matches, per_rule, errors
 
 
+def same_launch(f, ev):
+    """The event is the launch the finding `f` reports, seen again: the same process
+    (`exec -a`, busybox's applet) or its child (the shell string's nohup), or, where
+    a launcher forks away (setsid, start-stop-daemon --background, `&` under a
+    subshell: the parent is then init), an event within two seconds of it."""
+    pid = ev["fields"].get("ProcessId") or ev["fields"].get("pid")
+    ppid = ev["fields"].get("ParentProcessId") or ev["fields"].get("ppid")
+    if f.get("pid") is not None and str(f["pid"]) in (pid, ppid):
+        return True
+    try:
+        t_f = datetime.fromisoformat(f["time"].replace("Z", "+00:00"))
+        t_e = datetime.fromisoformat(ev["time"].replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError):
+        return False
+    return abs((t_f - t_e).total_seconds()) <= 2
+
+
 def words(text):
     """The words of a script, quotes and punctuation dropped, lower case: 4104, 4103
     and 800 write one script with different quoting and framing."""
@@ -351,6 +375,7 @@ def main():
             f["source"]["path"] == ev["path"]
             and f["nohup_target"]
             and f["nohup_target"] in text
+            and same_launch(f, ev)
             for f in findings
         ):
             r["sigma_merged"] += 1
