@@ -349,6 +349,20 @@ impl Model {
         let n: NohupData = rules.section("nohup")?;
         let commands: CommandsData = rules.section("commands")?;
         let shells = commands.shells.clone();
+        let staging: crate::command::paths::StagingRules = match rules.table().get("staging") {
+            None => crate::command::paths::StagingRules {
+                areas: Vec::new(),
+                tool_dirs: Vec::new(),
+                homes: Vec::new(),
+            },
+            Some(_) => rules.section("staging")?,
+        };
+        let mut staging_dirs = n.temp_dirs.clone();
+        for area in &staging.areas {
+            if !area.contains('*') && area.ends_with('/') && !staging_dirs.contains(area) {
+                staging_dirs.push(area.clone());
+            }
+        }
         let nohup_cond = |name: &str| -> Option<Cond> {
             let shells_re = shells
                 .iter()
@@ -356,7 +370,7 @@ impl Model {
                 .collect::<Vec<_>>()
                 .join("|");
             Some(match name {
-                "temp_dir_payload" => Cond::Prefix(Field::Target, n.temp_dirs.clone()),
+                "temp_dir_payload" => Cond::Prefix(Field::Target, staging_dirs.clone()),
                 "suspicious_net_tool" => Cond::Basename(Field::Target, n.net_tools.clone()),
                 "interactive_shell" => Cond::All(vec![
                     Cond::Basename(Field::Target, shells.clone()),
@@ -443,20 +457,6 @@ impl Model {
             None => Default::default(),
             Some(_) => rules.section::<PsData>("powershell")?.patterns,
         };
-        let staging: crate::command::paths::StagingRules = match rules.table().get("staging") {
-            None => crate::command::paths::StagingRules {
-                areas: Vec::new(),
-                tool_dirs: Vec::new(),
-                homes: Vec::new(),
-            },
-            Some(_) => rules.section("staging")?,
-        };
-        let mut staging_dirs = n.temp_dirs.clone();
-        for area in &staging.areas {
-            if !area.contains('*') && area.ends_with('/') && !staging_dirs.contains(area) {
-                staging_dirs.push(area.clone());
-            }
-        }
         let lists = Lists {
             staging_dirs,
             tool_dirs: staging.tool_dirs.clone(),
