@@ -9,9 +9,15 @@ over its log source's table. The matches are compared, per event, with the
 findings of `sighunt hunt` on the same inputs:
 
 * a finding of medium or worse must be matched by a rule, unless its reason is one
-  Sigma cannot express (listed per finding: only correlated indicators, decoding);
+  Sigma cannot express, judged per finding: it is below medium without the
+  indicators only other events show ("sequence only": correlated indicators, the
+  evidence sighunt cites from other events in `related`, a copy of nohup made
+  earlier), it needed -EncodedCommand decoding, or its payload is a relative path
+  whose directory a `cd` in the same text sets ("relative path");
 * every match must be a sighunt finding (of any severity), unless it is a
-  documented, deliberate difference (PowerShell's dedupe of the same script).
+  documented, deliberate difference: the same launch sighunt merged into one
+  finding (its target, and the same process, its child, or two seconds), or the
+  same PowerShell script sighunt reports once (its first words, in order).
 
 Anything else is a mismatch: the test prints it and fails.
 
@@ -19,6 +25,7 @@ Usage: differential.py SIGHUNT EVENTS_BIN RULES_DIR TABLE_OUT INPUT...
 """
 
 import collections
+from datetime import datetime
 import json
 import re
 import sqlite3
@@ -46,22 +53,57 @@ CORRELATED = {
 SEVERITY = ["informational", "low", "medium", "high", "critical"]
 
 
-def strong_indicators():
-    """Indicators that make a finding medium or worse on their own (rule data)."""
-    thresholds = {}
-    strong = set()
+# The rule-data section of each detection type.
+SECTION = {
+    "nohup_interrupt_ignore": "nohup",
+    "signal_mask": "signal_mask",
+    "ps_error_suppression": "powershell",
+}
+
+
+def indicator_rules():
+    """(detection type, indicator) → (weight, min_severity index), and the medium
+    threshold, from the rule data."""
+    medium = 3
+    rules = {}
     for f in sorted((REPO / "rules").glob("*.toml")):
         data = tomllib.loads(f.read_text())
-        if "thresholds" in data:
-            thresholds.update(data["thresholds"])
-        for section in data.values():
-            if isinstance(section, dict):
-                for ind in section.get("indicators", []):
-                    if SEVERITY.index(ind.get("min_severity", "informational")) >= 2:
-                        strong.add(ind["name"])
-                    elif ind.get("weight", 0) >= thresholds.get("medium", 3):
-                        strong.add(ind["name"])
-    return strong
+        medium = data.get("severity", {}).get("medium", medium)
+        for dtype, section in SECTION.items():
+            for ind in data.get(section, {}).get("indicators", []):
+                rules[(dtype, ind["name"])] = (
+                    ind.get("weight", 0),
+                    SEVERITY.index(ind.get("min_severity", "informational")),
+                )
+    return rules, medium
+
+
+def medium_without(f, rules, medium, left_out):
+    """Whether the finding is still medium or worse without the indicators in
+    `left_out` (score from the rest, or a min_severity of medium among them)."""
+    rest = [rules.get((f["detection_type"], i), (0, 0)) for i in f["indicators"] if i not in left_out]
+    return sum(w for w, _ in rest) >= medium or any(s >= 2 for _, s in rest)
+
+
+def sequence_indicators(f, events_by_path):
+    """The finding's indicators that only other events show: the correlated ones,
+    those whose evidence sighunt cites from another event (`related`), and a renamed
+    nohup that is a copy made earlier (`cp /usr/bin/nohup X`, then `X …`)."""
+    seq = set(CORRELATED) | {
+        r["indicator"]
+        for r in f.get("related", [])
+        if (r["source"]["path"], position(r)) != (f["source"]["path"], position(f))
+    }
+    exe = f.get("exec_cmd") or ""
+    if "nohup_renamed" in f["indicators"] and exe.startswith("/") and not exe.endswith("/nohup"):
+        line = f["source"].get("line", 0)
+        for ev in events_by_path.get(f["source"]["path"], []):
+            text = ev["fields"].get("CommandLine", "")
+            at = int(ev["position"].split()[-1]) if ev["position"].startswith("line ") else 0
+            if at < line and "nohup" in text and exe in text and not text.startswith(exe):
+                seq.add("nohup_renamed")
+                break
+    return seq
 
 
 def table_name(ev):
@@ -158,10 +200,55 @@ def run_rules(db, rules_dir, events):
         per_rule[rule.name] += 0
         for alert in alerts:
             per_rule[rule.name] += 1
-            # The last event of the sequence is the one sighunt reports.
-            last = max(alert["evidence"], key=lambda e: e["event"]["timestamp"] or "")
-            matches[last["event"]["event"]].add(rule.name)
+            # sighunt reports the sequence on the nohup launch, whichever end of it
+            # that is (chmod then nohup: the last event; nohup then a listener: the
+            # first); without one, on the last event.
+            evidence = sorted(alert["evidence"], key=lambda e: e["event"]["timestamp"] or "")
+            launches = [e for e in evidence if (e["event"].get("a0") or "").endswith("nohup")]
+            reported = (launches or evidence)[-1]
+            matches[reported["event"]["event"]].add(rule.name)
     return matches, per_rule, errors
+
+
+def same_launch(f, ev):
+    """The event is the launch the finding `f` reports, seen again: the same process
+    (`exec -a`, busybox's applet) or its child (the shell string's nohup), or, where
+    a launcher forks away (setsid, start-stop-daemon --background, `&` under a
+    subshell: the parent is then init), an event within two seconds of it."""
+    pid = ev["fields"].get("ProcessId") or ev["fields"].get("pid")
+    ppid = ev["fields"].get("ParentProcessId") or ev["fields"].get("ppid")
+    if f.get("pid") is not None and str(f["pid"]) in (pid, ppid):
+        return True
+    try:
+        t_f = datetime.fromisoformat(f["time"].replace("Z", "+00:00"))
+        t_e = datetime.fromisoformat(ev["time"].replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError):
+        return False
+    return abs((t_f - t_e).total_seconds()) <= 2
+
+
+def words(text):
+    """The words of a script, quotes and punctuation dropped, lower case: 4104, 4103
+    and 800 write one script with different quoting and framing."""
+    return re.findall(r"[a-z0-9$_.:\\-]+", text.lower())
+
+
+def same_script(f, ev):
+    """The event carries the script of the PowerShell finding `f`, or the finding
+    the event's: the first words (up to twelve) of one appear in order in the other
+    (a 4104 block in the decoded command line of its launch, an 800 pipeline in its
+    4104 block; 800's HostApplication framing left out)."""
+    finding = words(f.get("nohup_args") or f["command_line"])
+    event = [
+        words(text.split("\tHostApplication=")[0])
+        for k in ("ScriptBlockText", "Payload", "Data", "CommandLine")
+        if (text := ev["fields"].get(k))
+    ]
+
+    def within(needle, hay):
+        return bool(needle) and f" {' '.join(needle[:12])} " in f" {' '.join(hay)} "
+
+    return any(within(finding, e) or within(e, finding) for e in event)
 
 
 def hunt(sighunt, inputs):
@@ -186,8 +273,11 @@ def position(f):
 
 def main():
     sighunt, events_bin, rules_dir, table_out, *inputs = sys.argv[1:]
-    strong = strong_indicators()
+    rules_data, medium = indicator_rules()
     events = load_events(events_bin, inputs)
+    events_by_path = collections.defaultdict(list)
+    for ev in events:
+        events_by_path[ev["path"]].append(ev)
     db = build_db(events)
     matches, per_rule, errors = run_rules(db, rules_dir, events)
     findings = hunt(sighunt, inputs)
@@ -229,13 +319,32 @@ def main():
             if not any(n.split("_")[1] in (family, "corr") for n in rules):
                 mismatches.append(f"{place}: matched by {sorted(rules)}, finding's rule is {f['rule_id']}")
             continue
-        fired = set(f["indicators"])
+        seq = sequence_indicators(f, events_by_path)
+        raw = " ".join(
+            events[i]["fields"].get(k, "")
+            for i in by_place.get(place, [])
+            for k in ("CommandLine", "ScriptBlockText", "Payload", "Data")
+        )
+        # A relative payload path whose working directory the text itself sets
+        # (`cd /tmp; nohup ./x &`): sighunt follows the `cd`, Sigma sees no
+        # directory (where the log has one, CurrentDirectory, it is not this case).
+        target = f.get("nohup_target") or ""
+        relative = (
+            f["detection_type"] == "nohup_interrupt_ignore"
+            and "/" in target
+            and not target.startswith("/")
+            and not any("CurrentDirectory" in events[i]["fields"] for i in by_place.get(place, []))
+        )
         if SEVERITY.index(f["severity"]) < 2:
             r["lead"] += 1
-        elif fired & strong and (fired & strong) <= CORRELATED:
+        elif not medium_without(f, rules_data, medium, seq):
             r["correlation"] += 1
-        elif "[decoded]" in f["command_line"]:
+        elif "[decoded]" in f["command_line"] or (
+            "encoded_command" in f["indicators"] and f["command_line"] not in raw
+        ):
             r["decoding"] += 1
+        elif relative and not medium_without(f, rules_data, medium, seq | {"temp_dir_payload", "hidden_path"}):
+            r["relative"] += 1
         else:
             r["unexplained"] += 1
             mismatches.append(
@@ -254,7 +363,7 @@ def main():
         # PowerShell: sighunt reports the same script once per host within its dedupe
         # window (4104, 4103 and 800 of one pipeline), on the first event.
         if any(n.startswith("sighunt_ps_") for n in rules) and any(
-            f["source"]["path"] == ev["path"] for f in ps_findings
+            f["source"]["path"] == ev["path"] and same_script(f, ev) for f in ps_findings
         ):
             r["sigma_dedupe"] += 1
             continue
@@ -266,6 +375,7 @@ def main():
             f["source"]["path"] == ev["path"]
             and f["nohup_target"]
             and f["nohup_target"] in text
+            and same_launch(f, ev)
             for f in findings
         ):
             r["sigma_merged"] += 1
@@ -275,9 +385,9 @@ def main():
         mismatches.append(f"{place}: {sorted(rules)} matched {fields}, no sighunt finding there")
 
     header = (
-        "| input | findings | matched | below medium | correlation only | decoding | "
+        "| input | findings | matched | below medium | sequence only | decoding | relative path | "
         "unexplained | matches merged into a finding | PowerShell dedupe | unexplained |\n"
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     )
     lines = []
     total = collections.Counter()
@@ -285,11 +395,11 @@ def main():
         total.update(r)
         lines.append(
             f"| {path.replace('/work/shared/', 'shared/')} | {r['findings']} | {r['matched']} | {r['lead']} | "
-            f"{r['correlation']} | {r['decoding']} | {r['unexplained']} | {r['sigma_merged']} | {r['sigma_dedupe']} | {r['sigma_only']} |"
+            f"{r['correlation']} | {r['decoding']} | {r['relative']} | {r['unexplained']} | {r['sigma_merged']} | {r['sigma_dedupe']} | {r['sigma_only']} |"
         )
     lines.append(
         f"| **all** | {total['findings']} | {total['matched']} | {total['lead']} | {total['correlation']} | "
-        f"{total['decoding']} | {total['unexplained']} | {total['sigma_merged']} | {total['sigma_dedupe']} | {total['sigma_only']} |"
+        f"{total['decoding']} | {total['relative']} | {total['unexplained']} | {total['sigma_merged']} | {total['sigma_dedupe']} | {total['sigma_only']} |"
     )
     table = header + "\n".join(lines) + "\n"
     rule_lines = "\n".join(f"| {n} | {c} |" for n, c in sorted(per_rule.items()))

@@ -16,6 +16,7 @@
 
 mod correlation;
 pub mod events;
+mod literal;
 mod portable;
 mod query;
 mod sigma;
@@ -218,6 +219,10 @@ pub(crate) struct Family {
     pub indicators: Vec<Indicator>,
     /// Indicators of the rule data the exports cannot express.
     pub not_exported: Vec<String>,
+    /// The rule data's indicators strong enough for a finding on their own
+    /// (min_severity medium or more, or a weight at the medium threshold), those
+    /// without a query condition included.
+    pub strong: Vec<String>,
 }
 
 /// Everything the exports are made of.
@@ -240,7 +245,13 @@ pub(crate) struct Model {
 /// Rule-data word lists, as the Sigma rules use them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Lists {
-    pub temp_dirs: Vec<String>,
+    /// The seed's temp directories and every `[staging]` area that is a plain
+    /// prefix (no `*`): where the Sigma rules look for a dropped payload.
+    pub staging_dirs: Vec<String>,
+    /// `[staging]` per-user tool directories (`.local`, `.cargo` …) and homes:
+    /// a tool directory directly under a home is not a hidden path.
+    pub tool_dirs: Vec<String>,
+    pub homes: Vec<String>,
     pub net_tools: Vec<String>,
     pub download_tools: Vec<String>,
     pub interpreters: Vec<String>,
@@ -261,6 +272,8 @@ pub(crate) struct PsFamily {
     pub host_images: Vec<String>,
     /// Indicators that add to a score but never make a finding alone.
     pub context: Vec<String>,
+    /// Hosts administration scripts download from (`admin_hosts`).
+    pub admin_hosts: Vec<String>,
 }
 
 /// The slice of `[nohup]` the exports use.
@@ -312,6 +325,8 @@ struct PsData {
     host_images: Vec<String>,
     #[serde(default)]
     context_indicators: Vec<String>,
+    #[serde(default)]
+    admin_hosts: Vec<String>,
     patterns: std::collections::BTreeMap<String, Vec<String>>,
     indicators: Vec<IndicatorRule>,
 }
@@ -334,6 +349,20 @@ impl Model {
         let n: NohupData = rules.section("nohup")?;
         let commands: CommandsData = rules.section("commands")?;
         let shells = commands.shells.clone();
+        let staging: crate::command::paths::StagingRules = match rules.table().get("staging") {
+            None => crate::command::paths::StagingRules {
+                areas: Vec::new(),
+                tool_dirs: Vec::new(),
+                homes: Vec::new(),
+            },
+            Some(_) => rules.section("staging")?,
+        };
+        let mut staging_dirs = n.temp_dirs.clone();
+        for area in &staging.areas {
+            if !area.contains('*') && area.ends_with('/') && !staging_dirs.contains(area) {
+                staging_dirs.push(area.clone());
+            }
+        }
         let nohup_cond = |name: &str| -> Option<Cond> {
             let shells_re = shells
                 .iter()
@@ -341,7 +370,7 @@ impl Model {
                 .collect::<Vec<_>>()
                 .join("|");
             Some(match name {
-                "temp_dir_payload" => Cond::Prefix(Field::Target, n.temp_dirs.clone()),
+                "temp_dir_payload" => Cond::Prefix(Field::Target, staging_dirs.clone()),
                 "suspicious_net_tool" => Cond::Basename(Field::Target, n.net_tools.clone()),
                 "interactive_shell" => Cond::All(vec![
                     Cond::Basename(Field::Target, shells.clone()),
@@ -382,6 +411,7 @@ impl Model {
         let nohup = family(
             "nohup_interrupt_ignore",
             n.base_severity,
+            rules.thresholds.medium,
             &n.indicators,
             nohup_cond,
         );
@@ -395,9 +425,16 @@ impl Model {
                         .then(|| Cond::Regex(Field::CommandLine, format!("(?:{})", pats.join("|"))))
                 };
                 Some(PsFamily {
-                    family: family("ps_error_suppression", p.base_severity, &p.indicators, cond),
+                    family: family(
+                        "ps_error_suppression",
+                        p.base_severity,
+                        rules.thresholds.medium,
+                        &p.indicators,
+                        cond,
+                    ),
                     host_images: p.host_images.clone(),
                     context: p.context_indicators.clone(),
+                    admin_hosts: p.admin_hosts.clone(),
                 })
             }
         };
@@ -421,7 +458,9 @@ impl Model {
             Some(_) => rules.section::<PsData>("powershell")?.patterns,
         };
         let lists = Lists {
-            temp_dirs: n.temp_dirs.clone(),
+            staging_dirs,
+            tool_dirs: staging.tool_dirs.clone(),
+            homes: staging.homes.clone(),
             net_tools: n.net_tools.clone(),
             download_tools: n.download_tools.clone(),
             interpreters: n.interpreters.clone(),
@@ -448,6 +487,7 @@ impl Model {
 fn family(
     detection_type: &'static str,
     base_severity: Severity,
+    medium: i64,
     rules: &[IndicatorRule],
     cond: impl Fn(&str) -> Option<Cond>,
 ) -> Family {
@@ -467,6 +507,11 @@ fn family(
         base_severity,
         indicators,
         not_exported,
+        strong: rules
+            .iter()
+            .filter(|r| r.min_severity.is_some_and(|s| s >= Severity::Medium) || r.weight >= medium)
+            .map(|r| r.name.clone())
+            .collect(),
     }
 }
 

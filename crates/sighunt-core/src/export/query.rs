@@ -13,6 +13,8 @@ pub(crate) struct Dialect {
     comment: &'static str,
     /// Start of the Linux part: scope, parsing, up to `nohup_target`/`nohup_args`.
     linux_head: fn(&Model) -> Vec<String>,
+    /// `by_scheduler`: 1 when a scheduler (the names given) logged the launch.
+    scheduler_flag: fn(&[String]) -> String,
     /// Start of the Windows part, up to `command_line`/`cmd_lower`/`process_image`.
     windows_head: fn(&Model, &[String]) -> Vec<String>,
     /// `name = value` as a pipeline step.
@@ -45,19 +47,11 @@ pub(crate) const SUMO: Dialect = Dialect {
     name: "Sumo Logic",
     ext: "sumo",
     comment: "//",
-    linux_head: |m| {
+    linux_head: |_| {
         let mut v = vec![
             "(_sourceCategory=linux/audit OR _sourceCategory=linux/syslog OR _sourceCategory=macos/syslog)".into(),
             "\"nohup\"".into(),
         ];
-        if !m.excluded_schedulers.is_empty() {
-            let ex: Vec<String> = m
-                .excluded_schedulers
-                .iter()
-                .map(|s| format!("process=\"{s}\""))
-                .collect();
-            v.push(format!("NOT ({})", ex.join(" OR ")));
-        }
         v.extend([
             format!(
                 "| parse regex field=_raw \"{}\" nodrop",
@@ -73,6 +67,13 @@ pub(crate) const SUMO: Dialect = Dialect {
             "| \"nohup\" as exec_cmd".into(),
         ]);
         v
+    },
+    scheduler_flag: |names| {
+        let ex: Vec<String> = names
+            .iter()
+            .map(|s| format!("process = \"{}\"", sumo_str(s)))
+            .collect();
+        format!("| if({}, 1, 0) as by_scheduler", ex.join(" or "))
     },
     windows_head: |_, hosts| {
         let quoted: Vec<String> = hosts.iter().map(|h| format!("\"{h}\"")).collect();
@@ -125,18 +126,10 @@ pub(crate) const SPLUNK: Dialect = Dialect {
     name: "Splunk SPL",
     ext: "spl",
     comment: "```",
-    linux_head: |m| {
+    linux_head: |_| {
         let mut v = vec![
             "search (sourcetype=linux:audit OR sourcetype=linux_audit OR sourcetype=auditd OR sourcetype=syslog OR sourcetype=linux_secure) \"nohup\"".into(),
         ];
-        if !m.excluded_schedulers.is_empty() {
-            let ex: Vec<String> = m
-                .excluded_schedulers
-                .iter()
-                .map(|s| format!("process=\"{s}\""))
-                .collect();
-            v.push(format!("| search NOT ({})", ex.join(" OR ")));
-        }
         v.extend([
             format!("| rex field=_raw \"{}\"", spl_str(AUDIT_NOHUP_RE)),
             format!("| rex field=_raw \"{}\"", spl_str(TEXT_NOHUP_RE)),
@@ -145,6 +138,16 @@ pub(crate) const SPLUNK: Dialect = Dialect {
             "| eval exec_cmd=\"nohup\"".into(),
         ]);
         v
+    },
+    scheduler_flag: |names| {
+        let ex: Vec<String> = names
+            .iter()
+            .map(|s| format!("\"{}\"", spl_str(s)))
+            .collect();
+        format!(
+            "| eval by_scheduler=if(in(process, {}), 1, 0)",
+            ex.join(", ")
+        )
     },
     windows_head: |_, hosts| {
         let quoted: Vec<String> = hosts.iter().map(|h| format!("\"{h}\"")).collect();
@@ -184,7 +187,7 @@ pub(crate) const KQL: Dialect = Dialect {
     name: "Microsoft KQL (Defender XDR / Sentinel)",
     ext: "kql",
     comment: "//",
-    linux_head: |m| {
+    linux_head: |_| {
         let mut v = vec![
             "DeviceProcessEvents".into(),
             format!(
@@ -192,17 +195,6 @@ pub(crate) const KQL: Dialect = Dialect {
                 kql_str(r"(?:^|[\s;&|(])(?:\S*/)?nohup\s")
             ),
         ];
-        if !m.excluded_schedulers.is_empty() {
-            let ex: Vec<String> = m
-                .excluded_schedulers
-                .iter()
-                .map(|s| format!("\"{s}\""))
-                .collect();
-            v.push(format!(
-                "| where not(InitiatingProcessFileName in~ ({}))",
-                ex.join(", ")
-            ));
-        }
         v.extend([
             format!(
                 "| extend nohup_target = extract({}, 1, ProcessCommandLine)",
@@ -216,6 +208,13 @@ pub(crate) const KQL: Dialect = Dialect {
             "| extend exec_cmd = \"nohup\", parent_image = InitiatingProcessFolderPath".into(),
         ]);
         v
+    },
+    scheduler_flag: |names| {
+        let ex: Vec<String> = names.iter().map(|s| kql_str(s)).collect();
+        format!(
+            "| extend by_scheduler = iff(InitiatingProcessFileName in~ ({}), 1, 0)",
+            ex.join(", ")
+        )
     },
     windows_head: |_, hosts| {
         let quoted: Vec<String> = hosts.iter().map(|h| format!("\"{h}\"")).collect();
@@ -559,7 +558,19 @@ pub(crate) fn render(model: &Model, d: &Dialect) -> Vec<(String, String)> {
         "hex-encoded auditd arguments, nohup behind wrappers (env, sudo, setsid, timeout, busybox) or inside `sh -c` strings, relative paths, merging a launch with its exec.",
     );
     q.extend((d.linux_head)(model));
+    if !model.excluded_schedulers.is_empty() {
+        q.push((d.scheduler_flag)(&model.excluded_schedulers));
+    }
     scoring(d, &model.nohup, model, &mut q);
+    if !model.excluded_schedulers.is_empty() {
+        // sighunt leaves out what a scheduler runs unless the launch reaches medium.
+        q.push((d.filter)(&format!(
+            "by_scheduler {} 0{}severity_rank >= {}",
+            d.eq,
+            d.or,
+            rank(Severity::Medium)
+        )));
+    }
     allowlist(d, model, model.nohup.detection_type, &mut q);
     q.push((d.assign)(
         "detection_type",

@@ -10,9 +10,9 @@
 //! expression in the subset every engine reads alike ([`super::portable`]). Each
 //! rule's `name` is the `rule_id` of the findings it stands for.
 
-use super::portable::{SP, WORD, alt};
+use super::portable::{SP, WORD, alt, lit};
 use super::{Family, Model, rule_title, stable_uuid};
-use crate::finding::{PARENT_TECHNIQUE, Severity, TACTIC_SHORT_NAME, TECHNIQUE};
+use crate::finding::{PARENT_TECHNIQUE, TACTIC_SHORT_NAME, TECHNIQUE};
 
 /// A Sigma rule being written.
 pub(crate) struct Rule {
@@ -101,16 +101,8 @@ impl Rule {
 }
 
 /// Indicators strong enough to make a finding medium on their own.
-fn strong<'a>(family: &'a Family, model: &Model) -> Vec<&'a str> {
-    family
-        .indicators
-        .iter()
-        .filter(|i| {
-            i.rule.min_severity.is_some_and(|s| s >= Severity::Medium)
-                || i.rule.weight >= model.thresholds.medium
-        })
-        .map(|i| i.rule.name.as_str())
-        .collect()
+fn strong(family: &Family) -> Vec<&str> {
+    family.strong.iter().map(String::as_str).collect()
 }
 
 /// Indicators only a sequence of events shows: the correlation rules carry two of
@@ -133,20 +125,102 @@ fn versioned(names: &[String]) -> String {
     format!(r"({WORD}/)?{}[0-9.]*", alt(names))
 }
 
-/// nohup and the whitespace after it, somewhere in a command line.
-fn nohup_at() -> String {
-    format!(r".*nohup{SP}+")
+/// Wrappers nohup may run before the program (`nohup nice -n 19 X`, `nohup stdbuf
+/// -oL timeout 5 X`), when the rule data lists them: their own words are options,
+/// numbers and `VAR=value` assignments, so the program is the first word after them.
+/// Wrappers that take a path or a name (chroot, flock, sudo -u) are left out: their
+/// argument would read as the program.
+const WRAPPERS_AFTER_NOHUP: [&str; 18] = [
+    "env",
+    "nice",
+    "ionice",
+    "stdbuf",
+    "timeout",
+    "chrt",
+    "taskset",
+    "setsid",
+    "sudo",
+    "doas",
+    "time",
+    "command",
+    "exec",
+    "unbuffer",
+    "torsocks",
+    "proxychains",
+    "proxychains4",
+    "caffeinate",
+];
+
+/// nohup, its `--`, and any wrappers it runs before the program, somewhere in a
+/// command line: what follows is the program nohup starts.
+fn nohup_at(model: &Model) -> String {
+    let wrappers: Vec<String> = WRAPPERS_AFTER_NOHUP
+        .iter()
+        .filter(|w| model.lists.wrappers.iter().any(|x| x == *w))
+        .map(|w| w.to_string())
+        .collect();
+    if wrappers.is_empty() {
+        return format!(r".*nohup{SP}+(--{SP}+)?");
+    }
+    format!(
+        r".*nohup{SP}+(--{SP}+)?(({WORD}/)?{}({SP}+(-{WORD}|[0-9]{WORD}|[A-Za-z_][A-Za-z0-9_]*={WORD}))*{SP}+)*",
+        alt(&wrappers)
+    )
+}
+
+/// A home directory (`/home/NAME`, `/root` …) as a regex.
+fn homes_re(model: &Model) -> String {
+    let homes: Vec<String> = model
+        .lists
+        .homes
+        .iter()
+        .map(|h| {
+            if h.ends_with('/') {
+                format!("{}[^/ ]*", lit(h))
+            } else {
+                lit(h)
+            }
+        })
+        .collect();
+    format!("({})", homes.join("|"))
+}
+
+/// A per-user tool directory directly under a home (`~/.local/`), and one with a
+/// hidden part below it (`~/.local/.x`): the first is not a hidden path, the
+/// second is (sighunt's `[staging] tool_dirs`). `before` is what precedes the path.
+fn tool_dir_items(model: &Model, field: &str, before: &str) -> (Vec<String>, Vec<String>) {
+    let tools = alt(&model
+        .lists
+        .tool_dirs
+        .iter()
+        .map(|t| t.trim_start_matches('.').to_string())
+        .collect::<Vec<_>>());
+    let homes = homes_re(model);
+    (
+        vec![format!(
+            "{field}|re: {}",
+            q(&format!(r"{before}{homes}/\.{tools}/.*"))
+        )],
+        vec![format!(
+            "{field}|re: {}",
+            q(&format!(r"{before}{homes}/\.{tools}(/{WORD})?/\.[^/. ].*"))
+        )],
+    )
+}
+
+/// An interpreter or shell and its options before the script it runs (optional).
+fn interp_re(model: &Model) -> String {
+    let mut runners = model.lists.interpreters.clone();
+    runners.extend(model.lists.shells.iter().cloned());
+    format!(r"({}{SP}+(-{WORD}{SP}+)*)?", versioned(&runners))
 }
 
 /// The detection items of one nohup indicator on a process_creation command line
 /// (`None`: not visible there).
 fn nohup_cmdline_items(model: &Model, indicator: &str) -> Option<Vec<Vec<String>>> {
     let l = &model.lists;
-    let n = nohup_at();
-    let mut runners = l.interpreters.clone();
-    runners.extend(l.shells.iter().cloned());
-    // An interpreter and its options before the script it runs.
-    let interp = format!(r"({}{SP}+(-{WORD}{SP}+)*)?", versioned(&runners));
+    let n = nohup_at(model);
+    let interp = interp_re(model);
     let re = |r: String| vec![format!("CommandLine|re: {}", q(&r))];
     // A name at the end of the command line (no arguments after it), as `endswith`:
     // a regex cannot say "followed by a space or the end" in a way Lucene (whole
@@ -161,7 +235,7 @@ fn nohup_cmdline_items(model: &Model, indicator: &str) -> Option<Vec<Vec<String>
         list("CommandLine|endswith", &v)
     };
     Some(match indicator {
-        "temp_dir_payload" => vec![re(format!("{n}{interp}{}.*", alt(&l.temp_dirs)))],
+        "temp_dir_payload" => vec![re(format!("{n}{interp}{}.*", alt(&l.staging_dirs)))],
         "hidden_path" => vec![re(format!(r"{n}{interp}{WORD}/\.[^/. ].*"))],
         "suspicious_net_tool" => vec![
             re(format!("{n}{}{SP}.*", program(&l.net_tools))),
@@ -231,6 +305,34 @@ fn nohup_cmdline_items(model: &Model, indicator: &str) -> Option<Vec<Vec<String>
     })
 }
 
+/// nohup under another name, as a process_creation shows it: the image is nohup
+/// but argv[0] is not (a symlink, `exec -a NAME nohup`), or a shell string runs it
+/// with `exec -a`. A copy of nohup under another path is sighunt's alone (it
+/// remembers the `cp`). Returns the condition over the items it adds.
+fn nohup_renamed_cmdline(items: &mut Vec<(String, Vec<String>)>) -> String {
+    items.push((
+        "indicator_nohup_renamed".to_string(),
+        vec![format!(
+            "CommandLine|re: {}",
+            q(&format!(r".*exec{SP}+-a{SP}+[^ ]+{SP}+nohup{SP}.*"))
+        )],
+    ));
+    items.push((
+        "indicator_nohup_renamed_image".to_string(),
+        vec!["Image|endswith: '/nohup'".to_string()],
+    ));
+    // argv[0] is nohup, by name or path (`nohup x`, `/usr/bin/nohup x`).
+    items.push((
+        "filter_nohup_argv0".to_string(),
+        vec![
+            "- CommandLine|startswith: 'nohup'".to_string(),
+            "- CommandLine|contains: '/nohup '".to_string(),
+        ],
+    ));
+    "(indicator_nohup_renamed or (indicator_nohup_renamed_image and not filter_nohup_argv0))"
+        .to_string()
+}
+
 /// The filter that keeps a genuine daemon name from being a masquerade: the
 /// program lives in a system directory.
 fn masquerade_filter_cmdline(model: &Model) -> Vec<String> {
@@ -238,7 +340,7 @@ fn masquerade_filter_cmdline(model: &Model) -> Vec<String> {
         "CommandLine|re: {}",
         q(&format!(
             "{}{}.*",
-            nohup_at(),
+            nohup_at(model),
             alt(&model.lists.system_dirs)
         ))
     )]
@@ -288,10 +390,10 @@ fn nohup_auditd_items(
     .concat();
     Some(match indicator {
         "temp_dir_payload" => vec![
-            one_or_list(&format!("{target}|startswith"), &l.temp_dirs),
+            one_or_list(&format!("{target}|startswith"), &l.staging_dirs),
             [
                 interp.clone(),
-                one_or_list(&format!("{script}|startswith"), &l.temp_dirs),
+                one_or_list(&format!("{script}|startswith"), &l.staging_dirs),
             ]
             .concat(),
         ],
@@ -362,11 +464,15 @@ fn scoring_note(family: &Family, model: &Model) -> String {
         model.thresholds.high,
         model.thresholds.critical
     );
-    if !family.not_exported.is_empty() {
-        s.push_str(&format!(
-            "\nNot expressible here: {}.",
-            family.not_exported.join(", ")
-        ));
+    // nohup_renamed has no query condition, but the Sigma rules carry it.
+    let not_here: Vec<&str> = family
+        .not_exported
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != "nohup_renamed")
+        .collect();
+    if !not_here.is_empty() {
+        s.push_str(&format!("\nNot expressible here: {}.", not_here.join(", ")));
     }
     s
 }
@@ -443,6 +549,8 @@ fn nohup_process_creation(model: &Model, product: &'static str, os: &str) -> Rul
     let mut launchers: Vec<String> = l.wrappers.clone();
     launchers.extend(l.shells.iter().cloned());
     launchers.push("busybox".into());
+    // `su -c STRING` runs a shell string, as `sh -c` does.
+    launchers.push("su".into());
     let mut items = vec![
         (
             "selection_nohup".to_string(),
@@ -472,8 +580,12 @@ fn nohup_process_creation(model: &Model, product: &'static str, os: &str) -> Rul
     ];
     let mut exprs = Vec::new();
     let mut skipped = Vec::new();
-    for ind in strong(nohup, model) {
+    for ind in strong(nohup) {
         if CORRELATED.contains(&ind) {
+            continue;
+        }
+        if ind == "nohup_renamed" {
+            exprs.push(nohup_renamed_cmdline(&mut items));
             continue;
         }
         match nohup_cmdline_items(model, ind) {
@@ -485,6 +597,16 @@ fn nohup_process_creation(model: &Model, product: &'static str, os: &str) -> Rul
                         masquerade_filter_cmdline(model),
                     ));
                     e = format!("({e} and not filter_masquerade_system_dir)");
+                }
+                if ind == "hidden_path" && !model.lists.tool_dirs.is_empty() {
+                    let (tool_dir, below) = tool_dir_items(
+                        model,
+                        "CommandLine",
+                        &format!("{}{}", nohup_at(model), interp_re(model)),
+                    );
+                    items.push(("filter_tool_dir".to_string(), tool_dir));
+                    items.push(("hidden_below_tool_dir".to_string(), below));
+                    e = format!("({e} and not (filter_tool_dir and not hidden_below_tool_dir))");
                 }
                 exprs.push(e);
             }
@@ -514,33 +636,8 @@ fn nohup_process_creation(model: &Model, product: &'static str, os: &str) -> Rul
         "(selection_nohup or selection_wrapped) and ({})",
         exprs.join(" or ")
     );
-    // Sigma compares without case: `cron` and `CRON` are one value.
-    let mut schedulers: Vec<String> = Vec::new();
-    for x in &model.excluded_schedulers {
-        if !schedulers.iter().any(|y| y.eq_ignore_ascii_case(x)) {
-            schedulers.push(x.to_ascii_lowercase());
-        }
-    }
-    if !schedulers.is_empty() {
-        // The seed's exclusion: what a scheduler runs is not reported.
-        items.push((
-            "filter_scheduler".to_string(),
-            [
-                vec!["- ParentImage:".to_string()],
-                schedulers
-                    .iter()
-                    .map(|x| format!("      - {}", q(x)))
-                    .collect(),
-                vec!["- ParentImage|endswith:".to_string()],
-                schedulers
-                    .iter()
-                    .map(|x| format!("      - {}", q(&format!("/{x}"))))
-                    .collect(),
-            ]
-            .concat(),
-        ));
-        condition.push_str(" and not filter_scheduler");
-    }
+    // No scheduler filter: sighunt leaves out what cron runs unless an indicator of
+    // at least medium severity fires, and this rule fires on nothing less.
     if !filters.is_empty() {
         condition.push_str(&format!(" and not ({})", filters.join(" or ")));
     }
@@ -604,13 +701,27 @@ fn nohup_auditd(model: &Model) -> Rule {
     let mut skipped = Vec::new();
     for (variant, target, script) in [("nohup", "a1", "a2"), ("busybox_nohup", "a2", "a3")] {
         let mut exprs = Vec::new();
-        for ind in strong(nohup, model) {
-            if CORRELATED.contains(&ind) {
+        for ind in strong(nohup) {
+            // nohup_renamed: by the executable, below, not per variant.
+            if CORRELATED.contains(&ind) || ind == "nohup_renamed" {
                 continue;
             }
             match nohup_auditd_items(model, ind, target, script) {
                 Some(alts) => {
                     let mut e = add_alternatives(&mut items, &format!("{variant}_{ind}"), alts);
+                    if ind == "hidden_path" && !model.lists.tool_dirs.is_empty() {
+                        // `~/.local/bin/x` is not hidden; `~/.local/.x/y` is.
+                        let mut filter = Vec::new();
+                        for field in [target, script] {
+                            let (tool_dir, below) = tool_dir_items(model, field, ".*");
+                            let f = format!("filter_{variant}_tool_dir_{field}");
+                            let b = format!("{variant}_hidden_below_tool_dir_{field}");
+                            items.push((f.clone(), tool_dir));
+                            items.push((b.clone(), below));
+                            filter.push(format!("({f} and not {b})"));
+                        }
+                        e = format!("({e} and not ({}))", filter.join(" or "));
+                    }
                     if ind == "masquerade_name" {
                         let f = format!("filter_{variant}_system_dir");
                         items.push((
@@ -629,6 +740,30 @@ fn nohup_auditd(model: &Model) -> Rule {
             "(selection_{variant} and ({}))",
             exprs.join(" or ")
         ));
+    }
+    if strong(nohup).contains(&"nohup_renamed") {
+        // The kernel ran nohup (exe) under another argv[0]: a symlink or `exec -a`.
+        items.push((
+            "selection_renamed_nohup".to_string(),
+            vec!["exe|endswith: '/nohup'".to_string()],
+        ));
+        items.push((
+            "filter_renamed_argv0".to_string(),
+            vec!["a0|endswith: 'nohup'".to_string()],
+        ));
+        // A shell string that runs nohup with `exec -a NAME`.
+        items.push((
+            "selection_exec_a_nohup".to_string(),
+            vec![
+                "a1: '-c'".to_string(),
+                format!(
+                    "a2|re: {}",
+                    q(&format!(r".*exec{SP}+-a{SP}+[^ ]+{SP}+nohup{SP}.*"))
+                ),
+            ],
+        ));
+        by_variant.push("(selection_renamed_nohup and not filter_renamed_argv0)".to_string());
+        by_variant.push("selection_exec_a_nohup".to_string());
     }
     let mut notes = Vec::new();
     let filters = allow_filters(model, nohup.detection_type, &[], &mut items, &mut notes);
@@ -694,7 +829,7 @@ fn signal_items(field: &str) -> Vec<(String, Vec<String>)> {
             vec![format!(
                 "{field}|re: {}",
                 q(
-                    r".*trap +([^a-zA-Z0-9 ][^a-zA-Z0-9 ]|-) +([A-Z0-9]+ +)*(SIG)?(HUP|INT|TERM|QUIT|1|2|3|15)[ ;&|)].*"
+                    r".*trap +(-- +)?([^a-zA-Z0-9 ][^a-zA-Z0-9 ]*|-) +([A-Z0-9]+ +)*(SIG)?(HUP|INT|TERM|QUIT|1|2|3|15)[ ;&|)].*"
                 )
             )],
         ),
@@ -703,11 +838,31 @@ fn signal_items(field: &str) -> Vec<(String, Vec<String>)> {
             [
                 vec![format!(
                     "{field}|re: {}",
-                    q(r".*trap +([^a-zA-Z0-9 ][^a-zA-Z0-9 ]|-) +.*")
+                    q(r".*trap +(-- +)?([^a-zA-Z0-9 ][^a-zA-Z0-9 ]*|-) +.*")
                 )],
                 list(&format!("{field}|endswith"), &trap_signals),
             ]
             .concat(),
+        ),
+        (
+            // Node: process.on('SIGTERM', () => {}) or function () {}: an empty handler.
+            "selection_node".to_string(),
+            vec![format!(
+                "{field}|re: {}",
+                q(&format!(
+                    r".*process\.on\( *.SIG{sigs}. *, *(\( *\) *=. *|function *\( *\) *)\{{ *\}}.*"
+                ))
+            )],
+        ),
+        (
+            // Perl: POSIX::sigaction(SIGTERM, POSIX::SigAction->new('IGNORE')).
+            "selection_perl_sigaction".to_string(),
+            vec![format!(
+                "{field}|re: {}",
+                q(&format!(
+                    r".*sigaction\( *(POSIX::)?(SIG)?{sigs} *,.*SigAction-.new\( *.IGNORE.*"
+                ))
+            )],
         ),
         (
             "selection_ruby".to_string(),
@@ -788,27 +943,54 @@ fn signal_rules(model: &Model) -> Vec<Rule> {
     out
 }
 
-/// A PowerShell pattern as the literal text it matches, when it is one (after
-/// unescaping punctuation); `None` for a real regular expression.
-fn ps_literal(pattern: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let n = chars.next()?;
-                if n.is_ascii_alphanumeric() {
-                    return None;
-                }
-                out.push(n);
+/// Spellings of the PowerShell patterns that name what a script changes (a
+/// Defender setting, a logging policy, a Run key, the Startup folder) rather than
+/// the change: sighunt fires on them as the arguments of a writing command, never
+/// of a read (`Get-ItemProperty …\Run`, `Get-MpPreference | Select ExclusionPath`,
+/// `reg query`). In the Sigma rules they count beside one of [`SETTING_WRITERS`].
+const ARGUMENT_SPELLINGS: [&str; 8] = [
+    "exclusionpath",
+    "disablerealtimemonitoring",
+    "disableioavprotection",
+    "disablebehaviormonitoring",
+    "enablescriptblocklogging",
+    "\\currentversion\\run",
+    "\\currentversion\\winlogon",
+    "\\start menu\\programs\\startup",
+];
+
+/// Commands that write a setting, a registry value or a file (sighunt's
+/// persistence and defence-evasion actions; the short aliases are left out).
+const SETTING_WRITERS: [&str; 14] = [
+    "set-itemproperty",
+    "new-itemproperty",
+    "set-item ",
+    "new-item ",
+    "copy-item",
+    "move-item",
+    "set-content",
+    "add-content",
+    "out-file",
+    "reg add",
+    "reg.exe add",
+    "reg import",
+    "invoke-webrequest",
+    "start-bitstransfer",
+];
+
+/// A pattern's spelling as the Sigma rules use it: `schtasks` is sighunt's only
+/// with /create or /change (a query reads).
+fn ps_sigma_spellings(s: &[String]) -> Vec<Vec<String>> {
+    if s.len() == 1 && s[0] == "schtasks" {
+        let mut out = Vec::new();
+        for exe in ["schtasks", "schtasks.exe"] {
+            for verb in ["/create", "/change", "-create", "-change"] {
+                out.push(vec![format!("{exe} {verb}")]);
             }
-            '.' | '^' | '$' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' => {
-                return None;
-            }
-            c => out.push(c),
         }
+        return out;
     }
-    Some(out)
+    vec![s.to_vec()]
 }
 
 /// How PowerShell is told to ignore errors, as `contains` alternatives (Sigma's
@@ -817,8 +999,12 @@ fn ps_suppression(field: &str) -> Vec<String> {
     let mut forms = Vec::new();
     for switch in ["-ErrorAction", "-ea"] {
         for sep in [" ", ":"] {
-            for value in ["SilentlyContinue", "Ignore"] {
-                forms.push(format!("{switch}{sep}{value}"));
+            // The value bare or quoted, also with the doubled quote of a string
+            // inside a single-quoted string (`-ScriptBlock '… -ea ''Ignore'''`).
+            for quote in ["", "'", "\"", "''"] {
+                for value in ["SilentlyContinue", "Ignore"] {
+                    forms.push(format!("{switch}{sep}{quote}{value}"));
+                }
             }
         }
         for value in ["0", "4"] {
@@ -851,12 +1037,25 @@ fn powershell_rules(model: &Model) -> Vec<Rule> {
         let Some(patterns) = model.lists.ps_patterns.get(name) else {
             continue;
         };
-        let literals: Vec<String> = patterns.iter().filter_map(|p| ps_literal(p)).collect();
-        if literals.len() < patterns.len() {
-            partial.push(name.clone());
+        let mut spellings: Vec<Vec<String>> = Vec::new();
+        for p in patterns {
+            match super::literal::spellings(p) {
+                Some(found) => {
+                    for s in found {
+                        if !spellings.contains(&s) {
+                            spellings.push(s);
+                        }
+                    }
+                }
+                None => {
+                    if !partial.contains(name) {
+                        partial.push(name.clone());
+                    }
+                }
+            }
         }
-        if !literals.is_empty() {
-            content.push((name.clone(), literals));
+        if !spellings.is_empty() {
+            content.push((name.clone(), spellings));
         }
     }
     let mut out = Vec::new();
@@ -900,11 +1099,78 @@ fn powershell_rules(model: &Model) -> Vec<Rule> {
             ));
         }
         items.push(("selection_suppress".to_string(), ps_suppression(field)));
-        for (name, literals) in &content {
+        let mut exprs = vec!["1 of indicator_*".to_string()];
+        let mut arguments: Vec<String> = Vec::new();
+        for (name, spellings) in &content {
+            // What a script changes, named without the change: only beside a write.
+            let (args, spellings): (Vec<Vec<String>>, Vec<Vec<String>>) = spellings
+                .iter()
+                .flat_map(|s| ps_sigma_spellings(s))
+                .partition(|s| s.len() == 1 && ARGUMENT_SPELLINGS.contains(&s[0].as_str()));
+            if !args.is_empty() {
+                let n = format!("argument_{name}");
+                items.push((
+                    n,
+                    list(
+                        &format!("{field}|contains"),
+                        &args
+                            .into_iter()
+                            .map(|mut s| s.remove(0))
+                            .collect::<Vec<_>>(),
+                    ),
+                ));
+                arguments.push(name.clone());
+            }
+            if spellings.is_empty() {
+                continue;
+            }
+            let single: Vec<String> = spellings
+                .iter()
+                .filter(|s| s.len() == 1)
+                .map(|s| s[0].clone())
+                .collect();
+            let several: Vec<&Vec<String>> = spellings.iter().filter(|s| s.len() > 1).collect();
+            let body = if several.is_empty() {
+                list(&format!("{field}|contains"), &single)
+            } else {
+                // Spellings in parts (`set-netfirewallprofile ` … `-enabled false`):
+                // a list of maps, one `contains|all` per spelling.
+                let mut v = Vec::new();
+                if !single.is_empty() {
+                    v.push(format!("- {field}|contains:"));
+                    v.extend(single.iter().map(|x| format!("      - {}", q(x))));
+                }
+                for parts in several {
+                    v.push(format!("- {field}|contains|all:"));
+                    v.extend(parts.iter().map(|x| format!("      - {}", q(x))));
+                }
+                v
+            };
+            // A download from the hosts administration scripts use is sighunt's
+            // download_known_host, context only: the item stands apart with a filter.
+            if name == "download_cradle" && !ps.admin_hosts.is_empty() {
+                items.push(("download_cradle".to_string(), body));
+                items.push((
+                    "filter_admin_host".to_string(),
+                    list(&format!("{field}|contains"), &ps.admin_hosts),
+                ));
+                exprs.push("(download_cradle and not filter_admin_host)".to_string());
+            } else {
+                items.push((format!("indicator_{name}"), body));
+            }
+        }
+        if !arguments.is_empty() {
             items.push((
-                format!("indicator_{name}"),
-                list(&format!("{field}|contains"), literals),
+                "writes_setting".to_string(),
+                list(
+                    &format!("{field}|contains"),
+                    &SETTING_WRITERS
+                        .iter()
+                        .map(|w| w.to_string())
+                        .collect::<Vec<_>>(),
+                ),
             ));
+            exprs.push("(1 of argument_* and writes_setting)".to_string());
         }
         let mut notes = Vec::new();
         let fields: &[(&str, &str)] = if category == "process_creation" {
@@ -928,7 +1194,7 @@ fn powershell_rules(model: &Model) -> Vec<Rule> {
         } else {
             "selection_suppress"
         };
-        let mut condition = format!("{sel} and 1 of indicator_*");
+        let mut condition = format!("{sel} and ({})", exprs.join(" or "));
         if !filters.is_empty() {
             condition.push_str(&format!(" and not ({})", filters.join(" or ")));
         }
@@ -938,7 +1204,7 @@ fn powershell_rules(model: &Model) -> Vec<Rule> {
         );
         if !partial.is_empty() {
             description.push_str(&format!(
-                "\nOnly the literal patterns of {} are exported (their regular expressions are\nsighunt's).",
+                "\nOnly the patterns of {} that are literal spellings are exported (the\nother regular expressions are sighunt's).",
                 partial.join(", ")
             ));
         }

