@@ -106,11 +106,10 @@ impl FindingWriter {
     /// says so), the CSV header when nothing was written; flushed.
     pub fn finish(&mut self, quiet_when_empty: bool) -> io::Result<()> {
         match self.format {
-            OutputFormat::Table if self.written == 0 => {
-                if !quiet_when_empty {
-                    table::write_table_with(&mut self.out, &[], &self.table)?;
-                }
+            OutputFormat::Table if self.written == 0 && !quiet_when_empty => {
+                table::write_table_with(&mut self.out, &[], &self.table)?;
             }
+            OutputFormat::Table if self.written == 0 => {}
             OutputFormat::Table => {
                 self.write_page()?;
                 if self.table.summary {

@@ -361,8 +361,9 @@ impl<K: Ord> ExternalSort<K> {
 
     fn sort_buffered(&mut self) {
         let key = self.key;
+        // (input, seq) is unique: an unstable sort gives the one order.
         self.buffered
-            .sort_unstable_by(|a, b| (key(&a.2), a.0, a.1).cmp(&(key(&b.2), b.0, b.1)));
+            .sort_unstable_by_key(|(input, seq, f)| (key(f), *input, *seq));
     }
 
     fn spill(&mut self) -> io::Result<()> {
@@ -411,13 +412,16 @@ enum Source {
     Memory(std::vec::IntoIter<Entry>),
 }
 
+/// An entry's place in the merge: its key, input and seq; then its source.
+type Head<K> = Reverse<((K, usize, u64), usize)>;
+
 /// A k-way merge of sorted sources.
 struct Merge<K> {
     key: fn(&Finding) -> K,
     sources: Vec<Source>,
     heads: Vec<Option<Entry>>,
     /// Smallest key first (a max-heap of reversed keys), with its source.
-    heap: BinaryHeap<Reverse<((K, usize, u64), usize)>>,
+    heap: BinaryHeap<Head<K>>,
     interned: Interned,
 }
 
