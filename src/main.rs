@@ -23,7 +23,8 @@ use sighunt_core::rules::{LoadOptions, Rules};
 ///
 /// Exit codes: 0 the run completed (also when the reader of the output went away, as
 /// `| head` does); 1 --fail-on was given and a finding reached that severity; 2 usage
-/// or fatal error, no named input could be read, or --strict and an input error.
+/// or fatal error, no named input could be read, or --strict and an input error;
+/// 130 a hunt stopped by SIGINT or SIGTERM (the findings made so far are written).
 /// Other input errors (unreadable or corrupt files, bad records) are reported on
 /// stderr, listed in the summary, and never stop the run. See docs/cli.md.
 #[derive(Parser, Debug)]
@@ -47,7 +48,8 @@ enum Command {
     /// decompressed on the fly, recognised by their magic bytes.
     ///
     /// Exit status: 0 done, 1 --fail-on reached, 2 nothing could be read (or an input
-    /// error with --strict) or a usage error.
+    /// error with --strict) or a usage error, 130 interrupted (SIGINT, SIGTERM: the
+    /// findings made so far are written).
     Hunt(HuntArgs),
 
     /// Show the effective rules, or export them for other tools.
@@ -125,7 +127,9 @@ struct HuntArgs {
     out: FindingOutputArgs,
 
     /// Order of the findings: `severity` (most severe first, then newest first),
-    /// `time` (newest first) or `score` (highest first, then newest). Default:
+    /// `time` (newest first) or `score` (highest first, then newest), sorted on disk
+    /// beyond 16 MiB of findings so memory stays flat; or `none`: each finding
+    /// written as it is released (each input in log order), for machines. Default:
     /// severity for the table, time for jsonl and csv.
     #[arg(long, value_name = "KEY")]
     sort: Option<output::order::SortKey>,
