@@ -98,3 +98,63 @@ fn streamed_output_is_the_in_memory_output_for_every_sort_key() {
         assert!(p.is_sorted(), "{path}: findings in log order: {p:?}");
     }
 }
+
+/// An audit log of `n` nohup launches (one high finding each), a millisecond apart.
+fn launches(n: u32) -> String {
+    (0..n)
+        .map(|i| {
+            let serial = 1000 + u64::from(i);
+            let target = format!("/tmp/.x/agent-{i}");
+            let hex: String = format!("nohup\0{target}")
+                .bytes()
+                .map(|b| format!("{b:02X}"))
+                .collect();
+            format!(
+                "type=SYSCALL msg=audit({t}.{ms:03}:{serial}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=1 pid={pid} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm=\"nohup\" exe=\"/usr/bin/nohup\" key=(null)\n\
+                 type=EXECVE msg=audit({t}.{ms:03}:{serial}): argc=2 a0=\"nohup\" a1=\"{target}\"\n\
+                 type=PROCTITLE msg=audit({t}.{ms:03}:{serial}): proctitle={hex}\n",
+                t = 1_700_000_000 + serial / 1000,
+                ms = serial % 1000,
+                pid = 10_000 + i,
+            )
+        })
+        .collect()
+}
+
+/// A table of more findings than a page is written as consecutive tables, in order,
+/// with one summary under the last that counts them all.
+#[test]
+fn a_large_table_is_written_in_pages_with_one_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("many.log");
+    std::fs::write(&log, launches(2500)).unwrap();
+    let mut cmd = std::process::Command::new(sighunt_bin());
+    cmd.args(["hunt", "--no-config", "--sort", "time", "--color", "never"])
+        .arg(&log)
+        .env("COLUMNS", "200");
+    let run = run_with_timeout(&mut cmd, SIGHUNT_TIMEOUT);
+    assert!(run.success(), "{}", run.describe());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let headers = lines.iter().filter(|l| l.starts_with("time")).count();
+    assert_eq!(headers, 3, "2500 rows in pages of 1000");
+    let rows: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.contains("/tmp/.x/agent-"))
+        .copied()
+        .collect();
+    assert_eq!(rows.len(), 2500);
+    assert!(rows[0].contains("agent-2499 ") && rows[2499].contains("agent-0 "));
+    assert!(
+        rows[1000].contains("agent-1499 "),
+        "the second page goes on where the first ended"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        &"2500 findings: 2500 high; by type: nohup_interrupt_ignore 2500."
+    );
+    assert_eq!(
+        run.stdout.matches(" findings: ").count(),
+        1,
+        "one summary, under the last page"
+    );
+}
