@@ -440,7 +440,7 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     }
     // Findings are written as the engines release them (sorted on disk first unless
     // --sort none), in flat memory; a SIGINT or SIGTERM writes what was found.
-    let stop = sighunt::signals::install_signal_handlers();
+    let stop = sighunt::signals::install_stop_handlers();
     let writer = output::batches::FindingWriter::new(args.out.writer()?, args.format, table);
     let on_interrupt = |stats: &hunt::HuntStats, writer: &mut output::batches::FindingWriter| {
         progress.clear();
@@ -454,9 +454,10 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             say!("{}", stats.summary());
         }
         say!(
-            "sighunt: interrupted: {} finding{} found so far written; inputs not read to their end",
+            "sighunt: interrupted: the {} finding{} made so far {} written; the inputs being read were cut short",
             writer.written,
-            if writer.written == 1 { "" } else { "s" }
+            if writer.written == 1 { "" } else { "s" },
+            if writer.written == 1 { "is" } else { "are" }
         );
     };
     let outcome = output::hunt::run(

@@ -51,8 +51,19 @@ fn mkfifo(path: &Path) {
 }
 
 fn spawn(args: &[&str], paths: &[&Path], stdin: Stdio) -> Child {
-    Command::new(sighunt_bin())
-        .args(["hunt", "--no-config", "--no-progress"])
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(sighunt_bin());
+    // SAFETY: only async-signal-safe calls between fork and exec. A test run in the
+    // background of a shell ignores SIGINT, and sighunt keeps an ignored signal
+    // ignored: the child gets the default dispositions back.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    cmd.args(["hunt", "--no-config", "--no-progress"])
         .args(args)
         .args(paths)
         .env("NO_COLOR", "1")

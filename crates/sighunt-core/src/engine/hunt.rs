@@ -341,6 +341,8 @@ pub fn hunt_found(
 #[derive(Default)]
 pub struct Running<'a> {
     engines: Mutex<BTreeMap<usize, Arc<Mutex<Engine<'a>>>>>,
+    /// Inputs opened (or being opened: sniffing waits on a pipe) and not finished.
+    reading: Mutex<std::collections::BTreeSet<usize>>,
     /// Counters of the inputs finished.
     finished: Mutex<HuntStats>,
 }
@@ -354,6 +356,7 @@ impl<'a> Running<'a> {
 
     fn done(&self, input: usize, stats: &HuntStats) {
         lock(&self.engines).remove(&input);
+        lock(&self.reading).remove(&input);
         lock(&self.finished).add(stats);
     }
 
@@ -364,10 +367,10 @@ impl<'a> Running<'a> {
     pub fn interrupt(&self, sink: &dyn FindingSink) -> HuntStats {
         let engines = std::mem::take(&mut *lock(&self.engines));
         let mut stats = lock(&self.finished).clone();
+        stats.files += lock(&self.reading).len() as u64;
         for (input, engine) in engines {
             let mut engine = lock(&engine);
             sink.findings(input, released(engine.finish()));
-            stats.files += 1;
             stats.add(&engine.stats);
         }
         stats
@@ -455,6 +458,7 @@ pub fn scan_input<'a>(
         return;
     }
     stats.files += 1;
+    lock(&out.running.reading).insert(out.input);
     // A FIFO the user named is read like stdin; one a walk found is not read.
     let mut opened = match input::open_as(&found.spec, options.input_format, found.named) {
         Ok(o) => o,
