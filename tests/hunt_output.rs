@@ -158,3 +158,32 @@ fn a_large_table_is_written_in_pages_with_one_summary() {
         "one summary, under the last page"
     );
 }
+
+/// `--sort none` writes CSV batch by batch as inputs release findings: one header,
+/// every row, the same rows as the sorted output.
+#[test]
+fn unsorted_csv_has_one_header_and_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    std::fs::write(&a, launches(300)).unwrap();
+    std::fs::write(&b, launches(5000)).unwrap();
+    let csv = |sort: &str| {
+        let mut cmd = std::process::Command::new(sighunt_bin());
+        cmd.args(["hunt", "--no-config", "-f", "csv", "-j2", "--sort", sort])
+            .args([&a, &b]);
+        let run = run_with_timeout(&mut cmd, SIGHUNT_TIMEOUT);
+        assert!(run.success(), "{}", run.describe());
+        run.stdout
+    };
+    let unsorted = csv("none");
+    let header = unsorted.lines().next().unwrap().to_string();
+    assert!(header.starts_with("time,host,"), "{header}");
+    assert_eq!(unsorted.lines().filter(|l| **l == *header).count(), 1);
+    let mut rows: Vec<&str> = unsorted.lines().skip(1).collect();
+    assert_eq!(rows.len(), 5300);
+    let sorted = csv("time");
+    let mut want: Vec<&str> = sorted.lines().skip(1).collect();
+    rows.sort_unstable();
+    want.sort_unstable();
+    assert!(rows == want, "the same rows");
+}
