@@ -23,7 +23,8 @@ use sighunt_core::rules::{LoadOptions, Rules};
 ///
 /// Exit codes: 0 the run completed (also when the reader of the output went away, as
 /// `| head` does); 1 --fail-on was given and a finding reached that severity; 2 usage
-/// or fatal error, no named input could be read, or --strict and an input error.
+/// or fatal error, no named input could be read, or --strict and an input error;
+/// 130 a hunt stopped by SIGINT or SIGTERM (the findings made so far are written).
 /// Other input errors (unreadable or corrupt files, bad records) are reported on
 /// stderr, listed in the summary, and never stop the run. See docs/cli.md.
 #[derive(Parser, Debug)]
@@ -47,7 +48,8 @@ enum Command {
     /// decompressed on the fly, recognised by their magic bytes.
     ///
     /// Exit status: 0 done, 1 --fail-on reached, 2 nothing could be read (or an input
-    /// error with --strict) or a usage error.
+    /// error with --strict) or a usage error, 130 interrupted (SIGINT, SIGTERM: the
+    /// findings made so far are written).
     Hunt(HuntArgs),
 
     /// Show the effective rules, or export them for other tools.
@@ -125,7 +127,9 @@ struct HuntArgs {
     out: FindingOutputArgs,
 
     /// Order of the findings: `severity` (most severe first, then newest first),
-    /// `time` (newest first) or `score` (highest first, then newest). Default:
+    /// `time` (newest first) or `score` (highest first, then newest), sorted on disk
+    /// beyond 16 MiB of findings so memory stays flat; or `none`: each finding
+    /// written as it is released (each input in log order), for machines. Default:
     /// severity for the table, time for jsonl and csv.
     #[arg(long, value_name = "KEY")]
     sort: Option<output::order::SortKey>,
@@ -240,12 +244,12 @@ impl FindingOutputArgs {
     }
 
     /// The `--output` file, or stdout.
-    fn writer(&self) -> anyhow::Result<Box<dyn Write>> {
+    fn writer(&self) -> anyhow::Result<Box<dyn Write + Send>> {
         Ok(match &self.output {
             Some(path) => Box::new(BufWriter::new(
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
             )),
-            None => Box::new(BufWriter::new(io::stdout().lock())),
+            None => Box::new(BufWriter::new(io::stdout())),
         })
     }
 }
@@ -413,27 +417,83 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
             progress.suspend(|| say!("{line}"));
         }
     };
-    let mut report = hunt::hunt_found(found, &options, &rules, &on_error, progress.counters())?;
-    progress.finish();
-
     let sort = args.sort.unwrap_or(match args.format {
         OutputFormat::Table => SortKey::Severity,
         _ => SortKey::Time,
     });
-    output::order::sort(&mut report.findings, sort);
-    let stats = &report.stats;
-    let nothing_read = stats.files.saturating_sub(stats.unreadable + stats.skipped) == 0;
-    let mut out = args.out.writer()?;
     let table = args.out.table(true);
-    if nothing_read && args.format == OutputFormat::Table {
-        // "No findings." would read as "clean": the error below says why not.
-    } else if args.explain {
-        output::explain::write(&mut out, args.format, &rules, args.profile, &report, &table)?;
-    } else {
-        write_findings(&mut out, args.format, &report.findings, &table)?;
+    if args.explain {
+        // --explain lists the suppressed findings too: all are kept in memory.
+        let mut report = hunt::hunt_found(found, &options, &rules, &on_error, progress.counters())?;
+        progress.finish();
+        output::order::sort(&mut report.findings, sort);
+        let stats = &report.stats;
+        let nothing_read = nothing_read(stats);
+        let mut out = args.out.writer()?;
+        if !(nothing_read && args.format == OutputFormat::Table) {
+            output::explain::write(&mut out, args.format, &rules, args.profile, &report, &table)?;
+        }
+        out.flush()?;
+        let worst = report.findings.iter().map(|f| f.severity).max();
+        report_end(&args, stats, &errors, nothing_read);
+        return Ok(hunt_exit_code(&args, stats, worst, nothing_read));
     }
-    out.flush()?;
+    // Findings are written as the engines release them (sorted on disk first unless
+    // --sort none), in flat memory; a SIGINT or SIGTERM writes what was found.
+    let stop = sighunt::signals::install_stop_handlers();
+    let writer = output::batches::FindingWriter::new(args.out.writer()?, args.format, table);
+    let on_interrupt = |stats: &hunt::HuntStats, writer: &mut output::batches::FindingWriter| {
+        progress.clear();
+        let mut stats = stats.clone();
+        // The counts of what was written, the findings of inputs cut short included.
+        stats.by_severity = writer.by_severity;
+        for line in errors.untold() {
+            say!("{line}");
+        }
+        if !args.quiet {
+            say!("{}", stats.summary());
+        }
+        say!(
+            "sighunt: interrupted: the {} finding{} made so far {} written; the inputs being read were cut short",
+            writer.written,
+            if writer.written == 1 { "" } else { "s" },
+            if writer.written == 1 { "is" } else { "are" }
+        );
+    };
+    let outcome = output::hunt::run(
+        found,
+        &options,
+        &rules,
+        &on_error,
+        progress.counters(),
+        sort,
+        writer,
+        stop,
+        &on_interrupt,
+    )?;
+    progress.finish();
+    let stats = &outcome.stats;
+    let nothing_read = nothing_read(stats);
+    let mut writer = outcome.writer;
+    // "No findings." would read as "clean" when nothing was read: an error says why.
+    writer.finish(nothing_read)?;
+    report_end(&args, stats, &errors, nothing_read);
+    Ok(hunt_exit_code(&args, stats, writer.worst, nothing_read))
+}
 
+/// Whether no input could be read at all.
+fn nothing_read(stats: &hunt::HuntStats) -> bool {
+    stats.files.saturating_sub(stats.unreadable + stats.skipped) == 0
+}
+
+/// What a hunt says on stderr once its findings are written: errors not yet told,
+/// forced formats that gave nothing, the summary and the inputs not read.
+fn report_end(
+    args: &HuntArgs,
+    stats: &hunt::HuntStats,
+    errors: &InputErrorLog,
+    nothing_read: bool,
+) {
     for line in errors.untold() {
         say!("{line}");
     }
@@ -447,9 +507,8 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         say!("{}", stats.summary());
-        print_unread(&args, stats, &errors, nothing_read);
+        print_unread(args, stats, errors, nothing_read);
     }
-    Ok(hunt_exit_code(&args, stats, &report.findings, nothing_read))
 }
 
 /// The exit status of a hunt (see docs/cli.md): 2 when nothing was read or, with
@@ -457,7 +516,7 @@ fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {
 fn hunt_exit_code(
     args: &HuntArgs,
     stats: &hunt::HuntStats,
-    findings: &[Finding],
+    worst: Option<Severity>,
     nothing_read: bool,
 ) -> ExitCode {
     if nothing_read {
@@ -481,7 +540,7 @@ fn hunt_exit_code(
     let failed = args
         .out
         .fail_on
-        .is_some_and(|threshold| findings.iter().any(|f| f.severity >= threshold));
+        .is_some_and(|threshold| worst.is_some_and(|w| w >= threshold));
     if failed {
         ExitCode::from(1)
     } else {

@@ -6,8 +6,10 @@
 //! reversible); CSV cells escape them as text and neutralise spreadsheet formulas
 //! ([`csv_cell`]).
 
+pub mod batches;
 pub mod ecs;
 pub mod explain;
+pub mod hunt;
 pub mod input_errors;
 pub mod ocsf;
 pub mod order;

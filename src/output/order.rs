@@ -4,6 +4,7 @@ use std::cmp::Reverse;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
 use sighunt_core::finding::Finding;
 
 /// What findings are sorted by.
@@ -15,6 +16,9 @@ pub enum SortKey {
     Severity,
     /// Highest score first, then newest first.
     Score,
+    /// Not sorted: each input's findings in log order, written as its engine
+    /// releases them (inputs read in parallel interleave): for machines.
+    None,
 }
 
 impl FromStr for SortKey {
@@ -25,8 +29,9 @@ impl FromStr for SortKey {
             "time" => Ok(SortKey::Time),
             "severity" => Ok(SortKey::Severity),
             "score" => Ok(SortKey::Score),
+            "none" => Ok(SortKey::None),
             _ => Err(format!(
-                "unknown sort key {s:?} (expected time, severity or score)"
+                "unknown sort key {s:?} (expected time, severity, score or none)"
             )),
         }
     }
@@ -38,22 +43,45 @@ impl fmt::Display for SortKey {
             SortKey::Time => "time",
             SortKey::Severity => "severity",
             SortKey::Score => "score",
+            SortKey::None => "none",
         })
     }
 }
 
-/// Sorts `findings` by `key`; ties keep their order (newest first from the hunt).
-pub fn sort(findings: &mut [Finding], key: SortKey) {
-    // `Reverse(Option)` puts `None` (no time) after every time.
+/// A finding's rank in a sort order: smaller first. `Reverse(Option)` puts `None`
+/// (no time) after every time.
+pub type Rank = (Reverse<i64>, Reverse<Option<DateTime<Utc>>>, Reverse<i64>);
+
+fn by_time(f: &Finding) -> Rank {
+    (Reverse(0), Reverse(f.time), Reverse(0))
+}
+
+fn by_severity(f: &Finding) -> Rank {
+    (
+        Reverse(f.severity as i64),
+        Reverse(f.time),
+        Reverse(f.suspicion_score),
+    )
+}
+
+fn by_score(f: &Finding) -> Rank {
+    (Reverse(f.suspicion_score), Reverse(f.time), Reverse(0))
+}
+
+/// The rank function of `key`; `None` for [`SortKey::None`].
+pub fn rank(key: SortKey) -> Option<fn(&Finding) -> Rank> {
     match key {
-        SortKey::Time => findings.sort_by_key(|f| Reverse(f.time)),
-        SortKey::Severity => findings.sort_by_key(|f| {
-            (
-                Reverse(f.severity),
-                Reverse(f.time),
-                Reverse(f.suspicion_score),
-            )
-        }),
-        SortKey::Score => findings.sort_by_key(|f| (Reverse(f.suspicion_score), Reverse(f.time))),
+        SortKey::Time => Some(by_time),
+        SortKey::Severity => Some(by_severity),
+        SortKey::Score => Some(by_score),
+        SortKey::None => None,
+    }
+}
+
+/// Sorts `findings` by `key`; ties keep their order (newest first from the hunt).
+/// [`SortKey::None`] leaves them as they are.
+pub fn sort(findings: &mut [Finding], key: SortKey) {
+    if let Some(rank) = rank(key) {
+        findings.sort_by_key(rank);
     }
 }

@@ -93,6 +93,15 @@ impl Progress {
         }
     }
 
+    /// Clears the bar for good from any thread (an interrupted hunt, about to exit,
+    /// prints its summary); the ticker stops drawing.
+    pub fn clear(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
     /// Stops the ticker and clears the bar, leaving stderr for the summary line.
     pub fn finish(mut self) {
         self.stop_ticker();

@@ -120,31 +120,53 @@ pub fn write_table_with(
 /// `18 findings: 1 critical, 7 high, 9 medium, 1 low; by type: nohup_interrupt_ignore
 /// 12, signal_mask 6.` Zero counts are left out.
 pub fn summary(findings: &[Finding]) -> String {
-    let mut per_severity = Vec::new();
-    for s in Severity::ALL.iter().rev() {
-        let n = findings.iter().filter(|f| f.severity == *s).count();
-        if n > 0 {
-            per_severity.push(format!("{n} {s}"));
-        }
-    }
-    let mut per_type: Vec<(&str, usize)> = Vec::new();
-    for f in findings {
+    let mut counts = SummaryCounts::default();
+    findings.iter().for_each(|f| counts.add(f));
+    counts.line()
+}
+
+/// The counts of a table's [`summary`] line, gathered finding by finding (a table
+/// written in pages counts them all).
+#[derive(Debug, Clone, Default)]
+pub struct SummaryCounts {
+    total: u64,
+    per_severity: [u64; 5],
+    /// In order of first appearance.
+    per_type: Vec<(&'static str, u64)>,
+}
+
+impl SummaryCounts {
+    pub fn add(&mut self, f: &Finding) {
+        self.total += 1;
+        self.per_severity[f.severity as usize] += 1;
         let t = f.detection_type.as_str();
-        match per_type.iter_mut().find(|(name, _)| *name == t) {
+        match self.per_type.iter_mut().find(|(name, _)| *name == t) {
             Some((_, n)) => *n += 1,
-            None => per_type.push((t, 1)),
+            None => self.per_type.push((t, 1)),
         }
     }
-    // Most frequent first; ties by name, so the line is stable.
-    per_type.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let types: Vec<String> = per_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
-    format!(
-        "{} finding{}: {}; by type: {}.",
-        findings.len(),
-        if findings.len() == 1 { "" } else { "s" },
-        per_severity.join(", "),
-        types.join(", ")
-    )
+
+    /// The summary line.
+    pub fn line(&self) -> String {
+        let mut per_severity = Vec::new();
+        for s in Severity::ALL.iter().rev() {
+            let n = self.per_severity[*s as usize];
+            if n > 0 {
+                per_severity.push(format!("{n} {s}"));
+            }
+        }
+        let mut per_type = self.per_type.clone();
+        // Most frequent first; ties by name, so the line is stable.
+        per_type.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let types: Vec<String> = per_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        format!(
+            "{} finding{}: {}; by type: {}.",
+            self.total,
+            if self.total == 1 { "" } else { "s" },
+            per_severity.join(", "),
+            types.join(", ")
+        )
+    }
 }
 
 /// The width a table needs to show every word whole.

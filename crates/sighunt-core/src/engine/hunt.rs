@@ -3,15 +3,15 @@
 //! Each input gets its own detector set (correlation state is per input), so inputs
 //! are independent, scanned in parallel, and a bad one never affects another.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
 use crate::allowlist::{AllowList, Suppressed};
-use crate::detectors::{self, Detector};
+use crate::detectors::{self, Detector, Exclusion};
 use crate::engine::{Engine, EngineOptions, Hold, ordered};
 use crate::finding::{Finding, Severity};
 use crate::input::{
@@ -77,6 +77,9 @@ pub struct HuntStats {
     /// Large files split into ranges read in parallel, and how many ranges in all.
     pub split_files: u64,
     pub split_ranges: u64,
+    /// Findings released before the end of their input to keep memory bounded
+    /// (more than [`HELD_PER_INPUT`] held): later evidence could no longer amend them.
+    pub released_early: u64,
 }
 
 impl HuntStats {
@@ -136,6 +139,15 @@ impl HuntStats {
                 self.split_ranges
             ));
         }
+        if self.released_early > 0 {
+            out.push_str(&format!(
+                ", {} finding{} released before the end of {} input (bounded memory; later evidence could not amend {})",
+                self.released_early,
+                plural(self.released_early),
+                if self.released_early == 1 { "its" } else { "their" },
+                if self.released_early == 1 { "it" } else { "them" },
+            ));
+        }
         if self.excluded > 0 {
             out.push_str(&format!(
                 ", {} scheduler launch{} excluded (no indicator of medium severity or more; --explain lists them)",
@@ -173,6 +185,7 @@ impl HuntStats {
         self.excluded += other.excluded;
         self.split_files += other.split_files;
         self.split_ranges += other.split_ranges;
+        self.released_early += other.released_early;
         for (a, b) in self.by_severity.iter_mut().zip(other.by_severity) {
             *a += b;
         }
@@ -201,8 +214,34 @@ pub struct HuntReport {
 /// Reports input errors as they happen; called from worker threads.
 pub type ErrorReporter<'a> = &'a (dyn Fn(&InputError) + Sync);
 
+/// Where a hunt's findings go as the engines release them (severity floor and
+/// allow-list applied), from worker threads. The hunt keeps none of them: a sink
+/// that writes or spills them keeps memory flat in their number.
+pub trait FindingSink: Sync {
+    /// Findings of input number `input` (its place in the discovered list), as its
+    /// engine released them: the findings of one input arrive in that order.
+    fn findings(&self, input: usize, findings: Vec<Finding>);
+    /// Input number `input` is done: all its findings were delivered.
+    fn input_done(&self, _input: usize) {}
+    /// Whether findings the allow-list suppressed, and launches left out on
+    /// purpose, are wanted ([`FindingSink::suppressed`], [`FindingSink::excluded`]).
+    fn wants_suppressed(&self) -> bool {
+        false
+    }
+    /// A finding the allow-list suppressed (only if [`FindingSink::wants_suppressed`]).
+    fn suppressed(&self, _input: usize, _suppressed: Suppressed) {}
+    /// Launches of input number `input` left out on purpose.
+    fn excluded(&self, _input: usize, _excluded: Vec<Exclusion>) {}
+}
+
+/// Findings an input's engine holds for amending evidence before the oldest are
+/// released early (when twice as many are held): evidence that amends a finding
+/// comes seconds of log later, far fewer findings later, and memory stays bounded
+/// in one input with millions of findings.
+pub const HELD_PER_INPUT: usize = 2_000;
+
 /// Runs a hunt over `paths`, inputs in parallel; input errors go to `on_error` as
-/// they happen.
+/// they happen. Every finding is gathered in memory (see [`hunt_found`]).
 pub fn hunt(
     paths: &[PathBuf],
     options: &HuntOptions,
@@ -218,8 +257,44 @@ pub fn hunt(
     )
 }
 
+/// Gathers findings in memory with their input and arrival, for [`hunt_found`].
+#[derive(Default)]
+struct Gather {
+    findings: Mutex<Vec<(usize, u64, Finding)>>,
+    suppressed: Mutex<Vec<(usize, u64, Suppressed)>>,
+    excluded: Mutex<Vec<(usize, Vec<Exclusion>)>>,
+}
+
+/// Locks `m`, also after a panic elsewhere (what it guards stays consistent: pushes).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl FindingSink for Gather {
+    fn findings(&self, input: usize, findings: Vec<Finding>) {
+        let mut v = lock(&self.findings);
+        for f in findings {
+            let seq = v.len() as u64;
+            v.push((input, seq, f));
+        }
+    }
+    fn wants_suppressed(&self) -> bool {
+        true
+    }
+    fn suppressed(&self, input: usize, s: Suppressed) {
+        let mut v = lock(&self.suppressed);
+        let seq = v.len() as u64;
+        v.push((input, seq, s));
+    }
+    fn excluded(&self, input: usize, excluded: Vec<Exclusion>) {
+        lock(&self.excluded).push((input, excluded));
+    }
+}
+
 /// Runs a hunt over inputs already [`discover`](input::discover)ed, counting its
-/// progress in `counters` (a progress display reads them from another thread).
+/// progress in `counters` (a progress display reads them from another thread), and
+/// returns every finding, newest first (ties in input order, then log order). The
+/// findings are all held in memory: [`hunt_into`] hands them on instead.
 pub fn hunt_found(
     found: Vec<input::Discovered>,
     options: &HuntOptions,
@@ -227,27 +302,124 @@ pub fn hunt_found(
     on_error: ErrorReporter<'_>,
     counters: &Counters,
 ) -> Result<HuntReport, RulesError> {
+    let gather = Gather::default();
+    let stats = hunt_into(
+        found,
+        options,
+        rules,
+        on_error,
+        counters,
+        &gather,
+        &Running::default(),
+    )?;
+    let mut findings = gather
+        .findings
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    findings.sort_by_key(|(input, seq, f)| (std::cmp::Reverse(f.time), *input, *seq));
+    let mut suppressed = gather
+        .suppressed
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    suppressed.sort_by_key(|(input, seq, s)| (std::cmp::Reverse(s.finding.time), *input, *seq));
+    let mut excluded = gather
+        .excluded
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    excluded.sort_by_key(|(input, _)| *input);
+    Ok(HuntReport {
+        findings: findings.into_iter().map(|(_, _, f)| f).collect(),
+        stats,
+        suppressed: suppressed.into_iter().map(|(_, _, s)| s).collect(),
+        excluded: excluded.into_iter().flat_map(|(_, e)| e).collect(),
+    })
+}
+
+/// The engines of the inputs a hunt is reading, reachable from another thread: an
+/// interrupted hunt ([`Running::interrupt`]) releases what they hold, so what was
+/// found so far is written even while a worker waits on a silent pipe.
+#[derive(Default)]
+pub struct Running<'a> {
+    engines: Mutex<BTreeMap<usize, Arc<Mutex<Engine<'a>>>>>,
+    /// Inputs opened (or being opened: sniffing waits on a pipe) and not finished.
+    reading: Mutex<std::collections::BTreeSet<usize>>,
+    /// Counters of the inputs finished.
+    finished: Mutex<HuntStats>,
+}
+
+impl<'a> Running<'a> {
+    fn start(&self, input: usize, engine: Engine<'a>) -> Arc<Mutex<Engine<'a>>> {
+        let engine = Arc::new(Mutex::new(engine));
+        lock(&self.engines).insert(input, engine.clone());
+        engine
+    }
+
+    fn done(&self, input: usize, stats: &HuntStats) {
+        lock(&self.engines).remove(&input);
+        lock(&self.reading).remove(&input);
+        lock(&self.finished).add(stats);
+    }
+
+    /// Ends every input being read as if it ended now (the detectors release what
+    /// they hold back), hands their findings to `sink`, and returns the counters of
+    /// the hunt so far: the inputs finished and those cut short. The workers are not
+    /// waited for (one may be blocked on a pipe): the caller is about to exit.
+    pub fn interrupt(&self, sink: &dyn FindingSink) -> HuntStats {
+        let engines = std::mem::take(&mut *lock(&self.engines));
+        let mut stats = lock(&self.finished).clone();
+        stats.files += lock(&self.reading).len() as u64;
+        for (input, engine) in engines {
+            let mut engine = lock(&engine);
+            sink.findings(input, released(engine.finish()));
+            stats.add(&engine.stats);
+        }
+        stats
+    }
+}
+
+/// Runs a hunt, inputs in parallel, handing findings to `sink` as the engines
+/// release them, and returns the counters. The engines of the inputs being read are
+/// kept in `running`, for an interrupt.
+pub fn hunt_into<'a>(
+    found: Vec<input::Discovered>,
+    options: &HuntOptions,
+    rules: &Rules,
+    on_error: ErrorReporter<'a>,
+    counters: &'a Counters,
+    sink: &dyn FindingSink,
+    running: &Running<'a>,
+) -> Result<HuntStats, RulesError> {
     // Built once (bad rules fail here, before any input is read), copied per input.
     let prototype = detectors::default_set(rules)?;
     let run = || {
         found
             .into_par_iter()
-            .map(|found| {
+            .enumerate()
+            .map(|(index, found)| {
                 let mut stats = HuntStats::default();
-                let scanned = match found {
-                    Ok(found) => {
-                        scan_input(&found, options, &prototype, &mut stats, &on_error, counters)
-                    }
+                let mut out = Delivery {
+                    sink,
+                    input: index,
+                    running,
+                };
+                match found {
+                    Ok(found) => scan_input(
+                        &found, options, &prototype, &mut stats, on_error, counters, &mut out,
+                    ),
                     Err(e) => {
                         stats.input_errors += 1;
                         on_error(&e);
-                        Scanned::default()
                     }
-                };
+                }
+                running.done(index, &stats);
+                sink.input_done(index);
                 counters.files_done.fetch_add(1, Ordering::Relaxed);
-                (scanned, stats)
+                stats
             })
-            .collect::<Vec<_>>()
+            .reduce(HuntStats::default, |mut a, b| {
+                a.add(&b);
+                a
+            })
     };
     let pool = options.threads.and_then(|n| {
         rayon::ThreadPoolBuilder::new()
@@ -255,65 +427,51 @@ pub fn hunt_found(
             .build()
             .ok()
     });
-    let per_input = match pool {
+    Ok(match pool {
         Some(pool) => pool.install(run),
         None => run(),
-    };
-    let mut report = HuntReport::default();
-    for (mut scanned, stats) in per_input {
-        report.findings.append(&mut scanned.findings);
-        report.suppressed.append(&mut scanned.suppressed);
-        report.excluded.append(&mut scanned.excluded);
-        report.stats.add(&stats);
-    }
-    report
-        .suppressed
-        .sort_by_key(|s| std::cmp::Reverse(s.finding.time));
-    Finding::sort_newest_first(&mut report.findings);
-    Ok(report)
+    })
 }
 
-/// What one input yielded: findings reported, and findings the allow-list
-/// suppressed.
-#[derive(Debug, Default)]
-pub struct Scanned {
-    pub findings: Vec<Finding>,
-    pub suppressed: Vec<Suppressed>,
-    /// Launches left out on purpose (scheduler launches).
-    pub excluded: Vec<crate::detectors::Exclusion>,
-    /// Bytes read (decompressed).
-    pub bytes: u64,
+/// One input's way to its hunt's sink.
+pub struct Delivery<'s, 'a> {
+    sink: &'s dyn FindingSink,
+    input: usize,
+    running: &'s Running<'a>,
 }
 
 /// Scans one input with the profile's logic (for the default profile, a fresh copy
-/// of the detector `prototype`), then applies the allow-list.
-pub fn scan_input(
+/// of the detector `prototype`, the allow-list applied), handing its findings to
+/// `out` as they are released.
+pub fn scan_input<'a>(
     found: &Found,
     options: &HuntOptions,
     prototype: &[Box<dyn Detector>],
     stats: &mut HuntStats,
-    on_error: ErrorReporter<'_>,
-    counters: &Counters,
-) -> Scanned {
+    on_error: ErrorReporter<'a>,
+    counters: &'a Counters,
+    out: &mut Delivery<'_, 'a>,
+) {
     let name = found.spec.display();
     if found.skip.is_some() {
         stats.not_read += 1;
-        return Scanned::default();
+        return;
     }
     stats.files += 1;
+    lock(&out.running.reading).insert(out.input);
     // A FIFO the user named is read like stdin; one a walk found is not read.
-    let opened = match input::open_as(&found.spec, options.input_format, found.named) {
+    let mut opened = match input::open_as(&found.spec, options.input_format, found.named) {
         Ok(o) => o,
         Err(OpenError::UnknownFormat) if !found.named => {
             stats.skipped += 1;
             stats.skipped_paths.push(name);
-            return Scanned::default();
+            return;
         }
         Err(OpenError::NotRegular(_)) if !found.named => {
             // Swapped for a FIFO, device or socket after the walk saw a file.
             stats.files -= 1;
             stats.not_read += 1;
-            return Scanned::default();
+            return;
         }
         Err(e) => {
             stats.input_errors += 1;
@@ -323,9 +481,11 @@ pub fn scan_input(
                 other => other.to_string(),
             };
             on_error(&InputError::new(&name, None, message));
-            return Scanned::default();
+            return;
         }
     };
+    // Kept to see, at the end, whether the file shrank while it was read.
+    let file = opened.file.take();
     if let Profile::Seed(query) = &options.profile {
         let mut errors = 0;
         let (findings, records) = query.scan(opened, &mut |e| {
@@ -341,10 +501,9 @@ pub fn scan_input(
         for f in &findings {
             stats.by_severity[f.severity as usize] += 1;
         }
-        return Scanned {
-            findings,
-            ..Scanned::default()
-        };
+        out.sink.findings(out.input, findings);
+        check_shrink(&name, file.as_ref(), stats, on_error);
+        return;
     }
     if let Some((path, ranges)) = split_plan(found, &opened) {
         // One large text file: its ranges are parsed in parallel and detected in
@@ -353,36 +512,77 @@ pub fn scan_input(
         drop(opened);
         stats.split_files += 1;
         stats.split_ranges += ranges.len() as u64;
-        return detect(prototype, options, counters, stats, on_error, 0, |sink| {
-            ordered::feed_in_order(
-                ranges.len(),
-                |i, range_sink| {
-                    if let Some(mut parser) = sources::line_parser(format, &name) {
-                        chunked::read_range(path, &name, ranges[i], parser.as_mut(), range_sink);
-                    }
-                },
-                sink,
-            )
-        });
+        detect(
+            prototype,
+            options,
+            counters,
+            stats,
+            on_error,
+            0,
+            out,
+            |sink| {
+                ordered::feed_in_order(
+                    ranges.len(),
+                    |i, range_sink| {
+                        if let Some(mut parser) = sources::line_parser(format, &name) {
+                            chunked::read_range(
+                                path,
+                                &name,
+                                ranges[i],
+                                parser.as_mut(),
+                                range_sink,
+                            );
+                        }
+                    },
+                    sink,
+                )
+            },
+        );
+        check_shrink(&name, file.as_ref(), stats, on_error);
+        return;
     }
-    let size = match &found.spec {
-        InputSpec::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
-        InputSpec::Stdin => 0,
-    };
+    let size = file.as_ref().map_or(0, |(_, len)| *len);
     let events_before = stats.events;
-    let scanned = detect(
+    let bytes = detect(
         prototype,
         options,
         counters,
         stats,
         on_error,
         size,
+        out,
         |sink| sources::read_input(opened, sink),
     );
-    if options.input_format.is_some() && stats.events == events_before && scanned.bytes > 0 {
-        stats.no_event_forced.push((name, scanned.bytes));
+    if options.input_format.is_some() && stats.events == events_before && bytes > 0 {
+        stats.no_event_forced.push((name.clone(), bytes));
     }
-    scanned
+    check_shrink(&name, file.as_ref(), stats, on_error);
+}
+
+/// A file shorter now than when it was opened was truncated or rewritten while it
+/// was read: what was read may be partial or mixed, so it is an input error (the
+/// findings made are kept).
+fn check_shrink(
+    name: &Arc<str>,
+    file: Option<&(std::fs::File, u64)>,
+    stats: &mut HuntStats,
+    on_error: ErrorReporter<'_>,
+) {
+    let Some((f, opened_len)) = file else { return };
+    let Ok(now) = f.metadata().map(|m| m.len()) else {
+        return;
+    };
+    if now < *opened_len {
+        stats.input_errors += 1;
+        on_error(&InputError::new(
+            name,
+            None,
+            format!(
+                "the file shrank while it was read (from {opened_len} to {now} bytes): \
+                 truncated or rewritten during the hunt, so its findings may be incomplete"
+            ),
+        ));
+    }
 }
 
 /// The ranges to read one input in, in parallel, when it is a large uncompressed
@@ -406,47 +606,96 @@ fn split_plan<'f>(found: &'f Found, opened: &Opened) -> Option<(&'f Path, Vec<ch
 }
 
 /// Runs an [`Engine`] with a copy of the detector `prototype` over the events `feed`
-/// delivers, until the input ends ([`Hold::Batch`]); adds its counters to `stats`.
+/// delivers, until the input ends ([`Hold::Batch`], at most twice
+/// [`HELD_PER_INPUT`] findings held), handing findings to `out` as they are
+/// released; adds its counters to `stats` and returns the bytes read.
 ///
 /// `whole_size` is counted as read at the end if the source reported no progress of
 /// its own (EVTX, XML and JSON readers do not; line sources do).
-fn detect(
+#[allow(clippy::too_many_arguments)]
+fn detect<'a>(
     prototype: &[Box<dyn Detector>],
     options: &HuntOptions,
-    counters: &Counters,
+    counters: &'a Counters,
     stats: &mut HuntStats,
-    on_error: ErrorReporter<'_>,
+    on_error: ErrorReporter<'a>,
     whole_size: u64,
+    out: &mut Delivery<'_, 'a>,
     feed: impl FnOnce(&mut dyn EventSink),
-) -> Scanned {
+) -> u64 {
     let engine_options = EngineOptions {
         min_severity: options.min_severity,
         allowlist: options.allowlist.clone(),
         hold: Hold::Batch,
-        keep_suppressed: true,
+        keep_suppressed: out.sink.wants_suppressed(),
     };
-    let mut engine = Engine::with_detectors(
+    let engine = Engine::with_detectors(
         detectors::clone_set(prototype),
         engine_options,
-        Box::new(|e: &InputError| on_error(e)),
+        Box::new(move |e: &InputError| on_error(e)),
     )
     .with_counters(counters);
-    feed(&mut engine);
+    let engine = out.running.start(out.input, engine);
+    let mut releasing = Releasing {
+        engine: &engine,
+        out,
+    };
+    feed(&mut releasing);
+    let mut engine = lock(&engine);
     let bytes = if engine.bytes_read == 0 {
         counters.add_bytes(whole_size);
         whole_size
     } else {
         engine.bytes_read
     };
-    let findings = engine.finish().into_iter().map(|r| r.finding).collect();
+    out.sink.findings(out.input, released(engine.finish()));
+    for s in engine.take_suppressed() {
+        out.sink.suppressed(out.input, s);
+    }
+    if out.sink.wants_suppressed() {
+        out.sink
+            .excluded(out.input, std::mem::take(&mut engine.excluded));
+    }
     stats.add(&engine.stats);
-    Scanned {
-        findings,
-        suppressed: engine.take_suppressed(),
-        excluded: std::mem::take(&mut engine.excluded),
-        bytes,
+    bytes
+}
+
+/// The findings of released [`Ready`](crate::engine::Ready)s.
+fn released(ready: Vec<crate::engine::Ready>) -> Vec<Finding> {
+    ready.into_iter().map(|r| r.finding).collect()
+}
+
+/// An engine that hands its oldest findings on once it holds twice
+/// [`HELD_PER_INPUT`], so memory stays bounded whatever the number of findings in
+/// one input. It is locked per event only: an interrupt can reach it while the
+/// worker waits for input.
+struct Releasing<'e, 'o, 's, 'a> {
+    engine: &'e Mutex<Engine<'a>>,
+    out: &'o mut Delivery<'s, 'a>,
+}
+
+impl EventSink for Releasing<'_, '_, '_, '_> {
+    fn event(&mut self, event: crate::event::Event) {
+        let mut engine = lock(self.engine);
+        engine.event(event);
+        if engine.held() >= 2 * HELD_PER_INPUT {
+            let oldest = released(engine.take_oldest(HELD_PER_INPUT));
+            self.out.sink.findings(self.out.input, oldest);
+            for s in engine.take_suppressed() {
+                self.out.sink.suppressed(self.out.input, s);
+            }
+        }
+    }
+
+    fn error(&mut self, error: InputError) {
+        lock(self.engine).error(error);
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        lock(self.engine).progress(bytes);
     }
 }
+
 /// What the workers of a hunt report as they go.
 #[derive(Debug, Default)]
 pub struct Counters {

@@ -11,6 +11,7 @@
 pub mod follow;
 pub mod hunt;
 pub mod ordered;
+pub mod spill;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -224,6 +225,23 @@ impl<'a> Engine<'a> {
         if hold != Hold::Batch {
             n = n.max(self.held.len().saturating_sub(MAX_HELD));
         }
+        self.release(n)
+    }
+
+    /// Releases the oldest held findings beyond the newest `keep`, whatever the hold
+    /// (allow-listed and filtered by severity like [`Engine::take_ready`]): a hunt
+    /// keeps memory bounded this way under a flood of findings in one input. A
+    /// finding released early can no longer be amended by later evidence (counted
+    /// in `stats.released_early`).
+    pub fn take_oldest(&mut self, keep: usize) -> Vec<Ready> {
+        let n = self.held.len().saturating_sub(keep);
+        self.stats.released_early += n as u64;
+        self.release(n)
+    }
+
+    /// Releases the `n` oldest held findings that pass the severity floor and the
+    /// allow-list, oldest first.
+    fn release(&mut self, n: usize) -> Vec<Ready> {
         if n == 0 {
             return Vec::new();
         }
