@@ -278,6 +278,7 @@ mod with_ebpf {
     fn live(pid: u32) -> Option<Value> {
         let out = common::run_sighunt([
             "live",
+            "--all",
             "--format",
             "jsonl",
             "--no-config",
