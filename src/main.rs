@@ -353,29 +353,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         cause
             .downcast_ref::<io::Error>()
-            .is_some_and(io_broken_pipe)
+            .is_some_and(output::io_broken_pipe)
             || cause
                 .downcast_ref::<csv::Error>()
-                .is_some_and(csv_broken_pipe)
+                .is_some_and(output::csv_broken_pipe)
     })
-}
-
-/// An I/O error that is, or wraps (a CSV writer's error turned into `io::Error`),
-/// a broken pipe.
-fn io_broken_pipe(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
-        || e.get_ref().is_some_and(|inner| {
-            inner
-                .downcast_ref::<io::Error>()
-                .is_some_and(io_broken_pipe)
-                || inner
-                    .downcast_ref::<csv::Error>()
-                    .is_some_and(csv_broken_pipe)
-        })
-}
-
-fn csv_broken_pipe(e: &csv::Error) -> bool {
-    matches!(e.kind(), csv::ErrorKind::Io(io) if io_broken_pipe(io))
 }
 
 fn run_hunt(args: HuntArgs) -> anyhow::Result<ExitCode> {

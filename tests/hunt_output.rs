@@ -104,18 +104,12 @@ fn launches(n: u32) -> String {
     (0..n)
         .map(|i| {
             let serial = 1000 + u64::from(i);
-            let target = format!("/tmp/.x/agent-{i}");
-            let hex: String = format!("nohup\0{target}")
-                .bytes()
-                .map(|b| format!("{b:02X}"))
-                .collect();
-            format!(
-                "type=SYSCALL msg=audit({t}.{ms:03}:{serial}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=1 pid={pid} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm=\"nohup\" exe=\"/usr/bin/nohup\" key=(null)\n\
-                 type=EXECVE msg=audit({t}.{ms:03}:{serial}): argc=2 a0=\"nohup\" a1=\"{target}\"\n\
-                 type=PROCTITLE msg=audit({t}.{ms:03}:{serial}): proctitle={hex}\n",
-                t = 1_700_000_000 + serial / 1000,
-                ms = serial % 1000,
-                pid = 10_000 + i,
+            common::nohup_launch(
+                1_700_000_000 + serial / 1000,
+                serial % 1000,
+                serial,
+                10_000 + i,
+                &format!("/tmp/.x/agent-{i}"),
             )
         })
         .collect()

@@ -19,16 +19,7 @@ use common::sighunt_bin;
 
 /// A nohup launch (one finding), at second `secs` of the log.
 fn nohup_event(serial: u64, pid: u32, secs: u64, target: &str) -> String {
-    let hex: String = format!("nohup\0{target}")
-        .bytes()
-        .map(|b| format!("{b:02X}"))
-        .collect();
-    format!(
-        "type=SYSCALL msg=audit({t}.000:{serial}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=1 pid={pid} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm=\"nohup\" exe=\"/usr/bin/nohup\" key=(null)\n\
-         type=EXECVE msg=audit({t}.000:{serial}): argc=2 a0=\"nohup\" a1=\"{target}\"\n\
-         type=PROCTITLE msg=audit({t}.000:{serial}): proctitle={hex}\n",
-        t = 1_700_000_000 + secs
-    )
+    common::nohup_launch(1_700_000_000 + secs, 0, serial, pid, target)
 }
 
 /// About `mib` MiB of benign audit events (logins), after serial `from`.

@@ -183,22 +183,9 @@ fn interrupted(running: &Running<'_>, output: &Output, on_interrupt: OnInterrupt
 /// when the reader of the output went away (a broken pipe, as a finished hunt does),
 /// else with the error and status 2.
 fn write_failed(e: io::Error) -> ! {
-    if is_broken_pipe(&e) {
+    if super::io_broken_pipe(&e) {
         std::process::exit(0);
     }
     crate::say!("sighunt: error: writing the findings: {e}");
     std::process::exit(2);
-}
-
-/// A broken pipe, or a CSV writer's error that wraps one.
-fn is_broken_pipe(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
-        || e.get_ref().is_some_and(|inner| {
-            inner
-                .downcast_ref::<io::Error>()
-                .is_some_and(is_broken_pipe)
-                || inner.downcast_ref::<csv::Error>().is_some_and(
-                    |c| matches!(c.kind(), csv::ErrorKind::Io(io) if is_broken_pipe(io)),
-                )
-        })
 }

@@ -300,6 +300,25 @@ pub fn escape_control(s: &str) -> String {
     out
 }
 
+/// An I/O error that is, or wraps (a CSV writer's error turned into `io::Error`),
+/// a broken pipe: the reader of the output went away (`| head`).
+pub fn io_broken_pipe(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+        || e.get_ref().is_some_and(|inner| {
+            inner
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(io_broken_pipe)
+                || inner
+                    .downcast_ref::<csv::Error>()
+                    .is_some_and(csv_broken_pipe)
+        })
+}
+
+/// A CSV writer's error that is a broken pipe.
+pub fn csv_broken_pipe(e: &csv::Error) -> bool {
+    matches!(e.kind(), csv::ErrorKind::Io(io) if io_broken_pipe(io))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -380,6 +380,20 @@ pub fn sig_ign(pid: u32) -> Option<u64> {
     u64::from_str_radix(hex.trim(), 16).ok()
 }
 
+/// A kernel-shaped nohup launch of `target` (SYSCALL, EXECVE, PROCTITLE) stamped
+/// `secs`.`ms`:`serial`: one finding each, for tests that need many of them.
+pub fn nohup_launch(secs: u64, ms: u64, serial: u64, pid: u32, target: &str) -> String {
+    let hex: String = format!("nohup\0{target}")
+        .bytes()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    format!(
+        "type=SYSCALL msg=audit({secs}.{ms:03}:{serial}): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=2 ppid=1 pid={pid} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm=\"nohup\" exe=\"/usr/bin/nohup\" key=(null)\n\
+         type=EXECVE msg=audit({secs}.{ms:03}:{serial}): argc=2 a0=\"nohup\" a1=\"{target}\"\n\
+         type=PROCTITLE msg=audit({secs}.{ms:03}:{serial}): proctitle={hex}\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
