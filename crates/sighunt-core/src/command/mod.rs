@@ -86,6 +86,10 @@ pub fn basename(path: &str) -> &str {
 pub struct WordPrefilter {
     /// `None` if the automaton could not be built (a size limit): everything matches.
     searcher: Option<AhoCorasick>,
+    /// The first bytes of the patterns: a word without any cannot match, and most
+    /// words are rejected by this table alone, cheaper than a call to the automaton
+    /// for words of a few bytes.
+    first_bytes: [bool; 256],
 }
 
 /// Characters through which shell lexing can build a word the raw text does not
@@ -106,8 +110,15 @@ impl WordPrefilter {
             .filter(|n| !n.is_empty())
             .collect();
         patterns.extend(SHELL_QUOTING.iter().map(|q| q.to_string()));
+        let mut first_bytes = [false; 256];
+        for p in &patterns {
+            if let Some(&b) = p.as_bytes().first() {
+                first_bytes[usize::from(b)] = true;
+            }
+        }
         WordPrefilter {
             searcher: AhoCorasick::new(&patterns).ok(),
+            first_bytes,
         }
     }
 
@@ -116,11 +127,12 @@ impl WordPrefilter {
         let Some(searcher) = &self.searcher else {
             return true;
         };
+        let is_match = |text: &str| {
+            text.bytes().any(|b| self.first_bytes[usize::from(b)]) && searcher.is_match(text)
+        };
         match p.origin {
-            ProcessOrigin::Exec => p.argv.iter().any(|w| searcher.is_match(w)),
-            ProcessOrigin::Scheduler(_) | ProcessOrigin::CommandText => {
-                searcher.is_match(&p.command_line)
-            }
+            ProcessOrigin::Exec => p.argv.iter().any(|w| is_match(w)),
+            ProcessOrigin::Scheduler(_) | ProcessOrigin::CommandText => is_match(&p.command_line),
         }
     }
 }

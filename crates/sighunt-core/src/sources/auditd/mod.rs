@@ -25,6 +25,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+#[doc(hidden)]
+pub use record::parse_stamp;
 pub use record::{
     Header, NoRecord, Record, Value, decode_hex, fields, parse_header_if, parse_record,
     parse_record_if,
@@ -588,9 +590,7 @@ fn parse_syscall(rec: &Record<'_>) -> Syscall {
             b"arch" => sc.arch = parse_hex_u32(v.raw()),
             b"syscall" => sc.number = num(v),
             b"success" => sc.success = Some(v.raw() == b"yes"),
-            b"a0" => {
-                sc.a0 = u64::from_str_radix(std::str::from_utf8(v.raw()).unwrap_or(""), 16).ok()
-            }
+            b"a0" => sc.a0 = parse_hex_u64(v.raw()),
             b"pid" => sc.pid = num(v),
             b"ppid" => sc.ppid = num(v),
             b"uid" => sc.uid = num(v),
@@ -644,10 +644,30 @@ fn quick_call(rec: &Record<'_>) -> Option<Call> {
 }
 
 fn parse_hex_u32(v: &[u8]) -> u32 {
-    std::str::from_utf8(v)
-        .ok()
-        .and_then(|s| u32::from_str_radix(s, 16).ok())
+    parse_hex_u64(v)
+        .and_then(|n| u32::try_from(n).ok())
         .unwrap_or(0)
+}
+
+/// Hex digits (after an optional `+`) as `u64::from_str_radix(_, 16)` reads them,
+/// without the UTF-8 check of going through `&str`: `None` for no digits, another
+/// byte, or a value over `u64::MAX`.
+fn parse_hex_u64(v: &[u8]) -> Option<u64> {
+    let digits = v.strip_prefix(b"+").unwrap_or(v);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        let d = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return None,
+        };
+        n = n.checked_mul(16)?.checked_add(u64::from(d))?;
+    }
+    Some(n)
 }
 
 /// What a syscall event is, for sighunt.

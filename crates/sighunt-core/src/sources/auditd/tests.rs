@@ -443,3 +443,34 @@ fn too_many_open_events_are_expired_by_count_and_counted() {
         "the end of input is no expiry"
     );
 }
+
+#[test]
+fn hex_registers_read_as_from_str_radix_reads_them() {
+    for v in [
+        "c000003e",
+        "C000003E",
+        "0",
+        "+1f",
+        "+",
+        "",
+        "-1",
+        "ffffffff",
+        "100000000",
+        "ffffffffffffffff",
+        "10000000000000000",
+        "00000000000000000000c000003e",
+        "12g4",
+        "é",
+    ] {
+        assert_eq!(
+            super::parse_hex_u64(v.as_bytes()),
+            u64::from_str_radix(v, 16).ok(),
+            "{v:?}"
+        );
+        assert_eq!(
+            super::parse_hex_u32(v.as_bytes()),
+            u32::from_str_radix(v, 16).unwrap_or(0),
+            "{v:?}"
+        );
+    }
+}
