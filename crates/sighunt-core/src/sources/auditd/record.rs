@@ -180,9 +180,14 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
         ],
     ) = s.get(..15)
     {
-        let time = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, m0, m1, m2];
-        if time.iter().all(u8::is_ascii_digit) {
-            let ms = time.iter().fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+        let rest = [s8, s9, m0, m1, m2];
+        if let (Some(high), true) = (
+            eight_digits([s0, s1, s2, s3, s4, s5, s6, s7]),
+            rest.iter().all(u8::is_ascii_digit),
+        ) {
+            let ms = rest
+                .iter()
+                .fold(high as i64, |v, &d| v * 10 + i64::from(d - b'0'));
             let (len, serial) = leading_u64(&s[15..]);
             let close = 15 + len;
             if *s.get(close)? != b')' {
@@ -227,6 +232,23 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
     // As the kernel never writes it, but as before: wrapping, then checked.
     let secs = secs as i64;
     Some((secs.checked_mul(1000)?.checked_add(ms)?, serial, close))
+}
+
+/// The value of eight ASCII digits read in one register (SWAR), or `None` if any
+/// byte is not a digit: the stamp's leading seconds without a loop per digit.
+fn eight_digits(chunk: [u8; 8]) -> Option<u64> {
+    const NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let w = u64::from_le_bytes(chunk);
+    // Every byte 0x30..=0x3F, and none past `9` (adding 6 would carry into the
+    // high nibble).
+    let d = w.wrapping_sub(0x3030_3030_3030_3030);
+    if w & NIBBLES != 0x3030_3030_3030_3030 || (d + 0x0606_0606_0606_0606) & NIBBLES != 0 {
+        return None;
+    }
+    // Pairs, then quads, then the eight (the first digit is the lowest byte).
+    let pairs = d.wrapping_mul(10).wrapping_add(d >> 8) & 0x00FF_00FF_00FF_00FF;
+    let quads = pairs.wrapping_mul(100).wrapping_add(pairs >> 16) & 0x0000_FFFF_0000_FFFF;
+    Some(quads.wrapping_mul(10_000).wrapping_add(quads >> 32) & 0xFFFF_FFFF)
 }
 
 /// How many ASCII digits `s` starts with, and their value as [`parse_u64`] gives it
@@ -494,6 +516,33 @@ fn find_space_or(b: &[u8], from: usize, other: u8) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_digits_in_a_register_agree_with_parse_u64() {
+        let mut cases: Vec<[u8; 8]> = vec![
+            *b"00000000",
+            *b"99999999",
+            *b"17950000",
+            *b"1234567/",
+            *b"1234567:",
+            *b"/0000000",
+            *b":0000000",
+            *b"12 45678",
+            *b"1234\xff678",
+            *b"0000000\x00",
+        ];
+        for n in (0..100_000_000u64).step_by(9_973) {
+            cases.push(format!("{n:08}").into_bytes().try_into().unwrap());
+        }
+        for c in cases {
+            assert_eq!(
+                eight_digits(c),
+                parse_u64(&c),
+                "{:?}",
+                String::from_utf8_lossy(&c)
+            );
+        }
+    }
 
     #[test]
     fn word_scan_finds_what_a_bytewise_scan_finds() {
