@@ -21,7 +21,10 @@
 
 use std::fmt::Write as _;
 
-use evtx::binxml::value_variant::BinXmlValue;
+use std::rc::Rc;
+
+use evtx::Utf16LeSlice;
+use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
 
 use super::WinEvent;
 use super::event_builder::EventBuilder;
@@ -34,7 +37,7 @@ const MAX_DEPTH: usize = 32;
 #[derive(Default)]
 pub struct TemplateReader {
     /// `None`: the definition at that offset is not one this reader handles.
-    templates: Vec<(u32, Option<Template>)>,
+    templates: Vec<(u32, Option<Rc<Template>>)>,
 }
 
 /// A template definition: its elements, the root first.
@@ -73,6 +76,18 @@ enum Child {
     Element(usize),
 }
 
+/// A substitution value: as the evtx crate read it (the record's own instance), or
+/// read here (an instance nested in a value: EventData, UserData).
+#[derive(Debug, Clone)]
+enum Value<'a> {
+    Crate(BinXmlValue<'a>),
+    /// A SID read here (the crate's SID type cannot be made outside it).
+    Sid(&'a [u8]),
+}
+
+/// Deepest nesting of template instances inside values (Windows' go 1 deep).
+const MAX_NESTING: usize = 4;
+
 impl TemplateReader {
     /// A new chunk: the definitions of the last one no longer apply.
     pub fn new_chunk(&mut self) {
@@ -88,137 +103,229 @@ impl TemplateReader {
         def_offset: u32,
         values: &[BinXmlValue<'_>],
     ) -> Option<WinEvent> {
-        if !values.iter().all(supported) {
-            return None;
-        }
-        let at = match self.templates.iter().position(|(o, _)| *o == def_offset) {
-            Some(at) => at,
-            None => {
-                let template = read_template(chunk, def_offset).ok();
-                self.templates.push((def_offset, template));
-                self.templates.len() - 1
-            }
-        };
-        let template = self.templates[at].1.as_ref()?;
+        let values: Vec<Value<'_>> = values.iter().cloned().map(Value::Crate).collect();
+        let template = self.template(chunk, def_offset)?;
         let mut builder = EventBuilder::default();
-        walk(template, 0, values, &mut builder, &mut String::new())?;
+        let mut walker = Walker {
+            reader: self,
+            chunk,
+            scratch: String::new(),
+        };
+        walker.walk(&template, 0, &values, &mut builder, 0)?;
         Some(builder.finish())
+    }
+
+    /// The definition at `def_offset`, read on first use.
+    fn template(&mut self, chunk: &[u8], def_offset: u32) -> Option<Rc<Template>> {
+        if let Some((_, t)) = self.templates.iter().find(|(o, _)| *o == def_offset) {
+            return t.clone();
+        }
+        let template = read_template(chunk, def_offset).ok().map(Rc::new);
+        self.templates.push((def_offset, template.clone()));
+        template
     }
 }
 
-/// Whether values of this type are written here as the XML renderer writes them.
-/// `SizeT` is left out: the crate writes it in decimal or hex depending on its path.
-fn supported(value: &BinXmlValue<'_>) -> bool {
+/// One record's walk over its template(s).
+struct Walker<'r, 'c> {
+    reader: &'r mut TemplateReader,
+    chunk: &'c [u8],
+    scratch: String,
+}
+
+impl<'c> Walker<'_, 'c> {
+    /// Writes element `at` of `t` and what is under it into `builder`.
+    fn walk(
+        &mut self,
+        t: &Template,
+        at: usize,
+        values: &[Value<'c>],
+        builder: &mut EventBuilder,
+        nesting: usize,
+    ) -> Option<()> {
+        let element = t.elements.get(at)?;
+        let wanted = builder.open(element.local.as_bytes()).ok()?;
+        if !wanted.is_empty() {
+            for attr in element
+                .attrs
+                .iter()
+                .filter(|a| a.local.as_bytes() == wanted)
+            {
+                // An attribute whose parts all write nothing is left out.
+                self.scratch.clear();
+                let mut present = false;
+                for part in &attr.parts {
+                    match part {
+                        Part::Text(text) => {
+                            present = true;
+                            self.scratch.push_str(text);
+                        }
+                        Part::Sub { .. } => {
+                            if let Some(value) = resolve(part, values) {
+                                present = true;
+                                push_value(&mut self.scratch, value)?;
+                            }
+                        }
+                    }
+                }
+                if present {
+                    builder.attribute(normalize_attribute(&self.scratch));
+                }
+            }
+        }
+        for child in &element.children {
+            match child {
+                Child::Part(Part::Text(text)) => builder.text(text),
+                Child::Part(part) => match resolve(part, values) {
+                    None => {}
+                    Some(Value::Crate(BinXmlValue::BinXmlType(bytes))) => {
+                        self.nested(bytes, builder, nesting)?;
+                    }
+                    Some(value) => match builder.text_mut() {
+                        Some(out) => push_value(out, value)?,
+                        None => check_value(value)?,
+                    },
+                },
+                Child::Element(child) => {
+                    let left_out = t.elements.get(*child)?.dependency.is_some_and(|d| {
+                        matches!(
+                            values.get(usize::from(d)),
+                            Some(Value::Crate(BinXmlValue::NullType))
+                        )
+                    });
+                    if !left_out {
+                        self.walk(t, *child, values, builder, nesting)?;
+                    }
+                }
+            }
+        }
+        // XML parsing reads every line end as `\n`.
+        if let Some(text) = builder.text_mut().filter(|s| s.contains('\r')) {
+            *text = text.replace("\r\n", "\n").replace('\r', "\n");
+        }
+        builder.close().ok()?;
+        Some(())
+    }
+
+    /// A BinXML fragment in a value, `bytes` inside the chunk: one template instance
+    /// (header, instance token, then its definition's offset and values), written in
+    /// place.
+    fn nested(
+        &mut self,
+        bytes: &'c [u8],
+        builder: &mut EventBuilder,
+        nesting: usize,
+    ) -> Option<()> {
+        if nesting >= MAX_NESTING {
+            return None;
+        }
+        let start = (bytes.as_ptr() as usize).checked_sub(self.chunk.as_ptr() as usize)?;
+        let end = start.checked_add(bytes.len())?;
+        if end > self.chunk.len() || !matches!(bytes, [0x0f, _, _, _, 0x0c, ..]) {
+            return None;
+        }
+        let mut c = Cursor {
+            data: self.chunk,
+            pos: start + 5,
+            end,
+        };
+        let (def_offset, values) = read_instance(&mut c).ok()?;
+        // Nothing but the end of the fragment may follow.
+        if !matches!(self.chunk.get(c.pos..end)?, [] | [0x00, ..]) {
+            return None;
+        }
+        let template = self.reader.template(self.chunk, def_offset)?;
+        self.walk(&template, 0, &values, builder, nesting + 1)
+    }
+}
+
+/// A template instance after its token: the definition's offset (skipping the
+/// definition when it is stored right there) and the values.
+fn read_instance<'c>(c: &mut Cursor<'c>) -> Result<(u32, Vec<Value<'c>>), Unsupported> {
+    c.skip(1 + 4)?; // a constant, the template id
+    let def_offset = c.u32()?;
+    if def_offset as usize == c.pos {
+        c.skip(4 + 16)?;
+        let size = c.u32()? as usize;
+        c.skip(size)?;
+    }
+    let count = c.u32()? as usize;
+    let descriptors = c.bytes(count.checked_mul(4).ok_or(Unsupported("count"))?)?;
+    let mut values = Vec::with_capacity(count);
+    for d in descriptors.chunks_exact(4) {
+        let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
+        let bytes = c.bytes(size)?;
+        values.push(raw_value(d[2], bytes).ok_or(Unsupported("value type"))?);
+    }
+    Ok((def_offset, values))
+}
+
+/// A value of type `ty` stored in `bytes`, as the crate reads it.
+fn raw_value(ty: u8, bytes: &[u8]) -> Option<Value<'_>> {
     use BinXmlValue as V;
-    matches!(
-        value,
-        V::NullType
-            | V::StringType(_)
-            | V::AnsiStringType(_)
-            | V::Int8Type(_)
-            | V::UInt8Type(_)
-            | V::Int16Type(_)
-            | V::UInt16Type(_)
-            | V::Int32Type(_)
-            | V::UInt32Type(_)
-            | V::Int64Type(_)
-            | V::UInt64Type(_)
-            | V::Real32Type(_)
-            | V::Real64Type(_)
-            | V::BoolType(_)
-            | V::BinaryType(_)
-            | V::GuidType(_)
-            | V::FileTimeType(_)
-            | V::SysTimeType(_)
-            | V::SidType(_)
-            | V::HexInt32Type(_)
-            | V::HexInt64Type(_)
-    )
+    fn n<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
+        b.try_into().ok()
+    }
+    Some(Value::Crate(match ty {
+        0x00 => V::NullType,
+        0x01 => {
+            if bytes.len() % 2 != 0 {
+                return None;
+            }
+            let units = bytes
+                .chunks_exact(2)
+                .position(|u| u == [0, 0])
+                .unwrap_or(bytes.len() / 2);
+            V::StringType(Utf16LeSlice::new(bytes, units))
+        }
+        0x03 => V::Int8Type(i8::from_le_bytes(n(bytes)?)),
+        0x04 => V::UInt8Type(u8::from_le_bytes(n(bytes)?)),
+        0x05 => V::Int16Type(i16::from_le_bytes(n(bytes)?)),
+        0x06 => V::UInt16Type(u16::from_le_bytes(n(bytes)?)),
+        0x07 => V::Int32Type(i32::from_le_bytes(n(bytes)?)),
+        0x08 => V::UInt32Type(u32::from_le_bytes(n(bytes)?)),
+        0x09 => V::Int64Type(i64::from_le_bytes(n(bytes)?)),
+        0x0a => V::UInt64Type(u64::from_le_bytes(n(bytes)?)),
+        0x0b => V::Real32Type(f32::from_le_bytes(n(bytes)?)),
+        0x0c => V::Real64Type(f64::from_le_bytes(n(bytes)?)),
+        0x0d => match i32::from_le_bytes(n(bytes)?) {
+            0 => V::BoolType(false),
+            1 => V::BoolType(true),
+            raw => V::Int32Type(raw),
+        },
+        0x0e => V::BinaryType(bytes),
+        0x0f => V::GuidType(n(bytes)?),
+        0x10 if bytes.len() == 4 => V::HexInt32Type(u32::from_le_bytes(n(bytes)?)),
+        0x10 => V::HexInt64Type(u64::from_le_bytes(n(bytes)?)),
+        0x11 => V::FileTimeType(FileTime(u64::from_le_bytes(n(bytes)?))),
+        0x12 => V::SysTimeType(SysTime::from_bytes(&n(bytes)?)),
+        0x13 => return Some(Value::Sid(bytes)),
+        0x14 => V::HexInt32Type(u32::from_le_bytes(n(bytes)?)),
+        0x15 => V::HexInt64Type(u64::from_le_bytes(n(bytes)?)),
+        0x21 => V::BinXmlType(bytes),
+        _ => return None,
+    }))
 }
 
 /// What the renderer leaves out for an optional substitution.
-fn optional_empty(value: &BinXmlValue<'_>) -> bool {
+fn optional_empty(value: &Value<'_>) -> bool {
     match value {
-        BinXmlValue::NullType => true,
-        BinXmlValue::StringType(s) => s.is_empty(),
-        BinXmlValue::AnsiStringType(s) => s.is_empty(),
-        BinXmlValue::BinaryType(b) => b.is_empty(),
+        Value::Crate(BinXmlValue::NullType) => true,
+        Value::Crate(BinXmlValue::StringType(s)) => s.is_empty(),
+        Value::Crate(BinXmlValue::AnsiStringType(s)) => s.is_empty(),
+        Value::Crate(BinXmlValue::BinaryType(b) | BinXmlValue::BinXmlType(b)) => b.is_empty(),
         _ => false,
     }
 }
 
 /// The value `part` stands for: `None` when it writes nothing.
-fn resolve<'v, 'a>(part: &Part, values: &'v [BinXmlValue<'a>]) -> Option<&'v BinXmlValue<'a>> {
+fn resolve<'v, 'a>(part: &Part, values: &'v [Value<'a>]) -> Option<&'v Value<'a>> {
     match part {
         Part::Text(_) => None,
         Part::Sub { index, optional } => values
             .get(usize::from(*index))
             .filter(|v| !(*optional && optional_empty(v))),
     }
-}
-
-/// Writes element `at` and what is under it into `builder`.
-fn walk(
-    t: &Template,
-    at: usize,
-    values: &[BinXmlValue<'_>],
-    builder: &mut EventBuilder,
-    scratch: &mut String,
-) -> Option<()> {
-    let element = t.elements.get(at)?;
-    let wanted = builder.open(element.local.as_bytes()).ok()?;
-    if !wanted.is_empty() {
-        for attr in element
-            .attrs
-            .iter()
-            .filter(|a| a.local.as_bytes() == wanted)
-        {
-            // An attribute whose parts all write nothing is left out.
-            scratch.clear();
-            let mut present = false;
-            for part in &attr.parts {
-                match part {
-                    Part::Text(text) => {
-                        present = true;
-                        scratch.push_str(text);
-                    }
-                    Part::Sub { .. } => {
-                        if let Some(value) = resolve(part, values) {
-                            present = true;
-                            push_value(scratch, value);
-                        }
-                    }
-                }
-            }
-            if present {
-                builder.attribute(normalize_attribute(scratch));
-            }
-        }
-    }
-    for child in &element.children {
-        match child {
-            Child::Part(Part::Text(text)) => builder.text(text),
-            Child::Part(part) => {
-                if let (Some(value), Some(out)) = (resolve(part, values), builder.text_mut()) {
-                    push_value(out, value);
-                }
-            }
-            Child::Element(child) => {
-                let left_out = t.elements.get(*child)?.dependency.is_some_and(|d| {
-                    matches!(values.get(usize::from(d)), Some(BinXmlValue::NullType))
-                });
-                if !left_out {
-                    walk(t, *child, values, builder, scratch)?;
-                }
-            }
-        }
-    }
-    // XML parsing reads every line end as `\n`.
-    if let Some(text) = builder.text_mut().filter(|s| s.contains('\r')) {
-        *text = text.replace("\r\n", "\n").replace('\r', "\n");
-    }
-    builder.close().ok()?;
-    Some(())
 }
 
 /// An attribute value as XML parsing normalizes it: each line end and tab a space.
@@ -248,9 +355,23 @@ fn push_utf16(out: &mut String, bytes: &[u8]) {
     out.extend(char::decode_utf16(units).map(|c| c.map_or('_', xml_char)));
 }
 
-/// `value`'s text as the renderer writes it (types checked by [`supported`]).
-fn push_value(out: &mut String, value: &BinXmlValue<'_>) {
+/// Whether [`push_value`] writes `value` (the rest take the round trip).
+fn check_value(value: &Value<'_>) -> Option<()> {
+    push_value(&mut String::new(), value)
+}
+
+/// `value`'s text as the renderer writes it; `None` for the values it writes some
+/// other way (arrays repeat their element, nested BinXML outside element content).
+/// `SizeT` is left out: the crate writes it in decimal or hex depending on its path.
+fn push_value(out: &mut String, value: &Value<'_>) -> Option<()> {
     use BinXmlValue as V;
+    let value = match value {
+        Value::Sid(bytes) => {
+            push_sid(out, bytes);
+            return Some(());
+        }
+        Value::Crate(v) => v,
+    };
     // `write!` to a String cannot fail.
     let _ = match value {
         V::NullType => Ok(()),
@@ -275,8 +396,34 @@ fn push_value(out: &mut String, value: &BinXmlValue<'_>) {
         V::HexInt64Type(v) => write!(out, "0x{v:x}"),
         // The crate's own text for these (its Display differs from its XML only in how
         // strings are escaped).
-        other => write!(out, "{other}"),
+        V::Real32Type(_)
+        | V::Real64Type(_)
+        | V::BinaryType(_)
+        | V::GuidType(_)
+        | V::FileTimeType(_)
+        | V::SysTimeType(_)
+        | V::SidType(_) => write!(out, "{value}"),
+        _ => return None,
     };
+    Some(())
+}
+
+/// A SID as Windows writes it: `S-revision-authority-sub…` (authority 48-bit
+/// big-endian, then as many 32-bit little-endian sub-authorities as it says).
+fn push_sid(out: &mut String, b: &[u8]) {
+    let [revision, count, a0, a1, a2, a3, a4, a5, ref subs @ ..] = *b else {
+        out.push_str("S-?");
+        return;
+    };
+    let authority = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
+    let _ = write!(out, "S-{revision}-{authority}");
+    for sub in subs.chunks_exact(4).take(usize::from(count)) {
+        let _ = write!(
+            out,
+            "-{}",
+            u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])
+        );
+    }
 }
 
 /// Why a template definition is not read here (the record is rendered instead).
@@ -309,8 +456,8 @@ struct Cursor<'a> {
     end: usize,
 }
 
-impl Cursor<'_> {
-    fn bytes(&mut self, n: usize) -> Result<&[u8], Unsupported> {
+impl<'a> Cursor<'a> {
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], Unsupported> {
         let end = self.pos.checked_add(n).ok_or(Unsupported("offset"))?;
         if end > self.end {
             return Err(Unsupported("truncated"));
@@ -420,9 +567,6 @@ impl TemplateParser {
         }
         if self.elements.is_empty() || self.starting.is_some() || !self.open.is_empty() {
             return Err(Unsupported("definition ends inside an element"));
-        }
-        if &*self.elements[0].local != "Event" {
-            return Err(Unsupported("root is not <Event>"));
         }
         Ok(Template {
             elements: self.elements,

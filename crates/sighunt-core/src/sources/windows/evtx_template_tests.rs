@@ -85,11 +85,16 @@ fn every_corpus_record_builds_as_its_xml_does() {
         let mut chunks = parser.chunks().flatten();
         let (f, b) = compare_chunks(&label, &mut chunks);
         eprintln!("{label}: {f} records built from their template, {b} rendered");
+        assert!(f > 0, "{label}: no record took the template path");
         fast += f;
         fallback += b;
     }
     eprintln!("corpus: {fast} built from templates, {fallback} rendered (fallback)");
-    assert!(fast + fallback > 0);
+    // Windows' own logs are plain templates: the round trip stays the exception.
+    assert!(
+        fallback * 20 <= fast + fallback,
+        "{fast} fast, {fallback} fallback"
+    );
 }
 
 /// A deterministic byte stream (xorshift) for the damage test.
@@ -110,6 +115,7 @@ fn damaged_chunks_build_or_fall_back_without_panicking() {
         return;
     };
     let mut state = 0x9e37_79b9_7f4a_7c15;
+    let mut built = 0;
     for round in 0..200 {
         let mut chunk = first.to_vec();
         // Flip bytes past the chunk header (template definitions, names, records).
@@ -125,9 +131,12 @@ fn damaged_chunks_build_or_fall_back_without_panicking() {
         };
         let mut reader = TemplateReader::default();
         for record in parsed.iter().flatten() {
-            let _ = build_evtx_event(&mut reader, &record);
+            if build_evtx_event(&mut reader, &record).is_some() {
+                built += 1;
+            }
         }
     }
+    assert!(built > 0, "no damaged chunk kept a buildable record");
 }
 
 #[test]
