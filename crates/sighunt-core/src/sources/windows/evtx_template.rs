@@ -349,6 +349,15 @@ fn xml_char(c: char) -> char {
 
 /// UTF-16LE text as it comes back from the renderer's XML (a lone surrogate is `_`).
 fn push_utf16(out: &mut String, bytes: &[u8]) {
+    // Most values are printable ASCII: copied as bytes, without decoding each unit.
+    let plain = |u: &[u8]| u[1] == 0 && (0x20..0x80).contains(&u[0]);
+    if bytes.chunks_exact(2).all(plain) {
+        let mut text = std::mem::take(out).into_bytes();
+        text.extend(bytes.chunks_exact(2).map(|u| u[0]));
+        // Only ASCII was added to valid UTF-8.
+        *out = String::from_utf8(text).unwrap_or_default();
+        return;
+    }
     let units = bytes
         .chunks_exact(2)
         .map(|u| u16::from_le_bytes([u[0], u[1]]));
