@@ -4,9 +4,10 @@
 //! Rendering a record is the expensive part, and almost every record in a Security
 //! or Sysmon log is irrelevant here. The event id is read from the record's template
 //! substitutions first (the standard System template, recognised by the types of its
-//! substitutions, has `EventID` at index 3; a record of any other layout is rendered
-//! anyway); only records with a relevant id are rendered to XML and parsed like XML
-//! input.
+//! substitutions, has `EventID` at index 3; a record of any other layout is read
+//! anyway); a record with a relevant id is built from its template definition and
+//! values ([`TemplateReader`]), or, where that reader does not handle the template,
+//! rendered to XML and parsed like XML input.
 //!
 //! The chunk loop is the one EVTX loop of sighunt: [`read_evtx`] maps records into
 //! events, and `--profile seed` reads every record's XML through the same loop
@@ -16,12 +17,14 @@ use std::fs::File;
 use std::io::{BufRead, Read, Seek};
 use std::sync::Arc;
 
+use evtx::binxml::BinXmlTemplateValues;
 use evtx::binxml::value_variant::BinXmlValue;
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
 
+use super::evtx_template::TemplateReader;
 use super::map::{Mapper, is_relevant_event_id};
-use super::{FORMAT_EVTX, parse_event_xml};
+use super::{FORMAT_EVTX, WinEvent, parse_event_xml};
 use crate::event::Position;
 use crate::input::{InputError, Payload};
 use crate::sources::EventSink;
@@ -42,6 +45,7 @@ pub fn read_evtx(name: &Arc<str>, payload: Payload, sink: &mut dyn EventSink) {
     let mut visitor = MappingVisitor {
         name: name.clone(),
         mapper: Mapper::new(name.clone(), FORMAT_EVTX),
+        templates: TemplateReader::default(),
         sink,
     };
     read_with(name, payload, &mut visitor);
@@ -50,6 +54,8 @@ pub fn read_evtx(name: &Arc<str>, payload: Payload, sink: &mut dyn EventSink) {
 
 /// What the chunk loop hands each record and each error to.
 pub trait EvtxVisitor {
+    /// A new chunk starts (its records follow).
+    fn chunk_start(&mut self) {}
     /// One record of chunk `chunk_no` (1-based), not yet rendered.
     fn record(&mut self, record: EvtxRecord<'_>, chunk_no: u64);
     /// A chunk or record that could not be read (named in the error).
@@ -106,19 +112,41 @@ pub fn read_with(name: &Arc<str>, payload: Payload, visitor: &mut dyn EvtxVisito
     }
 }
 
-/// The hunt's visitor: records of relevant ids rendered, parsed and mapped.
+/// The hunt's visitor: records of relevant ids built (or rendered and parsed) and
+/// mapped.
 struct MappingVisitor<'a> {
     name: Arc<str>,
     mapper: Mapper,
+    templates: TemplateReader,
     sink: &'a mut dyn EventSink,
 }
 
 impl EvtxVisitor for MappingVisitor<'_> {
+    fn chunk_start(&mut self) {
+        self.templates.new_chunk();
+    }
+
     fn record(&mut self, record: EvtxRecord<'_>, _chunk_no: u64) {
-        if standard_event_id(&record).is_some_and(|id| !is_relevant_event_id(id)) {
+        let instances = record.template_instances().ok();
+        let values = instances
+            .as_deref()
+            .and_then(|i| i.first())
+            .map(|i| &i.values);
+        if values
+            .and_then(|v| standard_layout_event_id(v))
+            .is_some_and(|id| !is_relevant_event_id(id))
+        {
             return;
         }
         let id = record.event_record_id;
+        if let Some(ev) = instances
+            .as_deref()
+            .and_then(|i| build_from_template(&mut self.templates, &record, i))
+        {
+            let position = Position::Record(ev.record_id.unwrap_or(id));
+            self.mapper.map(ev, position, self.sink);
+            return;
+        }
         let rendered = match record.into_xml_bytes() {
             Ok(r) => r,
             Err(e) => {
@@ -353,6 +381,7 @@ impl ChunkReader {
                 return;
             }
         };
+        sink.chunk_start();
         for record in chunk.iter() {
             match record {
                 Ok(r) => sink.record(r, self.chunk_no),
@@ -373,10 +402,15 @@ impl ChunkReader {
 /// Task, EventID: u16; Qualifiers: null or u16; Keywords: hex64; TimeCreated:
 /// FILETIME; EventRecordID: u64 at index 10), not by comparing the record id with the
 /// record header's: exported and filtered logs renumber the headers.
+#[cfg(test)]
 pub(super) fn standard_event_id(record: &EvtxRecord<'_>) -> Option<u32> {
-    use BinXmlValue as V;
     let instances = record.template_instances().ok()?;
-    let values = &instances.first()?.values;
+    standard_layout_event_id(&instances.first()?.values)
+}
+
+/// [`standard_event_id`] from a record's first template instance's values.
+fn standard_layout_event_id(values: &[BinXmlValue<'_>]) -> Option<u32> {
+    use BinXmlValue as V;
     match values.get(..11)? {
         [
             V::UInt8Type(_),
@@ -393,6 +427,35 @@ pub(super) fn standard_event_id(record: &EvtxRecord<'_>) -> Option<u32> {
         ] => Some(u32::from(*id)),
         _ => None,
     }
+}
+
+/// The event of `record` built from its template, without rendering it; `None` when
+/// the template reader does not handle it (then render it: [`parse_event_xml`] of
+/// `record.into_xml()`). `templates` must be [`TemplateReader::new_chunk`]ed when
+/// the chunk changes.
+pub fn build_evtx_event(
+    templates: &mut TemplateReader,
+    record: &EvtxRecord<'_>,
+) -> Option<WinEvent> {
+    let instances = record.template_instances().ok()?;
+    build_from_template(templates, record, &instances)
+}
+
+/// The event of a record that is exactly one template instance (`instances`, its
+/// substitutions), built from the template; `None`: render it instead.
+pub(super) fn build_from_template(
+    templates: &mut TemplateReader,
+    record: &EvtxRecord<'_>,
+    instances: &[BinXmlTemplateValues<'_>],
+) -> Option<WinEvent> {
+    let [instance] = instances else { return None };
+    // A fragment header, then the instance: nothing else may be around it.
+    let start = usize::try_from(record.binxml_offset).ok()?;
+    let data = record.chunk.data;
+    if !matches!(data.get(start..)?, [0x0f, _, _, _, 0x0c, ..]) {
+        return None;
+    }
+    templates.build(data, instance.template_def_offset, &instance.values)
 }
 
 #[cfg(test)]

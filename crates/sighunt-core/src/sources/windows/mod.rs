@@ -15,14 +15,19 @@
 //! [`NetworkActivity`]: crate::event::NetworkActivity
 //! [`ScriptBlock`]: crate::event::ScriptBlock
 
+mod event_builder;
 mod evtx;
+mod evtx_template;
 mod json;
 mod map;
 mod xml;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-pub use evtx::{EvtxVisitor, read_evtx, read_evtx_records, read_with as read_evtx_with};
+pub use evtx::{
+    EvtxVisitor, build_evtx_event, read_evtx, read_evtx_records, read_with as read_evtx_with,
+};
+pub use evtx_template::TemplateReader;
 pub use json::{JsonSplitter, WinJsonParser, certainly_irrelevant, read_json, win_event_from_json};
 pub use map::{Mapper, is_relevant_event_id};
 pub use xml::{WinXmlParser, parse_event_xml, read_xml};

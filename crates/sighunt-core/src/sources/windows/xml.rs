@@ -14,8 +14,9 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 use quick_xml::reader::Reader;
 
+use super::event_builder::EventBuilder;
 use super::map::Mapper;
-use super::{FORMAT_XML, MAX_EVENT_BYTES, WinEvent, parse_pid, parse_time};
+use super::{FORMAT_XML, MAX_EVENT_BYTES, WinEvent};
 use crate::event::Position;
 use crate::input::InputError;
 use crate::sources::{EventSink, LineParser};
@@ -257,9 +258,7 @@ fn find_open(b: &[u8]) -> Option<usize> {
 pub fn parse_event_xml(bytes: &[u8]) -> Result<WinEvent, String> {
     let mut reader = Reader::from_reader(bytes);
     reader.config_mut().trim_text(false);
-    let mut ev = WinEvent::default();
-    // Open elements, root first.
-    let mut stack: Vec<Open> = Vec::with_capacity(8);
+    let mut builder = EventBuilder::default();
     loop {
         let event = reader.read_event().map_err(|e| {
             format!(
@@ -268,42 +267,41 @@ pub fn parse_event_xml(bytes: &[u8]) -> Result<WinEvent, String> {
             )
         })?;
         match event {
-            XmlEvent::Start(e) => start_element(&mut ev, &mut stack, &e, false)?,
-            XmlEvent::Empty(e) => start_element(&mut ev, &mut stack, &e, true)?,
+            XmlEvent::Start(e) => start_element(&mut builder, &e)?,
+            XmlEvent::Empty(e) => {
+                start_element(&mut builder, &e)?;
+                builder.close()?;
+            }
             XmlEvent::End(_) => {
-                let Some(open) = stack.pop() else {
-                    return Err("unbalanced end tag".to_string());
-                };
-                close(&mut ev, &stack, open);
-                if stack.is_empty() {
+                if builder.close()? {
                     break;
                 }
             }
             XmlEvent::Text(t) => {
-                if let Some(top) = stack.last_mut().filter(|o| o.keep_text) {
+                if builder.keeps_text() {
                     let text = t.xml10_content().map_err(|e| format!("bad text: {e}"))?;
-                    top.text.push_str(&text);
+                    builder.text(&text);
                 }
             }
             XmlEvent::CData(t) => {
-                if let Some(top) = stack.last_mut().filter(|o| o.keep_text) {
-                    top.text.push_str(&String::from_utf8_lossy(&t));
+                if builder.keeps_text() {
+                    builder.text(&String::from_utf8_lossy(&t));
                 }
             }
             XmlEvent::GeneralRef(r) => {
-                if let Some(top) = stack.last_mut().filter(|o| o.keep_text) {
+                if builder.keeps_text() {
                     match r.resolve_char_ref() {
-                        Ok(Some(c)) => top.text.push(c),
+                        Ok(Some(c)) => builder.text(c.encode_utf8(&mut [0; 4])),
                         _ => match &*r {
-                            b"amp" => top.text.push('&'),
-                            b"lt" => top.text.push('<'),
-                            b"gt" => top.text.push('>'),
-                            b"quot" => top.text.push('"'),
-                            b"apos" => top.text.push('\''),
+                            b"amp" => builder.text("&"),
+                            b"lt" => builder.text("<"),
+                            b"gt" => builder.text(">"),
+                            b"quot" => builder.text("\""),
+                            b"apos" => builder.text("'"),
                             other => {
-                                top.text.push('&');
-                                top.text.push_str(&String::from_utf8_lossy(other));
-                                top.text.push(';');
+                                builder.text("&");
+                                builder.text(&String::from_utf8_lossy(other));
+                                builder.text(";");
                             }
                         },
                     }
@@ -315,101 +313,13 @@ pub fn parse_event_xml(bytes: &[u8]) -> Result<WinEvent, String> {
             XmlEvent::Comment(_) | XmlEvent::Decl(_) | XmlEvent::PI(_) | XmlEvent::DocType(_) => {}
         }
     }
-    Ok(ev)
+    Ok(builder.finish())
 }
 
-/// The elements whose text or attributes matter; the rest are walked over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tag {
-    Event,
-    System,
-    EventData,
-    UserData,
-    RenderingInfo,
-    Provider,
-    EventId,
-    TimeCreated,
-    EventRecordId,
-    Execution,
-    Channel,
-    Computer,
-    Security,
-    Data,
-    Message,
-    Other,
-}
-
-fn tag(name: &[u8]) -> Tag {
-    match name {
-        b"Event" => Tag::Event,
-        b"System" => Tag::System,
-        b"EventData" => Tag::EventData,
-        b"UserData" => Tag::UserData,
-        b"RenderingInfo" => Tag::RenderingInfo,
-        b"Provider" => Tag::Provider,
-        b"EventID" => Tag::EventId,
-        b"TimeCreated" => Tag::TimeCreated,
-        b"EventRecordID" => Tag::EventRecordId,
-        b"Execution" => Tag::Execution,
-        b"Channel" => Tag::Channel,
-        b"Computer" => Tag::Computer,
-        b"Security" => Tag::Security,
-        b"Data" => Tag::Data,
-        b"Message" => Tag::Message,
-        _ => Tag::Other,
-    }
-}
-
-struct Open {
-    tag: Tag,
-    /// The element's name, kept for UserData's leaves only.
-    name: Option<String>,
-    data_name: Option<String>,
-    keep_text: bool,
-    text: String,
-}
-
-/// A start (or empty) tag: its System attributes, and a new open element.
-fn start_element(
-    ev: &mut WinEvent,
-    stack: &mut Vec<Open>,
-    e: &BytesStart<'_>,
-    empty: bool,
-) -> Result<(), String> {
-    let local = e.local_name();
-    let t = tag(local.as_ref());
-    if stack.is_empty() && t != Tag::Event {
-        return Err(format!(
-            "expected <Event>, found <{}>",
-            String::from_utf8_lossy(local.as_ref())
-        ));
-    }
-    let parent = stack.last().map(|o| o.tag);
-    let in_user_data = stack.get(1).is_some_and(|o| o.tag == Tag::UserData) && stack.len() >= 2;
-    let keep_text = in_user_data
-        || matches!(
-            (parent, t),
-            (
-                Some(Tag::System),
-                Tag::EventId | Tag::EventRecordId | Tag::Channel | Tag::Computer
-            ) | (Some(Tag::EventData), Tag::Data)
-                | (Some(Tag::RenderingInfo), Tag::Message)
-        );
-    let mut open = Open {
-        tag: t,
-        name: in_user_data.then(|| String::from_utf8_lossy(local.as_ref()).into_owned()),
-        data_name: None,
-        keep_text,
-        text: String::new(),
-    };
-    let wanted: &[u8] = match (parent, t) {
-        (Some(Tag::System), Tag::Provider) => b"Name",
-        (Some(Tag::System), Tag::TimeCreated) => b"SystemTime",
-        (Some(Tag::System), Tag::Execution) => b"ProcessID",
-        (Some(Tag::System), Tag::Security) => b"UserID",
-        (Some(Tag::EventData), Tag::Data) => b"Name",
-        _ => b"",
-    };
+/// A start (or empty) tag: a new open element, and the one attribute of it that
+/// matters, if any.
+fn start_element(builder: &mut EventBuilder, e: &BytesStart<'_>) -> Result<(), String> {
+    let wanted = builder.open(e.local_name().as_ref())?;
     if !wanted.is_empty() {
         for attr in e.attributes().flatten() {
             if attr.key.local_name().as_ref() != wanted {
@@ -419,44 +329,8 @@ fn start_element(
                 Ok(v) => v.into_owned(),
                 Err(_) => String::from_utf8_lossy(&attr.value).into_owned(),
             };
-            match t {
-                Tag::Provider => ev.provider = value,
-                Tag::TimeCreated => ev.time = parse_time(&value),
-                Tag::Execution => ev.exec_pid = parse_pid(&value),
-                Tag::Security => ev.user_sid = Some(value),
-                Tag::Data => open.data_name = Some(value),
-                _ => {}
-            }
+            builder.attribute(value);
         }
-    }
-    if empty {
-        close(ev, stack, open);
-    } else {
-        stack.push(open);
     }
     Ok(())
-}
-
-/// An element ended: keep its text where it belongs.
-fn close(ev: &mut WinEvent, stack: &[Open], open: Open) {
-    if !open.keep_text {
-        return;
-    }
-    match (stack.last().map(|o| o.tag), open.tag) {
-        (Some(Tag::System), Tag::EventId) => ev.event_id = open.text.trim().parse().ok(),
-        (Some(Tag::System), Tag::EventRecordId) => ev.record_id = open.text.trim().parse().ok(),
-        (Some(Tag::System), Tag::Channel) => ev.channel = open.text.trim().to_string(),
-        (Some(Tag::System), Tag::Computer) => ev.computer = open.text.trim().to_string(),
-        (Some(Tag::EventData), Tag::Data) => match open.data_name {
-            Some(name) => ev.data.push((name, open.text)),
-            None => ev.unnamed.push(open.text),
-        },
-        (Some(Tag::RenderingInfo), Tag::Message) => ev.message = Some(open.text),
-        _ => {
-            // UserData's leaves (its wrapper element only holds them).
-            if let Some(name) = open.name.filter(|_| !open.text.trim().is_empty()) {
-                ev.data.push((name, open.text));
-            }
-        }
-    }
 }

@@ -1,0 +1,75 @@
+//! Criterion micro-benchmark of the EVTX event build on a real Sysmon log of the
+//! shared corpus (skipped, with a note, when it is absent): every record of every
+//! chunk built into a Windows event
+//!
+//! * `evtx_hot/template`: from its template definition and values (the hunt's path);
+//! * `evtx_hot/xml_round_trip`: rendered to XML by the evtx crate and parsed back
+//!   (the fallback, and the path before the template reader).
+//!
+//! Chunks are in memory and parsed in each iteration, as the hunt does.
+//! `cargo bench --bench evtx_hot`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
+use sighunt_core::sources::windows::{TemplateReader, build_evtx_event, parse_event_xml};
+
+const SYSMON: &str = "sbousseaden_EVTX-ATTACK-SAMPLES_PanacheSysmon_vs_AtomicRedTeam01.evtx";
+
+fn chunks() -> Option<Vec<Vec<u8>>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus/windows")
+        .join(SYSMON);
+    if !path.exists() {
+        eprintln!("skipped: {} is absent", path.display());
+        return None;
+    }
+    let mut parser = EvtxParser::from_path(&path).unwrap();
+    Some(parser.chunks().map(|c| c.unwrap().data).collect())
+}
+
+/// Fields built over all records (so that nothing is optimized away).
+fn build_all(chunks: &[Vec<u8>], template: bool) -> usize {
+    let settings = Arc::new(ParserSettings::new().indent(false));
+    let mut reader = TemplateReader::default();
+    let mut fields = 0;
+    for bytes in chunks {
+        let mut data = EvtxChunkData::new(bytes.clone(), false).unwrap();
+        let mut chunk = data.parse(settings.clone()).unwrap();
+        reader.new_chunk();
+        for record in chunk.iter().flatten() {
+            let built = if template {
+                build_evtx_event(&mut reader, &record)
+            } else {
+                None
+            };
+            let ev = match built {
+                Some(ev) => ev,
+                None => parse_event_xml(record.into_xml().unwrap().data.as_bytes()).unwrap(),
+            };
+            fields += ev.data.len();
+        }
+    }
+    fields
+}
+
+fn bench_event_build(c: &mut Criterion) {
+    let Some(chunks) = chunks() else { return };
+    assert_eq!(build_all(&chunks, true), build_all(&chunks, false));
+    let mut g = c.benchmark_group("evtx_hot");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes((chunks.len() * 65536) as u64));
+    g.bench_function("template", |b| {
+        b.iter(|| black_box(build_all(&chunks, true)))
+    });
+    g.bench_function("xml_round_trip", |b| {
+        b.iter(|| black_box(build_all(&chunks, false)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_event_build);
+criterion_main!(benches);

@@ -1,0 +1,204 @@
+//! The template reader against the evtx crate's own XML rendering (parsed back by
+//! sighunt's XML parser), on every record of every EVTX file of the shared corpus.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
+
+use super::super::evtx::build_evtx_event;
+use super::super::parse_event_xml;
+use super::*;
+
+/// Every `.evtx` under ../shared/corpus; empty (with a note) when it is absent, a
+/// failure then under CI=true.
+fn corpus_evtx() -> Vec<PathBuf> {
+    let root = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpus"
+    ));
+    let mut found = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("evtx"))
+            {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no EVTX file under {} (CI=true)",
+            root.display()
+        );
+        eprintln!("SKIP: no EVTX file under {}", root.display());
+    }
+    found
+}
+
+/// (fast, fallback) counts over the chunks of `bytes` (file header first), each
+/// record built both ways and compared.
+fn compare_chunks(label: &str, chunks: &mut dyn Iterator<Item = EvtxChunkData>) -> (usize, usize) {
+    let (mut fast, mut fallback) = (0, 0);
+    let mut reader = TemplateReader::default();
+    for mut data in chunks {
+        let Ok(mut chunk) = data.parse(Arc::new(ParserSettings::new().indent(false))) else {
+            continue;
+        };
+        reader.new_chunk();
+        for record in chunk.iter().flatten() {
+            let id = record.event_record_id;
+            let built = build_evtx_event(&mut reader, &record);
+            let rendered = record
+                .into_xml()
+                .map_err(|e| e.to_string())
+                .and_then(|r| parse_event_xml(r.data.as_bytes()));
+            match built {
+                Some(ev) => {
+                    fast += 1;
+                    assert_eq!(Ok(ev), rendered, "{label}: record {id}");
+                }
+                None => fallback += 1,
+            }
+        }
+    }
+    (fast, fallback)
+}
+
+#[test]
+fn every_corpus_record_builds_as_its_xml_does() {
+    let (mut fast, mut fallback) = (0, 0);
+    for path in corpus_evtx() {
+        let label = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut parser = EvtxParser::from_path(&path).unwrap();
+        let mut chunks = parser.chunks().flatten();
+        let (f, b) = compare_chunks(&label, &mut chunks);
+        eprintln!("{label}: {f} records built from their template, {b} rendered");
+        assert!(f > 0, "{label}: no record took the template path");
+        fast += f;
+        fallback += b;
+    }
+    eprintln!("corpus: {fast} built from templates, {fallback} rendered (fallback)");
+    // Windows' own logs are plain templates: the round trip stays the exception.
+    assert!(
+        fallback * 20 <= fast + fallback,
+        "{fast} fast, {fallback} fallback"
+    );
+}
+
+/// A deterministic byte stream (xorshift) for the damage test.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn damaged_chunks_build_or_fall_back_without_panicking() {
+    let Some(path) = corpus_evtx().into_iter().next() else {
+        return;
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    let Some(first) = bytes.get(4096..4096 + 65536) else {
+        return;
+    };
+    let mut state = 0x9e37_79b9_7f4a_7c15;
+    let mut built = 0;
+    for round in 0..200 {
+        let mut chunk = first.to_vec();
+        // Flip bytes past the chunk header (template definitions, names, records).
+        for _ in 0..1 + round % 16 {
+            let at = 512 + (xorshift(&mut state) as usize) % (chunk.len() - 512);
+            chunk[at] ^= (xorshift(&mut state) as u8) | 1;
+        }
+        let Ok(mut data) = EvtxChunkData::new(chunk, false) else {
+            continue;
+        };
+        let Ok(mut parsed) = data.parse(Arc::new(ParserSettings::new().indent(false))) else {
+            continue;
+        };
+        let mut reader = TemplateReader::default();
+        for record in parsed.iter().flatten() {
+            if build_evtx_event(&mut reader, &record).is_some() {
+                built += 1;
+            }
+        }
+    }
+    assert!(built > 0, "no damaged chunk kept a buildable record");
+}
+
+#[test]
+fn truncated_and_garbled_definitions_are_refused() {
+    // A hand-made definition: <Event><System><EventID>%0</EventID></System></Event>,
+    // names in place.
+    fn name(out: &mut Vec<u8>, s: &str) {
+        let at = out.len() as u32 + 4;
+        out.extend_from_slice(&at.to_le_bytes());
+        out.extend_from_slice(&[0; 6]);
+        out.extend_from_slice(&(s.len() as u16).to_le_bytes());
+        for u in s.encode_utf16() {
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+        out.extend_from_slice(&[0, 0]);
+    }
+    fn element(out: &mut Vec<u8>, s: &str) {
+        out.push(0x01);
+        out.extend_from_slice(&0xffffu16.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        name(out, s);
+        out.push(0x02);
+    }
+    let mut chunk = vec![0u8; 24];
+    let header = chunk.len();
+    chunk.extend_from_slice(&[0x0f, 1, 1, 0]);
+    element(&mut chunk, "Event");
+    element(&mut chunk, "System");
+    element(&mut chunk, "EventID");
+    chunk.extend_from_slice(&[0x0d, 0, 0, 0x06]);
+    chunk.extend_from_slice(&[0x04, 0x04, 0x04, 0x00]);
+    let size = (chunk.len() - header) as u32;
+    chunk[20..24].copy_from_slice(&size.to_le_bytes());
+    let values = [BinXmlValue::UInt16Type(4688)];
+    let mut reader = TemplateReader::default();
+    let ev = reader
+        .build(&chunk, 0, &values)
+        .expect("a plain definition");
+    assert_eq!(ev.event_id, Some(4688));
+    // Every cut of it is refused, never read past.
+    for cut in 0..chunk.len() {
+        let mut short = chunk[..cut].to_vec();
+        if cut >= 24 {
+            let size = (cut - header) as u32;
+            short[20..24].copy_from_slice(&size.to_le_bytes());
+        }
+        reader.new_chunk();
+        assert_eq!(reader.build(&short, 0, &values), None, "cut at {cut}");
+    }
+    // A size past the chunk, a CDATA token, a root other than Event: refused.
+    for (at, byte) in [(23, 0x7f), (header + 4, 0x07)] {
+        let mut bad = chunk.clone();
+        bad[at] = byte;
+        reader.new_chunk();
+        assert_eq!(reader.build(&bad, 0, &values), None, "byte {at}");
+    }
+    let mut other = chunk.clone();
+    let e = other.iter().position(|&b| b == b'E').unwrap();
+    other[e] = b'X';
+    reader.new_chunk();
+    assert_eq!(reader.build(&other, 0, &values), None);
+    // Values it cannot write as the renderer does: refused too.
+    reader.new_chunk();
+    assert_eq!(reader.build(&chunk, 0, &[BinXmlValue::SizeTType(1)]), None);
+}
