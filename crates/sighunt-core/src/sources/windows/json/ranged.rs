@@ -1,0 +1,172 @@
+//! A large JSON Lines file read as parallel ranges ([`crate::sources::chunked`]
+//! plans them at line starts and numbers their first lines).
+//!
+//! Only files the whole-file reader itself reads as JSON Lines are split: its
+//! splitter decides that from the first object (one object on one line), and from
+//! then on reads every line on its own, so a range that starts at a line start is
+//! read exactly as the whole file would read those lines. A pretty-printed array or
+//! multi-line objects are never split ([`is_json_lines`]). One state of the
+//! splitter may outlive a line: a top-level array opened and not closed on it. A
+//! range starts outside any array; in a file that mixes such an array into JSON
+//! Lines, the objects of a range are the same (so are the findings), but the `,`
+//! and `]` around them are reported as stray text where the whole read skips them.
+//!
+//! The one state that spans events, multi-part 4104 script blocks waiting for their
+//! other parts, is not kept per range: a range parses, probes and builds every
+//! event, maps those that stand alone, and defers script block parts to the single
+//! [`Mapper`] on the engine's thread, which receives them in file order. Findings
+//! and errors are therefore those of the whole-file read, on any thread count.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::super::map::{Mapper, needs_order};
+use super::super::{FORMAT_JSON, WinEvent};
+use super::{JsonSplitter, event_of_piece};
+use crate::event::Position;
+use crate::input::InputError;
+use crate::sources::RangeSink;
+use crate::sources::chunked::Range;
+
+/// How much of a file's head is read to see whether it is JSON Lines.
+const HEAD_BYTES: usize = 1024 * 1024;
+
+/// An event whose mapping waits for its turn in file order.
+pub struct Deferred {
+    event: WinEvent,
+    line: u64,
+}
+
+impl Deferred {
+    /// Maps the event with the one ordered `mapper`.
+    pub fn finish(self, mapper: &mut Mapper, sink: &mut dyn crate::sources::EventSink) {
+        mapper.map(self.event, Position::Line(self.line), sink);
+    }
+}
+
+/// The mapper that finishes the [`Deferred`] events of a file's ranges, in order
+/// (call its `finish` after the last range).
+pub fn ordered_mapper(name: &Arc<str>) -> Mapper {
+    Mapper::new(name.clone(), FORMAT_JSON)
+}
+
+/// Whether the whole-file reader reads `path` as JSON Lines: its first object (after
+/// an optional byte-order mark and blank space) opens and closes on one line within
+/// the first [`HEAD_BYTES`].
+pub fn is_json_lines(path: &Path) -> io::Result<bool> {
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    File::open(path)?
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)?;
+    Ok(reads_as_json_lines(&head))
+}
+
+/// [`is_json_lines`] on a file's first bytes.
+fn reads_as_json_lines(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    if head.trim_ascii_start().first() != Some(&b'{') {
+        return false;
+    }
+    // The whole-file splitter itself decides; its first decision is final.
+    let mut splitter = JsonSplitter::default();
+    splitter.push(head, &mut |_, _| {});
+    splitter.line_mode == Some(true)
+}
+
+/// Reads one range of a JSON Lines file into `sink`, deferring script block parts.
+pub fn read_range(path: &Path, name: &Arc<str>, range: Range, sink: &mut dyn RangeSink<Deferred>) {
+    let mut splitter = JsonSplitter {
+        skip_irrelevant: true,
+        line: range.first_line,
+        line_mode: Some(true),
+        ..JsonSplitter::default()
+    };
+    let opened = File::open(path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(range.start))?;
+        Ok(BufReader::with_capacity(
+            1024 * 1024,
+            f.take(range.end - range.start),
+        ))
+    });
+    let mut reader = match opened {
+        Ok(r) => r,
+        Err(e) => {
+            sink.error(InputError::new(
+                name,
+                Some(format!("line {}", range.first_line)),
+                format!("read error: {e}; rest of this input skipped"),
+            ));
+            return;
+        }
+    };
+    // Maps the events that stand alone: they map the same with any mapper, and
+    // this one holds no state (it never sees a script block part).
+    let mut mapper = Mapper::new(name.clone(), FORMAT_JSON);
+    let mut piece =
+        |line: u64, piece: Result<&[u8], String>, sink: &mut dyn RangeSink<Deferred>| {
+            handle_piece(name, &mut mapper, line, piece, sink)
+        };
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok([]) => break,
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                sink.error(InputError::new(
+                    name,
+                    Some(format!("line {}", splitter.line)),
+                    format!("read error: {e}; rest of this input skipped"),
+                ));
+                return;
+            }
+        };
+        let n = chunk.len();
+        splitter.push(chunk, &mut |line, p| piece(line, p, sink));
+        reader.consume(n);
+        sink.progress(n as u64);
+    }
+    // Only the last range can end inside an object (the others end at a newline).
+    splitter.finish(&mut |line, p| piece(line, p, sink));
+}
+
+/// One piece of the splitter: built, and mapped here or deferred.
+fn handle_piece(
+    name: &Arc<str>,
+    mapper: &mut Mapper,
+    line: u64,
+    piece: Result<&[u8], String>,
+    sink: &mut dyn RangeSink<Deferred>,
+) {
+    match event_of_piece(piece) {
+        Ok(None) => {}
+        Ok(Some(event)) if needs_order(&event) => sink.defer(Deferred { event, line }),
+        Ok(Some(event)) => mapper.map(event, Position::Line(line), sink),
+        Err(e) => sink.error(InputError::new(name, Some(format!("line {line}")), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_files_read_as_json_lines_are_split() {
+        assert!(reads_as_json_lines(b"{\"EventID\":1}\n{\"EventID\":2}\n"));
+        assert!(reads_as_json_lines(
+            b"\xEF\xBB\xBF  \n{\"EventID\":1} \r\n{\"EventID\":2"
+        ));
+        // Pretty-printed objects, arrays, and a first object cut by the head.
+        assert!(!reads_as_json_lines(
+            b"{\n  \"EventID\": 1\n}\n{\"EventID\":2}\n"
+        ));
+        assert!(!reads_as_json_lines(
+            b"[{\"EventID\":1},\n{\"EventID\":2}]\n"
+        ));
+        assert!(!reads_as_json_lines(b"[\n{\"EventID\":1}\n]\n"));
+        assert!(!reads_as_json_lines(b"{\"EventID\":1,\"x\":\"abc"));
+        assert!(!reads_as_json_lines(b"not json\n{\"EventID\":1}\n"));
+        assert!(!reads_as_json_lines(b""));
+    }
+}
