@@ -54,7 +54,7 @@ pub fn ordered_mapper(name: &Arc<str>) -> Mapper {
 
 /// Whether the whole-file reader reads `path` as JSON Lines: its first object (after
 /// an optional byte-order mark and blank space) opens and closes on one line within
-/// the first [`HEAD_BYTES`].
+/// the first MiB.
 pub fn is_json_lines(path: &Path) -> io::Result<bool> {
     let mut head = Vec::with_capacity(HEAD_BYTES);
     File::open(path)?
