@@ -19,6 +19,7 @@ use crate::input::{
 };
 use crate::profile::Profile;
 use crate::rules::{Rules, RulesError};
+use crate::sources::windows::json_ranged;
 use crate::sources::{self, EventSink, chunked};
 
 /// What a hunt is asked to do.
@@ -521,6 +522,9 @@ pub fn scan_input<'a>(
             0,
             out,
             |sink| {
+                if format == InputFormat::Json {
+                    return read_json_ranges(path, &name, &ranges, sink);
+                }
                 ordered::feed_in_order(
                     ranges.len(),
                     |i, range_sink| {
@@ -586,23 +590,49 @@ fn check_shrink(
 }
 
 /// The ranges to read one input in, in parallel, when it is a large uncompressed
-/// file of a line format whose records stand alone or span only nearby lines, and
-/// there are threads to spare; `None` to read it as one stream.
+/// file of a line format whose records stand alone or span only nearby lines (JSON
+/// only when it is JSON Lines), and there are threads to spare; `None` to read it
+/// as one stream.
 fn split_plan<'f>(found: &'f Found, opened: &Opened) -> Option<(&'f Path, Vec<chunked::Range>)> {
     let InputSpec::File(path) = &found.spec else {
         return None;
     };
     let splittable = matches!(
         opened.format,
-        InputFormat::Auditd | InputFormat::Syslog | InputFormat::Journald
+        InputFormat::Auditd | InputFormat::Syslog | InputFormat::Journald | InputFormat::Json
     );
     if !splittable || opened.compression != Compression::None {
         return None;
     }
     let threads = rayon::current_num_threads();
     // An I/O error here is met again, and reported, when the file is read whole.
+    if opened.format == InputFormat::Json
+        && (threads < 2
+            || std::fs::metadata(path).ok()?.len() < chunked::MIN_CHUNKED_BYTES
+            || !json_ranged::is_json_lines(path).ok()?)
+    {
+        return None;
+    }
     let ranges = chunked::plan(path, threads).ok().flatten()?;
     Some((path, ranges))
+}
+
+/// A JSON Lines file's ranges, parsed in parallel; the script block parts they
+/// defer are mapped here, in file order, by one mapper.
+fn read_json_ranges(
+    path: &Path,
+    name: &Arc<str>,
+    ranges: &[chunked::Range],
+    sink: &mut dyn EventSink,
+) {
+    let mut mapper = json_ranged::ordered_mapper(name);
+    ordered::feed_in_order_with(
+        ranges.len(),
+        |i, range_sink| json_ranged::read_range(path, name, ranges[i], range_sink),
+        sink,
+        |deferred: json_ranged::Deferred, sink| deferred.finish(&mut mapper, sink),
+    );
+    mapper.finish(sink);
 }
 
 /// Runs an [`Engine`] with a copy of the detector `prototype` over the events `feed`

@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::event::Event;
 use crate::input::InputError;
-use crate::sources::EventSink;
+use crate::sources::{EventSink, RangeSink};
 
 /// Events parsed ahead, in all ranges together.
 pub const AHEAD_EVENTS: usize = 256 * 1024;
@@ -22,24 +22,27 @@ pub const AHEAD_EVENTS: usize = 256 * 1024;
 const BATCH: usize = 256;
 
 /// What a range's parser delivers, in order. Events dominate, so they are kept
-/// inline (a box each would cost an allocation per event).
+/// inline (a box each would cost an allocation per event). `X` is what a source
+/// hands the engine's thread to finish there, in file order (state that spans
+/// events, such as multi-part script blocks).
 #[allow(clippy::large_enum_variant)]
-enum Item {
+enum Item<X> {
     Event(Event),
     Error(InputError),
     Progress(u64),
+    Deferred(X),
 }
 
 /// Collects a range's output into batches for the engine's thread.
-struct BatchSink {
-    batch: Vec<Item>,
-    tx: SyncSender<Vec<Item>>,
+struct BatchSink<X> {
+    batch: Vec<Item<X>>,
+    tx: SyncSender<Vec<Item<X>>>,
     /// The engine stopped listening (it never does before the end; kept safe).
     closed: bool,
 }
 
-impl BatchSink {
-    fn push(&mut self, item: Item) {
+impl<X> BatchSink<X> {
+    fn push(&mut self, item: Item<X>) {
         self.batch.push(item);
         if self.batch.len() >= BATCH {
             self.flush();
@@ -55,7 +58,7 @@ impl BatchSink {
     }
 }
 
-impl EventSink for BatchSink {
+impl<X> EventSink for BatchSink<X> {
     fn event(&mut self, event: Event) {
         self.push(Item::Event(event));
     }
@@ -72,16 +75,44 @@ impl EventSink for BatchSink {
     }
 }
 
+impl<X> RangeSink<X> for BatchSink<X> {
+    fn defer(&mut self, x: X) {
+        self.push(Item::Deferred(x));
+    }
+}
+
 /// Runs `parse(i, sink)` for each of `ranges` ranges on threads of their own and
 /// feeds what they produce to `engine`, range after range, in order.
 pub fn feed_in_order<P>(ranges: usize, parse: P, engine: &mut dyn EventSink)
 where
     P: Fn(usize, &mut dyn EventSink) + Sync,
 {
+    feed_in_order_with::<std::convert::Infallible, _, _>(
+        ranges,
+        |i, sink| parse(i, sink),
+        engine,
+        |never, _| match never {},
+    );
+}
+
+/// [`feed_in_order`] for sources that defer part of their work to the engine's
+/// thread: each deferred `X` is given to `finish`, with the engine, at its place in
+/// file order among the events, so state that spans events (and so range edges)
+/// evolves exactly as in a single read.
+pub fn feed_in_order_with<X, P, F>(
+    ranges: usize,
+    parse: P,
+    engine: &mut dyn EventSink,
+    mut finish: F,
+) where
+    X: Send,
+    P: Fn(usize, &mut dyn RangeSink<X>) + Sync,
+    F: FnMut(X, &mut dyn EventSink),
+{
     let per_range = (AHEAD_EVENTS / ranges.max(1) / BATCH).max(1);
     std::thread::scope(|scope| {
         let parse = Arc::new(&parse);
-        let receivers: Vec<Receiver<Vec<Item>>> = (0..ranges)
+        let receivers: Vec<Receiver<Vec<Item<X>>>> = (0..ranges)
             .map(|i| {
                 let (tx, rx) = sync_channel(per_range);
                 let parse = parse.clone();
@@ -104,6 +135,7 @@ where
                         Item::Event(e) => engine.event(e),
                         Item::Error(e) => engine.error(e),
                         Item::Progress(b) => engine.progress(b),
+                        Item::Deferred(x) => finish(x, engine),
                     }
                 }
             }

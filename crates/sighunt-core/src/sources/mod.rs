@@ -33,8 +33,16 @@ pub trait EventSink {
     fn progress(&mut self, _bytes: u64) {}
 }
 
+/// A range parser's output when one file is read as parallel ranges: events,
+/// errors and progress as for any source, and work deferred to the one thread that
+/// feeds the engine, where it is finished in file order (state that spans events,
+/// and so range edges, such as multi-part script blocks).
+pub trait RangeSink<X>: EventSink {
+    fn defer(&mut self, x: X);
+}
+
 /// How many bytes a line source reads between two progress reports.
-const PROGRESS_EVERY: u64 = 4 * 1024 * 1024;
+pub(crate) const PROGRESS_EVERY: u64 = 4 * 1024 * 1024;
 
 /// A sink that keeps everything it is given, in order: for tests, benches, fuzzing,
 /// and library users who want the events of a small input as a list.

@@ -16,6 +16,7 @@
 //! `serde_json::Value` is built: only the events sighunt maps get a value tree.
 
 mod probe;
+pub mod ranged;
 
 pub use probe::certainly_irrelevant;
 
@@ -83,25 +84,23 @@ fn handle_piece(
     piece: Result<&[u8], String>,
     sink: &mut dyn EventSink,
 ) {
-    let parsed = piece.and_then(|bytes| {
-        if probe::certainly_irrelevant(bytes) {
-            return Ok(None);
-        }
-        serde_json::from_slice::<Value>(bytes)
-            .map(Some)
-            .map_err(|e| format!("invalid JSON: {e}"))
-    });
-    match parsed {
+    match event_of_piece(piece) {
         Ok(None) => {}
-        Ok(Some(value)) => {
-            // Objects that are not Windows events (other JSON in the same stream) are
-            // not errors: they are simply not this source's.
-            if let Some(ev) = win_event_from_json(&value) {
-                mapper.map(ev, Position::Line(line), sink);
-            }
-        }
+        Ok(Some(ev)) => mapper.map(ev, Position::Line(line), sink),
         Err(e) => sink.error(InputError::new(name, Some(format!("line {line}")), e)),
     }
+}
+
+/// The Windows event in one piece of the splitter: `Ok(None)` when the probe finds
+/// it irrelevant or it is not a Windows event (other JSON in the same stream is not
+/// an error: it is simply not this source's), `Err` with the reason when it is bad.
+fn event_of_piece(piece: Result<&[u8], String>) -> Result<Option<WinEvent>, String> {
+    let bytes = piece?;
+    if probe::certainly_irrelevant(bytes) {
+        return Ok(None);
+    }
+    let value = serde_json::from_slice::<Value>(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
+    Ok(win_event_from_json(&value))
 }
 
 impl LineParser for WinJsonParser {

@@ -39,6 +39,13 @@ pub fn is_relevant_event_id(id: u32) -> bool {
     matches!(id, 1 | 3 | 4688 | 4103 | 4104 | 800)
 }
 
+/// Whether mapping `ev` depends on the events before it (a 4104 part waits for the
+/// others of its block): such events are mapped in file order by one [`Mapper`],
+/// the rest may be mapped by any.
+pub fn needs_order(ev: &WinEvent) -> bool {
+    kind(ev) == Some(Kind::ScriptBlock)
+}
+
 /// What a relevant event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -28,8 +28,11 @@ pub use evtx::{
     EvtxVisitor, build_evtx_event, read_evtx, read_evtx_records, read_with as read_evtx_with,
 };
 pub use evtx_template::TemplateReader;
-pub use json::{JsonSplitter, WinJsonParser, certainly_irrelevant, read_json, win_event_from_json};
-pub use map::{Mapper, is_relevant_event_id};
+pub use json::{
+    JsonSplitter, WinJsonParser, certainly_irrelevant, ranged as json_ranged, read_json,
+    win_event_from_json,
+};
+pub use map::{Mapper, is_relevant_event_id, needs_order};
 pub use xml::{WinXmlParser, parse_event_xml, read_xml};
 
 /// Format names carried in provenance (the `--input-format` names).
