@@ -21,6 +21,9 @@ pub const AHEAD_EVENTS: usize = 256 * 1024;
 /// Events handed over at once (one channel message).
 const BATCH: usize = 256;
 
+/// Most batches one range may have waiting for the engine.
+const MAX_BATCHES_AHEAD: usize = 64;
+
 /// What a range's parser delivers, in order. Events dominate, so they are kept
 /// inline (a box each would cost an allocation per event). `X` is what a source
 /// hands the engine's thread to finish there, in file order (state that spans
@@ -109,7 +112,11 @@ pub fn feed_in_order_with<X, P, F>(
     P: Fn(usize, &mut dyn RangeSink<X>) + Sync,
     F: FnMut(X, &mut dyn EventSink),
 {
-    let per_range = (AHEAD_EVENTS / ranges.max(1) / BATCH).max(1);
+    // A batch ends at BATCH events or at the end of a read block (`progress`): at
+    // most 64 batches per range keeps what a range holds ahead near 64 read blocks
+    // when its events are few but large (hostile JSON Lines of MiB-long command
+    // lines), instead of AHEAD_EVENTS / BATCH blocks.
+    let per_range = (AHEAD_EVENTS / ranges.max(1) / BATCH).clamp(1, MAX_BATCHES_AHEAD);
     std::thread::scope(|scope| {
         let parse = Arc::new(&parse);
         let receivers: Vec<Receiver<Vec<Item<X>>>> = (0..ranges)

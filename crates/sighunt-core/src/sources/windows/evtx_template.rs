@@ -21,6 +21,7 @@
 
 use std::fmt::Write as _;
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use evtx::Utf16LeSlice;
@@ -34,10 +35,22 @@ use super::event_builder::EventBuilder;
 const MAX_DEPTH: usize = 32;
 
 /// Template definitions of one chunk, by their offset in the chunk, read on first use.
-#[derive(Default)]
 pub struct TemplateReader {
     /// `None`: the definition at that offset is not one this reader handles.
-    templates: Vec<(u32, Option<Rc<Template>>)>,
+    templates: HashMap<u32, Option<Rc<Template>>>,
+    /// One record's walk budget ([`MAX_WALK_NODES`], [`MAX_WALK_BYTES`]).
+    walk_nodes: usize,
+    walk_bytes: usize,
+}
+
+impl Default for TemplateReader {
+    fn default() -> Self {
+        TemplateReader {
+            templates: HashMap::new(),
+            walk_nodes: MAX_WALK_NODES,
+            walk_bytes: MAX_WALK_BYTES,
+        }
+    }
 }
 
 /// A template definition: its elements, the root first.
@@ -88,6 +101,18 @@ enum Value<'a> {
 /// Deepest nesting of template instances inside values (Windows' go 1 deep).
 const MAX_NESTING: usize = 4;
 
+/// Most distinct definitions read per chunk; records of further ones take the round
+/// trip (a hostile chunk can point at thousands of offsets).
+const MAX_TEMPLATES_PER_CHUNK: usize = 256;
+
+/// Most elements, text parts and values one record's walk may visit, and most bytes
+/// it may write: nested instances repeat their template once per use, so a crafted
+/// record could otherwise cost work and memory exponential in its size. A record over
+/// either takes the round trip, which the crate bounds the same way (2^18 nodes,
+/// 16 MiB of output).
+const MAX_WALK_NODES: usize = 1 << 18;
+const MAX_WALK_BYTES: usize = 16 << 20;
+
 impl TemplateReader {
     /// A new chunk: the definitions of the last one no longer apply.
     pub fn new_chunk(&mut self) {
@@ -106,10 +131,13 @@ impl TemplateReader {
         let values: Vec<Value<'_>> = values.iter().cloned().map(Value::Crate).collect();
         let template = self.template(chunk, def_offset)?;
         let mut builder = EventBuilder::default();
+        let (nodes_left, bytes_left) = (self.walk_nodes, self.walk_bytes);
         let mut walker = Walker {
             reader: self,
             chunk,
             scratch: String::new(),
+            nodes_left,
+            bytes_left,
         };
         walker.walk(&template, 0, &values, &mut builder, 0)?;
         Some(builder.finish())
@@ -117,11 +145,14 @@ impl TemplateReader {
 
     /// The definition at `def_offset`, read on first use.
     fn template(&mut self, chunk: &[u8], def_offset: u32) -> Option<Rc<Template>> {
-        if let Some((_, t)) = self.templates.iter().find(|(o, _)| *o == def_offset) {
+        if let Some(t) = self.templates.get(&def_offset) {
             return t.clone();
         }
+        if self.templates.len() >= MAX_TEMPLATES_PER_CHUNK {
+            return None;
+        }
         let template = read_template(chunk, def_offset).ok().map(Rc::new);
-        self.templates.push((def_offset, template.clone()));
+        self.templates.insert(def_offset, template.clone());
         template
     }
 }
@@ -131,9 +162,24 @@ struct Walker<'r, 'c> {
     reader: &'r mut TemplateReader,
     chunk: &'c [u8],
     scratch: String,
+    /// What is left of [`MAX_WALK_NODES`] and [`MAX_WALK_BYTES`] for this record.
+    nodes_left: usize,
+    bytes_left: usize,
 }
 
 impl<'c> Walker<'_, 'c> {
+    /// Counts one node visited; `None` once the record's budget is spent.
+    fn visit(&mut self) -> Option<()> {
+        self.nodes_left = self.nodes_left.checked_sub(1)?;
+        Some(())
+    }
+
+    /// Counts `bytes` written; `None` once the record's budget is spent.
+    fn wrote(&mut self, bytes: usize) -> Option<()> {
+        self.bytes_left = self.bytes_left.checked_sub(bytes)?;
+        Some(())
+    }
+
     /// Writes element `at` of `t` and what is under it into `builder`.
     fn walk(
         &mut self,
@@ -143,6 +189,7 @@ impl<'c> Walker<'_, 'c> {
         builder: &mut EventBuilder,
         nesting: usize,
     ) -> Option<()> {
+        self.visit()?;
         let element = t.elements.get(at)?;
         let wanted = builder.open(element.local.as_bytes()).ok()?;
         if !wanted.is_empty() {
@@ -168,21 +215,32 @@ impl<'c> Walker<'_, 'c> {
                         }
                     }
                 }
+                self.visit()?;
+                self.wrote(self.scratch.len())?;
                 if present {
                     builder.attribute(normalize_attribute(&self.scratch));
                 }
             }
         }
         for child in &element.children {
+            self.visit()?;
             match child {
-                Child::Part(Part::Text(text)) => builder.text(text),
+                Child::Part(Part::Text(text)) => {
+                    self.wrote(text.len())?;
+                    builder.text(text);
+                }
                 Child::Part(part) => match resolve(part, values) {
                     None => {}
                     Some(Value::Crate(BinXmlValue::BinXmlType(bytes))) => {
                         self.nested(bytes, builder, nesting)?;
                     }
                     Some(value) => match builder.text_mut() {
-                        Some(out) => push_value(out, value)?,
+                        Some(out) => {
+                            let before = out.len();
+                            push_value(out, value)?;
+                            let written = out.len().saturating_sub(before);
+                            self.wrote(written)?;
+                        }
                         None => check_value(value)?,
                     },
                 },

@@ -202,3 +202,39 @@ fn truncated_and_garbled_definitions_are_refused() {
     reader.new_chunk();
     assert_eq!(reader.build(&chunk, 0, &[BinXmlValue::SizeTType(1)]), None);
 }
+
+/// A record whose walk would pass the budget takes the round trip: the same chunk
+/// builds with the default budget and falls back whole with a tiny one (the bound
+/// that stops a crafted record of nested instances from costing exponential work).
+#[test]
+fn records_over_the_walk_budget_fall_back() {
+    let Some(path) = corpus_evtx().into_iter().next() else {
+        return;
+    };
+    let mut parser = EvtxParser::from_path(&path).unwrap();
+    let mut data = parser.chunks().flatten().next().unwrap();
+    let mut count = |reader: &mut TemplateReader| {
+        let mut chunk = data
+            .parse(Arc::new(ParserSettings::new().indent(false)))
+            .unwrap();
+        reader.new_chunk();
+        chunk
+            .iter()
+            .flatten()
+            .filter(|r| build_evtx_event(reader, r).is_some())
+            .count()
+    };
+    let roomy = count(&mut TemplateReader::default());
+    assert!(roomy > 0, "{}: nothing built", path.display());
+    let few_nodes = TemplateReader {
+        walk_nodes: 3,
+        ..TemplateReader::default()
+    };
+    let few_bytes = TemplateReader {
+        walk_bytes: 8,
+        ..TemplateReader::default()
+    };
+    for mut tight in [few_nodes, few_bytes] {
+        assert_eq!(count(&mut tight), 0, "{}", path.display());
+    }
+}

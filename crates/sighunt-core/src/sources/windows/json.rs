@@ -234,13 +234,23 @@ impl JsonSplitter {
             i += 1;
             match self.state {
                 State::Idle => match b {
-                    b'\n' => self.line += 1,
+                    b'\n' => {
+                        self.line += 1;
+                        // JSON Lines: every line is read on its own, an array opened on
+                        // one does not reach into the next, so a line reads the same
+                        // wherever reading starts (parallel ranges, ranged.rs).
+                        if self.line_mode == Some(true) {
+                            self.in_array = false;
+                        }
+                    }
                     b' ' | b'\t' | b'\r' => {}
                     b'{' => self.start(b),
                     b'[' if self.in_array => self.start(b),
                     b'[' => self.in_array = true,
                     b']' if self.in_array => self.in_array = false,
                     b',' if self.in_array => {}
+                    // The separators of an array written one element per line.
+                    b',' | b']' if self.line_mode == Some(true) => {}
                     _ => {
                         out(
                             self.line,
@@ -274,6 +284,9 @@ impl JsonSplitter {
                     }
                     if b == b'\n' {
                         self.line += 1;
+                        if self.line_mode == Some(true) {
+                            self.in_array = false;
+                        }
                         // A raw newline never occurs inside a JSON string: an object
                         // still in a string at the end of its line was cut there.
                         if self.line_mode == Some(true) || self.in_string {

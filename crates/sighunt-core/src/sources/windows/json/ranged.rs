@@ -3,13 +3,10 @@
 //!
 //! Only files the whole-file reader itself reads as JSON Lines are split: its
 //! splitter decides that from the first object (one object on one line), and from
-//! then on reads every line on its own, so a range that starts at a line start is
-//! read exactly as the whole file would read those lines. A pretty-printed array or
-//! multi-line objects are never split ([`is_json_lines`]). One state of the
-//! splitter may outlive a line: a top-level array opened and not closed on it. A
-//! range starts outside any array; in a file that mixes such an array into JSON
-//! Lines, the objects of a range are the same (so are the findings), but the `,`
-//! and `]` around them are reported as stray text where the whole read skips them.
+//! then on reads every line on its own (an array opened on a line ends with it;
+//! `,` and `]` between lines are separators), so a range that starts at a line start
+//! is read exactly as the whole file would read those lines. A pretty-printed array
+//! or multi-line objects are never split ([`is_json_lines`]).
 //!
 //! The one state that spans events, multi-part 4104 script blocks waiting for their
 //! other parts, is not kept per range: a range parses, probes and builds every
@@ -243,6 +240,77 @@ mod tests {
             v
         };
         assert_eq!(key(&got.events), key(&whole.events));
+    }
+
+    /// Events (debug text, sorted) and error count of `text` read whole and read as
+    /// two ranges cut at each line start: they must be the same for every cut.
+    fn whole_and_every_two_range_read(text: &str) -> (Vec<String>, usize) {
+        let key = |events: &[Event]| {
+            let mut v: Vec<String> = events.iter().map(|e| format!("{e:?}")).collect();
+            v.sort();
+            v
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, text).unwrap();
+        let name: Arc<str> = Arc::from("x.json");
+        let mut whole = crate::sources::CollectingSink::default();
+        super::super::read_json(
+            &name,
+            Box::new(std::io::BufReader::new(File::open(&path).unwrap())),
+            &mut whole,
+        );
+        let expected = (key(&whole.events), whole.errors.len());
+        let len = text.len() as u64;
+        for (line, (at, _)) in text.match_indices('\n').enumerate() {
+            let cut = at as u64 + 1;
+            let mut mapper = ordered_mapper(&name);
+            let mut got = crate::sources::CollectingSink::default();
+            let ranges = [(0, cut, 1), (cut, len, line as u64 + 2)];
+            for (start, end, first_line) in ranges {
+                let range = Range {
+                    start,
+                    end,
+                    first_line,
+                };
+                let mut sink = Collect::default();
+                read_range(&path, &name, range, &mut sink);
+                got.events.extend(sink.events);
+                got.errors.extend(sink.errors);
+                for d in sink.deferred {
+                    d.finish(&mut mapper, &mut got);
+                }
+            }
+            mapper.finish(&mut got);
+            let ranged = (key(&got.events), got.errors.len());
+            assert_eq!(ranged, expected, "cut after line {}", line + 1);
+        }
+        expected
+    }
+
+    #[test]
+    fn arrays_between_lines_read_the_same_from_any_line() {
+        // An attacker's mix of JSON Lines and array punctuation: an array opened on
+        // one line must not change how a later line reads (it did: `,{…}` was an
+        // element for the whole read and stray text for a range starting inside).
+        let sysmon = |pid: u32| {
+            format!(
+                r#"{{"EventID":1,"SourceName":"Microsoft-Windows-Sysmon","Channel":"Microsoft-Windows-Sysmon/Operational","Hostname":"h","Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd /c whoami","ProcessId":"{pid}"}}"#
+            )
+        };
+        let text = format!(
+            "{{\"EventID\":5158}}\n[\n,{}\n{}],\n[{}]\n]\n{}\n",
+            sysmon(1),
+            sysmon(2),
+            sysmon(3),
+            sysmon(4)
+        );
+        let (events, errors) = whole_and_every_two_range_read(&text);
+        assert_eq!((events.len(), errors), (4, 0), "{events:#?}");
+        // A line that is not JSON stays an error, the same from every start.
+        let bad = format!("{}\nnot json\n{}\n", sysmon(1), sysmon(2));
+        let (events, errors) = whole_and_every_two_range_read(&bad);
+        assert_eq!((events.len(), errors), (2, 1));
     }
 
     #[test]
