@@ -22,7 +22,8 @@ use evtx::binxml::value_variant::BinXmlValue;
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
 
-use super::evtx_template::TemplateReader;
+use super::evtx_records::{RawRecord, chunk_records};
+use super::evtx_template::{RecordRead, TemplateReader};
 use super::map::{Mapper, is_relevant_event_id};
 use super::{FORMAT_EVTX, WinEvent, parse_event_xml};
 use crate::event::Position;
@@ -42,10 +43,22 @@ const EVTX_MAGIC: &[u8; 8] = b"ElfFile\0";
 /// chunks have been read. An input that ends on a chunk boundary cannot be told from
 /// a shorter log, and is read without an error.
 pub fn read_evtx(name: &Arc<str>, payload: Payload, sink: &mut dyn EventSink) {
+    read_evtx_via(name, payload, sink, true);
+}
+
+/// [`read_evtx`]; `direct`: records read straight from the chunks where they can be
+/// (without: every record through the evtx crate, as before, to compare with).
+pub(super) fn read_evtx_via(
+    name: &Arc<str>,
+    payload: Payload,
+    sink: &mut dyn EventSink,
+    direct: bool,
+) {
     let mut visitor = MappingVisitor {
         name: name.clone(),
         mapper: Mapper::new(name.clone(), FORMAT_EVTX),
         templates: TemplateReader::default(),
+        direct,
         sink,
     };
     read_with(name, payload, &mut visitor);
@@ -58,6 +71,13 @@ pub trait EvtxVisitor {
     fn chunk_start(&mut self) {}
     /// One record of chunk `chunk_no` (1-based), not yet rendered.
     fn record(&mut self, record: EvtxRecord<'_>, chunk_no: u64);
+    /// One record of a chunk whose record headers all read well, before the evtx
+    /// crate reads it: `chunk` is the whole chunk. `false` hands this record and the
+    /// rest of the chunk to [`EvtxVisitor::record`] (the crate); the default.
+    fn raw_record(&mut self, chunk: &[u8], record: &RawRecord) -> bool {
+        let _ = (chunk, record);
+        false
+    }
     /// A chunk or record that could not be read (named in the error).
     fn error(&mut self, error: InputError);
 }
@@ -118,12 +138,32 @@ struct MappingVisitor<'a> {
     name: Arc<str>,
     mapper: Mapper,
     templates: TemplateReader,
+    /// Whether records are read from the chunk ([`EvtxVisitor::raw_record`]).
+    direct: bool,
     sink: &'a mut dyn EventSink,
 }
 
 impl EvtxVisitor for MappingVisitor<'_> {
     fn chunk_start(&mut self) {
         self.templates.new_chunk();
+    }
+
+    fn raw_record(&mut self, chunk: &[u8], record: &RawRecord) -> bool {
+        if !self.direct {
+            return false;
+        }
+        match self
+            .templates
+            .read_record(chunk, record.binxml.clone(), is_relevant_event_id)
+        {
+            RecordRead::Skipped => true,
+            RecordRead::Event(ev) => {
+                let position = Position::Record(ev.record_id.unwrap_or(record.event_record_id));
+                self.mapper.map(ev, position, self.sink);
+                true
+            }
+            RecordRead::Crate => false,
+        }
     }
 
     fn record(&mut self, record: EvtxRecord<'_>, _chunk_no: u64) {
@@ -374,6 +414,22 @@ impl ChunkReader {
     }
 
     fn chunk_records(&mut self, data: &mut EvtxChunkData, sink: &mut dyn EvtxVisitor) {
+        // Records read straight from the chunk while the visitor can; the crate reads
+        // a chunk whose record headers do not all read well, and whatever the visitor
+        // hands back (from that record on).
+        let mut started = false;
+        let mut done = 0;
+        if let Some(records) = chunk_records(data) {
+            sink.chunk_start();
+            started = true;
+            done = records
+                .iter()
+                .take_while(|r| sink.raw_record(&data.data, r))
+                .count();
+            if done == records.len() {
+                return;
+            }
+        }
         let mut chunk = match data.parse(self.settings.clone()) {
             Ok(c) => c,
             Err(e) => {
@@ -381,8 +437,12 @@ impl ChunkReader {
                 return;
             }
         };
-        sink.chunk_start();
-        for record in chunk.iter() {
+        if !started {
+            sink.chunk_start();
+        }
+        // Without a damaged record header the crate yields one item per record, in
+        // the order walked above.
+        for record in chunk.iter().skip(done) {
             match record {
                 Ok(r) => sink.record(r, self.chunk_no),
                 Err(e) => sink.error(InputError::new(
