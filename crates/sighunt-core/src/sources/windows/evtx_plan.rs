@@ -24,20 +24,44 @@ pub(super) struct Plan {
     ops: Vec<Op>,
 }
 
+/// An attribute's value: static text (as normalized, ready), or parts to join.
+#[derive(Debug)]
+enum AttrValue {
+    Fixed(Box<str>),
+    Parts(Box<[Part]>),
+}
+
+impl AttrValue {
+    fn new(parts: &[Part]) -> AttrValue {
+        let mut fixed = String::new();
+        for part in parts {
+            match part {
+                Part::Text(s) => fixed.push_str(s),
+                Part::Sub { .. } => return AttrValue::Parts(parts.into()),
+            }
+        }
+        if parts.is_empty() {
+            // Nothing in it: left out.
+            return AttrValue::Parts(parts.into());
+        }
+        AttrValue::Fixed(normalize_attribute(fixed).into())
+    }
+}
+
 #[derive(Debug)]
 enum Op {
     /// An element with a DependencyId: the next `len` ops are its own and are
     /// skipped when substitution `index` is NULL.
     Depends { index: u16, len: usize },
     /// A wanted attribute (Provider Name, TimeCreated SystemTime …).
-    Attr { field: AttrField, parts: Box<[Part]> },
+    Attr { field: AttrField, value: AttrValue },
     /// A kept element's text, stored where its element ends.
     Text {
         field: TextField,
         /// The element's name (UserData leaves).
         leaf: Option<Box<str>>,
         /// Its `Name` attributes (EventData `<Data>`), the last present one wins.
-        names: Vec<Box<[Part]>>,
+        names: Vec<AttrValue>,
         parts: Vec<Part>,
     },
     /// A substitution in the content of an element whose text goes nowhere: its
@@ -88,11 +112,11 @@ fn element(
     if !wanted.is_empty() {
         for attr in el.attrs.iter().filter(|a| a.local.as_bytes() == wanted) {
             if attr_field == AttrField::DataName {
-                names.push(attr.parts.clone().into_boxed_slice());
+                names.push(AttrValue::new(&attr.parts));
             } else {
                 ops.push(Op::Attr {
                     field: attr_field,
-                    parts: attr.parts.clone().into_boxed_slice(),
+                    value: AttrValue::new(&attr.parts),
                 });
             }
         }
@@ -153,8 +177,8 @@ pub(super) fn run<'c>(
                     i += len;
                 }
             }
-            Op::Attr { field, parts } => {
-                if let Some(value) = attribute(walk, parts, values)? {
+            Op::Attr { field, value } => {
+                if let Some(value) = attribute(walk, value, values)? {
                     put_attr(ev, *field, value, &mut None);
                 }
             }
@@ -215,7 +239,19 @@ pub(super) fn run<'c>(
 
 /// An attribute's value, normalized; `None` inside: it is left out (all its parts
 /// write nothing).
-fn attribute(walk: &mut Walk<'_, '_>, parts: &[Part], values: &[Value<'_>]) -> Option<Option<String>> {
+fn attribute(
+    walk: &mut Walk<'_, '_>,
+    value: &AttrValue,
+    values: &[Value<'_>],
+) -> Option<Option<String>> {
+    let parts = match value {
+        AttrValue::Fixed(text) => {
+            walk.visit()?;
+            walk.wrote(text.len())?;
+            return Some(Some(text.to_string()));
+        }
+        AttrValue::Parts(parts) => parts,
+    };
     let mut text = String::new();
     let mut present = false;
     for part in parts {

@@ -568,7 +568,7 @@ pub(super) fn resolve<'v, 'a>(part: &Part, values: &'v [Value<'a>]) -> Option<&'
 
 /// An attribute value as XML parsing normalizes it: each line end and tab a space.
 pub(super) fn normalize_attribute(value: String) -> String {
-    if value.contains(['\r', '\n', '\t']) {
+    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\t')) {
         value.replace("\r\n", " ").replace(['\r', '\n', '\t'], " ")
     } else {
         value
@@ -587,19 +587,94 @@ fn xml_char(c: char) -> char {
 
 /// UTF-16LE text as it comes back from the renderer's XML (a lone surrogate is `_`).
 fn push_utf16(out: &mut String, bytes: &[u8]) {
-    // Most values are printable ASCII: copied as bytes, without decoding each unit.
-    let plain = |u: &[u8]| u[1] == 0 && (0x20..0x80).contains(&u[0]);
-    if bytes.chunks_exact(2).all(plain) {
-        let mut text = std::mem::take(out).into_bytes();
-        text.extend(bytes.chunks_exact(2).map(|u| u[0]));
-        // Only ASCII was added to valid UTF-8.
-        *out = String::from_utf8(text).unwrap_or_default();
-        return;
+    // Most values are printable ASCII: copied 64 units at a time through a buffer on
+    // the stack, without decoding each unit; from the first other unit on, decoded.
+    out.reserve(bytes.len() / 2);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        for u in rest.chunks_exact(2).take(64) {
+            if u[1] != 0 || !(0x20..0x80).contains(&u[0]) {
+                break;
+            }
+            buf[n] = u[0];
+            n += 1;
+        }
+        // Printable ASCII is UTF-8.
+        out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+        rest = &rest[n * 2..];
+        if n < 64 {
+            break;
+        }
     }
-    let units = bytes
-        .chunks_exact(2)
-        .map(|u| u16::from_le_bytes([u[0], u[1]]));
-    out.extend(char::decode_utf16(units).map(|c| c.map_or('_', xml_char)));
+    if rest.len() >= 2 {
+        let units = rest
+            .chunks_exact(2)
+            .map(|u| u16::from_le_bytes([u[0], u[1]]));
+        out.extend(char::decode_utf16(units).map(|c| c.map_or('_', xml_char)));
+    }
+}
+
+/// `v` in decimal, without the formatting machinery.
+fn push_decimal(out: &mut String, v: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut v = v;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+fn push_signed(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_decimal(out, v.unsigned_abs());
+}
+
+/// `0x` and `v` in lowercase hex, as the renderer writes hex values.
+fn push_hex(out: &mut String, v: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 18];
+    let mut at = buf.len();
+    let mut v = v;
+    loop {
+        at -= 1;
+        buf[at] = DIGITS[(v & 0xf) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str("0x");
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+/// A GUID as the renderer writes it: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`, the
+/// first three groups little-endian, lowercase.
+fn push_guid(out: &mut String, b: &[u8; 16]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let mut text = [b'-'; 38];
+    text[0] = b'{';
+    text[37] = b'}';
+    let mut n = 1;
+    for (i, &at) in ORDER.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            n += 1;
+        }
+        text[n] = DIGITS[usize::from(b[at] >> 4)];
+        text[n + 1] = DIGITS[usize::from(b[at] & 0xf)];
+        n += 2;
+    }
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// Whether [`push_value`] writes `value` (the rest take the round trip).
@@ -657,23 +732,56 @@ pub(super) fn push_value(out: &mut String, value: &Value<'_>) -> Option<()> {
             out.extend(s.chars().map(xml_char));
             Ok(())
         }
-        V::Int8Type(v) => write!(out, "{v}"),
-        V::UInt8Type(v) => write!(out, "{v}"),
-        V::Int16Type(v) => write!(out, "{v}"),
-        V::UInt16Type(v) => write!(out, "{v}"),
-        V::Int32Type(v) => write!(out, "{v}"),
-        V::UInt32Type(v) => write!(out, "{v}"),
-        V::Int64Type(v) => write!(out, "{v}"),
-        V::UInt64Type(v) => write!(out, "{v}"),
+        V::Int8Type(v) => {
+            push_signed(out, i64::from(*v));
+            Ok(())
+        }
+        V::Int16Type(v) => {
+            push_signed(out, i64::from(*v));
+            Ok(())
+        }
+        V::Int32Type(v) => {
+            push_signed(out, i64::from(*v));
+            Ok(())
+        }
+        V::Int64Type(v) => {
+            push_signed(out, *v);
+            Ok(())
+        }
+        V::UInt8Type(v) => {
+            push_decimal(out, u64::from(*v));
+            Ok(())
+        }
+        V::UInt16Type(v) => {
+            push_decimal(out, u64::from(*v));
+            Ok(())
+        }
+        V::UInt32Type(v) => {
+            push_decimal(out, u64::from(*v));
+            Ok(())
+        }
+        V::UInt64Type(v) => {
+            push_decimal(out, *v);
+            Ok(())
+        }
         V::BoolType(v) => write!(out, "{v}"),
-        V::HexInt32Type(v) => write!(out, "0x{v:x}"),
-        V::HexInt64Type(v) => write!(out, "0x{v:x}"),
+        V::HexInt32Type(v) => {
+            push_hex(out, u64::from(*v));
+            Ok(())
+        }
+        V::HexInt64Type(v) => {
+            push_hex(out, *v);
+            Ok(())
+        }
+        V::GuidType(g) => {
+            push_guid(out, g);
+            Ok(())
+        }
         // The crate's own text for these (its Display differs from its XML only in how
         // strings are escaped).
         V::Real32Type(_)
         | V::Real64Type(_)
         | V::BinaryType(_)
-        | V::GuidType(_)
         | V::FileTimeType(_)
         | V::SysTimeType(_)
         | V::SidType(_) => write!(out, "{value}"),
