@@ -15,7 +15,7 @@ use super::WinEvent;
 use super::event_builder::{AttrField, EventBuilder, TextField, put_attr, put_text};
 use super::evtx_template::{
     Child, Part, Template, Unsupported, Value, Walk, normalize_attribute, push_value, resolve,
-    writes_as_text,
+    unix_line_ends, writes_as_text,
 };
 
 /// A compiled definition: stores in document order.
@@ -203,7 +203,7 @@ pub(super) fn run<'c>(
                 walk.wrote(text.len())?;
                 // XML parsing reads every line end as `\n`.
                 if text.contains('\r') {
-                    text = text.replace("\r\n", "\n").replace('\r', "\n");
+                    text = unix_line_ends(&text);
                 }
                 let mut data_name = None;
                 for name in names {

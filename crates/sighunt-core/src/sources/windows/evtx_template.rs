@@ -404,7 +404,7 @@ impl<'c> Walk<'_, 'c> {
         }
         // XML parsing reads every line end as `\n`.
         if let Some(text) = builder.text_mut().filter(|s| s.contains('\r')) {
-            *text = text.replace("\r\n", "\n").replace('\r', "\n");
+            *text = unix_line_ends(text);
         }
         builder.close().ok()?;
         Some(())
@@ -595,7 +595,8 @@ fn push_utf16(out: &mut String, bytes: &[u8]) {
         let mut buf = [0u8; 64];
         let mut n = 0;
         for u in rest.chunks_exact(2).take(64) {
-            if u[1] != 0 || !(0x20..0x80).contains(&u[0]) {
+            // Tab and line ends are kept as they are (xml_char), like printable ASCII.
+            if u[1] != 0 || !(matches!(u[0], 0x20..0x80 | b'\t' | b'\n' | b'\r')) {
                 break;
             }
             buf[n] = u[0];
@@ -614,6 +615,22 @@ fn push_utf16(out: &mut String, bytes: &[u8]) {
             .map(|u| u16::from_le_bytes([u[0], u[1]]));
         out.extend(char::decode_utf16(units).map(|c| c.map_or('_', xml_char)));
     }
+}
+
+/// `text` with each `\r\n` and lone `\r` as `\n`, as XML parsing reads line ends.
+pub(super) fn unix_line_ends(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\r') {
+        out.push_str(&rest[..at]);
+        out.push('\n');
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('\n') {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `v` in decimal, without the formatting machinery.

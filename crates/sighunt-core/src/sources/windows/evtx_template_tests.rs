@@ -315,3 +315,40 @@ fn records_over_the_walk_budget_fall_back() {
         assert_eq!(count(&mut tight), 0, "{}", path.display());
     }
 }
+
+/// The hand-written writers against the standard library's formatting and
+/// replacing, on edge values.
+#[test]
+fn value_writers_agree_with_std() {
+    for v in [0u64, 1, 9, 10, 99, 4688, u64::from(u32::MAX), u64::MAX] {
+        let (mut dec, mut hex) = (String::new(), String::new());
+        push_decimal(&mut dec, v);
+        push_hex(&mut hex, v);
+        assert_eq!(dec, v.to_string());
+        assert_eq!(hex, format!("0x{v:x}"));
+    }
+    for v in [0i64, -1, 1, i64::MIN, i64::MAX, -4688] {
+        let mut dec = String::new();
+        push_signed(&mut dec, v);
+        assert_eq!(dec, v.to_string());
+    }
+    for text in ["", "a", "\r", "\r\n", "\n\r", "a\r\r\nb\rc\n", "\r\r", "é\r\nü"] {
+        assert_eq!(
+            unix_line_ends(text),
+            text.replace("\r\n", "\n").replace('\r', "\n"),
+            "{text:?}"
+        );
+    }
+    // UTF-16: ASCII runs longer than the copy buffer, controls, a lone surrogate.
+    let long: String = "x\tyz\r\n".repeat(40) + "é" + &"w".repeat(70);
+    for text in [long.as_str(), "", "plain", "a\u{1}b", "\u{fffe}"] {
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let mut out = String::new();
+        push_utf16(&mut out, &bytes);
+        let want: String = text.chars().map(xml_char).collect();
+        assert_eq!(out, want, "{text:?}");
+    }
+    let mut out = String::from("k=");
+    push_utf16(&mut out, &[0x41, 0, 0x00, 0xd8, 0x42, 0]);
+    assert_eq!(out, "k=A_B");
+}
