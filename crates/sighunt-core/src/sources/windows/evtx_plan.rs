@@ -22,6 +22,8 @@ use super::evtx_template::{
 #[derive(Debug)]
 pub(super) struct Plan {
     ops: Vec<Op>,
+    /// How many pairs it can add to `WinEvent::data` (reserved up front).
+    pairs: usize,
 }
 
 /// An attribute's value: static text (as normalized, ready), or parts to join.
@@ -85,7 +87,19 @@ pub(super) fn compile(t: &Template, under_root: bool) -> Result<Plan, Unsupporte
     }
     let mut ops = Vec::new();
     element(t, 0, &mut builder, &mut ops, true)?;
-    Ok(Plan { ops })
+    let pairs = ops
+        .iter()
+        .filter(|op| {
+            matches!(
+                op,
+                Op::Text {
+                    field: TextField::Data | TextField::Leaf,
+                    ..
+                }
+            )
+        })
+        .count();
+    Ok(Plan { ops, pairs })
 }
 
 fn element(
@@ -165,6 +179,7 @@ pub(super) fn run<'c>(
     ev: &mut WinEvent,
     nesting: usize,
 ) -> Option<()> {
+    ev.data.reserve(plan.pairs);
     let mut i = 0;
     while let Some(op) = plan.ops.get(i) {
         walk.visit()?;
@@ -188,7 +203,7 @@ pub(super) fn run<'c>(
                 names,
                 parts,
             } => {
-                let mut text = String::new();
+                let mut text = String::with_capacity(text_size(parts, values));
                 for part in parts {
                     match part {
                         Part::Text(s) => text.push_str(s),
@@ -237,6 +252,20 @@ pub(super) fn run<'c>(
     Some(())
 }
 
+/// About how long the text of `parts` is (a UTF-16 value: half its bytes).
+fn text_size(parts: &[Part], values: &[Value<'_>]) -> usize {
+    parts
+        .iter()
+        .map(|part| match part {
+            Part::Text(s) => s.len(),
+            Part::Sub { index, .. } => match values.get(usize::from(*index)) {
+                Some(Value::Crate(BinXmlValue::StringType(s))) => s.as_bytes().len() / 2,
+                _ => 20,
+            },
+        })
+        .sum()
+}
+
 /// An attribute's value, normalized; `None` inside: it is left out (all its parts
 /// write nothing).
 fn attribute(
@@ -248,7 +277,7 @@ fn attribute(
         AttrValue::Fixed(text) => {
             walk.visit()?;
             walk.wrote(text.len())?;
-            return Some(Some(text.to_string()));
+            return Some(Some(String::from(&**text)));
         }
         AttrValue::Parts(parts) => parts,
     };

@@ -41,8 +41,9 @@ pub struct TemplateReader {
     templates: HashMap<u32, Option<Rc<Template>>>,
     /// The same definitions compiled ([`Plan`]) as a record's own template, and as
     /// an instance nested under the root; `None`: walk its elements instead.
-    plans: HashMap<u32, Option<Rc<Plan>>>,
-    nested_plans: HashMap<u32, Option<Rc<Plan>>>,
+    /// A chunk uses a few definitions over and over: a short list beats hashing.
+    plans: Vec<(u32, Option<Rc<Plan>>)>,
+    nested_plans: Vec<(u32, Option<Rc<Plan>>)>,
     /// One record's walk budget ([`MAX_WALK_NODES`], [`MAX_WALK_BYTES`]).
     walk_nodes: usize,
     walk_bytes: usize,
@@ -55,8 +56,8 @@ impl Default for TemplateReader {
     fn default() -> Self {
         TemplateReader {
             templates: HashMap::new(),
-            plans: HashMap::new(),
-            nested_plans: HashMap::new(),
+            plans: Vec::new(),
+            nested_plans: Vec::new(),
             walk_nodes: MAX_WALK_NODES,
             walk_bytes: MAX_WALK_BYTES,
             compiled: true,
@@ -221,8 +222,11 @@ impl TemplateReader {
     /// `nested` under the root), compiled on first use.
     fn plan(&mut self, chunk: &[u8], def_offset: u32, nested: bool) -> Option<Rc<Plan>> {
         let known = if nested { &self.nested_plans } else { &self.plans };
-        if let Some(p) = known.get(&def_offset) {
+        if let Some((_, p)) = known.iter().find(|(at, _)| *at == def_offset) {
             return p.clone();
+        }
+        if known.len() >= MAX_TEMPLATES_PER_CHUNK {
+            return None;
         }
         let template = self.template(chunk, def_offset)?;
         let plan = evtx_plan::compile(&template, nested).ok().map(Rc::new);
@@ -231,7 +235,7 @@ impl TemplateReader {
         } else {
             &mut self.plans
         };
-        known.insert(def_offset, plan.clone());
+        known.push((def_offset, plan.clone()));
         plan
     }
 
