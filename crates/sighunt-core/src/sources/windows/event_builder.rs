@@ -212,7 +212,12 @@ impl EventBuilder {
         let Some(open) = self.stack.last_mut() else {
             return;
         };
-        put_attr(&mut self.ev, attr_field(open.tag), value, &mut open.data_name);
+        put_attr(
+            &mut self.ev,
+            attr_field(open.tag),
+            value,
+            &mut open.data_name,
+        );
     }
 
     /// Where the innermost open element's wanted attribute and its text go (what a

@@ -81,9 +81,7 @@ enum Op {
 pub(super) fn compile(t: &Template, under_root: bool) -> Result<Plan, Unsupported> {
     let mut builder = EventBuilder::default();
     if under_root {
-        builder
-            .open(b"Event")
-            .map_err(|_| Unsupported("builder"))?;
+        builder.open(b"Event").map_err(|_| Unsupported("builder"))?;
     }
     let mut ops = Vec::new();
     element(t, 0, &mut builder, &mut ops, true)?;

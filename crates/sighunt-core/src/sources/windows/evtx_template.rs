@@ -221,7 +221,11 @@ impl TemplateReader {
     /// The compiled definition at `def_offset` (as a record's own template, or
     /// `nested` under the root), compiled on first use.
     fn plan(&mut self, chunk: &[u8], def_offset: u32, nested: bool) -> Option<Rc<Plan>> {
-        let known = if nested { &self.nested_plans } else { &self.plans };
+        let known = if nested {
+            &self.nested_plans
+        } else {
+            &self.plans
+        };
         if let Some((_, p)) = known.iter().find(|(at, _)| *at == def_offset) {
             return p.clone();
         }
@@ -254,6 +258,9 @@ impl TemplateReader {
 }
 
 /// What [`TemplateReader::read_record`] made of a record.
+// Returned once per record and moved straight on: boxing the event would cost an
+// allocation per record to save a copy nobody makes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum RecordRead {
     /// Its event id is not one sighunt maps.

@@ -332,7 +332,16 @@ fn value_writers_agree_with_std() {
         push_signed(&mut dec, v);
         assert_eq!(dec, v.to_string());
     }
-    for text in ["", "a", "\r", "\r\n", "\n\r", "a\r\r\nb\rc\n", "\r\r", "é\r\nü"] {
+    for text in [
+        "",
+        "a",
+        "\r",
+        "\r\n",
+        "\n\r",
+        "a\r\r\nb\rc\n",
+        "\r\r",
+        "é\r\nü",
+    ] {
         assert_eq!(
             unix_line_ends(text),
             text.replace("\r\n", "\n").replace('\r', "\n"),
