@@ -468,7 +468,7 @@ pub(super) fn standard_event_id(record: &EvtxRecord<'_>) -> Option<u32> {
     standard_layout_event_id(&instances.first()?.values)
 }
 
-/// [`standard_event_id`] from a record's first template instance's values.
+/// `standard_event_id` from a record's first template instance's values.
 fn standard_layout_event_id(values: &[BinXmlValue<'_>]) -> Option<u32> {
     use BinXmlValue as V;
     match values.get(..11)? {
