@@ -772,6 +772,8 @@ impl Correlator {
             in_pipeline: false,
             from_shell_text: false,
             runs_inner: false,
+            piped: false,
+            decoded: false,
         };
         // A download from this host (a health check) feeds no payload.
         let local = p.argv.iter().any(|a| {
@@ -927,6 +929,29 @@ impl Correlator {
             next = self.parent_of(host, info, by_guid);
         }
         out
+    }
+
+    /// The pid of `p`'s parent's parent, when the table has the parent: a shell
+    /// reading a script from a pipe stands between the command that piped it and
+    /// what the script runs (`sh -c "echo … | base64 -d | sh"`).
+    pub fn grandparent(&self, p: &ProcessStart) -> Option<u32> {
+        let host = host_key(&p.host);
+        let by_guid = |g: &str| {
+            self.guids
+                .get(&(host, Box::from(g)))
+                .and_then(|(pid, _)| self.processes.get(&(host, *pid)))
+        };
+        let (parent, _) = p
+            .parent_process_guid
+            .as_deref()
+            .and_then(by_guid)
+            .or_else(|| p.ppid.and_then(|pp| self.processes.get(&(host, pp))))?;
+        if let Some(guid) = parent.parent_guid.as_deref() {
+            if let Some((grand, _)) = by_guid(guid) {
+                return Some(grand.pid);
+            }
+        }
+        parent.ppid.filter(|&pp| pp > 0 && pp != parent.pid)
     }
 
     fn parent_of<'a>(
