@@ -69,7 +69,12 @@ impl Invocation {
 
 /// The last path component.
 pub fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+    // A byte search from the end: called on every argv word of every exec, where
+    // `rsplit('/')`'s pattern machinery cost several times the scan itself.
+    match memchr::memrchr(b'/', path.as_bytes()) {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
 }
 
 /// The commands [`from_argv`] or [`from_shell_text`] would find in a process start,

@@ -442,7 +442,10 @@ impl<'a> Iterator for Fields<'a> {
 
     /// One pass: keys and bare values are a few bytes long, too short for a vector
     /// search to pay its setup, so they are scanned eight bytes at a time in a
-    /// register; quoted values (arguments, paths) can be long and use one.
+    /// register; quoted values (arguments, paths) can be long and use one. Inlined:
+    /// the exec SYSCALL's thirty fields are read in one loop, where a call per
+    /// field cost as much as its scan.
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.rest;
         let mut i = 0;
@@ -489,6 +492,7 @@ impl<'a> Iterator for Fields<'a> {
 
 /// The index of the first space or `other` in `b` from `from` on, or `b.len()`:
 /// eight bytes per step in a general-purpose register (SWAR), the tail bytewise.
+#[inline(always)]
 fn find_space_or(b: &[u8], from: usize, other: u8) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
