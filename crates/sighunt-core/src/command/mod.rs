@@ -13,11 +13,13 @@ use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
 
 mod argv;
+mod name_filter;
 pub mod paths;
 mod targets;
 mod windows;
 
 pub use argv::join_argv;
+pub use name_filter::NameFilter;
 pub use targets::{
     chmod_targets, copy_targets, dd_targets, download_targets, install_targets, is_decoder,
     mode_grants_exec, redirect_targets, tee_targets,
