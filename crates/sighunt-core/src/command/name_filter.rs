@@ -56,8 +56,24 @@ mod tests {
         let names = ["chmod", "curl", "sh", "python", "wget", "tee"];
         let filter = NameFilter::new(names);
         let words = [
-            "chmod", "curl", "sh", "python3.11", "wget", "tee", "", "s", "shx", "c",
-            "chmodx", "ls", "/bin/sh", "Python", "t", "teee", "é", "-c",
+            "chmod",
+            "curl",
+            "sh",
+            "python3.11",
+            "wget",
+            "tee",
+            "",
+            "s",
+            "shx",
+            "c",
+            "chmodx",
+            "ls",
+            "/bin/sh",
+            "Python",
+            "t",
+            "teee",
+            "é",
+            "-c",
         ];
         for word in words {
             let equal = names.contains(&word);
