@@ -13,12 +13,14 @@ use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
 
 mod argv;
+mod name_filter;
 pub mod paths;
 mod piped;
 mod targets;
 mod windows;
 
 pub use argv::join_argv;
+pub use name_filter::NameFilter;
 pub use targets::{
     chmod_targets, copy_targets, dd_targets, download_targets, install_targets, is_decoder,
     mode_grants_exec, redirect_targets, tee_targets,
@@ -77,7 +79,12 @@ impl Invocation {
 
 /// The last path component.
 pub fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+    // A byte search from the end: called on every argv word of every exec, where
+    // `rsplit('/')`'s pattern machinery cost several times the scan itself.
+    match memchr::memrchr(b'/', path.as_bytes()) {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
 }
 
 /// The commands [`from_argv`] or [`from_shell_text`] would find in a process start,

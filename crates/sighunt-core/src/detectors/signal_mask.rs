@@ -19,7 +19,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::command::paths::{Places, StagingRules};
-use crate::command::{self, CommandRules, WordPrefilter, basename};
+use crate::command::{self, CommandRules, NameFilter, WordPrefilter, basename};
 use crate::detectors::nohup::DETACHERS;
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
@@ -120,6 +120,8 @@ pub struct SignalMaskDetector {
     commands: CommandRules,
     /// Process starts with no `trap` and no interpreter skip the command analysis.
     prefilter: WordPrefilter,
+    /// Rules out, from the first byte, a program that is no interpreter.
+    interpreter_names: NameFilter,
     scorer: Scorer,
     recent: VecDeque<Recent>,
     /// How many of `recent` are `piped`: when none, no process start is looked up.
@@ -207,10 +209,19 @@ impl SignalMaskDetector {
                 .chain(&own.node),
         );
         let places = Places::new(&rules.section::<StagingRules>("staging")?)?;
+        let interpreter_names = NameFilter::new(
+            own.python
+                .iter()
+                .chain(&own.perl)
+                .chain(&own.ruby)
+                .chain(&own.node)
+                .map(String::as_str),
+        );
         Ok(SignalMaskDetector {
             rules: own,
             commands,
             prefilter,
+            interpreter_names,
             scorer,
             recent: VecDeque::new(),
             piped_recent: 0,
@@ -219,6 +230,10 @@ impl SignalMaskDetector {
     }
 
     fn lang_of(&self, prog: &str) -> Option<Lang> {
+        // Most programs start with no interpreter's first byte.
+        if !self.interpreter_names.may_start_with_one(prog) {
+            return None;
+        }
         let matches = |list: &[String]| {
             list.iter().any(|i| {
                 prog == i
