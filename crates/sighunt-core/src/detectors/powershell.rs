@@ -17,6 +17,7 @@
 mod actions;
 mod decode;
 
+use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -94,6 +95,8 @@ pub struct PowerShellDetector {
     reported_order: VecDeque<TextKey>,
     /// Remembered texts forgotten to make room.
     reported_dropped: u64,
+    host_app: HostAppMemo,
+    verdicts: VerdictMemory,
 }
 
 /// Host and hash of a judged text.
@@ -174,16 +177,127 @@ fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
     Ok(compiled)
 }
 
+/// What a text says whoever ran it (see [`PowerShellDetector::read_text`]).
+struct TextVerdict {
+    /// The layers decoded from it.
+    nested: Vec<String>,
+    /// Hash of the normalised text and layers (what repeats are merged by).
+    norm_hash: u64,
+    /// The indicators its text fires, in report order, before the context ones.
+    fired: Vec<String>,
+    /// Whether one of them is not a context indicator.
+    content: bool,
+}
+
+/// Texts judged recently, each with its verdict (`None`: the gate passed nothing).
+#[derive(Clone, Default)]
+struct VerdictMemory {
+    entries: HashMap<u64, (String, Option<Arc<TextVerdict>>)>,
+    order: VecDeque<u64>,
+    bytes: usize,
+}
+
+/// Most texts and bytes of text remembered with their verdicts.
+const VERDICT_MEMORY: usize = 256;
+const VERDICT_MEMORY_BYTES: usize = 8 << 20;
+
+impl VerdictMemory {
+    fn get(&self, key: u64, text: &str) -> Option<Option<Arc<TextVerdict>>> {
+        // The text itself is compared: a hash collision is a miss.
+        let (kept, v) = self.entries.get(&key)?;
+        (kept == text).then(|| v.clone())
+    }
+
+    fn put(&mut self, key: u64, text: &str, v: Option<Arc<TextVerdict>>) {
+        if text.len() > VERDICT_MEMORY_BYTES / 4 {
+            return;
+        }
+        while self.order.len() >= VERDICT_MEMORY
+            || (self.bytes + text.len() > VERDICT_MEMORY_BYTES && !self.order.is_empty())
+        {
+            if let Some(old) = self.order.pop_front() {
+                if let Some((t, _)) = self.entries.remove(&old) {
+                    self.bytes -= t.len();
+                }
+            }
+        }
+        if let Some((t, _)) = self.entries.insert(key, (text.to_string(), v)) {
+            // Same hash, another text: the old one is replaced (its key stays in
+            // `order` once).
+            self.bytes -= t.len();
+        } else {
+            self.order.push_back(key);
+        }
+        self.bytes += text.len();
+    }
+}
+
+/// What passed the error suppression gate (see [`PowerShellDetector::full_gate`]).
+struct Gate {
+    /// The layers decoded from the script.
+    nested: Vec<String>,
+    /// The script's analysis, then each layer's.
+    analyses: Vec<crate::pwsh::Analysis>,
+    sup: Suppression,
+    /// A layer deeper than the limit was left unread.
+    limited: bool,
+}
+
+/// What a script event's host application says, read once for the events that
+/// repeat it (a session's blocks all carry the same one).
+#[derive(Clone, Default)]
+struct HostAppMemo {
+    app: String,
+    read: HostAppRead,
+}
+
+#[derive(Clone, Default)]
+struct HostAppRead {
+    /// Hash of its [`command_line_key`].
+    key: u64,
+    /// Its program, or the default host.
+    exec: String,
+    /// The context indicators its switches fire.
+    context: Vec<&'static str>,
+}
+
+impl HostAppMemo {
+    fn of(&mut self, app: &str) -> &HostAppRead {
+        if self.app != app || self.app.is_empty() {
+            let args = split_command_line(app);
+            let exec = args
+                .first()
+                .cloned()
+                .unwrap_or_else(|| DEFAULT_HOST.to_string());
+            let context = match args.get(1..) {
+                Some(rest) => {
+                    let pwsh = basename(&exec).to_ascii_lowercase().starts_with("pwsh");
+                    parse_host_args(rest, pwsh, true).context()
+                }
+                None => Vec::new(),
+            };
+            self.app = app.to_string();
+            self.read = HostAppRead {
+                key: hash_of(&command_line_key(app)),
+                exec,
+                context,
+            };
+        }
+        &self.read
+    }
+}
+
 /// One piece of evidence, before it is judged.
 struct Evidence<'a> {
     time: Option<DateTime<Utc>>,
     host: &'a str,
     platform: Platform,
     exec_cmd: String,
-    /// What the analyst sees (decoded command line, script text).
-    display: String,
+    /// What the analyst sees (decoded command line, script text); `None`: the
+    /// script itself.
+    display: Option<Cow<'a, str>>,
     /// The PowerShell text to judge.
-    script: String,
+    script: Cow<'a, str>,
     context: Vec<String>,
     pid: Option<u32>,
     ppid: Option<u32>,
@@ -208,8 +322,8 @@ impl<'a> Evidence<'a> {
             host: &p.host,
             platform: p.platform,
             exec_cmd,
-            display,
-            script,
+            display: Some(Cow::Owned(display)),
+            script: Cow::Owned(script),
             context,
             pid: p.pid,
             ppid: p.ppid,
@@ -250,6 +364,8 @@ impl PowerShellDetector {
             reported: HashMap::new(),
             reported_order: VecDeque::new(),
             reported_dropped: 0,
+            host_app: HostAppMemo::default(),
+            verdicts: VerdictMemory::default(),
         })
     }
 
@@ -427,10 +543,10 @@ impl PowerShellDetector {
         if s.path.as_deref().is_some_and(|p| self.is_module_path(p)) {
             return;
         }
-        let script = if s.event_id == 4103 {
-            commands_from_4103(&s.text, &self.rules.inert_commands)
+        let script: Cow<'_, str> = if s.event_id == 4103 {
+            Cow::Owned(commands_from_4103(&s.text, &self.rules.inert_commands))
         } else {
-            s.text.clone()
+            Cow::Borrowed(&s.text)
         };
         if script.trim().is_empty() {
             return;
@@ -440,7 +556,7 @@ impl PowerShellDetector {
             .pid
             .and_then(|pid| self.procs.by_pid.get(&(host.clone(), pid)).copied())
             .or_else(|| {
-                let key = hash_of(&command_line_key(s.host_application.as_deref()?));
+                let key = self.host_app.of(s.host_application.as_deref()?).key;
                 self.procs.by_command.get(&(host.clone(), key)).copied()
             });
         let mut context = Vec::new();
@@ -458,16 +574,14 @@ impl PowerShellDetector {
             }
             None => {
                 // The host application's own switches still say how it was started.
-                let app = s.host_application.as_deref().map(split_command_line);
-                let exec = app
-                    .as_ref()
-                    .and_then(|a| a.first().cloned())
-                    .unwrap_or_else(|| DEFAULT_HOST.to_string());
-                if let Some(args) = app.as_ref().and_then(|a| a.get(1..)) {
-                    let pwsh = basename(&exec).to_ascii_lowercase().starts_with("pwsh");
-                    let ha = parse_host_args(args, pwsh, true);
-                    context.extend(ha.context().into_iter().map(String::from));
-                }
+                let exec = match s.host_application.as_deref() {
+                    Some(app) => {
+                        let read = self.host_app.of(app);
+                        context.extend(read.context.iter().map(|c| c.to_string()));
+                        read.exec.clone()
+                    }
+                    None => DEFAULT_HOST.to_string(),
+                };
                 if s.pid.is_some() && self.network.seen(&host, None, s.pid) {
                     context.push("network_activity".to_string());
                 }
@@ -491,11 +605,8 @@ impl PowerShellDetector {
                 position: evidence_position(s.provenance.position).unwrap_or(u64::MAX),
             }));
         }
-        let display = if s.event_id == 4103 {
-            script.clone()
-        } else {
-            s.text.clone()
-        };
+        // A 4104 block is shown as logged; a 4103 event as the commands read from it.
+        let display = None;
         self.judge(
             Evidence {
                 time: s.time,
@@ -552,25 +663,71 @@ impl PowerShellDetector {
         }
     }
 
-    /// Judges one piece of evidence and reports or merges a finding.
-    fn judge(&mut self, ev: Evidence<'_>, out: &mut Findings) {
+    /// Whether `script` may pass the error suppression gate: when not, the gate
+    /// surely passes nothing (the prefilters `pwsh::may_suppress` and
+    /// `decode::may_hold_payload` are conservative) and the analysis is skipped.
+    fn passes_prefilters(script: &str) -> bool {
+        crate::pwsh::may_suppress(script) || decode::may_hold_payload(script)
+    }
+
+    /// The error suppression gate of `script`: its decoded layers and their
+    /// analyses when errors are silenced in one of them or a layer was left unread,
+    /// `None` when neither (and the evidence is not reported).
+    fn full_gate(&self, script: &str) -> Option<Gate> {
         let depth = self.rules.max_decode_depth;
-        let (nested, mut limited) = nested_decodes_to(&ev.script, depth);
-        let mut norm = normalize(&ev.script);
+        let (nested, mut limited) = nested_decodes_to(script, depth);
+        let mut sup = Suppression::default();
+        let mut analyses = Vec::with_capacity(1 + nested.len());
+        for code in std::iter::once(script).chain(nested.iter().map(String::as_str)) {
+            let a = crate::pwsh::analyze(code, depth);
+            sup.preference |= a.suppression.preference;
+            sup.parameter |= a.suppression.parameter;
+            limited |= a.depth_limited;
+            analyses.push(a);
+        }
+        (sup.any() || limited).then_some(Gate {
+            nested,
+            analyses,
+            sup,
+            limited,
+        })
+    }
+
+    /// What `script` says, whoever ran it: the gate, then the indicators its text
+    /// fires. Repeated texts (a stager's blocks logged again and again, a session's
+    /// 4103 commands) are judged once: the answer is kept, with the text it is for,
+    /// in a bounded memory.
+    fn read_text(&mut self, script: &str) -> Option<Arc<TextVerdict>> {
+        if !Self::passes_prefilters(script) {
+            return None;
+        }
+        let key = hash_of(script);
+        if let Some(v) = self.verdicts.get(key, script) {
+            return v;
+        }
+        let v = self.full_read_text(script).map(Arc::new);
+        self.verdicts.put(key, script, v.clone());
+        v
+    }
+
+    /// [`Self::read_text`] without the prefilters or the memory.
+    fn full_read_text(&self, script: &str) -> Option<TextVerdict> {
+        let Gate {
+            nested,
+            analyses,
+            sup,
+            limited,
+        } = self.full_gate(script)?;
+        let mut norm = normalize(script);
         for n in &nested {
             norm.push_str(" ; ");
             norm.push_str(&normalize(n));
         }
         // The script and every layer decoded from it, read as PowerShell.
-        let mut sup = Suppression::default();
         let mut fired: Vec<String> = Vec::new();
         let mut text = norm.clone();
-        for code in std::iter::once(&ev.script).chain(&nested) {
-            let a = crate::pwsh::analyze(code, depth);
-            sup.preference |= a.suppression.preference;
-            sup.parameter |= a.suppression.parameter;
-            limited |= a.depth_limited;
-            for f in self.compiled.actions.fire(&a) {
+        for a in &analyses {
+            for f in self.compiled.actions.fire(a) {
                 if !fired.contains(&f) {
                     fired.push(f);
                 }
@@ -581,10 +738,6 @@ impl PowerShellDetector {
                     text.push_str(&s.to_lowercase());
                 }
             }
-        }
-        // What could not be read is reported, whatever was seen.
-        if !sup.any() && !limited {
-            return;
         }
         if limited {
             fired.push(DEPTH_LIMIT.to_string());
@@ -601,9 +754,26 @@ impl PowerShellDetector {
             }
         }
         let content = fired.iter().any(|n| !self.is_context(n));
-        if self.rules.require_indicator && !content {
+        Some(TextVerdict {
+            nested,
+            norm_hash: hash_of(&norm),
+            fired,
+            content,
+        })
+    }
+
+    /// Judges one piece of evidence and reports or merges a finding.
+    fn judge(&mut self, ev: Evidence<'_>, out: &mut Findings) {
+        // What could not be read is reported, whatever was seen; else error
+        // suppression is the gate.
+        let Some(verdict) = self.read_text(&ev.script) else {
+            return;
+        };
+        if self.rules.require_indicator && !verdict.content {
             return;
         }
+        let nested = &verdict.nested;
+        let mut fired = verdict.fired.clone();
         fired.extend(ev.context.iter().cloned());
         if ev
             .slot
@@ -614,7 +784,7 @@ impl PowerShellDetector {
         }
 
         let host = host_key(ev.host);
-        let key = (host, hash_of(&norm));
+        let key = (host, verdict.norm_hash);
         if let Some(&(id, seen_at)) = self.reported.get(&key) {
             let close = match (seen_at, ev.time) {
                 (Some(a), Some(b)) => {
@@ -631,8 +801,11 @@ impl PowerShellDetector {
             }
         }
 
-        let mut display = ev.display;
-        for n in &nested {
+        let mut display = match ev.display {
+            Some(d) => d.into_owned(),
+            None => ev.script.into_owned(),
+        };
+        for n in nested {
             display.push_str("\n[decoded] ");
             display.push_str(n);
         }
@@ -990,5 +1163,7 @@ impl NetMemory {
     }
 }
 
+#[cfg(test)]
+mod gate_tests;
 #[cfg(test)]
 mod tests;

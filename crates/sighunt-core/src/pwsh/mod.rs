@@ -11,12 +11,14 @@
 pub mod analyze;
 pub mod eval;
 pub mod lexer;
+pub mod prefilter;
 pub mod tree;
 
 pub use analyze::{
     Analysis, Call, Invocation, Suppression, analyze, command_key, is_error_action, silences,
 };
 pub use lexer::{Tok, Token, tokenize};
+pub use prefilter::may_suppress;
 
 #[cfg(test)]
 mod tests;

@@ -272,6 +272,13 @@ static FROM_BASE64: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+/// Whether `text` holds something [`nested_decodes_to`] would decode (a nested
+/// -EncodedCommand argument or a `FromBase64String('…')` literal); when it does
+/// not, that returns nothing and no depth limit.
+pub fn may_hold_payload(text: &str) -> bool {
+    NESTED_ENC.is_match(text) || FROM_BASE64.is_match(text)
+}
+
 /// Payloads encoded inside `text` and inside what they decode to: nested
 /// -EncodedCommand arguments and `FromBase64String('…')` literals (gzip and deflate
 /// streams unpacked), depth-first, bounded in depth, count and size.
@@ -558,56 +565,45 @@ pub fn suppression(text: &str) -> Suppression {
 /// value="V"` lines) as the commands it ran: `X -N 'V' …`, one per line. Commands in
 /// `inert` (whose values are data) are left out.
 pub fn commands_from_4103(payload: &str, inert: &[String]) -> String {
-    static ENTRY: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^(CommandInvocation|ParameterBinding|NonTerminatingError|TerminatingError)\(([^)]*)\):")
-            .expect("valid regex")
-    });
-    let starts: Vec<(usize, usize, bool, String)> = ENTRY
-        .captures_iter(payload)
-        .filter_map(|c| {
-            let m = c.get(0)?;
-            Some((
-                m.start(),
-                m.end(),
-                &c[1] == "ParameterBinding",
-                c[2].to_string(),
-            ))
-        })
-        .chain(std::iter::once((
-            payload.len(),
-            payload.len(),
-            false,
-            String::new(),
-        )))
-        .collect();
+    let mut starts = entries_4103(payload);
+    starts.push((payload.len(), payload.len(), false, ""));
     let mut lines: Vec<String> = Vec::new();
-    let mut current: Option<(String, String)> = None; // (command, line)
+    let mut current: Option<(&str, String)> = None; // (command, line)
+    let push_binding = |line: &mut String, name: &str, value: &str| {
+        line.push_str(" -");
+        line.push_str(name);
+        line.push_str(" '");
+        for (k, part) in value.split('\'').enumerate() {
+            if k > 0 {
+                line.push_str("''");
+            }
+            line.push_str(part);
+        }
+        line.push('\'');
+    };
     for w in starts.windows(2) {
-        let (_, body_start, is_binding, command) = &w[0];
-        let body = &payload[*body_start..w[1].0];
-        let is_invocation = !is_binding && payload[w[0].0..].starts_with("CommandInvocation");
+        let (start, body_start, is_binding, command) = w[0];
+        let body = &payload[body_start..w[1].0];
+        let is_invocation = !is_binding && payload[start..].starts_with("CommandInvocation");
         if is_invocation {
             if let Some((_, line)) = current.take() {
                 lines.push(line);
             }
-            current = Some((command.clone(), command.clone()));
-        } else if *is_binding {
+            current = Some((command, command.to_string()));
+        } else if is_binding {
             let (Some(name), Some(value)) = (binding_field(body, "name"), binding_value(body))
             else {
                 continue;
             };
             match current.as_mut() {
-                Some((cmd, line)) if cmd == command => {
-                    line.push_str(&format!(" -{name} '{}'", value.replace('\'', "''")));
-                }
+                Some((cmd, line)) if *cmd == command => push_binding(line, name, value),
                 _ => {
                     if let Some((_, line)) = current.take() {
                         lines.push(line);
                     }
-                    current = Some((
-                        command.clone(),
-                        format!("{command} -{name} '{}'", value.replace('\'', "''")),
-                    ));
+                    let mut line = command.to_string();
+                    push_binding(&mut line, name, value);
+                    current = Some((command, line));
                 }
             }
         }
@@ -615,28 +611,104 @@ pub fn commands_from_4103(payload: &str, inert: &[String]) -> String {
     if let Some((_, line)) = current.take() {
         lines.push(line);
     }
-    lines
-        .into_iter()
-        .filter(|line| {
-            let cmd = line.split(' ').next().unwrap_or("");
-            !inert.iter().any(|i| i.eq_ignore_ascii_case(cmd))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut out = String::new();
+    let mut first = true;
+    for line in &lines {
+        let cmd = line.split(' ').next().unwrap_or("");
+        if inert.iter().any(|i| i.eq_ignore_ascii_case(cmd)) {
+            continue;
+        }
+        if !first {
+            out.push('\n');
+        }
+        first = false;
+        out.push_str(line);
+    }
+    out
+}
+
+/// The entries of a 4103 payload, as the regex
+/// `(?m)^(CommandInvocation|ParameterBinding|NonTerminatingError|TerminatingError)\(([^)]*)\):`
+/// finds them (leftmost, not overlapping): start, end, whether a binding, and the
+/// command in the parentheses. Read by hand: the regex's captures were most of the
+/// cost of a 4103 event.
+fn entries_4103(payload: &str) -> Vec<(usize, usize, bool, &str)> {
+    const KINDS: [&str; 4] = [
+        "CommandInvocation",
+        "ParameterBinding",
+        "NonTerminatingError",
+        "TerminatingError",
+    ];
+    let bytes = payload.as_bytes();
+    let mut out = Vec::new();
+    let mut line = 0;
+    loop {
+        let found = KINDS.iter().find_map(|kind| {
+            let open = line + kind.len();
+            if !bytes[line..].starts_with(kind.as_bytes()) || bytes.get(open) != Some(&b'(') {
+                return None;
+            }
+            let close = open + 1 + memchr::memchr(b')', &bytes[open + 1..])?;
+            (bytes.get(close + 1) == Some(&b':')).then(|| {
+                (
+                    line,
+                    close + 2,
+                    *kind == "ParameterBinding",
+                    &payload[open + 1..close],
+                )
+            })
+        });
+        // The next line start at or after where this search may resume.
+        let resume = match found {
+            Some(entry) => {
+                out.push(entry);
+                entry.1
+            }
+            None => line + 1,
+        };
+        let Some(k) = bytes.get(resume.saturating_sub(1)..).and_then(|rest| {
+            // A line starts right after a line feed (and the entry's end is a
+            // ':', never a line feed).
+            memchr::memchr(b'\n', rest)
+        }) else {
+            break;
+        };
+        line = resume.saturating_sub(1) + k + 1;
+        if line > bytes.len() {
+            break;
+        }
+    }
+    out
 }
 
 /// `name="N"` of a binding.
 fn binding_field<'a>(body: &'a str, field: &str) -> Option<&'a str> {
-    let start = body.find(&format!("{field}=\""))? + field.len() + 2;
-    let end = body[start..].find('"')? + start;
+    let at = find_from(body, 0, field, b"=\"")?;
+    let start = at + field.len() + 2;
+    let end = memchr::memchr(b'"', &body.as_bytes()[start..])? + start;
     Some(&body[start..end])
+}
+
+/// The first `head` immediately followed by `tail` in `hay`, from `from`.
+fn find_from(hay: &str, mut from: usize, head: &str, tail: &[u8]) -> Option<usize> {
+    let bytes = hay.as_bytes();
+    let first = *head.as_bytes().first()?;
+    while let Some(k) = memchr::memchr(first, &bytes[from..]) {
+        let at = from + k;
+        let rest = &bytes[at..];
+        if rest.starts_with(head.as_bytes()) && rest[head.len()..].starts_with(tail) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// `value="V"` of a binding: everything up to the last quote (values are not
 /// escaped and may hold quotes and line breaks).
 fn binding_value(body: &str) -> Option<&str> {
-    let start = body.find("value=\"")? + "value=\"".len();
-    let end = body.rfind('"')?;
+    let start = find_from(body, 0, "value", b"=\"")? + "value=\"".len();
+    let end = memchr::memrchr(b'"', body.as_bytes())?;
     (end >= start).then(|| &body[start..end])
 }
 
@@ -644,11 +716,22 @@ fn binding_value(body: &str) -> Option<&str> {
 /// HostApplication against Sysmon's CommandLine): quotes dropped, case folded,
 /// whitespace collapsed.
 pub fn command_line_key(cmd: &str) -> String {
-    cmd.split(|c: char| c.is_whitespace() || c == '"')
+    let mut joined = String::with_capacity(cmd.len());
+    for word in cmd
+        .split(|c: char| c.is_whitespace() || c == '"')
         .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(word);
+    }
+    if joined.is_ascii() {
+        joined.make_ascii_lowercase();
+        joined
+    } else {
+        joined.to_lowercase()
+    }
 }
 
 #[cfg(test)]

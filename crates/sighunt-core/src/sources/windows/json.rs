@@ -91,12 +91,22 @@ fn handle_piece(
     }
 }
 
+thread_local! {
+    /// The object the splitter's fast path is handing out after probing it relevant
+    /// (address and length), while it does; `(0, 0)` otherwise. Lets
+    /// [`event_of_piece`] skip probing it a second time.
+    static PROBED_RELEVANT: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+}
+
 /// The Windows event in one piece of the splitter: `Ok(None)` when the probe finds
 /// it irrelevant or it is not a Windows event (other JSON in the same stream is not
 /// an error: it is simply not this source's), `Err` with the reason when it is bad.
 fn event_of_piece(piece: Result<&[u8], String>) -> Result<Option<WinEvent>, String> {
     let bytes = piece?;
-    if probe::certainly_irrelevant(bytes) {
+    // The splitter's line fast path has just probed this very slice (same address
+    // and length) and found it relevant: the probe would say so again.
+    let probed = PROBED_RELEVANT.get() == (bytes.as_ptr() as usize, bytes.len());
+    if !probed && probe::certainly_irrelevant(bytes) {
         return Ok(None);
     }
     let value = serde_json::from_slice::<Value>(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
@@ -205,7 +215,9 @@ impl JsonSplitter {
                     let object = &line[..end];
                     if let Some(irrelevant) = probe::inspect(object) {
                         if !irrelevant {
+                            PROBED_RELEVANT.set((object.as_ptr() as usize, object.len()));
                             out(self.line, Ok(object));
+                            PROBED_RELEVANT.set((0, 0));
                         }
                         self.line += 1;
                         i += n + 1;
