@@ -15,9 +15,11 @@
 #     `sh -c`, split arguments, wrappers, `trap ''`/SIG_IGN), plus a 1/8-size one
 #     to show that peak RSS does not grow with the input;
 #  4. assembles an EVTX set: the shared corpus's .evtx files copied
-#     BENCH_EVTX_COPIES times (default 40, ~100 MB), and an NDJSON log: the
-#     corpus's OTRF .json exports concatenated BENCH_JSON_COPIES times (default 4,
-#     ~50 MB);
+#     BENCH_EVTX_COPIES times (default 40, ~100 MB), two attacks planted in each
+#     copy (bench/plant_evtx.py rewrites a real 4104 script block and a real Sysmon
+#     1 command line in place: error suppression plus a download cradle), and an
+#     NDJSON log: the corpus's OTRF .json exports concatenated BENCH_JSON_COPIES
+#     times (default 4, ~50 MB; its attacks are the two Empire stager launches);
 #  5. times each tool (wall clock and peak RSS with /usr/bin/time) with the files
 #     in the page cache, and prints a table: threads used, MB/s, MB/s per core
 #     (MB/s / threads) and peak RSS side by side;
@@ -25,13 +27,17 @@
 #     JSON findings against this build's on every corpus ("same findings": the
 #     contract of every optimisation).
 #
-# Chainsaw and Hayabusa are never built by this script: give their binaries as
-# $CHAINSAW / $HAYABUSA (or have them on PATH); without them their rows say "not
-# available". They run the equivalent Sigma rules of bench/sigma/rules/ (Chainsaw
-# with bench/sigma/chainsaw-mapping.yml; Hayabusa needs its rules config dir,
-# $HAYABUSA_CONFIG, default: rules/config next to the binary).
-#
-# Zircolite (a Python tool) runs when $ZIRCOLITE points at its zircolite.py.
+# Chainsaw, Hayabusa and Zircolite are never built by this script (see
+# bench/build-peers.sh): give them as $CHAINSAW / $HAYABUSA / $ZIRCOLITE (an
+# executable, or zircolite.py run with $ZIRCOLITE_PYTHON) or have them on PATH;
+# without them their rows say "not available". Each runs on all cores and on one
+# (Chainsaw --num-threads, Hayabusa --threads, Zircolite -P) the equivalent Sigma
+# rules of bench/sigma/rules/: Chainsaw with bench/sigma/chainsaw-mapping.yml (EVTX)
+# and chainsaw-mapping-jsonl.yml (the NDJSON log, read through a .jsonl link);
+# Hayabusa (EVTX only: its JSON input is Winlogbeat/Elastic-shaped, not flat
+# exports) needs its rules config dir, $HAYABUSA_CONFIG (default: rules/config next
+# to the binary). Their result column counts matching events; sighunt's counts
+# findings (one per process and attack).
 #
 # Environment: BENCH_DIR (data, default target/bench), BENCH_SIZE_MB,
 # BENCH_EVTX_COPIES, BENCH_JSON_COPIES, BENCH_RUNS (best of N, default 1),
