@@ -40,7 +40,8 @@
 # target-*/ (cargo), zl-venv/, bin/{chainsaw,hayabusa,zircolite},
 # hayabusa-config/ (the rules config Hayabusa needs), versions.txt. Idempotent:
 # a peer whose binary is there and whose pins have not changed is not rebuilt.
-# Build jobs: CARGO_BUILD_JOBS (default 1: the dev machine is shared).
+# Build jobs: CARGO_BUILD_JOBS (default 1: the dev machine is shared); cargo target
+# dirs: CHAINSAW_TARGET_DIR / HAYABUSA_TARGET_DIR (default PEERS_DIR/target-*).
 set -euo pipefail
 
 if [ -n "${CI:-}" ]; then
@@ -52,6 +53,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 P=${PEERS_DIR:-$ROOT/target/peers}
 MIRROR=${MIRROR:-/work/.mirror}
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
+CHAINSAW_TARGET_DIR=${CHAINSAW_TARGET_DIR:-$P/target-chainsaw}
+HAYABUSA_TARGET_DIR=${HAYABUSA_TARGET_DIR:-$P/target-hayabusa}
 
 CHAINSAW_REV=f219fadcd0bef254da1ab24b0436a5c3edf5d469
 MFT_REV=ffd95113e843f3416567e79e94dabd4e769048df
@@ -78,10 +81,22 @@ say() { printf '== build-peers: %s\n' "$*" >&2; }
 extract() {
   local src=$1 rev=$2 dest=$3; shift 3
   rm -rf "$dest" && mkdir -p "$dest"
+  local gitdir=""
   if git --git-dir="$src" rev-parse -q --verify "$rev^{commit}" >/dev/null 2>&1; then
-    git --git-dir="$src" archive "$rev" "$@" | tar -x -C "$dest"
+    gitdir=$src
   elif [ -d "$src/.git" ] && git -C "$src" rev-parse -q --verify "$rev^{commit}" >/dev/null 2>&1; then
-    git -C "$src" archive "$rev" "$@" | tar -x -C "$dest"
+    gitdir=$src/.git
+  fi
+  if [ -n "$gitdir" ]; then
+    # Through a scratch index, not `git archive`: snapshots may lack the blobs of
+    # large files (samples, archives) that the build does not need, and only the
+    # named paths' blobs are read this way.
+    local idx
+    idx=$(mktemp)
+    GIT_INDEX_FILE=$idx git --git-dir="$gitdir" read-tree "$rev"
+    GIT_INDEX_FILE=$idx git --git-dir="$gitdir" --work-tree="$dest" ls-files -z -- "$@" |
+      GIT_INDEX_FILE=$idx git --git-dir="$gitdir" --work-tree="$dest" checkout-index -f -z --stdin
+    rm -f "$idx"
   elif [ -d "$src" ] && [ ! -d "$src/objects" ]; then
     say "$src is not a git directory: taken as the files of $rev"
     local path
@@ -122,9 +137,9 @@ EOF
     if cargo tree -i nom@8.0.0 > /dev/null 2>&1; then
       cargo update -p nom@8.0.0 --precise 7.1.3
     fi
-    CARGO_TARGET_DIR="$P/target-chainsaw" cargo build --release --bin chainsaw
+    CARGO_TARGET_DIR="$CHAINSAW_TARGET_DIR" cargo build --release --bin chainsaw
   )
-  cp "$P/target-chainsaw/release/chainsaw" "$P/bin/chainsaw"
+  cp "$CHAINSAW_TARGET_DIR/release/chainsaw" "$P/bin/chainsaw"
   echo "$stamp" > "$P/stamp.chainsaw"
 fi
 
@@ -150,10 +165,10 @@ else
   }
   (
     cd "$P/src/hayabusa"
-    OPENSSL_NO_VENDOR=1 CARGO_TARGET_DIR="$P/target-hayabusa" \
+    OPENSSL_NO_VENDOR=1 CARGO_TARGET_DIR="$HAYABUSA_TARGET_DIR" \
       cargo build --release --ignore-rust-version --bin hayabusa
   )
-  cp "$P/target-hayabusa/release/hayabusa" "$P/bin/hayabusa"
+  cp "$HAYABUSA_TARGET_DIR/release/hayabusa" "$P/bin/hayabusa"
   rm -rf "$P/hayabusa-config" && cp -a "$P/src/hayabusa-rules/config" "$P/hayabusa-config"
   echo "$stamp" > "$P/stamp.hayabusa"
 fi
@@ -180,8 +195,8 @@ fi
 
 {
   echo "chainsaw: $("$P/bin/chainsaw" --version 2>&1 | head -n 1) (WithSecureLabs/chainsaw $CHAINSAW_REV; libesedb 0.2.7 + notatin 1.0.1 from crates.io, nom 7.1.3; alexkornitzer/mft $MFT_REV)"
-  echo "hayabusa: $("$P/bin/hayabusa" help 2>&1 | grep -o -m1 'v[0-9][0-9.]*[^ ]*' || echo 4.0.0) (Yamato-Security/hayabusa $HAYABUSA_REV; hayabusa-evtx $HAYABUSA_EVTX_REV; rules config hayabusa-rules $HAYABUSA_RULES_REV)"
-  echo "zircolite: $("$P/bin/zircolite" --version 2>&1 | grep -o -m1 '[0-9][0-9.]*' || echo '?') (wagga40/Zircolite $ZIRCOLITE_REV; $(python3 --version 2>&1); $("$P/zl-venv/bin/pip" freeze 2>/dev/null | grep -i -E '^(pysigma|evtx|orjson)=' | tr '\n' ' '))"
+  echo "hayabusa: $(grep -o -m1 'v[0-9][0-9.]*' < <("$P/bin/hayabusa" help 2>&1) || true) (Yamato-Security/hayabusa $HAYABUSA_REV; hayabusa-evtx $HAYABUSA_EVTX_REV; rules config hayabusa-rules $HAYABUSA_RULES_REV)"
+  echo "zircolite: $(grep -o -m1 'v[0-9][0-9.]*' < <("$P/bin/zircolite" --version 2>&1) || true) (wagga40/Zircolite $ZIRCOLITE_REV; $(python3 --version 2>&1); $("$P/zl-venv/bin/pip" freeze 2>/dev/null | grep -i -E '^(pysigma|pysigma-backend-sqlite|evtx|orjson)=' | tr '\n' ' '))"
   echo "rustc: $(rustc --version)"
 } > "$P/versions.txt"
 cat "$P/versions.txt" >&2
