@@ -6,7 +6,11 @@
 //! * `auditd_hot/header`: type, host and stamp of every line, with the parser's type
 //!   filter (what every line costs before its fate is known);
 //! * `auditd_hot/syscall_fields`: the `key=value` split of an exec `SYSCALL` body;
-//! * `auditd_hot/hex_args`: decoding hex-encoded `EXECVE` arguments.
+//! * `auditd_hot/hex_args`: decoding hex-encoded `EXECVE` arguments;
+//! * `auditd_hot/events`: the whole parser, lines to events, on whole exec events
+//!   (`SYSCALL`, `EXECVE`, `CWD`, `PATH`, `PROCTITLE`, `EOE` of one serial) among
+//!   non-exec syscalls: header, type filter, fields, argument assembly and the
+//!   `ProcessStart` built for each exec.
 //!
 //! `cargo bench --bench auditd_hot`. Throughput is in input bytes.
 
@@ -14,6 +18,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sighunt_core::sources::auditd;
+use sighunt_core::sources::{CollectingSink, LineParser};
 
 /// The record types the parser reads (the rest are refused from their type).
 fn wanted(kind: &[u8]) -> bool {
@@ -154,5 +159,67 @@ fn bench_fields_and_hex(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_header, bench_fields_and_hex);
+/// Whole events as the kernel logs them: one exec (quoted and hex arguments) in
+/// four events, the others non-exec syscalls with their CWD and PATH.
+fn event_lines(events: usize) -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    for i in 0..events {
+        let stamp = format!(
+            "msg=audit(1795000{:03}.{:03}:{}):",
+            i / 1000 % 1000,
+            i % 1000,
+            1000 + i
+        );
+        let pid = 1000 + i % 60000;
+        if i % 4 == 0 {
+            lines.push(format!(
+                "type=SYSCALL {stamp} arch=c000003e syscall=59 success=yes exit=0 a0=5500b84fc8ee a1=7ffec3dfdfd3 a2=8ee a3=0 items=2 ppid=56245 pid={pid} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm=\"sh\" exe=\"/usr/bin/dash\" subj=unconfined key=(null)"
+            ));
+            lines.push(format!(
+                "type=EXECVE {stamp} argc=3 a0=\"/bin/sh\" a1=\"-c\" a2=6563686F206E6F687570206973206120636F6D6D616E64"
+            ));
+            lines.push(format!("type=CWD {stamp} cwd=\"/root\""));
+            lines.push(format!(
+                "type=PATH {stamp} item=0 name=\"/bin/sh\" inode=401009 dev=fe:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0"
+            ));
+            lines.push(format!(
+                "type=PROCTITLE {stamp} proctitle=2F62696E2F7368002D63006563686F206E6F68757020697320612063"
+            ));
+        } else {
+            lines.push(format!(
+                "type=SYSCALL {stamp} arch=c000003e syscall=257 success=yes exit=5 a0=5500270c3656 a1=7ffe167012f9 a2=656 a3=0 items=1 ppid=1 pid={pid} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm=\"sshd\" exe=\"/usr/sbin/sshd\" subj=unconfined key=(null)"
+            ));
+            lines.push(format!("type=CWD {stamp} cwd=\"/\""));
+            lines.push(format!(
+                "type=PATH {stamp} item=0 name=\"/etc/ssh/moduli\" inode=401009 dev=fe:00 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0"
+            ));
+            lines.push(format!(
+                "type=PROCTITLE {stamp} proctitle=2F7573722F7362696E2F73736864"
+            ));
+        }
+        lines.push(format!("type=EOE {stamp}"));
+    }
+    lines.into_iter().map(String::into_bytes).collect()
+}
+
+fn bench_events(c: &mut Criterion) {
+    let lines = event_lines(2048);
+    let mut g = c.benchmark_group("auditd_hot");
+    g.throughput(Throughput::Bytes(bytes(&lines)));
+    g.bench_function("events", |b| {
+        b.iter(|| {
+            let mut parser = auditd::AuditParser::new("bench.log".into());
+            let mut sink = CollectingSink::default();
+            for (no, line) in lines.iter().enumerate() {
+                parser.line(black_box(line), no as u64 + 1, &mut sink);
+            }
+            parser.finish(&mut sink);
+            assert_eq!(sink.events.len(), 512, "one event per exec");
+            sink.events.len()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_header, bench_fields_and_hex, bench_events);
 criterion_main!(benches);

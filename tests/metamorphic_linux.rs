@@ -23,7 +23,11 @@
 //! wrappings.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::{Arc, LazyLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 use sighunt_core::detectors::{self, Detector};
 use sighunt_core::engine::{Engine, EngineOptions, Hold};
@@ -968,6 +972,75 @@ fn outer_wrappers() -> Vec<(&'static str, Rewrite)> {
     ]
 }
 
+/// The command as a literal that a shell decodes and runs (`echo B64 | base64 -d |
+/// sh`): the encoding hides every word, the process tree still shows the decoder
+/// and the shell reading it. Malicious scenarios only: decoding a nohup launch into
+/// a shell is itself an indicator (`encoded_payload`), so a benign launch wrapped
+/// this way is rightly raised.
+fn encoded_wrappers() -> Vec<(&'static str, Rewrite)> {
+    /// `outer` runs `text`; the payload's first layer is started by a shell
+    /// (`reader`) that `outer` forks beside the decoders (`feeders`), unless
+    /// `reader` is empty (the outer shell runs it itself, as `eval` does).
+    fn through(c: Cmd, outer: &str, text: String, reader: &str, feeders: &[&[&str]]) -> Cmd {
+        let mut c = c;
+        let feeders: Vec<Vec<String>> = feeders.iter().map(|f| words(f)).collect();
+        if reader.is_empty() {
+            c.layers[0].siblings.extend(feeders);
+        } else {
+            let mut shell = layer(words(&[reader]), How::Child);
+            shell.siblings = feeders;
+            c.layers.insert(0, shell);
+        }
+        c.layers
+            .insert(0, layer(words(&[outer, "-c", &text]), How::Child));
+        c
+    }
+    fn script(c: &Cmd) -> String {
+        format!("{} >/dev/null 2>&1 &", quote_argv(&c.layers[0].argv))
+    }
+    vec![
+        ("echo B64 | base64 -d | sh", |c| {
+            let text = format!("echo {} | base64 -d | sh", BASE64.encode(script(&c)));
+            through(c, "sh", text, "sh", &[&["base64", "-d"]])
+        }),
+        ("base64 --decode <<< B64 | bash", |c| {
+            let text = format!("base64 --decode <<< '{}' | bash", BASE64.encode(script(&c)));
+            through(c, "bash", text, "bash", &[&["base64", "--decode"]])
+        }),
+        ("echo HEX | xxd -r -p | bash", |c| {
+            let hex: String = script(&c).bytes().map(|b| format!("{b:02x}")).collect();
+            let text = format!("echo {hex} | xxd -r -p | bash");
+            through(c, "bash", text, "bash", &[&["xxd", "-r", "-p"]])
+        }),
+        ("echo GZIP+B64 | base64 -d | gunzip | bash", |c| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(script(&c).as_bytes()).unwrap();
+            let b64 = BASE64.encode(gz.finish().unwrap());
+            let text = format!("echo {b64} | base64 -d | gunzip | bash");
+            through(c, "bash", text, "bash", &[&["base64", "-d"], &["gunzip"]])
+        }),
+        ("printf '\\xNN' | sh", |c| {
+            let esc: String = script(&c).bytes().map(|b| format!("\\x{b:02x}")).collect();
+            through(c, "sh", format!("printf '{esc}' | sh"), "sh", &[])
+        }),
+        ("echo REVERSED | rev | sh", |c| {
+            let reversed: String = script(&c).chars().rev().collect();
+            let text = format!("echo '{}' | rev | sh", reversed.replace('\'', r"'\''"));
+            through(c, "sh", text, "sh", &[&["rev"]])
+        }),
+        ("eval \"$(echo B64 | base64 -d)\"", |c| {
+            let text = format!("eval \"$(echo {} | base64 -d)\"", BASE64.encode(script(&c)));
+            through(c, "bash", text, "", &[&["base64", "-d"]])
+        }),
+        ("bash -c \"$(echo B64 | base64 -d)\"", |c| {
+            // The output is split into words, not parsed: no redirections in it.
+            let plain = quote_argv(&c.layers[0].argv);
+            let text = format!("$(echo {} | base64 -d)", BASE64.encode(plain));
+            through(c, "bash", text, "", &[&["base64", "-d"]])
+        }),
+    ]
+}
+
 /// Wrappers nohup runs (point 2: `nohup nice -n 19 X`).
 fn inner_wrappers() -> Vec<(&'static str, Rewrite)> {
     vec![
@@ -1101,6 +1174,18 @@ fn variants(s: &Scenario) -> Vec<Variant> {
     let inner = inner_wrappers();
     for (name, w) in &outer {
         out.push(v(format!("{name} …"), w(s.cmd.clone())));
+    }
+    if s.expect.is_some() {
+        let sudo = outer
+            .iter()
+            .find(|(n, _)| *n == "sudo -u")
+            .expect("sudo -u")
+            .1;
+        for (name, w) in encoded_wrappers() {
+            out.push(v(name.to_string(), w(s.cmd.clone())));
+            // And behind an argv wrapper (`sudo -u root -E sh -c "echo … | sh"`).
+            out.push(v(format!("sudo {name}"), sudo(w(s.cmd.clone()))));
+        }
     }
     for (name, w) in &inner {
         if let Some(c) = under_nohup(s.cmd.clone(), *w) {

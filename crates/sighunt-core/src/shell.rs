@@ -51,6 +51,10 @@ pub struct SimpleCommand {
     pub in_pipeline: bool,
     /// Nesting depth: 0 at top level, +1 inside `$(...)`, backticks, `( )`, `{ }`, control-flow bodies.
     pub depth: u32,
+    /// The pipeline this command is a stage of: the stages of one pipeline share
+    /// it (in [`parse`]'s order, which is stage order at one depth), and no other
+    /// command in the same parse has it. A lone command is a pipeline of one.
+    pub pipeline: u32,
 }
 
 /// One redirection of a [`SimpleCommand`].
@@ -225,6 +229,8 @@ struct Parser<'a> {
     /// `split_words` mode: only whitespace separates words, nothing is parsed.
     split: bool,
     inherit_budget: usize,
+    /// The id the next pipeline gets.
+    next_pipeline: u32,
 }
 
 impl<'a> Parser<'a> {
@@ -236,6 +242,7 @@ impl<'a> Parser<'a> {
             heredocs: Vec::new(),
             split,
             inherit_budget: INHERIT_BUDGET,
+            next_pipeline: 0,
         }
     }
 
@@ -510,6 +517,15 @@ impl<'a> Parser<'a> {
         }
         if len > 1 {
             self.mark_pipeline(start);
+        }
+        // The stages are the commands of this depth; deeper ones (in a `$(…)` of a
+        // stage) got their own pipelines' ids first.
+        let id = self.next_pipeline;
+        self.next_pipeline = self.next_pipeline.wrapping_add(1);
+        for cmd in self.out.iter_mut().skip(start) {
+            if cmd.depth == depth {
+                cmd.pipeline = id;
+            }
         }
     }
 
@@ -796,6 +812,7 @@ impl<'a> Parser<'a> {
                 background: false,
                 in_pipeline: false,
                 depth,
+                pipeline: 0,
             },
         );
     }
@@ -851,6 +868,7 @@ impl<'a> Parser<'a> {
                 background: false,
                 in_pipeline: false,
                 depth,
+                pipeline: 0,
             },
         );
     }
@@ -1208,10 +1226,12 @@ impl<'a> Parser<'a> {
                 heredocs: Vec::new(),
                 split: false,
                 inherit_budget: self.inherit_budget,
+                next_pipeline: self.next_pipeline,
             };
             sub.parse_list(depth + 1, Ctx::TOP);
             self.out = sub.out;
             self.inherit_budget = sub.inherit_budget;
+            self.next_pipeline = sub.next_pipeline;
         }
     }
 

@@ -20,7 +20,8 @@ const SHELL_SAFE: [bool; 256] = {
 /// Joins argv for display: arguments with spaces or quotes are single-quoted the way
 /// a shell would need them, so the command line reads back unambiguously.
 pub fn join_argv(argv: &[String]) -> String {
-    let mut out = String::new();
+    // One allocation in the common case (no argument needs quoting).
+    let mut out = String::with_capacity(argv.iter().map(|a| a.len() + 1).sum());
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
             out.push(' ');
@@ -30,7 +31,12 @@ pub fn join_argv(argv: &[String]) -> String {
             out.push_str(a);
         } else {
             out.push('\'');
-            out.push_str(&a.replace('\'', r"'\''"));
+            for (j, part) in a.split('\'').enumerate() {
+                if j > 0 {
+                    out.push_str(r"'\''");
+                }
+                out.push_str(part);
+            }
             out.push('\'');
         }
     }

@@ -13,11 +13,14 @@ use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
 
 mod argv;
+mod name_filter;
 pub mod paths;
+mod piped;
 mod targets;
 mod windows;
 
 pub use argv::join_argv;
+pub use name_filter::NameFilter;
 pub use targets::{
     chmod_targets, copy_targets, dd_targets, download_targets, install_targets, is_decoder,
     mode_grants_exec, redirect_targets, tee_targets,
@@ -58,6 +61,13 @@ pub struct Invocation {
     /// This command only starts the next one listed (a wrapper, nohup, a shell
     /// running a string): it is not a payload.
     pub runs_inner: bool,
+    /// Found in a script the command line hands to a shell as data (`echo … | sh`,
+    /// `bash <<< …`, `eval "$(…)"`): a shell process stands between the process
+    /// start and this command.
+    pub piped: bool,
+    /// Found in a script the command line decodes (base64, base32, hex, gzip,
+    /// `rev`, printf escapes) and hands to a shell: `echo … | base64 -d | sh`.
+    pub decoded: bool,
 }
 
 impl Invocation {
@@ -69,7 +79,12 @@ impl Invocation {
 
 /// The last path component.
 pub fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+    // A byte search from the end: called on every argv word of every exec, where
+    // `rsplit('/')`'s pattern machinery cost several times the scan itself.
+    match memchr::memrchr(b'/', path.as_bytes()) {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
 }
 
 /// The commands [`from_argv`] or [`from_shell_text`] would find in a process start,
@@ -93,8 +108,11 @@ pub struct WordPrefilter {
 }
 
 /// Characters through which shell lexing can build a word the raw text does not
-/// contain.
-const SHELL_QUOTING: [&str; 5] = ["'", "\"", "\\", "$", "`"];
+/// contain, and the decoders through which a piped script can (`echo … | base64 -d
+/// | sh`, see [`piped`]; `printf`/`echo -e` escapes need a `\\`).
+const SHELL_QUOTING: [&str; 12] = [
+    "'", "\"", "\\", "$", "`", "base64", "base32", "basenc", "xxd", "openssl", "|rev", "| rev",
+];
 
 impl WordPrefilter {
     /// A prefilter for words containing any of `needles` (case-sensitively, as the
@@ -148,8 +166,11 @@ pub fn from_argv(argv: &[String], rules: &CommandRules) -> Vec<Invocation> {
         in_pipeline: false,
         from_shell_text: false,
         runs_inner: false,
+        piped: false,
+        decoded: false,
     };
-    walk(argv.to_vec(), start, rules, 0, &mut out);
+    let mut budget = piped::SCRIPT_BUDGET;
+    walk(argv.to_vec(), start, rules, 0, &mut budget, &mut out);
     out
 }
 
@@ -157,18 +178,27 @@ pub fn from_argv(argv: &[String], rules: &CommandRules) -> Vec<Invocation> {
 /// shell history), outermost first.
 pub fn from_shell_text(text: &str, rules: &CommandRules) -> Vec<Invocation> {
     let mut out = Vec::new();
-    walk_shell_text(text, &[], rules, 0, &mut out);
+    let mut budget = piped::SCRIPT_BUDGET;
+    walk_shell_text(text, &[], rules, 0, &mut budget, &mut out);
     out
 }
 
+/// `budget`: the bytes scripts piped to a shell may still take (see [`piped`]).
 fn walk_shell_text(
     text: &str,
     via: &[String],
     rules: &CommandRules,
     depth: u32,
+    budget: &mut usize,
     out: &mut Vec<Invocation>,
 ) {
-    for cmd in shell::parse(text) {
+    let cmds = shell::parse(text);
+    let scripts = if depth < MAX_DEPTH {
+        piped::piped_scripts(&cmds, &rules.shells, budget)
+    } else {
+        Vec::new()
+    };
+    for cmd in cmds {
         let ctx = Invocation {
             words: Vec::new(),
             via: via.to_vec(),
@@ -177,8 +207,24 @@ fn walk_shell_text(
             in_pipeline: cmd.in_pipeline,
             from_shell_text: true,
             runs_inner: false,
+            piped: false,
+            decoded: false,
         };
-        walk(cmd.words, ctx, rules, depth + 1, out);
+        walk(cmd.words, ctx, rules, depth + 1, budget, out);
+        if out.len() >= MAX_COMMANDS {
+            return;
+        }
+    }
+    // What the text pipes to a shell runs after it, behind that shell.
+    for script in scripts {
+        let mut via = via.to_vec();
+        via.push(script.runner);
+        let before = out.len();
+        walk_shell_text(&script.text, &via, rules, depth + 1, budget, out);
+        for inv in &mut out[before..] {
+            inv.piped = true;
+            inv.decoded |= script.decoded;
+        }
         if out.len() >= MAX_COMMANDS {
             return;
         }
@@ -190,6 +236,7 @@ fn walk(
     ctx: Invocation,
     rules: &CommandRules,
     depth: u32,
+    budget: &mut usize,
     out: &mut Vec<Invocation>,
 ) {
     if words.is_empty() || depth > MAX_DEPTH || out.len() >= MAX_COMMANDS {
@@ -224,26 +271,34 @@ fn walk(
             inner("nohup"),
             rules,
             depth + 1,
+            budget,
             out,
         );
     } else if is_multicall(&prog) {
         // `busybox nohup x`, `toybox nohup x`, `busybox sh -c …`: the applet is the
         // next word.
-        walk(words[1..].to_vec(), inner(&prog), rules, depth + 1, out);
+        walk(
+            words[1..].to_vec(),
+            inner(&prog),
+            rules,
+            depth + 1,
+            budget,
+            out,
+        );
     } else if rules.shells.contains(&prog) || prog == "su" {
         if let Some(text) = shell_c_string(words) {
             let mut via = this.via.clone();
             via.push(prog.clone());
-            walk_shell_text(text, &via, rules, depth, out);
+            walk_shell_text(text, &via, rules, depth, budget, out);
         }
     } else if let Some(text) = command_string(&prog, words) {
         // `runuser -l u -c STR`, `script -qc STR`, `flock f -c STR`: a shell string.
         let mut via = this.via.clone();
         via.push(prog.clone());
-        walk_shell_text(text, &via, rules, depth, out);
+        walk_shell_text(text, &via, rules, depth, budget, out);
     } else if rules.wrappers.contains(&prog) {
         if let Some(next) = unwrap(&prog, words) {
-            walk(next, inner(&prog), rules, depth + 1, out);
+            walk(next, inner(&prog), rules, depth + 1, budget, out);
         }
     }
     if out.len() > before {

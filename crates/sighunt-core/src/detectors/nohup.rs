@@ -307,8 +307,9 @@ impl NohupDetector {
         if discards_output(&launch.nohup) {
             fired.push("output_discarded");
         }
-        if (nested.iter().any(is_decoder)
-            && nested.iter().any(|inv| self.is_shell_like(inv.program())))
+        if launch.nohup.decoded
+            || (nested.iter().any(is_decoder)
+                && nested.iter().any(|inv| self.is_shell_like(inv.program())))
             || (feeds_shell && beside.iter().any(|inv| is_decoder(inv)))
         {
             fired.push("encoded_payload");
@@ -476,11 +477,17 @@ impl NohupDetector {
     /// &"` exits before its child execs, which is then re-parented to init).
     fn take_announced(&mut self, p: &ProcessStart, target: &str, args: &str) -> Option<FindingId> {
         let pid = p.pid?;
+        // Looked up once, and only when the nearer relations do not match. A
+        // grandchild: a shell reading the announcing command's pipe stands between
+        // (`sh -c "echo … | base64 -d | sh"`).
+        let mut grandparent = None;
         let i = self.recent.iter().rposition(|r| {
             let related = r.pid == pid
                 || p.ppid == Some(r.pid)
                 || (r.session.is_some() && r.session == p.session)
-                || r.detached;
+                || r.detached
+                || *grandparent.get_or_insert_with(|| self.correlator.grandparent(p))
+                    == Some(r.pid);
             let close = match (r.time, p.time) {
                 (Some(a), Some(b)) => (b - a).num_milliseconds().abs() <= MERGE_WINDOW_MS,
                 _ => true,

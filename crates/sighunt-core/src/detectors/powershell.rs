@@ -294,9 +294,11 @@ impl PowerShellDetector {
     }
 
     fn on_process(&mut self, p: &ProcessStart, out: &mut Findings) {
-        let host = host_key(&p.host);
         let windows = p.platform == Platform::Windows;
         if self.is_host(p) {
+            // Keyed by host only here: most process starts are no PowerShell host,
+            // and the key costs an allocation.
+            let host = host_key(&p.host);
             let args: Vec<String> = if windows {
                 split_command_line(&p.command_line)
             } else {

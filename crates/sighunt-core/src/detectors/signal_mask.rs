@@ -19,7 +19,7 @@ use regex::Regex;
 use serde::Deserialize;
 
 use crate::command::paths::{Places, StagingRules};
-use crate::command::{self, CommandRules, WordPrefilter, basename};
+use crate::command::{self, CommandRules, NameFilter, WordPrefilter, basename};
 use crate::detectors::nohup::DETACHERS;
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
@@ -120,8 +120,12 @@ pub struct SignalMaskDetector {
     commands: CommandRules,
     /// Process starts with no `trap` and no interpreter skip the command analysis.
     prefilter: WordPrefilter,
+    /// Rules out, from the first byte, a program that is no interpreter.
+    interpreter_names: NameFilter,
     scorer: Scorer,
     recent: VecDeque<Recent>,
+    /// How many of `recent` are `piped`: when none, no process start is looked up.
+    piped_recent: usize,
     /// Staging areas ([staging]) where what runs after the masking is a payload.
     places: Places,
 }
@@ -137,6 +141,9 @@ struct Recent {
     id: FindingId,
     /// Found behind a service manager's launcher: what it leads to is pid 1's child.
     detached: bool,
+    /// Found in a script piped to a shell (`echo … | base64 -d | sh`): that shell, a
+    /// child of this process, stands before the masking exec.
+    piped: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +176,8 @@ struct Analysis {
     with_nohup: bool,
     /// Found behind `systemd-run`, `start-stop-daemon` or `daemonize`.
     detached: bool,
+    /// Found in a script piped to a shell.
+    piped: bool,
     /// The masking command's arguments: the same launch seen again has the same.
     key: String,
 }
@@ -200,17 +209,31 @@ impl SignalMaskDetector {
                 .chain(&own.node),
         );
         let places = Places::new(&rules.section::<StagingRules>("staging")?)?;
+        let interpreter_names = NameFilter::new(
+            own.python
+                .iter()
+                .chain(&own.perl)
+                .chain(&own.ruby)
+                .chain(&own.node)
+                .map(String::as_str),
+        );
         Ok(SignalMaskDetector {
             rules: own,
             commands,
             prefilter,
+            interpreter_names,
             scorer,
             recent: VecDeque::new(),
+            piped_recent: 0,
             places,
         })
     }
 
     fn lang_of(&self, prog: &str) -> Option<Lang> {
+        // Most programs start with no interpreter's first byte.
+        if !self.interpreter_names.may_start_with_one(prog) {
+            return None;
+        }
         let matches = |list: &[String]| {
             list.iter().any(|i| {
                 prog == i
@@ -254,6 +277,7 @@ impl SignalMaskDetector {
         let mut exec_cmd: Option<String> = None;
         let mut with_nohup = false;
         let mut detached = false;
+        let mut piped = false;
         let mut key = String::new();
         for (i, inv) in invocations.iter().enumerate() {
             let masking = if inv.program() == "trap" {
@@ -308,6 +332,7 @@ impl SignalMaskDetector {
             }
             with_nohup |= inv.via.iter().any(|v| v == "nohup");
             detached |= inv.via.iter().any(|v| DETACHERS.contains(&v.as_str()));
+            piped |= inv.piped;
             // The masking command's arguments identify the launch: the nohup exec and
             // the interpreter exec it leads to carry the same ones.
             key = inv.words[1..].join("\u{1f}");
@@ -318,6 +343,7 @@ impl SignalMaskDetector {
             masking: total,
             with_nohup,
             detached,
+            piped,
             key,
         })
     }
@@ -365,11 +391,19 @@ impl SignalMaskDetector {
         })
     }
 
-    fn remember(&mut self, p: &ProcessStart, key: String, id: FindingId, detached: bool) {
+    fn remember(
+        &mut self,
+        p: &ProcessStart,
+        key: String,
+        id: FindingId,
+        detached: bool,
+        piped: bool,
+    ) {
         let Some(pid) = p.pid else { return };
-        if self.recent.len() >= MERGE_MEMORY {
-            self.recent.pop_front();
+        if self.recent.len() >= MERGE_MEMORY && self.recent.pop_front().is_some_and(|r| r.piped) {
+            self.piped_recent -= 1;
         }
+        self.piped_recent += usize::from(piped);
         self.recent.push_back(Recent {
             host: p.host.clone(),
             pid,
@@ -377,7 +411,25 @@ impl SignalMaskDetector {
             key,
             id,
             detached,
+            piped,
         });
+    }
+
+    /// A child of a process whose masking was in a script piped to a shell may be
+    /// that shell: it stands for its parent, so the masking exec it leads to merges.
+    fn remember_piping_shell(&mut self, p: &ProcessStart) {
+        let (Some(_), Some(ppid)) = (p.pid, p.ppid) else {
+            return;
+        };
+        let parent = self
+            .recent
+            .iter()
+            .rev()
+            .find(|r| r.piped && r.pid == ppid && r.host == p.host)
+            .cloned();
+        if let Some(parent) = parent {
+            self.remember(p, parent.key, parent.id, parent.detached, false);
+        }
     }
 }
 
@@ -388,11 +440,15 @@ impl Detector for SignalMaskDetector {
 
     fn observe(&mut self, event: &Event, out: &mut Findings) {
         let Event::Process(p) = event else { return };
+        if self.piped_recent > 0 {
+            self.remember_piping_shell(p);
+        }
         let Some(Analysis {
             exec_cmd,
             masking,
             with_nohup,
             detached,
+            piped,
             key,
         }) = self.analyse(p)
         else {
@@ -403,14 +459,14 @@ impl Detector for SignalMaskDetector {
             if let Some(existing) = out.get_mut(id) {
                 self.scorer
                     .amend(existing, fired.iter().map(String::as_str));
-                self.remember(p, key, id, detached);
+                self.remember(p, key, id, detached, piped);
                 return;
             }
         }
         let score = self.scorer.score(fired.iter().map(String::as_str));
         let finding = Finding::for_process(p, DetectionType::SignalMask, exec_cmd, score);
         let id = out.push(finding);
-        self.remember(p, key, id, detached);
+        self.remember(p, key, id, detached, piped);
     }
 }
 

@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 use crate::command::paths::expand_home;
 use crate::command::{
-    self, CommandRules, Invocation, basename, chmod_targets, copy_targets, dd_targets,
+    self, CommandRules, Invocation, NameFilter, basename, chmod_targets, copy_targets, dd_targets,
     download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
 };
 use crate::detectors::{FindingId, evidence_position};
@@ -130,6 +130,9 @@ const SCRIPT_RUNNERS: &[&str] = &[
 
 /// Programs that make a file executable or write it into place.
 const PREPARERS: &[&str] = &["chmod", "install", "cp", "mv", "ln", "dd", "tee"];
+
+/// Decoders whose output a nohup'd shell may read (a feeder, like a download).
+const DECODERS: &[&str] = &["base64", "base32", "basenc", "xxd", "openssl"];
 
 /// Longest text kept per process-table field.
 const MAX_FIELD_BYTES: usize = 512;
@@ -449,6 +452,11 @@ pub struct Correlator {
     download_tools: Vec<String>,
     /// Finds any of chmod, install and the download tools in a command line at once.
     preparers: AhoCorasick,
+    /// Rules out, from two bytes, an argv word that is none of the preparers,
+    /// download tools and shells (most words of most execs).
+    preparer_names: NameFilter,
+    /// The same for the downloaders and decoders that feed a pipe.
+    feeder_names: NameFilter,
     processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
     guids: Bounded<(u64, Box<str>), u32>,
     /// How each path was prepared, and the command that last prepared it (the
@@ -482,8 +490,23 @@ impl Correlator {
             section: "nohup".into(),
             message: format!("download_tools: {e}"),
         })?;
+        let preparer_names = NameFilter::new(
+            PREPARERS
+                .iter()
+                .copied()
+                .chain(download_tools.iter().map(String::as_str))
+                .chain(commands.shells.iter().map(String::as_str)),
+        );
+        let feeder_names = NameFilter::new(
+            DECODERS
+                .iter()
+                .copied()
+                .chain(download_tools.iter().map(String::as_str)),
+        );
         Ok(Correlator {
             preparers,
+            preparer_names,
+            feeder_names,
             processes: Bounded::new(c.max_processes),
             guids: Bounded::new(c.max_processes),
             prepared: Bounded::new(c.max_prepared_paths),
@@ -651,6 +674,9 @@ impl Correlator {
         let runs_preparer = match p.origin {
             ProcessOrigin::Exec => p.argv.iter().any(|w| {
                 let name = basename(w);
+                if !self.preparer_names.may_equal(name) {
+                    return false;
+                }
                 PREPARERS.contains(&name)
                     || self.download_tools.iter().any(|t| t == name)
                     || (self.commands.shells.iter().any(|s| s == name)
@@ -760,8 +786,11 @@ impl Correlator {
             return Vec::new();
         }
         let prog = basename(&p.argv[0]);
+        if !self.feeder_names.may_equal(prog) {
+            return Vec::new();
+        }
         let is_download = self.download_tools.iter().any(|t| t == prog);
-        if !is_download && !matches!(prog, "base64" | "base32" | "basenc" | "xxd" | "openssl") {
+        if !is_download && !DECODERS.contains(&prog) {
             return Vec::new();
         }
         let inv = Invocation {
@@ -772,6 +801,8 @@ impl Correlator {
             in_pipeline: false,
             from_shell_text: false,
             runs_inner: false,
+            piped: false,
+            decoded: false,
         };
         // A download from this host (a health check) feeds no payload.
         let local = p.argv.iter().any(|a| {
@@ -927,6 +958,29 @@ impl Correlator {
             next = self.parent_of(host, info, by_guid);
         }
         out
+    }
+
+    /// The pid of `p`'s parent's parent, when the table has the parent: a shell
+    /// reading a script from a pipe stands between the command that piped it and
+    /// what the script runs (`sh -c "echo … | base64 -d | sh"`).
+    pub fn grandparent(&self, p: &ProcessStart) -> Option<u32> {
+        let host = host_key(&p.host);
+        let by_guid = |g: &str| {
+            self.guids
+                .get(&(host, Box::from(g)))
+                .and_then(|(pid, _)| self.processes.get(&(host, *pid)))
+        };
+        let (parent, _) = p
+            .parent_process_guid
+            .as_deref()
+            .and_then(by_guid)
+            .or_else(|| p.ppid.and_then(|pp| self.processes.get(&(host, pp))))?;
+        if let Some(guid) = parent.parent_guid.as_deref() {
+            if let Some((grand, _)) = by_guid(guid) {
+                return Some(grand.pid);
+            }
+        }
+        parent.ppid.filter(|&pp| pp > 0 && pp != parent.pid)
     }
 
     fn parent_of<'a>(

@@ -480,6 +480,11 @@ impl Partial {
             return;
         }
         self.argv_bytes += value.len();
+        if self.args.len() == index {
+            // Arguments come in order: the common case appends.
+            self.args.push(Some(value));
+            return;
+        }
         if self.args.len() <= index {
             self.args.resize(index + 1, None);
         }

@@ -1,0 +1,443 @@
+//! Scripts a shell text hands to another shell as data.
+//!
+//! `echo bm9odXAg… | base64 -d | sh`, `sh -c "$(echo … | base64 -d)"`,
+//! `printf '\x6e\x6f\x68\x75\x70 …' | bash`, `bash <<< 'nohup …'` and
+//! `eval "$(echo … | xxd -r -p)"` run commands that no word of the text contains:
+//! a shell reads them from a pipe, a here-string or a command substitution. A
+//! process log still shows them as their own execs, but a line of shell text (sudo
+//! `COMMAND=`, cron, history, a 4688-style command line) is all some logs keep, so
+//! the literal is followed through the stages that transform it (base64, base32,
+//! hex, gzip, `rev`, printf escapes) to the shell that runs it, and the result is
+//! read as shell text like an `sh -c` string.
+//!
+//! Only literals are followed: data from a file, the network or a variable is
+//! unknown here (the process log has what it ran).
+
+use std::io::Read;
+
+use base64::Engine;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+
+use crate::shell::SimpleCommand;
+
+use super::basename;
+
+/// Most scripts followed from one shell text.
+const MAX_SCRIPTS: usize = 16;
+/// Most bytes all the stages followed for one process start may produce together
+/// (decoded scripts inside decoded scripts, gzip bombs): the caller's budget starts
+/// here.
+pub const SCRIPT_BUDGET: usize = 1 << 20;
+
+/// A script a shell text runs through a shell's standard input, a command
+/// substitution or `eval`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipedScript {
+    /// The script's text.
+    pub text: String,
+    /// The program that runs it (`sh`, `bash`, `eval`, or the substitution's own
+    /// shell when the output is the command).
+    pub runner: String,
+    /// The literal was decoded on the way (base64, base32, hex, gzip, `rev`, printf
+    /// or `echo -e` escapes), not only moved.
+    pub decoded: bool,
+}
+
+/// The scripts `cmds` (one [`crate::shell::parse`] of a text) hand to a shell as
+/// data, in text order. `shells` are the programs that run a script; `budget` is
+/// how many more bytes the stages may produce (see [`SCRIPT_BUDGET`]).
+pub fn piped_scripts(
+    cmds: &[SimpleCommand],
+    shells: &[String],
+    budget: &mut usize,
+) -> Vec<PipedScript> {
+    let mut out = Vec::new();
+    let mut is_later_stage = vec![false; cmds.len()];
+    for (i, first) in cmds.iter().enumerate() {
+        if out.len() >= MAX_SCRIPTS || *budget == 0 {
+            break;
+        }
+        if is_later_stage[i] || !is_source(first) {
+            continue;
+        }
+        // The stages of this pipeline, in order: the commands of its depth up to
+        // the first that is not of it (deeper ones are nested in a stage's words).
+        let mut stages = Vec::new();
+        for (j, c) in cmds.iter().enumerate().skip(i) {
+            if c.depth > first.depth {
+                continue;
+            }
+            if c.depth < first.depth || c.pipeline != first.pipeline {
+                break;
+            }
+            is_later_stage[j] = true;
+            stages.push(c);
+        }
+        let Some(stream) = follow(&stages, shells, budget, &mut out) else {
+            continue;
+        };
+        // What is left at the end of a pipeline in a `$(…)` becomes text of the
+        // command around it: run if that command runs it.
+        if first.depth > 0 {
+            if let Some(runner) = enclosing(cmds, i).and_then(|e| runs_substitution(e, shells)) {
+                push_script(&mut out, stream, runner);
+            }
+        }
+    }
+    out
+}
+
+/// A pipeline whose first stage writes a literal: `echo`, `printf`, or any
+/// command given a here-string.
+fn is_source(first: &SimpleCommand) -> bool {
+    let program = first.words.first().map_or("", |w| basename(w));
+    matches!(program, "echo" | "printf") || first.redirects.iter().any(|r| r.op == "<<<")
+}
+
+/// Bytes flowing between stages, and whether a stage decoded them.
+struct Stream {
+    bytes: Vec<u8>,
+    decoded: bool,
+}
+
+/// Runs the literal of a pipeline through its stages. A stage that is a shell
+/// reading its input adds a script to `out`; returns what the last stage
+/// writes, if every stage is one this module can follow.
+fn follow(
+    stages: &[&SimpleCommand],
+    shells: &[String],
+    budget: &mut usize,
+    out: &mut Vec<PipedScript>,
+) -> Option<Stream> {
+    let mut stream: Option<Stream> = None;
+    for stage in stages {
+        let words = &stage.words;
+        let program = words.first().map_or("", |w| basename(w));
+        // A here-string replaces the pipe as the stage's input (`base64 -d <<< X`).
+        if let Some(r) = stage.redirects.iter().rev().find(|r| r.op == "<<<") {
+            if r.target.contains("$(") || r.target.contains('`') {
+                // Its value is a substitution: the pipeline inside it is followed on
+                // its own; what comes into this stage is unknown.
+                stream = None;
+                if shells.iter().any(|s| s == program) {
+                    return None;
+                }
+                continue;
+            }
+            let mut bytes = r.target.clone().into_bytes();
+            bytes.push(b'\n');
+            stream = Some(Stream {
+                bytes,
+                decoded: false,
+            });
+        }
+        if let Some(text) = literal_output(program, words) {
+            stream = Some(text);
+            continue;
+        }
+        let input = stream.take()?;
+        if shells.iter().any(|s| s == program) {
+            if reads_stdin(words) {
+                push_script(out, input, program.to_string());
+            }
+            return None;
+        }
+        let next = transform(program, &words[1..], input, *budget)?;
+        *budget = budget.saturating_sub(next.bytes.len());
+        stream = Some(next);
+    }
+    stream
+}
+
+/// What `echo` and `printf` write, from their words alone.
+fn literal_output(program: &str, words: &[String]) -> Option<Stream> {
+    match program {
+        "echo" => {
+            let mut i = 1;
+            let mut escapes = false;
+            while let Some(w) = words.get(i) {
+                let flags = w.strip_prefix('-').filter(|f| {
+                    !f.is_empty() && f.bytes().all(|b| matches!(b, b'n' | b'e' | b'E'))
+                });
+                let Some(flags) = flags else { break };
+                escapes = flags.contains('e');
+                i += 1;
+            }
+            let text = words[i..].join(" ");
+            Some(if escapes {
+                Stream {
+                    bytes: unescape(&text),
+                    decoded: text.contains('\\'),
+                }
+            } else {
+                Stream {
+                    bytes: text.into_bytes(),
+                    decoded: false,
+                }
+            })
+        }
+        "printf" => {
+            let format = words.get(1)?;
+            let args = &words[2.min(words.len())..];
+            let bytes = match format.as_str() {
+                "%s" | "%s\\n" => args.join("").into_bytes(),
+                "%b" | "%b\\n" => unescape(&args.join("")),
+                f if !f.contains('%') => unescape(f),
+                _ => return None,
+            };
+            let decoded = words[1..].iter().any(|w| w.contains('\\'));
+            Some(Stream { bytes, decoded })
+        }
+        _ => None,
+    }
+}
+
+/// A shell with no `-c` string and no script file reads its script from stdin.
+fn reads_stdin(words: &[String]) -> bool {
+    let mut rest = words[1..].iter();
+    for w in rest.by_ref() {
+        if w == "-" || w == "--" {
+            return true;
+        }
+        if !w.starts_with('-') && !w.starts_with('+') {
+            return false; // a script file
+        }
+        if w.starts_with("--command") || (!w.starts_with("--") && w[1..].contains('c')) {
+            return false;
+        }
+    }
+    true
+}
+
+/// What a filter stage makes of its input, for the decoders and filters followed;
+/// `None` for any other stage, or output over `limit` bytes.
+fn transform(program: &str, args: &[String], input: Stream, limit: usize) -> Option<Stream> {
+    let has = |flags: &[&str]| args.iter().any(|a| flags.contains(&a.as_str()));
+    let short_has = |c: char| {
+        args.iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains(c))
+    };
+    let bytes = match program {
+        "base64" if has(&["--decode"]) || short_has('d') || short_has('D') => base64(&input.bytes)?,
+        "base32" if has(&["--decode"]) || short_has('d') => base32(&input.bytes)?,
+        "basenc" if has(&["--decode"]) || short_has('d') => {
+            if has(&["--base64", "--base64url"]) {
+                base64(&input.bytes)?
+            } else if has(&["--base32"]) {
+                base32(&input.bytes)?
+            } else if has(&["--base16"]) {
+                hex(&input.bytes)?
+            } else {
+                return None;
+            }
+        }
+        "xxd" if short_has('r') && short_has('p') => hex(&input.bytes)?,
+        "openssl"
+            if has(&["-d"]) && (has(&["base64"]) || (has(&["enc"]) && has(&["-a", "-base64"]))) =>
+        {
+            base64(&input.bytes)?
+        }
+        "gunzip" | "zcat" => gunzip(&input.bytes, limit)?,
+        "gzip" if has(&["-d", "--decompress", "-dc", "-cd"]) => gunzip(&input.bytes, limit)?,
+        "rev" if args.is_empty() => rev(&input.bytes)?,
+        "cat" if args.is_empty() || has(&["-"]) => return Some(input),
+        _ => return None,
+    };
+    (bytes.len() <= limit).then_some(Stream {
+        bytes,
+        decoded: true,
+    })
+}
+
+/// The command a `$(…)` at `cmds[i]` is a word of: the last one before it that
+/// is less deep (nested commands follow the command they belong to).
+fn enclosing(cmds: &[SimpleCommand], i: usize) -> Option<&SimpleCommand> {
+    let depth = cmds[i].depth;
+    cmds[..i].iter().rev().find(|c| c.depth < depth)
+}
+
+/// The program that runs the output of a substitution in `e`'s words, if `e`
+/// runs it: the substitution is the command word (`$(…)`), `eval`'s argument,
+/// the script of `source`/`.`/a shell (`<(…)`), or a here-string to a shell.
+/// `sh -c "$(…)"` is not listed: the `-c` string is read as its own text, where
+/// the substitution is the command word.
+fn runs_substitution(e: &SimpleCommand, shells: &[String]) -> Option<String> {
+    let first = e.words.first()?;
+    if first.starts_with("$(") || first.starts_with('`') {
+        return Some("sh".to_string());
+    }
+    let program = basename(first);
+    let is_shell = shells.iter().any(|s| s == program);
+    match program {
+        "eval" => return Some("eval".to_string()),
+        "source" | "." if e.words[1..].iter().any(|w| w.starts_with("<(")) => {
+            return Some(program.to_string());
+        }
+        _ if is_shell => {
+            let script_substituted = e.words[1..]
+                .iter()
+                .find(|w| !w.starts_with('-'))
+                .is_some_and(|w| w.starts_with("<("));
+            let here_string = e
+                .redirects
+                .iter()
+                .any(|r| r.op == "<<<" && (r.target.contains("$(") || r.target.contains('`')));
+            if script_substituted || here_string {
+                return Some(program.to_string());
+            }
+        }
+        _ => {}
+    }
+    None
+}
+
+fn push_script(out: &mut Vec<PipedScript>, stream: Stream, runner: String) {
+    if out.len() >= MAX_SCRIPTS || stream.bytes.contains(&0) {
+        return;
+    }
+    // A binary payload is not a script this module can read.
+    let Ok(text) = String::from_utf8(stream.bytes) else {
+        return;
+    };
+    if text.trim().is_empty() {
+        return;
+    }
+    out.push(PipedScript {
+        text,
+        runner,
+        decoded: stream.decoded,
+    });
+}
+
+/// `base64 -d` of coreutils and macOS: whitespace ignored, padding optional;
+/// the URL-safe alphabet as `basenc --base64url`.
+fn base64(input: &[u8]) -> Option<Vec<u8>> {
+    const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    const STANDARD_LENIENT: GeneralPurpose =
+        GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+    const URL_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+    let compact: Vec<u8> = input
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    STANDARD_LENIENT
+        .decode(&compact)
+        .or_else(|_| URL_LENIENT.decode(&compact))
+        .ok()
+}
+
+/// `base32 -d` (RFC 4648 alphabet; padding optional).
+fn base32(input: &[u8]) -> Option<Vec<u8>> {
+    let compact: Vec<u8> = input
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
+        .map(|b| b.to_ascii_uppercase())
+        .collect();
+    data_encoding::BASE32_NOPAD.decode(&compact).ok()
+}
+
+/// `xxd -r -p`: hex digits, whitespace ignored.
+fn hex(input: &[u8]) -> Option<Vec<u8>> {
+    let compact: Vec<u8> = input
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    data_encoding::HEXLOWER_PERMISSIVE.decode(&compact).ok()
+}
+
+/// gzip; `None` if it would write more than `limit` bytes.
+fn gunzip(input: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(input)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .ok()?;
+    (out.len() <= limit).then_some(out)
+}
+
+/// `rev`: each line's characters reversed.
+fn rev(input: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(input).ok()?;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        out.extend(body.chars().rev());
+        out.push_str(newline);
+    }
+    Some(out.into_bytes())
+}
+
+/// The escapes `printf` (its format and `%b`) and `echo -e` interpret: `\xHH`,
+/// `\0NNN` and `\NNN` octal, `\n`, `\t`, `\\` and the other C escapes. `\c`
+/// ends the output.
+fn unescape(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let digits = |from: usize, max: usize, radix: u32| -> (u32, usize) {
+        let mut value = 0u32;
+        let mut n = 0;
+        while n < max {
+            match b.get(from + n).and_then(|&c| char::from(c).to_digit(radix)) {
+                Some(d) => value = value * radix + d,
+                None => break,
+            }
+            n += 1;
+        }
+        (value, n)
+    };
+    while i < b.len() {
+        if b[i] != b'\\' || i + 1 == b.len() {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        let c = b[i + 1];
+        i += 2;
+        match c {
+            b'x' => {
+                let (v, n) = digits(i, 2, 16);
+                if n == 0 {
+                    out.extend_from_slice(b"\\x");
+                } else {
+                    out.push(v as u8);
+                    i += n;
+                }
+            }
+            b'0'..=b'7' => {
+                // `\0NNN` (echo -e, %b) and `\NNN` (printf's format).
+                let start = if c == b'0' { i } else { i - 1 };
+                let (v, n) = digits(start, 3, 8);
+                out.push((v & 0xff) as u8);
+                i = start + n;
+            }
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'v' => out.push(0x0b),
+            b'e' | b'E' => out.push(0x1b),
+            b'\\' => out.push(b'\\'),
+            b'c' => break,
+            other => {
+                out.push(b'\\');
+                out.push(other);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

