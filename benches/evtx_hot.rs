@@ -2,11 +2,18 @@
 //! shared corpus (skipped, with a note, when it is absent): every record of every
 //! chunk built into a Windows event
 //!
-//! * `evtx_hot/template`: from its template definition and values (the hunt's path);
+//! * `evtx_hot/direct`: the hunt's path: the chunk's records walked without the
+//!   crate, each built from its compiled template definition and values read here
+//!   (records the reader hands back: the crate, as below);
+//! * `evtx_hot/direct_relevant`: the same with the hunt's event-id check, which
+//!   skips irrelevant records before decoding anything;
+//! * `evtx_hot/template`: the crate parses the chunk and builds every record (its
+//!   iterator always does), the event built from the template and the crate's
+//!   values (the path before the direct read);
 //! * `evtx_hot/xml_round_trip`: rendered to XML by the evtx crate and parsed back
-//!   (the fallback, and the path before the template reader).
+//!   (the last fallback, and the path before the template reader).
 //!
-//! Chunks are in memory and parsed in each iteration, as the hunt does.
+//! Chunks are in memory; each iteration starts from their bytes, as the hunt does.
 //! `cargo bench --bench evtx_hot`.
 
 use std::hint::black_box;
@@ -15,7 +22,10 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
-use sighunt_core::sources::windows::{TemplateReader, build_evtx_event, parse_event_xml};
+use sighunt_core::sources::windows::{
+    RecordRead, TemplateReader, build_evtx_event, evtx_chunk_records, is_relevant_event_id,
+    parse_event_xml,
+};
 
 const SYSMON: &str = "sbousseaden_EVTX-ATTACK-SAMPLES_PanacheSysmon_vs_AtomicRedTeam01.evtx";
 
@@ -56,12 +66,51 @@ fn build_all(chunks: &[Vec<u8>], template: bool) -> usize {
     fields
 }
 
+/// Fields built over all records read directly (`relevant`: the hunt's id check),
+/// the crate for what the reader hands back.
+fn direct_all(chunks: &[Vec<u8>], relevant: fn(u32) -> bool) -> usize {
+    let settings = Arc::new(ParserSettings::new().indent(false));
+    let mut reader = TemplateReader::default();
+    let mut fields = 0;
+    for bytes in chunks {
+        let mut data = EvtxChunkData::new(bytes.clone(), false).unwrap();
+        reader.new_chunk();
+        let records = evtx_chunk_records(&data).unwrap();
+        let mut done = 0;
+        for r in &records {
+            match reader.read_record(&data.data, r.binxml.clone(), relevant) {
+                RecordRead::Event(ev) => fields += ev.data.len(),
+                RecordRead::Skipped => {}
+                RecordRead::Crate => break,
+            }
+            done += 1;
+        }
+        if done < records.len() {
+            let mut chunk = data.parse(settings.clone()).unwrap();
+            for record in chunk.iter().skip(done).flatten() {
+                let ev = build_evtx_event(&mut reader, &record).unwrap_or_else(|| {
+                    parse_event_xml(record.into_xml().unwrap().data.as_bytes()).unwrap()
+                });
+                fields += ev.data.len();
+            }
+        }
+    }
+    fields
+}
+
 fn bench_event_build(c: &mut Criterion) {
     let Some(chunks) = chunks() else { return };
     assert_eq!(build_all(&chunks, true), build_all(&chunks, false));
+    assert_eq!(direct_all(&chunks, |_| true), build_all(&chunks, false));
     let mut g = c.benchmark_group("evtx_hot");
     g.sample_size(10);
     g.throughput(Throughput::Bytes((chunks.len() * 65536) as u64));
+    g.bench_function("direct", |b| {
+        b.iter(|| black_box(direct_all(&chunks, |_| true)))
+    });
+    g.bench_function("direct_relevant", |b| {
+        b.iter(|| black_box(direct_all(&chunks, is_relevant_event_id)))
+    });
     g.bench_function("template", |b| {
         b.iter(|| black_box(build_all(&chunks, true)))
     });

@@ -969,6 +969,18 @@ fn outer_wrappers() -> Vec<(&'static str, Rewrite)> {
             inner.layers.insert(0, layer(outer, How::Child));
             inner
         }),
+        ("sh -c P=…; \"$P\" …", |mut c| {
+            // The program's name only in a variable the string sets.
+            let argv = c.layers[0].argv.clone();
+            let text = format!(
+                "P={}; H=${{P##*/}}; \"$P\" {} &",
+                quote_argv(&argv[..1]),
+                quote_argv(&argv[1..])
+            );
+            c.layers
+                .insert(0, layer(words(&["sh", "-c", &text]), How::Child));
+            c
+        }),
     ]
 }
 

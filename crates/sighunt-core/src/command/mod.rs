@@ -13,6 +13,7 @@ use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
 
 mod argv;
+mod expand;
 mod name_filter;
 pub mod paths;
 mod piped;
@@ -198,7 +199,9 @@ fn walk_shell_text(
     } else {
         Vec::new()
     };
-    for cmd in cmds {
+    let mut vars = expand::Vars::default();
+    for mut cmd in cmds {
+        vars.read(&mut cmd);
         let ctx = Invocation {
             words: Vec::new(),
             via: via.to_vec(),

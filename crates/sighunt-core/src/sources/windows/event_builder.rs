@@ -46,12 +46,114 @@ fn tag(name: &[u8]) -> Tag {
     }
 }
 
+/// Where the value of an element's one wanted attribute goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AttrField {
+    Provider,
+    Time,
+    ExecPid,
+    UserSid,
+    /// The `Name` of an EventData `<Data>`: kept with the element until it ends.
+    DataName,
+    Dropped,
+}
+
+/// Where the text of an element goes when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextField {
+    EventId,
+    RecordId,
+    Channel,
+    Computer,
+    /// An EventData `<Data>`: a named pair, or an unnamed value.
+    Data,
+    Message,
+    /// A leaf under UserData, named after its element (kept unless blank).
+    Leaf,
+    Dropped,
+}
+
+fn attr_field(tag: Tag) -> AttrField {
+    match tag {
+        Tag::Provider => AttrField::Provider,
+        Tag::TimeCreated => AttrField::Time,
+        Tag::Execution => AttrField::ExecPid,
+        Tag::Security => AttrField::UserSid,
+        Tag::Data => AttrField::DataName,
+        _ => AttrField::Dropped,
+    }
+}
+
+fn text_field(parent: Option<Tag>, tag: Tag, keep_text: bool, in_user_data: bool) -> TextField {
+    if !keep_text {
+        return TextField::Dropped;
+    }
+    match (parent, tag) {
+        (Some(Tag::System), Tag::EventId) => TextField::EventId,
+        (Some(Tag::System), Tag::EventRecordId) => TextField::RecordId,
+        (Some(Tag::System), Tag::Channel) => TextField::Channel,
+        (Some(Tag::System), Tag::Computer) => TextField::Computer,
+        (Some(Tag::EventData), Tag::Data) => TextField::Data,
+        (Some(Tag::RenderingInfo), Tag::Message) => TextField::Message,
+        // UserData's leaves (its wrapper element only holds them).
+        _ if in_user_data => TextField::Leaf,
+        _ => TextField::Dropped,
+    }
+}
+
+/// Stores an attribute's value (normalized as XML normalizes attribute values) in
+/// `ev`; `DataName` goes to `data_name`.
+pub(super) fn put_attr(
+    ev: &mut WinEvent,
+    field: AttrField,
+    value: String,
+    data_name: &mut Option<String>,
+) {
+    match field {
+        AttrField::Provider => ev.provider = value,
+        AttrField::Time => ev.time = parse_time(&value),
+        AttrField::ExecPid => ev.exec_pid = parse_pid(&value),
+        AttrField::UserSid => ev.user_sid = Some(value),
+        AttrField::DataName => *data_name = Some(value),
+        AttrField::Dropped => {}
+    }
+}
+
+/// Stores the whole text of an element that ended in `ev`; `data_name` is its
+/// `<Data Name=…>`, `leaf` its own name (UserData leaves).
+pub(super) fn put_text(
+    ev: &mut WinEvent,
+    field: TextField,
+    text: String,
+    data_name: Option<String>,
+    leaf: Option<&str>,
+) {
+    match field {
+        TextField::EventId => ev.event_id = text.trim().parse().ok(),
+        TextField::RecordId => ev.record_id = text.trim().parse().ok(),
+        TextField::Channel => ev.channel = text.trim().to_string(),
+        TextField::Computer => ev.computer = text.trim().to_string(),
+        TextField::Data => match data_name {
+            Some(name) => ev.data.push((name, text)),
+            None => ev.unnamed.push(text),
+        },
+        TextField::Message => ev.message = Some(text),
+        TextField::Leaf => {
+            if let Some(name) = leaf.filter(|_| !text.trim().is_empty()) {
+                ev.data.push((name.to_string(), text));
+            }
+        }
+        TextField::Dropped => {}
+    }
+}
+
 struct Open {
     tag: Tag,
     /// The element's name, kept for UserData's leaves only.
     name: Option<String>,
     data_name: Option<String>,
     keep_text: bool,
+    text_field: TextField,
     text: String,
 }
 
@@ -91,6 +193,7 @@ impl EventBuilder {
             name: in_user_data.then(|| String::from_utf8_lossy(local).into_owned()),
             data_name: None,
             keep_text,
+            text_field: text_field(parent, t, keep_text, in_user_data),
             text: String::new(),
         });
         Ok(match (parent, t) {
@@ -109,15 +212,27 @@ impl EventBuilder {
         let Some(open) = self.stack.last_mut() else {
             return;
         };
-        let ev = &mut self.ev;
-        match open.tag {
-            Tag::Provider => ev.provider = value,
-            Tag::TimeCreated => ev.time = parse_time(&value),
-            Tag::Execution => ev.exec_pid = parse_pid(&value),
-            Tag::Security => ev.user_sid = Some(value),
-            Tag::Data => open.data_name = Some(value),
-            _ => {}
-        }
+        put_attr(
+            &mut self.ev,
+            attr_field(open.tag),
+            value,
+            &mut open.data_name,
+        );
+    }
+
+    /// Where the innermost open element's wanted attribute and its text go (what a
+    /// compiled template stores without walking the elements).
+    pub(super) fn fields(&self) -> (AttrField, TextField) {
+        self.stack
+            .last()
+            .map_or((AttrField::Dropped, TextField::Dropped), |o| {
+                (attr_field(o.tag), o.text_field)
+            })
+    }
+
+    /// How many elements are open.
+    pub(super) fn depth(&self) -> usize {
+        self.stack.len()
     }
 
     /// Whether the innermost open element keeps its text.
@@ -156,28 +271,12 @@ impl EventBuilder {
 
     /// An element ended: keep its text where it belongs.
     fn keep(&mut self, open: Open) {
-        if !open.keep_text {
-            return;
-        }
-        let ev = &mut self.ev;
-        match (self.stack.last().map(|o| o.tag), open.tag) {
-            (Some(Tag::System), Tag::EventId) => ev.event_id = open.text.trim().parse().ok(),
-            (Some(Tag::System), Tag::EventRecordId) => {
-                ev.record_id = open.text.trim().parse().ok();
-            }
-            (Some(Tag::System), Tag::Channel) => ev.channel = open.text.trim().to_string(),
-            (Some(Tag::System), Tag::Computer) => ev.computer = open.text.trim().to_string(),
-            (Some(Tag::EventData), Tag::Data) => match open.data_name {
-                Some(name) => ev.data.push((name, open.text)),
-                None => ev.unnamed.push(open.text),
-            },
-            (Some(Tag::RenderingInfo), Tag::Message) => ev.message = Some(open.text),
-            _ => {
-                // UserData's leaves (its wrapper element only holds them).
-                if let Some(name) = open.name.filter(|_| !open.text.trim().is_empty()) {
-                    ev.data.push((name, open.text));
-                }
-            }
-        }
+        put_text(
+            &mut self.ev,
+            open.text_field,
+            open.text,
+            open.data_name,
+            open.name.as_deref(),
+        );
     }
 }

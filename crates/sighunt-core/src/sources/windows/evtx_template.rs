@@ -29,6 +29,7 @@ use evtx::binxml::value_variant::{BinXmlValue, FileTime, SysTime};
 
 use super::WinEvent;
 use super::event_builder::EventBuilder;
+use super::evtx_plan::{self, Plan};
 
 /// Deepest element nesting of a template read here (Windows' go 4 deep); deeper ones
 /// take the XML round trip, which bounds the walk's recursion.
@@ -38,45 +39,56 @@ const MAX_DEPTH: usize = 32;
 pub struct TemplateReader {
     /// `None`: the definition at that offset is not one this reader handles.
     templates: HashMap<u32, Option<Rc<Template>>>,
+    /// The same definitions compiled ([`Plan`]) as a record's own template, and as
+    /// an instance nested under the root; `None`: walk its elements instead.
+    /// A chunk uses a few definitions over and over: a short list beats hashing.
+    plans: Vec<(u32, Option<Rc<Plan>>)>,
+    nested_plans: Vec<(u32, Option<Rc<Plan>>)>,
     /// One record's walk budget ([`MAX_WALK_NODES`], [`MAX_WALK_BYTES`]).
     walk_nodes: usize,
     walk_bytes: usize,
+    /// Whether compiled definitions are used (tests turn them off to hold the
+    /// element walk to the round trip too).
+    compiled: bool,
 }
 
 impl Default for TemplateReader {
     fn default() -> Self {
         TemplateReader {
             templates: HashMap::new(),
+            plans: Vec::new(),
+            nested_plans: Vec::new(),
             walk_nodes: MAX_WALK_NODES,
             walk_bytes: MAX_WALK_BYTES,
+            compiled: true,
         }
     }
 }
 
 /// A template definition: its elements, the root first.
 #[derive(Debug)]
-struct Template {
-    elements: Vec<Element>,
+pub(super) struct Template {
+    pub(super) elements: Vec<Element>,
 }
 
 #[derive(Debug)]
-struct Element {
+pub(super) struct Element {
     /// The local name (no namespace prefix).
-    local: Box<str>,
+    pub(super) local: Box<str>,
     /// A substitution whose NullType value leaves this element out (MS-EVEN6 2.2.12).
-    dependency: Option<u16>,
-    attrs: Vec<Attr>,
-    children: Vec<Child>,
+    pub(super) dependency: Option<u16>,
+    pub(super) attrs: Vec<Attr>,
+    pub(super) children: Vec<Child>,
 }
 
 #[derive(Debug)]
-struct Attr {
-    local: Box<str>,
-    parts: Vec<Part>,
+pub(super) struct Attr {
+    pub(super) local: Box<str>,
+    pub(super) parts: Vec<Part>,
 }
 
-#[derive(Debug)]
-enum Part {
+#[derive(Debug, Clone)]
+pub(super) enum Part {
     /// Static text, already as XML parsing would give it back.
     Text(Box<str>),
     /// Substitution `index`; an `optional` one with an empty value writes nothing.
@@ -84,7 +96,7 @@ enum Part {
 }
 
 #[derive(Debug)]
-enum Child {
+pub(super) enum Child {
     Part(Part),
     Element(usize),
 }
@@ -92,7 +104,7 @@ enum Child {
 /// A substitution value: as the evtx crate read it (the record's own instance), or
 /// read here (an instance nested in a value: EventData, UserData).
 #[derive(Debug, Clone)]
-enum Value<'a> {
+pub(super) enum Value<'a> {
     Crate(BinXmlValue<'a>),
     /// A SID read here (the crate's SID type cannot be made outside it).
     Sid(&'a [u8]),
@@ -117,6 +129,8 @@ impl TemplateReader {
     /// A new chunk: the definitions of the last one no longer apply.
     pub fn new_chunk(&mut self) {
         self.templates.clear();
+        self.plans.clear();
+        self.nested_plans.clear();
     }
 
     /// The event of a record that is one instance of the template at `def_offset` in
@@ -129,18 +143,104 @@ impl TemplateReader {
         values: &[BinXmlValue<'_>],
     ) -> Option<WinEvent> {
         let values: Vec<Value<'_>> = values.iter().cloned().map(Value::Crate).collect();
+        self.build_values(chunk, def_offset, &values)
+    }
+
+    /// [`TemplateReader::build`] of values read here: the compiled definition first,
+    /// the element walk where that does not apply.
+    fn build_values(
+        &mut self,
+        chunk: &[u8],
+        def_offset: u32,
+        values: &[Value<'_>],
+    ) -> Option<WinEvent> {
+        if let Some(plan) = self
+            .plan(chunk, def_offset, false)
+            .filter(|_| self.compiled)
+        {
+            let mut ev = WinEvent::default();
+            if evtx_plan::run(&mut self.walk(chunk), &plan, values, &mut ev, 0).is_some() {
+                return Some(ev);
+            }
+        }
         let template = self.template(chunk, def_offset)?;
         let mut builder = EventBuilder::default();
+        self.walk(chunk)
+            .walk(&template, 0, values, &mut builder, 0)?;
+        Some(builder.finish())
+    }
+
+    /// One record's walk, with the record's budget.
+    fn walk<'r, 'c>(&'r mut self, chunk: &'c [u8]) -> Walk<'r, 'c> {
         let (nodes_left, bytes_left) = (self.walk_nodes, self.walk_bytes);
-        let mut walker = Walker {
+        Walk {
             reader: self,
             chunk,
             scratch: String::new(),
             nodes_left,
             bytes_left,
+        }
+    }
+
+    /// The record whose BinXML is `chunk[binxml]`, read without the evtx crate: a
+    /// record of the standard System layout whose event id `relevant` refuses is
+    /// skipped before anything is built (its values are not even decoded).
+    pub fn read_record(
+        &mut self,
+        chunk: &[u8],
+        binxml: std::ops::Range<usize>,
+        relevant: fn(u32) -> bool,
+    ) -> RecordRead {
+        let Some(bytes @ [0x0f, _, _, _, 0x0c, ..]) = chunk.get(binxml.clone()) else {
+            return RecordRead::Crate;
         };
-        walker.walk(&template, 0, &values, &mut builder, 0)?;
-        Some(builder.finish())
+        let mut c = Cursor {
+            data: chunk,
+            pos: binxml.start + 5,
+            end: binxml.start + bytes.len(),
+        };
+        let Ok(instance) = read_instance_raw(&mut c) else {
+            return RecordRead::Crate;
+        };
+        // A fragment of exactly one instance: nothing but its end may follow.
+        if !matches!(chunk.get(c.pos..binxml.end), Some([] | [0x00, ..])) {
+            return RecordRead::Crate;
+        }
+        if standard_layout_event_id(&instance).is_some_and(|id| !relevant(id)) {
+            return RecordRead::Skipped;
+        }
+        let Some(values) = instance.values() else {
+            return RecordRead::Crate;
+        };
+        match self.build_values(chunk, instance.def_offset, &values) {
+            Some(ev) => RecordRead::Event(ev),
+            None => RecordRead::Crate,
+        }
+    }
+
+    /// The compiled definition at `def_offset` (as a record's own template, or
+    /// `nested` under the root), compiled on first use.
+    fn plan(&mut self, chunk: &[u8], def_offset: u32, nested: bool) -> Option<Rc<Plan>> {
+        let known = if nested {
+            &self.nested_plans
+        } else {
+            &self.plans
+        };
+        if let Some((_, p)) = known.iter().find(|(at, _)| *at == def_offset) {
+            return p.clone();
+        }
+        if known.len() >= MAX_TEMPLATES_PER_CHUNK {
+            return None;
+        }
+        let template = self.template(chunk, def_offset)?;
+        let plan = evtx_plan::compile(&template, nested).ok().map(Rc::new);
+        let known = if nested {
+            &mut self.nested_plans
+        } else {
+            &mut self.plans
+        };
+        known.push((def_offset, plan.clone()));
+        plan
     }
 
     /// The definition at `def_offset`, read on first use.
@@ -157,8 +257,21 @@ impl TemplateReader {
     }
 }
 
+/// What [`TemplateReader::read_record`] made of a record.
+// Returned once per record and moved straight on: boxing the event would cost an
+// allocation per record to save a copy nobody makes.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum RecordRead {
+    /// Its event id is not one sighunt maps.
+    Skipped,
+    Event(WinEvent),
+    /// Not read here: let the evtx crate read it.
+    Crate,
+}
+
 /// One record's walk over its template(s).
-struct Walker<'r, 'c> {
+pub(super) struct Walk<'r, 'c> {
     reader: &'r mut TemplateReader,
     chunk: &'c [u8],
     scratch: String,
@@ -167,17 +280,57 @@ struct Walker<'r, 'c> {
     bytes_left: usize,
 }
 
-impl<'c> Walker<'_, 'c> {
+impl<'c> Walk<'_, 'c> {
     /// Counts one node visited; `None` once the record's budget is spent.
-    fn visit(&mut self) -> Option<()> {
+    pub(super) fn visit(&mut self) -> Option<()> {
         self.nodes_left = self.nodes_left.checked_sub(1)?;
         Some(())
     }
 
     /// Counts `bytes` written; `None` once the record's budget is spent.
-    fn wrote(&mut self, bytes: usize) -> Option<()> {
+    pub(super) fn wrote(&mut self, bytes: usize) -> Option<()> {
         self.bytes_left = self.bytes_left.checked_sub(bytes)?;
         Some(())
+    }
+
+    /// A BinXML value under the root run as its compiled definition (see
+    /// [`Walk::nested`]); `None`: walk the record's elements instead.
+    pub(super) fn nested_plan(
+        &mut self,
+        bytes: &'c [u8],
+        ev: &mut WinEvent,
+        nesting: usize,
+    ) -> Option<()> {
+        let (def_offset, values) = self.nested_instance(bytes, nesting)?;
+        let plan = self
+            .reader
+            .plan(self.chunk, def_offset, true)
+            .filter(|_| self.reader.compiled)?;
+        evtx_plan::run(self, &plan, &values, ev, nesting + 1)
+    }
+
+    /// The instance of a BinXML value `bytes` inside the chunk: its definition's
+    /// offset and values.
+    fn nested_instance(&self, bytes: &'c [u8], nesting: usize) -> Option<(u32, Vec<Value<'c>>)> {
+        if nesting >= MAX_NESTING {
+            return None;
+        }
+        let start = (bytes.as_ptr() as usize).checked_sub(self.chunk.as_ptr() as usize)?;
+        let end = start.checked_add(bytes.len())?;
+        if end > self.chunk.len() || !matches!(bytes, [0x0f, _, _, _, 0x0c, ..]) {
+            return None;
+        }
+        let mut c = Cursor {
+            data: self.chunk,
+            pos: start + 5,
+            end,
+        };
+        let instance = read_instance_raw(&mut c).ok()?;
+        // Nothing but the end of the fragment may follow.
+        if !matches!(self.chunk.get(c.pos..end)?, [] | [0x00, ..]) {
+            return None;
+        }
+        Some((instance.def_offset, instance.values()?))
     }
 
     /// Writes element `at` of `t` and what is under it into `builder`.
@@ -199,27 +352,29 @@ impl<'c> Walker<'_, 'c> {
                 .filter(|a| a.local.as_bytes() == wanted)
             {
                 // An attribute whose parts all write nothing is left out.
-                self.scratch.clear();
+                let mut scratch = std::mem::take(&mut self.scratch);
+                scratch.clear();
                 let mut present = false;
                 for part in &attr.parts {
                     match part {
                         Part::Text(text) => {
                             present = true;
-                            self.scratch.push_str(text);
+                            scratch.push_str(text);
                         }
                         Part::Sub { .. } => {
                             if let Some(value) = resolve(part, values) {
                                 present = true;
-                                push_value(&mut self.scratch, value)?;
+                                push_value(&mut scratch, value)?;
                             }
                         }
                     }
                 }
                 self.visit()?;
-                self.wrote(self.scratch.len())?;
+                self.wrote(scratch.len())?;
                 if present {
-                    builder.attribute(normalize_attribute(&self.scratch));
+                    builder.attribute(normalize_attribute(scratch.clone()));
                 }
+                self.scratch = scratch;
             }
         }
         for child in &element.children {
@@ -241,7 +396,8 @@ impl<'c> Walker<'_, 'c> {
                             let written = out.len().saturating_sub(before);
                             self.wrote(written)?;
                         }
-                        None => check_value(value)?,
+                        None if writes_as_text(value) => {}
+                        None => return None,
                     },
                 },
                 Child::Element(child) => {
@@ -259,7 +415,7 @@ impl<'c> Walker<'_, 'c> {
         }
         // XML parsing reads every line end as `\n`.
         if let Some(text) = builder.text_mut().filter(|s| s.contains('\r')) {
-            *text = text.replace("\r\n", "\n").replace('\r', "\n");
+            *text = unix_line_ends(text);
         }
         builder.close().ok()?;
         Some(())
@@ -274,32 +430,38 @@ impl<'c> Walker<'_, 'c> {
         builder: &mut EventBuilder,
         nesting: usize,
     ) -> Option<()> {
-        if nesting >= MAX_NESTING {
-            return None;
-        }
-        let start = (bytes.as_ptr() as usize).checked_sub(self.chunk.as_ptr() as usize)?;
-        let end = start.checked_add(bytes.len())?;
-        if end > self.chunk.len() || !matches!(bytes, [0x0f, _, _, _, 0x0c, ..]) {
-            return None;
-        }
-        let mut c = Cursor {
-            data: self.chunk,
-            pos: start + 5,
-            end,
-        };
-        let (def_offset, values) = read_instance(&mut c).ok()?;
-        // Nothing but the end of the fragment may follow.
-        if !matches!(self.chunk.get(c.pos..end)?, [] | [0x00, ..]) {
-            return None;
-        }
+        let (def_offset, values) = self.nested_instance(bytes, nesting)?;
         let template = self.reader.template(self.chunk, def_offset)?;
         self.walk(&template, 0, &values, builder, nesting + 1)
     }
 }
 
-/// A template instance after its token: the definition's offset (skipping the
-/// definition when it is stored right there) and the values.
-fn read_instance<'c>(c: &mut Cursor<'c>) -> Result<(u32, Vec<Value<'c>>), Unsupported> {
+/// A template instance as stored: its definition's offset, the value descriptors
+/// (size u16, type u8, padding u8 each) and the values, back to back.
+struct RawInstance<'c> {
+    def_offset: u32,
+    descriptors: &'c [u8],
+    values: &'c [u8],
+}
+
+impl<'c> RawInstance<'c> {
+    /// The values, each as the crate reads it; `None` for a type not read here.
+    fn values(&self) -> Option<Vec<Value<'c>>> {
+        let mut at = 0;
+        let mut values = Vec::with_capacity(self.descriptors.len() / 4);
+        for d in self.descriptors.chunks_exact(4) {
+            let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
+            let bytes = self.values.get(at..at + size)?;
+            at += size;
+            values.push(raw_value(d[2], bytes)?);
+        }
+        Some(values)
+    }
+}
+
+/// A template instance after its token (skipping the definition when it is stored
+/// right there); the cursor ends after its values.
+fn read_instance_raw<'c>(c: &mut Cursor<'c>) -> Result<RawInstance<'c>, Unsupported> {
     c.skip(1 + 4)?; // a constant, the template id
     let def_offset = c.u32()?;
     if def_offset as usize == c.pos {
@@ -309,13 +471,42 @@ fn read_instance<'c>(c: &mut Cursor<'c>) -> Result<(u32, Vec<Value<'c>>), Unsupp
     }
     let count = c.u32()? as usize;
     let descriptors = c.bytes(count.checked_mul(4).ok_or(Unsupported("count"))?)?;
-    let mut values = Vec::with_capacity(count);
-    for d in descriptors.chunks_exact(4) {
-        let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
-        let bytes = c.bytes(size)?;
-        values.push(raw_value(d[2], bytes).ok_or(Unsupported("value type"))?);
+    let total = descriptors
+        .chunks_exact(4)
+        .map(|d| usize::from(u16::from_le_bytes([d[0], d[1]])))
+        .sum();
+    let values = c.bytes(total)?;
+    Ok(RawInstance {
+        def_offset,
+        descriptors,
+        values,
+    })
+}
+
+/// The event id of an instance of the standard System template, read from its
+/// descriptors and one value (what `evtx::standard_layout_event_id` reads from the
+/// crate's values: Level, Opcode u8; Task, EventID u16; Qualifiers null or u16;
+/// Keywords hex64; TimeCreated FILETIME; EventRecordID u64 at index 10); `None`
+/// for any other layout.
+fn standard_layout_event_id(instance: &RawInstance<'_>) -> Option<u32> {
+    let d = instance.descriptors.get(..11 * 4)?;
+    let ty = |i: usize| d[i * 4 + 2];
+    let size = |i: usize| u16::from_le_bytes([d[i * 4], d[i * 4 + 1]]);
+    let is = |i: usize, t: u8, s: u16| ty(i) == t && size(i) == s;
+    let layout = is(0, 0x04, 1)
+        && is(1, 0x04, 1)
+        && is(2, 0x06, 2)
+        && is(3, 0x06, 2)
+        && (ty(4) == 0x00 || is(4, 0x06, 2))
+        && (is(5, 0x15, 8) || is(5, 0x10, 8))
+        && is(6, 0x11, 8)
+        && is(10, 0x0a, 8);
+    if !layout {
+        return None;
     }
-    Ok((def_offset, values))
+    let before: usize = (0..3).map(|i| usize::from(size(i))).sum();
+    let id = instance.values.get(before..before + 2)?;
+    Some(u32::from(u16::from_le_bytes([id[0], id[1]])))
 }
 
 /// A value of type `ty` stored in `bytes`, as the crate reads it.
@@ -377,7 +568,7 @@ fn optional_empty(value: &Value<'_>) -> bool {
 }
 
 /// The value `part` stands for: `None` when it writes nothing.
-fn resolve<'v, 'a>(part: &Part, values: &'v [Value<'a>]) -> Option<&'v Value<'a>> {
+pub(super) fn resolve<'v, 'a>(part: &Part, values: &'v [Value<'a>]) -> Option<&'v Value<'a>> {
     match part {
         Part::Text(_) => None,
         Part::Sub { index, optional } => values
@@ -387,11 +578,11 @@ fn resolve<'v, 'a>(part: &Part, values: &'v [Value<'a>]) -> Option<&'v Value<'a>
 }
 
 /// An attribute value as XML parsing normalizes it: each line end and tab a space.
-fn normalize_attribute(value: &str) -> String {
-    if value.contains(['\r', '\n', '\t']) {
+pub(super) fn normalize_attribute(value: String) -> String {
+    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\t')) {
         value.replace("\r\n", " ").replace(['\r', '\n', '\t'], " ")
     } else {
-        value.to_string()
+        value
     }
 }
 
@@ -407,30 +598,149 @@ fn xml_char(c: char) -> char {
 
 /// UTF-16LE text as it comes back from the renderer's XML (a lone surrogate is `_`).
 fn push_utf16(out: &mut String, bytes: &[u8]) {
-    // Most values are printable ASCII: copied as bytes, without decoding each unit.
-    let plain = |u: &[u8]| u[1] == 0 && (0x20..0x80).contains(&u[0]);
-    if bytes.chunks_exact(2).all(plain) {
-        let mut text = std::mem::take(out).into_bytes();
-        text.extend(bytes.chunks_exact(2).map(|u| u[0]));
-        // Only ASCII was added to valid UTF-8.
-        *out = String::from_utf8(text).unwrap_or_default();
-        return;
+    // Most values are printable ASCII: copied 64 units at a time through a buffer on
+    // the stack, without decoding each unit; from the first other unit on, decoded.
+    out.reserve(bytes.len() / 2);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        for u in rest.chunks_exact(2).take(64) {
+            // Tab and line ends are kept as they are (xml_char), like printable ASCII.
+            if u[1] != 0 || !(matches!(u[0], 0x20..0x80 | b'\t' | b'\n' | b'\r')) {
+                break;
+            }
+            buf[n] = u[0];
+            n += 1;
+        }
+        // Printable ASCII is UTF-8.
+        out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+        rest = &rest[n * 2..];
+        if n < 64 {
+            break;
+        }
     }
-    let units = bytes
-        .chunks_exact(2)
-        .map(|u| u16::from_le_bytes([u[0], u[1]]));
-    out.extend(char::decode_utf16(units).map(|c| c.map_or('_', xml_char)));
+    if rest.len() >= 2 {
+        let units = rest
+            .chunks_exact(2)
+            .map(|u| u16::from_le_bytes([u[0], u[1]]));
+        out.extend(char::decode_utf16(units).map(|c| c.map_or('_', xml_char)));
+    }
+}
+
+/// `text` with each `\r\n` and lone `\r` as `\n`, as XML parsing reads line ends.
+pub(super) fn unix_line_ends(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\r') {
+        out.push_str(&rest[..at]);
+        out.push('\n');
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('\n') {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `v` in decimal, without the formatting machinery.
+fn push_decimal(out: &mut String, v: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut v = v;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+fn push_signed(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_decimal(out, v.unsigned_abs());
+}
+
+/// `0x` and `v` in lowercase hex, as the renderer writes hex values.
+fn push_hex(out: &mut String, v: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 18];
+    let mut at = buf.len();
+    let mut v = v;
+    loop {
+        at -= 1;
+        buf[at] = DIGITS[(v & 0xf) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str("0x");
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
+}
+
+/// A GUID as the renderer writes it: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`, the
+/// first three groups little-endian, lowercase.
+fn push_guid(out: &mut String, b: &[u8; 16]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let mut text = [b'-'; 38];
+    text[0] = b'{';
+    text[37] = b'}';
+    let mut n = 1;
+    for (i, &at) in ORDER.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            n += 1;
+        }
+        text[n] = DIGITS[usize::from(b[at] >> 4)];
+        text[n + 1] = DIGITS[usize::from(b[at] & 0xf)];
+        n += 2;
+    }
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// Whether [`push_value`] writes `value` (the rest take the round trip).
-fn check_value(value: &Value<'_>) -> Option<()> {
-    push_value(&mut String::new(), value)
+pub(super) fn writes_as_text(value: &Value<'_>) -> bool {
+    use BinXmlValue as V;
+    match value {
+        Value::Sid(_) => true,
+        Value::Crate(v) => matches!(
+            v,
+            V::NullType
+                | V::StringType(_)
+                | V::AnsiStringType(_)
+                | V::Int8Type(_)
+                | V::UInt8Type(_)
+                | V::Int16Type(_)
+                | V::UInt16Type(_)
+                | V::Int32Type(_)
+                | V::UInt32Type(_)
+                | V::Int64Type(_)
+                | V::UInt64Type(_)
+                | V::BoolType(_)
+                | V::HexInt32Type(_)
+                | V::HexInt64Type(_)
+                | V::Real32Type(_)
+                | V::Real64Type(_)
+                | V::BinaryType(_)
+                | V::GuidType(_)
+                | V::FileTimeType(_)
+                | V::SysTimeType(_)
+                | V::SidType(_)
+        ),
+    }
 }
 
 /// `value`'s text as the renderer writes it; `None` for the values it writes some
 /// other way (arrays repeat their element, nested BinXML outside element content).
 /// `SizeT` is left out: the crate writes it in decimal or hex depending on its path.
-fn push_value(out: &mut String, value: &Value<'_>) -> Option<()> {
+pub(super) fn push_value(out: &mut String, value: &Value<'_>) -> Option<()> {
     use BinXmlValue as V;
     let value = match value {
         Value::Sid(bytes) => {
@@ -450,23 +760,56 @@ fn push_value(out: &mut String, value: &Value<'_>) -> Option<()> {
             out.extend(s.chars().map(xml_char));
             Ok(())
         }
-        V::Int8Type(v) => write!(out, "{v}"),
-        V::UInt8Type(v) => write!(out, "{v}"),
-        V::Int16Type(v) => write!(out, "{v}"),
-        V::UInt16Type(v) => write!(out, "{v}"),
-        V::Int32Type(v) => write!(out, "{v}"),
-        V::UInt32Type(v) => write!(out, "{v}"),
-        V::Int64Type(v) => write!(out, "{v}"),
-        V::UInt64Type(v) => write!(out, "{v}"),
+        V::Int8Type(v) => {
+            push_signed(out, i64::from(*v));
+            Ok(())
+        }
+        V::Int16Type(v) => {
+            push_signed(out, i64::from(*v));
+            Ok(())
+        }
+        V::Int32Type(v) => {
+            push_signed(out, i64::from(*v));
+            Ok(())
+        }
+        V::Int64Type(v) => {
+            push_signed(out, *v);
+            Ok(())
+        }
+        V::UInt8Type(v) => {
+            push_decimal(out, u64::from(*v));
+            Ok(())
+        }
+        V::UInt16Type(v) => {
+            push_decimal(out, u64::from(*v));
+            Ok(())
+        }
+        V::UInt32Type(v) => {
+            push_decimal(out, u64::from(*v));
+            Ok(())
+        }
+        V::UInt64Type(v) => {
+            push_decimal(out, *v);
+            Ok(())
+        }
         V::BoolType(v) => write!(out, "{v}"),
-        V::HexInt32Type(v) => write!(out, "0x{v:x}"),
-        V::HexInt64Type(v) => write!(out, "0x{v:x}"),
+        V::HexInt32Type(v) => {
+            push_hex(out, u64::from(*v));
+            Ok(())
+        }
+        V::HexInt64Type(v) => {
+            push_hex(out, *v);
+            Ok(())
+        }
+        V::GuidType(g) => {
+            push_guid(out, g);
+            Ok(())
+        }
         // The crate's own text for these (its Display differs from its XML only in how
         // strings are escaped).
         V::Real32Type(_)
         | V::Real64Type(_)
         | V::BinaryType(_)
-        | V::GuidType(_)
         | V::FileTimeType(_)
         | V::SysTimeType(_)
         | V::SidType(_) => write!(out, "{value}"),
@@ -495,7 +838,7 @@ fn push_sid(out: &mut String, b: &[u8]) {
 
 /// Why a template definition is not read here (the record is rendered instead).
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Unsupported(&'static str);
+pub(super) struct Unsupported(pub(super) &'static str);
 
 /// Reads the template definition at `offset` in `chunk`.
 fn read_template(chunk: &[u8], offset: u32) -> Result<Template, Unsupported> {

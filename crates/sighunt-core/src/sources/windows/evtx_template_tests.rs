@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 
-use super::super::evtx::build_evtx_event;
+use super::super::evtx::{build_evtx_event, standard_event_id};
+use super::super::evtx_records::chunk_records;
+use super::super::map::is_relevant_event_id;
 use super::super::parse_event_xml;
 use super::*;
 
@@ -47,53 +49,128 @@ fn corpus_evtx() -> Vec<PathBuf> {
     found
 }
 
-/// (fast, fallback) counts over the chunks of `bytes` (file header first), each
-/// record built both ways and compared.
-fn compare_chunks(label: &str, chunks: &mut dyn Iterator<Item = EvtxChunkData>) -> (usize, usize) {
-    let (mut fast, mut fallback) = (0, 0);
-    let mut reader = TemplateReader::default();
+/// Counts of the ways records were built, over the chunks compared.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Read from the chunk, built from the compiled definition or the walk.
+    direct: usize,
+    /// Read from the chunk and built by the element walk alone.
+    walked: usize,
+    /// Left to the crate by the direct read (then: walk over the crate's values,
+    /// or the XML round trip).
+    to_crate: usize,
+    /// Built by the walk from the crate's values.
+    crate_template: usize,
+    /// Only the XML round trip could build it.
+    round_trip: usize,
+    /// Skipped by the direct read for their event id.
+    skipped: usize,
+}
+
+/// Every record of `chunks` built every way there is and compared with the XML
+/// round trip (the evtx crate's renderer, parsed back): the direct read (compiled
+/// definitions, the element walk), the walk alone, the walk over the crate's
+/// values; the direct walk of the chunk's records against the crate's iterator;
+/// the direct id check against the crate-value one.
+fn compare_chunks(label: &str, chunks: &mut dyn Iterator<Item = EvtxChunkData>) -> Counts {
+    let mut n = Counts::default();
+    let (mut direct, mut walk_only, mut from_crate) = (
+        TemplateReader::default(),
+        TemplateReader {
+            compiled: false,
+            ..TemplateReader::default()
+        },
+        TemplateReader::default(),
+    );
     for mut data in chunks {
+        let walked = chunk_records(&data);
         let Ok(mut chunk) = data.parse(Arc::new(ParserSettings::new().indent(false))) else {
             continue;
         };
-        reader.new_chunk();
+        for reader in [&mut direct, &mut walk_only, &mut from_crate] {
+            reader.new_chunk();
+        }
+        let mut seen = Vec::new();
         for record in chunk.iter().flatten() {
             let id = record.event_record_id;
-            let built = build_evtx_event(&mut reader, &record);
+            let start = record.binxml_offset as usize;
+            let binxml = start..start + record.binxml_size as usize;
+            seen.push((id, binxml.clone()));
             let rendered = record
+                .clone()
                 .into_xml()
                 .map_err(|e| e.to_string())
                 .and_then(|r| parse_event_xml(r.data.as_bytes()));
-            match built {
-                Some(ev) => {
-                    fast += 1;
-                    assert_eq!(Ok(ev), rendered, "{label}: record {id}");
+            match direct.read_record(record.chunk.data, binxml.clone(), |_| true) {
+                RecordRead::Event(ev) => {
+                    n.direct += 1;
+                    assert_eq!(Ok(ev), rendered, "{label}: record {id} (direct)");
                 }
-                None => fallback += 1,
+                RecordRead::Crate => n.to_crate += 1,
+                RecordRead::Skipped => panic!("{label}: record {id} skipped with no id refused"),
+            }
+            match walk_only.read_record(record.chunk.data, binxml.clone(), |_| true) {
+                RecordRead::Event(ev) => {
+                    n.walked += 1;
+                    assert_eq!(Ok(ev), rendered, "{label}: record {id} (walk)");
+                }
+                RecordRead::Crate | RecordRead::Skipped => {}
+            }
+            // The id check before anything is built: as the crate's values say.
+            let mut probe = TemplateReader::default();
+            let skipped = matches!(
+                probe.read_record(record.chunk.data, binxml, is_relevant_event_id),
+                RecordRead::Skipped
+            );
+            let refused = standard_event_id(&record).is_some_and(|id| !is_relevant_event_id(id));
+            assert_eq!(skipped, refused, "{label}: record {id} (id check)");
+            n.skipped += usize::from(skipped);
+            match build_evtx_event(&mut from_crate, &record) {
+                Some(ev) => {
+                    n.crate_template += 1;
+                    assert_eq!(Ok(ev), rendered, "{label}: record {id} (crate values)");
+                }
+                None => n.round_trip += 1,
             }
         }
+        // The direct walk of the records: the crate's, record for record.
+        let walked = walked.expect("an undamaged chunk's record headers read");
+        let walked: Vec<_> = walked
+            .into_iter()
+            .map(|r| (r.event_record_id, r.binxml))
+            .collect();
+        assert_eq!(walked, seen, "{label}: record walk");
     }
-    (fast, fallback)
+    n
 }
 
 #[test]
 fn every_corpus_record_builds_as_its_xml_does() {
-    let (mut fast, mut fallback) = (0, 0);
+    let mut total = Counts::default();
     for path in corpus_evtx() {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         let mut parser = EvtxParser::from_path(&path).unwrap();
         let mut chunks = parser.chunks().flatten();
-        let (f, b) = compare_chunks(&label, &mut chunks);
-        eprintln!("{label}: {f} records built from their template, {b} rendered");
-        assert!(f > 0, "{label}: no record took the template path");
-        fast += f;
-        fallback += b;
+        let n = compare_chunks(&label, &mut chunks);
+        eprintln!("{label}: {n:?}");
+        assert!(n.direct > 0, "{label}: no record took the direct path");
+        assert_eq!(n.walked, n.direct, "{label}: the walk alone built fewer");
+        total.direct += n.direct;
+        total.to_crate += n.to_crate;
+        total.crate_template += n.crate_template;
+        total.round_trip += n.round_trip;
+        total.skipped += n.skipped;
     }
-    eprintln!("corpus: {fast} built from templates, {fallback} rendered (fallback)");
-    // Windows' own logs are plain templates: the round trip stays the exception.
+    eprintln!("corpus: {total:?}");
+    // Windows' own logs are plain templates: the crate and the round trip stay the
+    // exception.
     assert!(
-        fallback * 20 <= fast + fallback,
-        "{fast} fast, {fallback} fallback"
+        total.to_crate * 20 <= total.direct + total.to_crate,
+        "{total:?}"
+    );
+    assert!(
+        total.round_trip * 20 <= total.crate_template + total.round_trip,
+        "{total:?}"
     );
 }
 
@@ -237,4 +314,50 @@ fn records_over_the_walk_budget_fall_back() {
     for mut tight in [few_nodes, few_bytes] {
         assert_eq!(count(&mut tight), 0, "{}", path.display());
     }
+}
+
+/// The hand-written writers against the standard library's formatting and
+/// replacing, on edge values.
+#[test]
+fn value_writers_agree_with_std() {
+    for v in [0u64, 1, 9, 10, 99, 4688, u64::from(u32::MAX), u64::MAX] {
+        let (mut dec, mut hex) = (String::new(), String::new());
+        push_decimal(&mut dec, v);
+        push_hex(&mut hex, v);
+        assert_eq!(dec, v.to_string());
+        assert_eq!(hex, format!("0x{v:x}"));
+    }
+    for v in [0i64, -1, 1, i64::MIN, i64::MAX, -4688] {
+        let mut dec = String::new();
+        push_signed(&mut dec, v);
+        assert_eq!(dec, v.to_string());
+    }
+    for text in [
+        "",
+        "a",
+        "\r",
+        "\r\n",
+        "\n\r",
+        "a\r\r\nb\rc\n",
+        "\r\r",
+        "é\r\nü",
+    ] {
+        assert_eq!(
+            unix_line_ends(text),
+            text.replace("\r\n", "\n").replace('\r', "\n"),
+            "{text:?}"
+        );
+    }
+    // UTF-16: ASCII runs longer than the copy buffer, controls, a lone surrogate.
+    let long: String = "x\tyz\r\n".repeat(40) + "é" + &"w".repeat(70);
+    for text in [long.as_str(), "", "plain", "a\u{1}b", "\u{fffe}"] {
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let mut out = String::new();
+        push_utf16(&mut out, &bytes);
+        let want: String = text.chars().map(xml_char).collect();
+        assert_eq!(out, want, "{text:?}");
+    }
+    let mut out = String::from("k=");
+    push_utf16(&mut out, &[0x41, 0, 0x00, 0xd8, 0x42, 0]);
+    assert_eq!(out, "k=A_B");
 }

@@ -17,6 +17,8 @@
 
 mod event_builder;
 mod evtx;
+mod evtx_plan;
+mod evtx_records;
 mod evtx_template;
 mod json;
 mod map;
@@ -27,7 +29,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 pub use evtx::{
     EvtxVisitor, build_evtx_event, read_evtx, read_evtx_records, read_with as read_evtx_with,
 };
-pub use evtx_template::TemplateReader;
+pub use evtx_records::{RawRecord, chunk_records as evtx_chunk_records};
+pub use evtx_template::{RecordRead, TemplateReader};
 pub use json::{
     JsonSplitter, WinJsonParser, certainly_irrelevant, ranged as json_ranged, read_json,
     win_event_from_json,

@@ -1,0 +1,196 @@
+//! Shell variables a text sets to literals, put back where it uses them.
+//!
+//! `N=no; H=hup; $N$H /tmp/x` and `export P=/dev/shm/.k; nohup "$P" &` run
+//! `nohup /tmp/x` and `nohup /dev/shm/.k`, but no word of the text says so. The
+//! parser keeps `$N` verbatim (it is not an interpreter); this replaces `$NAME` and
+//! `${NAME}` by the literal the same text assigned before, in text order. Anything
+//! else (`${N:-x}`, `$1`, a variable the text did not set, a value from a command
+//! substitution) stays as written.
+
+use crate::shell::SimpleCommand;
+
+/// Most variables remembered from one text.
+const MAX_VARS: usize = 64;
+/// Longest value remembered (and longest word an expansion may build).
+const MAX_VALUE: usize = 4096;
+
+/// The literal variables of one shell text, as far as it has been read.
+#[derive(Debug, Default)]
+pub struct Vars {
+    set: Vec<(String, String)>,
+}
+
+impl Vars {
+    /// Reads `cmd`: remembers what it assigns (a top-level command of only
+    /// assignments, or `export`/`readonly`/`declare`/`local`/`typeset` of
+    /// `NAME=value`), and expands its words. Returns whether a word changed.
+    pub fn read(&mut self, cmd: &mut SimpleCommand) -> bool {
+        let mut changed = false;
+        if !self.set.is_empty() {
+            for w in &mut cmd.words {
+                if let Some(expanded) = self.expand(w) {
+                    *w = expanded;
+                    changed = true;
+                }
+            }
+        }
+        // A subshell's or substitution's assignments do not outlive it.
+        if cmd.depth > 0 {
+            return changed;
+        }
+        let program = cmd.words.first().map(String::as_str);
+        let assignments: Vec<String> = match program {
+            None => cmd.assignments.clone(),
+            Some("export" | "readonly" | "declare" | "local" | "typeset") => cmd.words[1..]
+                .iter()
+                .filter(|w| !w.starts_with('-'))
+                .cloned()
+                .collect(),
+            Some(_) => return changed,
+        };
+        for a in assignments {
+            let Some((name, value)) = a.split_once('=') else {
+                continue;
+            };
+            let name = name.strip_suffix('+').unwrap_or(name);
+            if !is_name(name) {
+                continue;
+            }
+            let value = self.expand(value).unwrap_or_else(|| value.to_string());
+            // A value built by a command or another expansion is unknown: forget it.
+            self.set.retain(|(n, _)| n != name);
+            if value.contains("$(") || value.contains('`') || value.len() > MAX_VALUE {
+                continue;
+            }
+            if self.set.len() < MAX_VARS {
+                self.set.push((name.to_string(), value));
+            }
+        }
+        changed
+    }
+
+    /// `word` with the known variables replaced; `None` if none is used.
+    fn expand(&self, word: &str) -> Option<String> {
+        if !word.contains('$') {
+            return None;
+        }
+        let mut out = String::with_capacity(word.len());
+        let mut rest = word;
+        let mut changed = false;
+        while let Some(at) = rest.find('$') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            let (name, used) = if let Some(braced) = after.strip_prefix('{') {
+                match braced.find('}') {
+                    Some(end) if is_name(&braced[..end]) => (&braced[..end], end + 2),
+                    _ => ("", 0),
+                }
+            } else {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                if is_name(&after[..end]) {
+                    (&after[..end], end)
+                } else {
+                    ("", 0)
+                }
+            };
+            match self.set.iter().rev().find(|(n, _)| n == name) {
+                Some((_, value)) if used > 0 && out.len() + value.len() <= MAX_VALUE => {
+                    out.push_str(value);
+                    rest = &after[used..];
+                    changed = true;
+                }
+                _ => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        changed.then_some(out)
+    }
+}
+
+/// A shell variable name: a letter or `_`, then letters, digits or `_`.
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell;
+
+    fn expanded(text: &str) -> Vec<Vec<String>> {
+        let mut vars = Vars::default();
+        shell::parse(text)
+            .into_iter()
+            .map(|mut c| {
+                vars.read(&mut c);
+                c.words
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn literals_set_before_are_put_back() {
+        assert_eq!(
+            expanded("N=no; H=hup; $N$H /tmp/x &"),
+            [["nohup", "/tmp/x"]]
+        );
+        assert_eq!(
+            expanded("export P=/dev/shm/.k; nohup \"${P}\" 1"),
+            [
+                vec!["export", "P=/dev/shm/.k"],
+                vec!["nohup", "/dev/shm/.k", "1"]
+            ]
+        );
+        assert_eq!(expanded("A=/tmp; B=$A/x; nohup $B"), [["nohup", "/tmp/x"]]);
+        assert_eq!(expanded("N=x; N=no; ${N}hup y"), [["nohup", "y"]]);
+        assert_eq!(expanded("T=''; trap \"$T\" HUP"), [["trap", "", "HUP"]]);
+    }
+
+    #[test]
+    fn what_the_text_does_not_set_stays_as_written() {
+        assert_eq!(expanded("$N$H /tmp/x"), [["$N$H", "/tmp/x"]]);
+        assert_eq!(
+            expanded("N=no; ${N:-x}hup $1 $@ $$"),
+            [["${N:-x}hup", "$1", "$@", "$$"]]
+        );
+        assert_eq!(
+            expanded("N=$(cat f); $N /tmp/x"),
+            [vec!["cat", "f"], vec!["$N", "/tmp/x"]]
+        );
+        // Set in a subshell: gone after it.
+        assert_eq!(expanded("(N=nohup); $N /tmp/x"), [["$N", "/tmp/x"]]);
+        // An assignment before a command is the command's environment only.
+        assert_eq!(
+            expanded("N=nohup true; $N /tmp/x"),
+            [vec!["true"], vec!["$N", "/tmp/x"]]
+        );
+        // Used before it is set.
+        assert_eq!(expanded("$N /tmp/x; N=nohup"), [["$N", "/tmp/x"]]);
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let mut vars = Vars::default();
+        let mut text = String::new();
+        for i in 0..200 {
+            text.push_str(&format!("V{i}=x; "));
+        }
+        for mut c in shell::parse(&text) {
+            vars.read(&mut c);
+        }
+        assert_eq!(vars.set.len(), MAX_VARS);
+        // The 4 KiB cap on what an expansion builds: the second use stays.
+        let words = expanded(&format!("W={}; echo $W$W", "y".repeat(3000)));
+        assert_eq!(words[0][1], format!("{}$W", "y".repeat(3000)));
+    }
+}
