@@ -15,9 +15,11 @@
 #     `sh -c`, split arguments, wrappers, `trap ''`/SIG_IGN), plus a 1/8-size one
 #     to show that peak RSS does not grow with the input;
 #  4. assembles an EVTX set: the shared corpus's .evtx files copied
-#     BENCH_EVTX_COPIES times (default 40, ~100 MB), and an NDJSON log: the
-#     corpus's OTRF .json exports concatenated BENCH_JSON_COPIES times (default 4,
-#     ~50 MB);
+#     BENCH_EVTX_COPIES times (default 40, ~100 MB), two attacks planted in each
+#     copy (bench/plant_evtx.py rewrites a real 4104 script block and a real Sysmon
+#     1 command line in place: error suppression plus a download cradle), and an
+#     NDJSON log: the corpus's OTRF .json exports concatenated BENCH_JSON_COPIES
+#     times (default 4, ~50 MB; its attacks are the two Empire stager launches);
 #  5. times each tool (wall clock and peak RSS with /usr/bin/time) with the files
 #     in the page cache, and prints a table: threads used, MB/s, MB/s per core
 #     (MB/s / threads) and peak RSS side by side;
@@ -25,13 +27,17 @@
 #     JSON findings against this build's on every corpus ("same findings": the
 #     contract of every optimisation).
 #
-# Chainsaw and Hayabusa are never built by this script: give their binaries as
-# $CHAINSAW / $HAYABUSA (or have them on PATH); without them their rows say "not
-# available". They run the equivalent Sigma rules of bench/sigma/rules/ (Chainsaw
-# with bench/sigma/chainsaw-mapping.yml; Hayabusa needs its rules config dir,
-# $HAYABUSA_CONFIG, default: rules/config next to the binary).
-#
-# Zircolite (a Python tool) runs when $ZIRCOLITE points at its zircolite.py.
+# Chainsaw, Hayabusa and Zircolite are never built by this script (see
+# bench/build-peers.sh): give them as $CHAINSAW / $HAYABUSA / $ZIRCOLITE (an
+# executable, or zircolite.py run with $ZIRCOLITE_PYTHON) or have them on PATH;
+# without them their rows say "not available". Each runs on all cores and on one
+# (Chainsaw --num-threads, Hayabusa --threads, Zircolite -P) the equivalent Sigma
+# rules of bench/sigma/rules/: Chainsaw with bench/sigma/chainsaw-mapping.yml (EVTX)
+# and chainsaw-mapping-jsonl.yml (the NDJSON log, read through a .jsonl link);
+# Hayabusa (EVTX only: its JSON input is Winlogbeat/Elastic-shaped, not flat
+# exports) needs its rules config dir, $HAYABUSA_CONFIG (default: rules/config next
+# to the binary). Their result column counts matching events; sighunt's counts
+# findings (one per process and attack).
 #
 # Environment: BENCH_DIR (data, default target/bench), BENCH_SIZE_MB,
 # BENCH_EVTX_COPIES, BENCH_JSON_COPIES, BENCH_RUNS (best of N, default 1),
@@ -98,19 +104,29 @@ gen "$AUDIT_SMALL" "$SMALL_MB"
 planted() { awk -F= '{s += $2} END {print s}' "$1.planted"; }
 
 # --- 4. EVTX set ---------------------------------------------------------------
+# The corpus files hold no record that silences errors *and* downloads, so two of
+# them get one such record each (bench/plant_evtx.py rewrites a real 4104 script
+# block and a real Sysmon 1 command line in place): every tool must find
+# EVTX_PLANTED = 2 x copies, and nothing else.
 EVTX="$DATA/evtx"
 evtx_src=("$CORPUS"/windows/*.evtx)
-if [ -f "${evtx_src[0]}" ]; then
-  if [ "$(cat "$EVTX.copies" 2>/dev/null)" != "$EVTX_COPIES" ]; then
-    say "assembling the EVTX set: ${#evtx_src[@]} files x $EVTX_COPIES"
-    rm -rf "$EVTX" && mkdir -p "$EVTX"
+EVTX_PLANTED=0
+if [ -f "${evtx_src[0]}" ] && command -v python3 >/dev/null; then
+  EVTX_PLANTED=$(( 2 * EVTX_COPIES ))
+  if [ "$(cat "$EVTX.copies" 2>/dev/null)" != "$EVTX_COPIES planted" ]; then
+    say "assembling the EVTX set: ${#evtx_src[@]} files x $EVTX_COPIES, 2 attacks planted per copy"
+    rm -rf "$EVTX" "$DATA/evtx-planted" && mkdir -p "$EVTX"
+    python3 "$ROOT/bench/plant_evtx.py" "$CORPUS/windows" "$DATA/evtx-planted" >&2
     for i in $(seq -w 1 "$EVTX_COPIES"); do
-      for f in "${evtx_src[@]}"; do cp "$f" "$EVTX/$i-$(basename "$f")"; done
+      for f in "${evtx_src[@]}"; do
+        src=$f; [ -f "$DATA/evtx-planted/$(basename "$f")" ] && src="$DATA/evtx-planted/$(basename "$f")"
+        cp "$src" "$EVTX/$i-$(basename "$f")"
+      done
     done
-    echo "$EVTX_COPIES" > "$EVTX.copies"
+    echo "$EVTX_COPIES planted" > "$EVTX.copies"
   fi
 else
-  say "no EVTX files under $CORPUS/windows: EVTX rows skipped"
+  say "no EVTX files under $CORPUS/windows (or no python3): EVTX rows skipped"
   EVTX=""
 fi
 
@@ -189,33 +205,63 @@ else na "ausearch -m EXECVE" auditd; fi
 
 CH=$(tool CHAINSAW chainsaw)
 HB=$(tool HAYABUSA hayabusa)
-ZL=${ZIRCOLITE:-}
+ZL=$(tool ZIRCOLITE zircolite)
+# Zircolite: bench/build-peers.sh's wrapper, or zircolite.py itself (run from its
+# own directory: it reads config/ relative to it).
+zl=()
+if [ -n "${ZIRCOLITE:-}" ] && [[ $ZIRCOLITE == *.py ]] && command -v python3 >/dev/null; then
+  zl=(env -C "$(dirname "$ZIRCOLITE")" "${ZIRCOLITE_PYTHON:-python3}" "$ZIRCOLITE")
+elif [ -n "$ZL" ]; then zl=("$ZL"); fi
+SIGMA="$ROOT/bench/sigma/rules"
+# Detections of the Sigma peers, counted per matching event.
+ch_count='echo "$(grep -c . "$OUT") detections'
+hb_count() { echo "echo \"\$(grep -c . '$DATA/hayabusa.jsonl' 2>/dev/null) detections$1\""; }
+zl_count() { echo "echo \"\$(python3 -c 'import json,sys; print(sum(r.get(\"count\", 0) for r in json.load(open(sys.argv[1]))))' '$DATA/zircolite.json' 2>/dev/null) detections$1\""; }
+# peers LABEL PATH PLANTED_NOTE KIND: Chainsaw, Hayabusa (EVTX only) and Zircolite
+# on all cores and on one.
+peers() {
+  local label=$1 path=$2 note=$3 kind=$4 j tj
+  for j in "$CORES" 1; do
+    tj=""; [ "$j" = 1 ] && tj=" -j1"
+    rm -f "$DATA/hayabusa.jsonl" "$DATA/zircolite.json"
+    if [ -n "$CH" ]; then
+      if [ "$kind" = evtx ]; then
+        measure "chainsaw hunt (Sigma)$tj" "$label" "$path" "$j" "$ch_count$note\"" -- \
+          "$CH" --num-threads "$j" hunt -q --jsonl -s "$SIGMA" --mapping "$ROOT/bench/sigma/chainsaw-mapping.yml" "$path"
+      else
+        measure "chainsaw hunt (Sigma)$tj" "$label" "$path" "$j" "$ch_count$note\"" -- \
+          "$CH" --num-threads "$j" hunt -q --jsonl --load-unknown -s "$SIGMA" --mapping "$ROOT/bench/sigma/chainsaw-mapping-jsonl.yml" "$DATA/otrf.jsonl"
+      fi
+    else na "chainsaw hunt (Sigma)$tj" "$label"; fi
+    if [ "$kind" = evtx ]; then
+      if [ -n "$HB" ]; then
+        HB_CONFIG=${HAYABUSA_CONFIG:-$(dirname "$HB")/rules/config}
+        measure "hayabusa dfir-timeline (Sigma)$tj" "$label" "$path" "$j" "$(hb_count "$note")" -- \
+          "$HB" dfir-timeline -w -q -Q -C --threads "$j" -t jsonl -d "$path" -r "$SIGMA" -c "$HB_CONFIG" -o "$DATA/hayabusa.jsonl"
+      else na "hayabusa dfir-timeline (Sigma)$tj" "$label"; fi
+    fi
+    if [ ${#zl[@]} -gt 0 ]; then
+      local zargs=(--evtx "$path"); [ "$kind" = json ] && zargs=(-j --evtx "$DATA/otrf.jsonl")
+      [ "$j" = 1 ] && zargs+=(-P)
+      measure "zircolite (Sigma)$tj" "$label" "$path" "$j" "$(zl_count "$note")" -- \
+        "${zl[@]}" "${zargs[@]}" -q --ruleset "$SIGMA" --outfile "$DATA/zircolite.json" -l "$DATA/zircolite.log"
+    else na "zircolite (Sigma)$tj" "$label"; fi
+  done
+}
+
 if [ -n "$EVTX" ]; then
-  sighunt_rows evtx "$EVTX" "$events_of"
-  if [ -n "$CH" ]; then
-    measure "chainsaw hunt (Sigma)" "evtx" "$EVTX" "$CORES" 'echo "$(grep -c . "$OUT") detections"' -- \
-      "$CH" hunt -q --jsonl -s "$ROOT/bench/sigma/rules" --mapping "$ROOT/bench/sigma/chainsaw-mapping.yml" "$EVTX"
-  else na "chainsaw hunt (Sigma)" evtx; fi
-  if [ -n "$HB" ]; then
-    HB_CONFIG=${HAYABUSA_CONFIG:-$(dirname "$HB")/rules/config}
-    measure "hayabusa dfir-timeline (Sigma)" "evtx" "$EVTX" "$CORES" "echo \"\$(grep -c . '$DATA/hayabusa.jsonl' || true) detections\"" -- \
-      "$HB" dfir-timeline -w -q -Q -C -t jsonl -d "$EVTX" -r "$ROOT/bench/sigma/rules" -c "$HB_CONFIG" -o "$DATA/hayabusa.jsonl"
-  else na "hayabusa dfir-timeline (Sigma)" evtx; fi
-  if [ -n "$ZL" ] && command -v python3 >/dev/null; then
-    measure "zircolite (Sigma)" "evtx" "$EVTX" 1 'echo "$(grep -c "\"title\"" "$DATA/zircolite.json" || true) detections"' -- \
-      python3 "$ZL" --evtx "$EVTX" --ruleset "$ROOT/bench/sigma/rules" --outfile "$DATA/zircolite.json" --nolog
-  else na "zircolite (Sigma)" evtx; fi
+  sighunt_rows evtx "$EVTX" "$events_of\" / $EVTX_PLANTED planted\""
+  peers evtx "$EVTX" " / $EVTX_PLANTED planted" evtx
 fi
 if [ -n "$JSON" ]; then
+  # Chainsaw and Zircolite read JSON Lines by the .jsonl name.
+  ln -sf "$(basename "$JSON")" "$DATA/otrf.jsonl"
   sighunt_rows json "$JSON" "$events_of"
   measure "grep -c EventID..4104" "json" "$JSON" 1 'echo "$(cat "$OUT") lines"' -- grep -c '"EventID":4104' "$JSON"
   if command -v rg >/dev/null; then
     measure "rg -j1 -c EventID..4104" "json" "$JSON" 1 'echo "$(cat "$OUT") lines"' -- rg -j1 -c '"EventID":4104' "$JSON"
   fi
-  if [ -n "$CH" ]; then
-    measure "chainsaw hunt (Sigma)" "json" "$JSON" "$CORES" 'echo "$(grep -c . "$OUT") detections"' -- \
-      "$CH" hunt -q --jsonl -s "$ROOT/bench/sigma/rules" --mapping "$ROOT/bench/sigma/chainsaw-mapping.yml" "$JSON"
-  else na "chainsaw hunt (Sigma)" json; fi
+  peers json "$JSON" "" json
 fi
 
 # Same findings: this build and the baseline, on every corpus (sorted JSON lines).
