@@ -143,7 +143,7 @@ fn follow(
             }
             return None;
         }
-        let next = transform(program, &words[1..], input, *budget)?;
+        let next = transform(program, words.get(1..).unwrap_or_default(), input, *budget)?;
         *budget = budget.saturating_sub(next.bytes.len());
         stream = Some(next);
     }
@@ -195,7 +195,7 @@ fn literal_output(program: &str, words: &[String]) -> Option<Stream> {
 
 /// A shell with no `-c` string and no script file reads its script from stdin.
 fn reads_stdin(words: &[String]) -> bool {
-    let mut rest = words[1..].iter();
+    let mut rest = words.get(1..).unwrap_or_default().iter();
     for w in rest.by_ref() {
         if w == "-" || w == "--" {
             return true;

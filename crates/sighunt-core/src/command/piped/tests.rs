@@ -217,3 +217,17 @@ fn the_command_model_lists_what_piped_scripts_run() {
     let direct = crate::command::from_shell_text("nohup /tmp/a &", &rules);
     assert!(!direct[0].piped && !direct[0].decoded);
 }
+
+/// A stage of only redirections has no words (found by the fuzz smoke run).
+#[test]
+fn stages_without_words_end_the_pipeline() {
+    for text in [
+        "echo x | <<< y",
+        "echo x | >/tmp/f | sh",
+        "<<< 'nohup /tmp/a' | sh",
+        "echo a |",
+    ] {
+        let _ = scripts(text);
+    }
+    assert_eq!(scripts("echo x | <<< y"), Vec::new());
+}
