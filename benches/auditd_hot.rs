@@ -28,18 +28,23 @@ fn wanted(kind: &[u8]) -> bool {
     )
 }
 
+/// The `msg=audit(…)` stamp of the `i`th event: a distinct time and serial each.
+fn stamp(i: usize) -> String {
+    format!(
+        "msg=audit(1795000{:03}.{:03}:{}):",
+        i / 1000 % 1000,
+        i % 1000,
+        1000 + i
+    )
+}
+
 /// Lines in the kernel's shape and a busy host's mix: mostly non-exec syscalls,
 /// their CWD/PATH/PROCTITLE, execs with quoted and hex arguments, and records of
 /// types the parser never reads.
 fn kernel_lines(n: usize) -> Vec<Vec<u8>> {
     let mut lines = Vec::with_capacity(n);
     for i in 0..n {
-        let stamp = format!(
-            "msg=audit(1795000{:03}.{:03}:{}):",
-            i / 1000 % 1000,
-            i % 1000,
-            1000 + i
-        );
+        let stamp = stamp(i);
         let line = match i % 8 {
             0 | 1 => format!(
                 "type=SYSCALL {stamp} arch=c000003e syscall=257 success=yes exit=5 a0=5500270c3656 a1=7ffe167012f9 a2=656 a3=0 items=1 ppid=1 pid={} auid=1000 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=3 comm=\"sshd\" exe=\"/usr/sbin/sshd\" subj=unconfined key=(null)",
@@ -164,12 +169,7 @@ fn bench_fields_and_hex(c: &mut Criterion) {
 fn event_lines(events: usize) -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
     for i in 0..events {
-        let stamp = format!(
-            "msg=audit(1795000{:03}.{:03}:{}):",
-            i / 1000 % 1000,
-            i % 1000,
-            1000 + i
-        );
+        let stamp = stamp(i);
         let pid = 1000 + i % 60000;
         if i % 4 == 0 {
             lines.push(format!(

@@ -53,6 +53,10 @@ pub fn piped_scripts(
     budget: &mut usize,
 ) -> Vec<PipedScript> {
     let mut out = Vec::new();
+    // The common text has no literal source: nothing to allocate or scan.
+    if !cmds.iter().any(is_source) {
+        return out;
+    }
     let mut is_later_stage = vec![false; cmds.len()];
     for (i, first) in cmds.iter().enumerate() {
         if out.len() >= MAX_SCRIPTS || *budget == 0 {

@@ -482,17 +482,18 @@ impl NohupDetector {
         // (`sh -c "echo … | base64 -d | sh"`).
         let mut grandparent = None;
         let i = self.recent.iter().rposition(|r| {
-            let related = r.pid == pid
-                || p.ppid == Some(r.pid)
-                || (r.session.is_some() && r.session == p.session)
-                || r.detached
-                || *grandparent.get_or_insert_with(|| self.correlator.grandparent(p))
-                    == Some(r.pid);
             let close = match (r.time, p.time) {
                 (Some(a), Some(b)) => (b - a).num_milliseconds().abs() <= MERGE_WINDOW_MS,
                 _ => true,
             };
-            related && close && r.host == p.host && r.target == target && r.args == args
+            // The same launch first: the process table is looked up only for one.
+            let same = close && r.host == p.host && r.target == target && r.args == args;
+            same && (r.pid == pid
+                || p.ppid == Some(r.pid)
+                || (r.session.is_some() && r.session == p.session)
+                || r.detached
+                || *grandparent.get_or_insert_with(|| self.correlator.grandparent(p))
+                    == Some(r.pid))
         })?;
         self.recent.remove(i).map(|r| r.id)
     }

@@ -926,16 +926,8 @@ impl Correlator {
                 source: Some(p.provenance.clone()),
             });
         }
-        let by_guid = |g: &str| {
-            self.guids
-                .get(&(host, Box::from(g)))
-                .and_then(|(pid, _)| self.processes.get(&(host, *pid)))
-        };
-        let mut next = p
-            .parent_process_guid
-            .as_deref()
-            .and_then(by_guid)
-            .or_else(|| p.ppid.and_then(|pp| self.processes.get(&(host, pp))));
+        let by_guid = |g: &str| self.by_guid(host, g);
+        let mut next = self.parent_entry(host, p);
         let mut seen: Vec<u32> = p.pid.into_iter().collect();
         // The event's own parent fields already stand for the first generation.
         if !out.is_empty() {
@@ -965,22 +957,31 @@ impl Correlator {
     /// what the script runs (`sh -c "echo … | base64 -d | sh"`).
     pub fn grandparent(&self, p: &ProcessStart) -> Option<u32> {
         let host = host_key(&p.host);
-        let by_guid = |g: &str| {
-            self.guids
-                .get(&(host, Box::from(g)))
-                .and_then(|(pid, _)| self.processes.get(&(host, *pid)))
-        };
-        let (parent, _) = p
-            .parent_process_guid
+        let (parent, _) = self.parent_entry(host, p)?;
+        if let Some((grand, _)) = parent
+            .parent_guid
             .as_deref()
-            .and_then(by_guid)
-            .or_else(|| p.ppid.and_then(|pp| self.processes.get(&(host, pp))))?;
-        if let Some(guid) = parent.parent_guid.as_deref() {
-            if let Some((grand, _)) = by_guid(guid) {
-                return Some(grand.pid);
-            }
+            .and_then(|g| self.by_guid(host, g))
+        {
+            return Some(grand.pid);
         }
         parent.ppid.filter(|&pp| pp > 0 && pp != parent.pid)
+    }
+
+    /// The table's entry of the process a GUID names.
+    fn by_guid(&self, host: u64, guid: &str) -> Option<(&ProcInfo, i64)> {
+        self.guids
+            .get(&(host, Box::from(guid)))
+            .and_then(|(pid, _)| self.processes.get(&(host, *pid)))
+    }
+
+    /// The table's entry of `p`'s parent: by the parent GUID the event names, else
+    /// by its parent pid.
+    fn parent_entry(&self, host: u64, p: &ProcessStart) -> Option<(&ProcInfo, i64)> {
+        p.parent_process_guid
+            .as_deref()
+            .and_then(|g| self.by_guid(host, g))
+            .or_else(|| p.ppid.and_then(|pp| self.processes.get(&(host, pp))))
     }
 
     fn parent_of<'a>(

@@ -14,8 +14,8 @@ use evtx::binxml::value_variant::BinXmlValue;
 use super::WinEvent;
 use super::event_builder::{AttrField, EventBuilder, TextField, put_attr, put_text};
 use super::evtx_template::{
-    Child, Part, Template, Unsupported, Value, Walk, normalize_attribute, push_value, resolve,
-    unix_line_ends, writes_as_text,
+    Child, Part, Template, Unsupported, Value, Walk, normalize_attribute, push_parts, push_value,
+    resolve, unix_line_ends, writes_as_text,
 };
 
 /// A compiled definition: stores in document order.
@@ -280,21 +280,7 @@ fn attribute(
         AttrValue::Parts(parts) => parts,
     };
     let mut text = String::new();
-    let mut present = false;
-    for part in parts {
-        match part {
-            Part::Text(s) => {
-                present = true;
-                text.push_str(s);
-            }
-            Part::Sub { .. } => {
-                if let Some(value) = resolve(part, values) {
-                    present = true;
-                    push_value(&mut text, value)?;
-                }
-            }
-        }
-    }
+    let present = push_parts(&mut text, parts, values)?;
     walk.visit()?;
     walk.wrote(text.len())?;
     Some(present.then(|| normalize_attribute(text)))

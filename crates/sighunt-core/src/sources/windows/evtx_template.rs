@@ -354,21 +354,7 @@ impl<'c> Walk<'_, 'c> {
                 // An attribute whose parts all write nothing is left out.
                 let mut scratch = std::mem::take(&mut self.scratch);
                 scratch.clear();
-                let mut present = false;
-                for part in &attr.parts {
-                    match part {
-                        Part::Text(text) => {
-                            present = true;
-                            scratch.push_str(text);
-                        }
-                        Part::Sub { .. } => {
-                            if let Some(value) = resolve(part, values) {
-                                present = true;
-                                push_value(&mut scratch, value)?;
-                            }
-                        }
-                    }
-                }
+                let present = push_parts(&mut scratch, &attr.parts, values)?;
                 self.visit()?;
                 self.wrote(scratch.len())?;
                 if present {
@@ -568,6 +554,27 @@ fn optional_empty(value: &Value<'_>) -> bool {
 }
 
 /// The value `part` stands for: `None` when it writes nothing.
+/// Writes an attribute's parts (text and substituted values) to `out`; whether
+/// any part wrote something (an attribute of only empty substitutions is left out).
+pub(super) fn push_parts(out: &mut String, parts: &[Part], values: &[Value<'_>]) -> Option<bool> {
+    let mut present = false;
+    for part in parts {
+        match part {
+            Part::Text(text) => {
+                present = true;
+                out.push_str(text);
+            }
+            Part::Sub { .. } => {
+                if let Some(value) = resolve(part, values) {
+                    present = true;
+                    push_value(out, value)?;
+                }
+            }
+        }
+    }
+    Some(present)
+}
+
 pub(super) fn resolve<'v, 'a>(part: &Part, values: &'v [Value<'a>]) -> Option<&'v Value<'a>> {
     match part {
         Part::Text(_) => None,
