@@ -984,6 +984,61 @@ fn outer_wrappers() -> Vec<(&'static str, Rewrite)> {
     ]
 }
 
+/// The command run by an interpreter's inline code: `python3 -c 'import os;
+/// os.system("…")'` (a shell between the interpreter and the command),
+/// `subprocess.Popen([...])` (the command is the interpreter's child), Perl
+/// `system("…")`. Both sides: a benign launch run from a script stays benign.
+fn interpreter_wrappers() -> Vec<(&'static str, Rewrite)> {
+    /// A double-quoted string literal (Python and Perl read these escapes alike;
+    /// `$` and `@` escaped for Perl's interpolation).
+    fn dq(text: &str) -> String {
+        let mut out = String::from("\"");
+        for c in text.chars() {
+            match c {
+                '\\' | '"' | '$' | '@' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                _ => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+    fn through_shell(c: Cmd, interpreter: &str, code: fn(&str) -> String) -> Cmd {
+        let c = c.text_wrap(&["sh", "-c"], "", "", How::Child);
+        let text = c.layers[0].argv[2].clone();
+        let mut c = c;
+        c.layers.insert(
+            0,
+            layer(words(&[interpreter, "-c", &code(&dq(&text))]), How::Child),
+        );
+        if interpreter == "perl" {
+            c.layers[0].argv[1] = "-e".to_string();
+        }
+        c
+    }
+    vec![
+        ("python3 -c os.system", |c| {
+            through_shell(c, "python3", |s| format!("import os; os.system({s})"))
+        }),
+        ("perl -e system", |c| {
+            through_shell(c, "perl", |s| format!("system({s}) == 0 or exit 1;"))
+        }),
+        ("python3 -c subprocess.Popen([...])", |c| {
+            let list: Vec<String> = c.layers[0].argv.iter().map(|w| dq(w)).collect();
+            let code = format!(
+                "import subprocess; subprocess.Popen([{}], start_new_session=True)",
+                list.join(", ")
+            );
+            let mut c = c;
+            c.layers
+                .insert(0, layer(words(&["python3", "-c", &code]), How::Child));
+            c
+        }),
+    ]
+}
+
 /// The command as a literal that a shell decodes and runs (`echo B64 | base64 -d |
 /// sh`): the encoding hides every word, the process tree still shows the decoder
 /// and the shell reading it. Malicious scenarios only: decoding a nohup launch into
@@ -1198,6 +1253,9 @@ fn variants(s: &Scenario) -> Vec<Variant> {
             // And behind an argv wrapper (`sudo -u root -E sh -c "echo … | sh"`).
             out.push(v(format!("sudo {name}"), sudo(w(s.cmd.clone()))));
         }
+    }
+    for (name, w) in interpreter_wrappers() {
+        out.push(v(name.to_string(), w(s.cmd.clone())));
     }
     for (name, w) in &inner {
         if let Some(c) = under_nohup(s.cmd.clone(), *w) {

@@ -11,10 +11,13 @@ use serde::Deserialize;
 
 use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
+use inline::Lang;
 
 mod argv;
 mod decoding;
 mod expand;
+pub mod inline;
+mod interpreter;
 mod name_filter;
 pub mod paths;
 mod piped;
@@ -249,7 +252,9 @@ fn walk(
     let prog = basename(&words[0]).to_string();
     let mut this = ctx;
     this.words = words;
+    let interpreter = Lang::of_program(&prog);
     let runs_more = prog == "nohup"
+        || interpreter.is_some()
         || is_multicall(&prog)
         || prog == "su"
         || rules.shells.contains(&prog)
@@ -304,6 +309,27 @@ fn walk(
         if let Some(next) = unwrap(&prog, words) {
             walk(next, inner(&prog), rules, depth + 1, budget, out);
         }
+    } else if let Some(lang) = interpreter {
+        // `python3 -c 'os.system("…")'`: what the code runs, behind the interpreter.
+        // The interpreter stays a program of its own (it is not only a launcher).
+        if let Some(code) = inline::inline_code(lang, words) {
+            for run in interpreter::code_runs(lang, &code) {
+                match run {
+                    interpreter::CodeRun::Shell(text) => {
+                        let mut via = this.via.clone();
+                        via.push(prog.clone());
+                        walk_shell_text(&text, &via, rules, depth + 1, budget, out);
+                    }
+                    interpreter::CodeRun::Argv(argv) => {
+                        walk(argv, inner(&prog), rules, depth + 1, budget, out);
+                    }
+                }
+                if out.len() >= MAX_COMMANDS {
+                    break;
+                }
+            }
+        }
+        return;
     }
     if out.len() > before {
         out[at].runs_inner = true;
