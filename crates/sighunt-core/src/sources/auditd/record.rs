@@ -257,7 +257,7 @@ fn eight_digits(chunk: [u8; 8]) -> Option<u64> {
 
 /// How many ASCII digits `s` starts with, and their value as [`parse_u64`] gives it
 /// (`None` for no digits, more than 20, or a value over `u64::MAX`).
-fn leading_u64(s: &[u8]) -> (usize, Option<u64>) {
+pub(super) fn leading_u64(s: &[u8]) -> (usize, Option<u64>) {
     // Found and valued in one loop; nineteen digits never overflow a u64.
     let mut n = 0;
     let mut v = 0u64;
@@ -474,27 +474,35 @@ impl<'a> Iterator for Fields<'a> {
                 continue;
             }
             let key = &b[key_at..i];
-            i += 1;
-            let (value, next) = match b.get(i) {
-                Some(&q @ (b'"' | b'\'')) => {
-                    let inner = &b[i + 1..];
-                    let end = memchr::memchr(q, inner);
-                    let v = &inner[..end.unwrap_or(inner.len())];
-                    let v = if q == b'"' {
-                        Value::Quoted(v)
-                    } else {
-                        Value::SingleQuoted(v)
-                    };
-                    (v, end.map_or(b.len(), |e| i + 1 + e + 1))
-                }
-                _ => {
-                    let at = i;
-                    let end = find_space_or(b, i, b' ');
-                    (Value::Bare(&b[at..end]), end)
-                }
-            };
+            let (value, next) = value_at(b, i + 1);
             self.rest = &b[next..];
             return Some((key, value));
+        }
+    }
+}
+
+/// The value that starts at `b[i]` (just after a key's `=`) and where the text after
+/// it starts: a quoted value runs to its closing quote (or the end), a bare one to
+/// the next space. The one tokenisation of values, shared by [`Fields`] and the
+/// SYSCALL reader's fixed-order path, so both read every byte alike.
+#[inline(always)]
+pub(super) fn value_at(b: &[u8], i: usize) -> (Value<'_>, usize) {
+    match b.get(i) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let inner = &b[i + 1..];
+            let end = memchr::memchr(q, inner);
+            let v = &inner[..end.unwrap_or(inner.len())];
+            let v = if q == b'"' {
+                Value::Quoted(v)
+            } else {
+                Value::SingleQuoted(v)
+            };
+            (v, end.map_or(b.len(), |e| i + 1 + e + 1))
+        }
+        _ => {
+            let i = i.min(b.len());
+            let end = find_space_or(b, i, b' ');
+            (Value::Bare(&b[i..end]), end)
         }
     }
 }
@@ -502,7 +510,7 @@ impl<'a> Iterator for Fields<'a> {
 /// The index of the first space or `other` in `b` from `from` on, or `b.len()`:
 /// eight bytes per step in a general-purpose register (SWAR), the tail bytewise.
 #[inline(always)]
-fn find_space_or(b: &[u8], from: usize, other: u8) -> usize {
+pub(super) fn find_space_or(b: &[u8], from: usize, other: u8) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // Bytes equal to `c` become 0x80 (bytes above the first zero may be flagged
