@@ -192,6 +192,9 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
             let ms = rest
                 .iter()
                 .fold(high as i64, |v, &d| v * 10 + i64::from(d - b'0'));
+            if let Some((len, serial)) = short_serial(&s[15..]) {
+                return Some((ms, serial, 15 + len));
+            }
             let (len, serial) = leading_u64(&s[15..]);
             let close = 15 + len;
             if *s.get(close)? != b')' {
@@ -236,6 +239,31 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
     // As the kernel never writes it, but as before: wrapping, then checked.
     let secs = secs as i64;
     Some((secs.checked_mul(1000)?.checked_add(ms)?, serial, close))
+}
+
+/// A serial of one to seven digits closed by `)`, read from one eight-byte word
+/// (SWAR): (its length, its value); `None` for anything else (longer, empty, not
+/// closed, fewer than eight bytes left), which the digit loop then reads.
+fn short_serial(s: &[u8]) -> Option<(usize, u64)> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let w = u64::from_le_bytes(s.get(..8)?.try_into().ok()?);
+    // A byte is a digit when its high nibble is 3 and adding 6 to its low one does
+    // not carry; the lowest flagged byte is exact (borrows only move upwards).
+    let d = w.wrapping_sub(ZEROS);
+    let not_digit = ((w & NIBBLES) ^ ZEROS) | (d.wrapping_add(0x0606_0606_0606_0606) & NIBBLES);
+    if not_digit == 0 {
+        return None;
+    }
+    let len = (not_digit.trailing_zeros() / 8) as usize;
+    if len == 0 || s[len] != b')' {
+        return None;
+    }
+    // The digits moved to the top of the word, `0`s below them: the lowest byte is
+    // the most significant digit for `eight_digits`.
+    let shift = 8 * (8 - len as u32);
+    let padded = (w << shift) | (ZEROS >> (64 - shift));
+    Some((len, eight_digits(padded.to_le_bytes())?))
 }
 
 /// The value of eight ASCII digits read in one register (SWAR), or `None` if any
@@ -744,6 +772,46 @@ mod tests {
                 String::from_utf8_lossy(case)
             );
         }
+    }
+
+    #[test]
+    fn kernel_shaped_stamps_agree_with_the_reference() {
+        // The kernel's `ssssssssss.mmm:` then every serial-ish tail up to eight bytes
+        // (the one-word serial read, and each way out of it).
+        let alphabet = b"019):x";
+        let mut tails: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut frontier = vec![Vec::new()];
+        for _ in 0..8 {
+            let mut next = Vec::new();
+            for t in &frontier {
+                for &c in alphabet {
+                    let mut t: Vec<u8> = t.clone();
+                    t.push(c);
+                    next.push(t);
+                }
+            }
+            tails.extend(next.iter().cloned());
+            frontier = next;
+        }
+        tails.push(b"12345678)".to_vec());
+        tails.push(b"9999999): x".to_vec());
+        let mut short = 0;
+        for tail in &tails {
+            let mut case = b"1795000000.004:".to_vec();
+            case.extend_from_slice(tail);
+            let got = parse_stamp(&case).map(|(t, s, close)| {
+                assert_eq!(case[close], b')');
+                (t, s)
+            });
+            assert_eq!(
+                got,
+                parse_stamp_reference(&case),
+                "{}",
+                String::from_utf8_lossy(&case)
+            );
+            short += usize::from(short_serial(tail).is_some());
+        }
+        assert!(short > 1000, "the one-word path taken {short} times");
     }
 
     /// The header locator as it was before the register scan: the oracle.
