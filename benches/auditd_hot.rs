@@ -6,6 +6,9 @@
 //! * `auditd_hot/header`: type, host and stamp of every line, with the parser's type
 //!   filter (what every line costs before its fate is known);
 //! * `auditd_hot/syscall_fields`: the `key=value` split of an exec `SYSCALL` body;
+//! * `auditd_hot/syscall_fixed_order`, `auditd_hot/syscall_general`: the fields
+//!   sighunt keeps of an exec `SYSCALL` record, read by position in the kernel's
+//!   order, and by the general name lookup (the fallback and the tests' oracle);
 //! * `auditd_hot/hex_args`: decoding hex-encoded `EXECVE` arguments;
 //! * `auditd_hot/events`: the whole parser, lines to events, on whole exec events
 //!   (`SYSCALL`, `EXECVE`, `CWD`, `PATH`, `PROCTITLE`, `EOE` of one serial) among
@@ -142,6 +145,22 @@ fn bench_fields_and_hex(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
+    // The SYSCALL reader proper (fields sighunt keeps, strings built): by position
+    // in the kernel's order, and by the general name lookup it falls back to.
+    let exec_records: Vec<&auditd::Record<'_>> = records
+        .iter()
+        .filter(|r| r.kind == b"SYSCALL" && r.body.starts_with(b"arch=c000003e syscall=59 "))
+        .collect();
+    for (name, fixed_order) in [("syscall_fixed_order", true), ("syscall_general", false)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                exec_records
+                    .iter()
+                    .map(|r| auditd::syscall_digest(black_box(r), fixed_order))
+                    .fold(0u64, |acc, d| acc ^ d)
+            })
+        });
+    }
     // Every bare hex value of the EXECVE and PROCTITLE records.
     let hex: Vec<&[u8]> = records
         .iter()

@@ -50,6 +50,43 @@ impl<R: BufRead> LineReader<R> {
         self.offset
     }
 
+    /// Hands `each` every line that lies whole in the reader's buffer now, with its
+    /// 1-based number, and consumes them: one buffer fill and one consume per
+    /// buffer instead of per line (through a boxed reader each is a dynamic call).
+    /// Returns how many lines it handed out; 0 means the next line is cut by the
+    /// buffer's end, longer than the cap, or absent: [`Self::next_line`] reads it.
+    pub fn whole_lines(&mut self, mut each: impl FnMut(&[u8], u64)) -> io::Result<usize> {
+        if self.pending > 0 {
+            self.inner.consume(self.pending);
+            self.pending = 0;
+        }
+        let chunk = loop {
+            match self.inner.fill_buf() {
+                Ok(chunk) => break chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        let mut start = 0;
+        let mut count = 0;
+        for newline in memchr::memchr_iter(b'\n', chunk) {
+            if newline - start > self.max_len {
+                break;
+            }
+            let mut line = &chunk[start..newline];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            self.line_no += 1;
+            each(line, self.line_no);
+            start = newline + 1;
+            count += 1;
+        }
+        self.inner.consume(start);
+        self.offset += start as u64;
+        Ok(count)
+    }
+
     /// The next line, or `None` at end of input.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         if self.pending > 0 {
@@ -167,6 +204,30 @@ mod tests {
         assert_eq!(collect(&input, 10), ["<too long 1001>", "ok"]);
     }
 
+    /// Lines read the way `feed_lines` reads them: whole buffers first, the rest one
+    /// by one.
+    fn collect_batched(input: &[u8], max: usize, capacity: usize) -> (Vec<String>, u64, u64) {
+        let mut r = LineReader::new(io::BufReader::with_capacity(capacity, input), max);
+        let mut out = Vec::new();
+        loop {
+            let n = r
+                .whole_lines(|t, no| {
+                    assert_eq!(no as usize, out.len() + 1);
+                    out.push(String::from_utf8_lossy(t).into_owned());
+                })
+                .unwrap();
+            if n > 0 {
+                continue;
+            }
+            match r.next_line().unwrap() {
+                Some(Line::Text(t)) => out.push(String::from_utf8_lossy(t).into_owned()),
+                Some(Line::TooLong { bytes }) => out.push(format!("<too long {bytes}>")),
+                None => break,
+            }
+        }
+        (out, r.offset(), r.line_no())
+    }
+
     #[test]
     fn every_buffer_size_reads_the_same_lines_and_offsets() {
         // Lines whole in the buffer are borrowed from it, lines cut by its end are
@@ -193,6 +254,9 @@ mod tests {
             while r.next_line().unwrap().is_some() {}
             assert_eq!(r.offset(), input.len() as u64, "capacity {capacity}");
             assert_eq!(r.line_no(), 205);
+            let (batched, offset, line_no) = collect_batched(&input, 100, capacity);
+            assert_eq!(batched, want, "batched, capacity {capacity}");
+            assert_eq!((offset, line_no), (input.len() as u64, 205));
         }
     }
 }

@@ -181,6 +181,24 @@ pub fn feed_lines<R: std::io::BufRead>(
             sink.progress(offset - reported);
             reported = offset;
         }
+        // Every line whole in the buffer at once; the rest (a line cut by the
+        // buffer's end, an over-long one, the end) one by one below.
+        match lines.whole_lines(|text, n| parser.line(text, first_line + n - 1, sink)) {
+            Ok(0) => {}
+            Ok(_) => continue,
+            Err(e) => {
+                sink.error(InputError::new(
+                    name,
+                    Some(format!(
+                        "line {no} (byte {offset} of the decompressed stream)"
+                    )),
+                    format!("read error: {e}; rest of this input skipped"),
+                ));
+                break;
+            }
+        }
+        let no = first_line + lines.line_no();
+        let offset = lines.offset();
         match lines.next_line() {
             Ok(Some(Line::Text(text))) => parser.line(text, no, sink),
             Ok(Some(Line::TooLong { bytes })) => sink.error(line_too_long(name, no, bytes)),

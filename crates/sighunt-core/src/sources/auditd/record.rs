@@ -192,6 +192,9 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
             let ms = rest
                 .iter()
                 .fold(high as i64, |v, &d| v * 10 + i64::from(d - b'0'));
+            if let Some((len, serial)) = short_serial(&s[15..]) {
+                return Some((ms, serial, 15 + len));
+            }
             let (len, serial) = leading_u64(&s[15..]);
             let close = 15 + len;
             if *s.get(close)? != b')' {
@@ -238,6 +241,31 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
     Some((secs.checked_mul(1000)?.checked_add(ms)?, serial, close))
 }
 
+/// A serial of one to seven digits closed by `)`, read from one eight-byte word
+/// (SWAR): (its length, its value); `None` for anything else (longer, empty, not
+/// closed, fewer than eight bytes left), which the digit loop then reads.
+fn short_serial(s: &[u8]) -> Option<(usize, u64)> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let w = u64::from_le_bytes(s.get(..8)?.try_into().ok()?);
+    // A byte is a digit when its high nibble is 3 and adding 6 to its low one does
+    // not carry; the lowest flagged byte is exact (borrows only move upwards).
+    let d = w.wrapping_sub(ZEROS);
+    let not_digit = ((w & NIBBLES) ^ ZEROS) | (d.wrapping_add(0x0606_0606_0606_0606) & NIBBLES);
+    if not_digit == 0 {
+        return None;
+    }
+    let len = (not_digit.trailing_zeros() / 8) as usize;
+    if len == 0 || s[len] != b')' {
+        return None;
+    }
+    // The digits moved to the top of the word, `0`s below them: the lowest byte is
+    // the most significant digit for `eight_digits`.
+    let shift = 8 * (8 - len as u32);
+    let padded = (w << shift) | (ZEROS >> (64 - shift));
+    Some((len, eight_digits(padded.to_le_bytes())?))
+}
+
 /// The value of eight ASCII digits read in one register (SWAR), or `None` if any
 /// byte is not a digit: the stamp's leading seconds without a loop per digit.
 fn eight_digits(chunk: [u8; 8]) -> Option<u64> {
@@ -257,7 +285,7 @@ fn eight_digits(chunk: [u8; 8]) -> Option<u64> {
 
 /// How many ASCII digits `s` starts with, and their value as [`parse_u64`] gives it
 /// (`None` for no digits, more than 20, or a value over `u64::MAX`).
-fn leading_u64(s: &[u8]) -> (usize, Option<u64>) {
+pub(super) fn leading_u64(s: &[u8]) -> (usize, Option<u64>) {
     // Found and valued in one loop; nineteen digits never overflow a u64.
     let mut n = 0;
     let mut v = 0u64;
@@ -474,27 +502,35 @@ impl<'a> Iterator for Fields<'a> {
                 continue;
             }
             let key = &b[key_at..i];
-            i += 1;
-            let (value, next) = match b.get(i) {
-                Some(&q @ (b'"' | b'\'')) => {
-                    let inner = &b[i + 1..];
-                    let end = memchr::memchr(q, inner);
-                    let v = &inner[..end.unwrap_or(inner.len())];
-                    let v = if q == b'"' {
-                        Value::Quoted(v)
-                    } else {
-                        Value::SingleQuoted(v)
-                    };
-                    (v, end.map_or(b.len(), |e| i + 1 + e + 1))
-                }
-                _ => {
-                    let at = i;
-                    let end = find_space_or(b, i, b' ');
-                    (Value::Bare(&b[at..end]), end)
-                }
-            };
+            let (value, next) = value_at(b, i + 1);
             self.rest = &b[next..];
             return Some((key, value));
+        }
+    }
+}
+
+/// The value that starts at `b[i]` (just after a key's `=`) and where the text after
+/// it starts: a quoted value runs to its closing quote (or the end), a bare one to
+/// the next space. The one tokenisation of values, shared by [`Fields`] and the
+/// SYSCALL reader's fixed-order path, so both read every byte alike.
+#[inline(always)]
+pub(super) fn value_at(b: &[u8], i: usize) -> (Value<'_>, usize) {
+    match b.get(i) {
+        Some(&q @ (b'"' | b'\'')) => {
+            let inner = &b[i + 1..];
+            let end = memchr::memchr(q, inner);
+            let v = &inner[..end.unwrap_or(inner.len())];
+            let v = if q == b'"' {
+                Value::Quoted(v)
+            } else {
+                Value::SingleQuoted(v)
+            };
+            (v, end.map_or(b.len(), |e| i + 1 + e + 1))
+        }
+        _ => {
+            let i = i.min(b.len());
+            let end = find_space_or(b, i, b' ');
+            (Value::Bare(&b[i..end]), end)
         }
     }
 }
@@ -502,7 +538,7 @@ impl<'a> Iterator for Fields<'a> {
 /// The index of the first space or `other` in `b` from `from` on, or `b.len()`:
 /// eight bytes per step in a general-purpose register (SWAR), the tail bytewise.
 #[inline(always)]
-fn find_space_or(b: &[u8], from: usize, other: u8) -> usize {
+pub(super) fn find_space_or(b: &[u8], from: usize, other: u8) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // Bytes equal to `c` become 0x80 (bytes above the first zero may be flagged
@@ -736,6 +772,46 @@ mod tests {
                 String::from_utf8_lossy(case)
             );
         }
+    }
+
+    #[test]
+    fn kernel_shaped_stamps_agree_with_the_reference() {
+        // The kernel's `ssssssssss.mmm:` then every serial-ish tail up to eight bytes
+        // (the one-word serial read, and each way out of it).
+        let alphabet = b"019):x";
+        let mut tails: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut frontier = vec![Vec::new()];
+        for _ in 0..8 {
+            let mut next = Vec::new();
+            for t in &frontier {
+                for &c in alphabet {
+                    let mut t: Vec<u8> = t.clone();
+                    t.push(c);
+                    next.push(t);
+                }
+            }
+            tails.extend(next.iter().cloned());
+            frontier = next;
+        }
+        tails.push(b"12345678)".to_vec());
+        tails.push(b"9999999): x".to_vec());
+        let mut short = 0;
+        for tail in &tails {
+            let mut case = b"1795000000.004:".to_vec();
+            case.extend_from_slice(tail);
+            let got = parse_stamp(&case).map(|(t, s, close)| {
+                assert_eq!(case[close], b')');
+                (t, s)
+            });
+            assert_eq!(
+                got,
+                parse_stamp_reference(&case),
+                "{}",
+                String::from_utf8_lossy(&case)
+            );
+            short += usize::from(short_serial(tail).is_some());
+        }
+        assert!(short > 1000, "the one-word path taken {short} times");
     }
 
     /// The header locator as it was before the register scan: the oracle.

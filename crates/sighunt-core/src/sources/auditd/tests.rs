@@ -474,3 +474,36 @@ fn hex_registers_read_as_from_str_radix_reads_them() {
         );
     }
 }
+
+#[test]
+fn inet_sockaddr_is_written_as_format_writes_it() {
+    // Every octet value in every position, ports at the edges and between.
+    for v in 0..=255u8 {
+        for port in [0u16, 1, 9, 10, 99, 100, 443, 8080, 9999, 10000, 65535] {
+            let [p0, p1] = port.to_be_bytes();
+            let b = [
+                2,
+                0,
+                p0,
+                p1,
+                v,
+                255 - v,
+                v / 3,
+                v % 10,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ];
+            assert_eq!(
+                format_sockaddr(&b).unwrap(),
+                format!("{}.{}.{}.{}:{port}", b[4], b[5], b[6], b[7])
+            );
+        }
+    }
+    assert_eq!(format_sockaddr(&[2, 0, 0, 80, 10, 0]), None);
+}
