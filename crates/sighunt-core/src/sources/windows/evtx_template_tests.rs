@@ -360,4 +360,28 @@ fn value_writers_agree_with_std() {
     let mut out = String::from("k=");
     push_utf16(&mut out, &[0x41, 0, 0x00, 0xd8, 0x42, 0]);
     assert_eq!(out, "k=A_B");
+    // Random units around the four-at-a-time test's edges (0x1f/0x20, 0x7f/0x80,
+    // a high byte, tab and line ends, surrogates, U+FFFE), at every alignment, held
+    // to decoding unit by unit.
+    const UNITS: [u16; 14] = [
+        0x1f, 0x20, 0x41, 0x7e, 0x7f, 0x80, 0x09, 0x0a, 0x0d, 0x00, 0x100, 0xd800, 0xdc00, 0xfffe,
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..5_000 {
+        let len = (xorshift(&mut state) % 300) as usize;
+        let plain = xorshift(&mut state) % 4 != 0;
+        let units: Vec<u16> = (0..len)
+            .map(|_| match xorshift(&mut state) % 16 {
+                n if plain && n < 14 => 0x61,
+                _ => UNITS[(xorshift(&mut state) % 14) as usize],
+            })
+            .collect();
+        let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        let mut out = String::new();
+        push_utf16(&mut out, &bytes);
+        let want: String = char::decode_utf16(units.iter().copied())
+            .map(|c| c.map_or('_', xml_char))
+            .collect();
+        assert_eq!(out, want, "{units:x?}");
+    }
 }
