@@ -71,8 +71,8 @@ pub trait EvtxVisitor {
     /// One record of chunk `chunk_no` (1-based), not yet rendered.
     fn record(&mut self, record: EvtxRecord<'_>, chunk_no: u64);
     /// One record of a chunk whose record headers all read well, before the evtx
-    /// crate reads it: `chunk` is the whole chunk. `false` hands this record and the
-    /// rest of the chunk to [`EvtxVisitor::record`] (the crate); the default.
+    /// crate reads it: `chunk` is the whole chunk. `false` hands this record to
+    /// [`EvtxVisitor::record`] (the crate); the default.
     fn raw_record(&mut self, chunk: &[u8], record: &RawRecord) -> bool {
         let _ = (chunk, record);
         false
@@ -545,13 +545,12 @@ impl ChunkReader {
 
     fn chunk_records(&mut self, data: &mut EvtxChunkData, sink: &mut dyn EvtxVisitor) {
         // Records read straight from the chunk while the visitor can; the crate reads
-        // a chunk whose record headers do not all read well, and whatever the visitor
-        // hands back (from that record on).
-        let mut started = false;
+        // a chunk whose record headers do not all read well, and each record the
+        // visitor hands back (the records after it are read straight again).
+        let records = chunk_records(data);
         let mut done = 0;
-        if let Some(records) = chunk_records(data) {
+        if let Some(records) = &records {
             sink.chunk_start();
-            started = true;
             done = records
                 .iter()
                 .take_while(|r| sink.raw_record(&data.data, r))
@@ -567,20 +566,50 @@ impl ChunkReader {
                 return;
             }
         };
-        if !started {
+        let bytes: &[u8] = chunk.data;
+        let Some(records) = records else {
             sink.chunk_start();
-        }
-        // Without a damaged record header the crate yields one item per record, in
-        // the order walked above.
-        for record in chunk.iter().skip(done) {
-            match record {
-                Ok(r) => sink.record(r, self.chunk_no),
-                Err(e) => sink.error(InputError::new(
-                    &self.name,
-                    Some(format!("chunk {}", self.chunk_no)),
-                    format!("bad record: {e}; skipped"),
-                )),
+            for record in chunk.iter() {
+                self.crate_record(record, sink);
             }
+            return;
+        };
+        // Without a damaged record header the crate yields one item per record, in
+        // the order walked above: its iterator is kept in step (the records read
+        // straight are built by it too, and dropped).
+        let mut crate_records = chunk.iter();
+        let mut crate_at = 0;
+        let mut at = done;
+        while at < records.len() {
+            while crate_at < at {
+                crate_records.next();
+                crate_at += 1;
+            }
+            let Some(record) = crate_records.next() else {
+                return;
+            };
+            crate_at += 1;
+            self.crate_record(record, sink);
+            at += 1;
+            while at < records.len() && sink.raw_record(bytes, &records[at]) {
+                at += 1;
+            }
+        }
+    }
+
+    /// One record as the crate reads it.
+    fn crate_record(
+        &self,
+        record: Result<EvtxRecord<'_>, evtx::err::EvtxError>,
+        sink: &mut dyn EvtxVisitor,
+    ) {
+        match record {
+            Ok(r) => sink.record(r, self.chunk_no),
+            Err(e) => sink.error(InputError::new(
+                &self.name,
+                Some(format!("chunk {}", self.chunk_no)),
+                format!("bad record: {e}; skipped"),
+            )),
         }
     }
 }
@@ -792,6 +821,78 @@ mod tests {
             let events = sink.events.iter().map(|e| format!("{e:?}")).collect();
             (events, errors(&sink))
         })
+    }
+
+    /// The hunt's visitor, handing back to the crate each record `hand_back` picks
+    /// (by its place in the input): the per-record fallback, wherever it falls.
+    struct HandingBack<'a> {
+        inner: MappingVisitor<'a>,
+        hand_back: fn(usize) -> bool,
+        seen: usize,
+        handed: usize,
+        direct_after_handed: usize,
+    }
+
+    impl EvtxVisitor for HandingBack<'_> {
+        fn chunk_start(&mut self) {
+            self.inner.chunk_start();
+        }
+        fn raw_record(&mut self, chunk: &[u8], record: &RawRecord) -> bool {
+            self.seen += 1;
+            if (self.hand_back)(self.seen) {
+                self.handed += 1;
+                return false;
+            }
+            let direct = self.inner.raw_record(chunk, record);
+            self.direct_after_handed += usize::from(direct && self.handed > 0);
+            direct
+        }
+        fn record(&mut self, record: EvtxRecord<'_>, chunk_no: u64) {
+            self.inner.record(record, chunk_no);
+        }
+        fn error(&mut self, error: InputError) {
+            self.inner.error(error);
+        }
+    }
+
+    #[test]
+    fn records_handed_back_one_by_one_read_as_the_crate_reads_them() {
+        let mut covered = 0;
+        for file in [
+            SYSMON,
+            "mdecrevoisier_EVTX-to-MITRE-Attack_ID800-4103-4104-PowerShell_BITS_job_started.evtx",
+        ] {
+            let Some(data) = corpus(file) else { return };
+            let [_, (crate_events, _)] = both_ways(&data);
+            assert!(!crate_events.is_empty(), "{file}");
+            let picks: [fn(usize) -> bool; 3] = [|n| n % 3 == 0, |n| n % 7 == 1, |n| n == 2];
+            for hand_back in picks {
+                let mut sink = CollectingSink::default();
+                let name: Arc<str> = Arc::from("t.evtx");
+                let mut visitor = HandingBack {
+                    inner: MappingVisitor {
+                        name: name.clone(),
+                        mapper: Mapper::new(name.clone(), FORMAT_EVTX),
+                        templates: TemplateReader::default(),
+                        direct: true,
+                        sink: &mut sink,
+                    },
+                    hand_back,
+                    seen: 0,
+                    handed: 0,
+                    direct_after_handed: 0,
+                };
+                let payload = Payload::Stream(Box::new(Cursor::new(data.clone())));
+                read_with(&name, payload, &mut visitor);
+                let (handed, after) = (visitor.handed, visitor.direct_after_handed);
+                visitor.inner.mapper.finish(visitor.inner.sink);
+                let events: Vec<String> = sink.events.iter().map(|e| format!("{e:?}")).collect();
+                assert_eq!(events, crate_events, "{file}");
+                assert!(handed > 0 && after > 0, "{file}: {handed} handed, {after} after");
+                covered += after;
+            }
+        }
+        assert!(covered > 0);
     }
 
     /// The events of a damaged input are those of the crate's reading; the direct
