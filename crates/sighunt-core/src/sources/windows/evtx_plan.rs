@@ -9,6 +9,8 @@
 //! way (a nested instance where the walk would put it inside a kept element, a value
 //! it cannot write) makes [`run`] return `None`, and the caller takes that walk.
 
+use std::sync::Arc;
+
 use evtx::binxml::value_variant::BinXmlValue;
 
 use super::WinEvent;
@@ -26,10 +28,11 @@ pub(super) struct Plan {
     pairs: usize,
 }
 
-/// An attribute's value: static text (as normalized, ready), or parts to join.
+/// An attribute's value: static text (as normalized, ready; shared, as an
+/// EventData name is by every record), or parts to join.
 #[derive(Debug)]
 enum AttrValue {
-    Fixed(Box<str>),
+    Fixed(Arc<str>),
     Parts(Box<[Part]>),
 }
 
@@ -61,7 +64,7 @@ enum Op {
     Text {
         field: TextField,
         /// The element's name (UserData leaves).
-        leaf: Option<Box<str>>,
+        leaf: Option<Arc<str>>,
         /// Its `Name` attributes (EventData `<Data>`), the last present one wins.
         names: Vec<AttrValue>,
         parts: Vec<Part>,
@@ -154,7 +157,7 @@ fn element(
     if kept {
         ops.push(Op::Text {
             field: text_field,
-            leaf: (text_field == TextField::Leaf).then(|| el.local.clone()),
+            leaf: (text_field == TextField::Leaf).then(|| Arc::from(&*el.local)),
             names,
             parts,
         });
@@ -220,11 +223,11 @@ pub(super) fn run<'c>(
                 }
                 let mut data_name = None;
                 for name in names {
-                    if let Some(value) = attribute(walk, name, values)? {
+                    if let Some(value) = shared_attribute(walk, name, values)? {
                         data_name = Some(value);
                     }
                 }
-                put_text(ev, *field, text, data_name, leaf.as_deref());
+                put_text(ev, *field, text, data_name, leaf.as_ref());
             }
             Op::Content {
                 index,
@@ -262,6 +265,20 @@ fn text_size(parts: &[Part], values: &[Value<'_>]) -> usize {
             },
         })
         .sum()
+}
+
+/// [`attribute`] as a shared name: a fixed one without a copy.
+fn shared_attribute(
+    walk: &mut Walk<'_, '_>,
+    value: &AttrValue,
+    values: &[Value<'_>],
+) -> Option<Option<Arc<str>>> {
+    if let AttrValue::Fixed(text) = value {
+        walk.visit()?;
+        walk.wrote(text.len())?;
+        return Some(Some(text.clone()));
+    }
+    Some(attribute(walk, value, values)?.map(Arc::from))
 }
 
 /// An attribute's value, normalized; `None` inside: it is left out (all its parts

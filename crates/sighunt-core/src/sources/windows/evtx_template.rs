@@ -507,10 +507,7 @@ fn raw_value(ty: u8, bytes: &[u8]) -> Option<Value<'_>> {
             if bytes.len() % 2 != 0 {
                 return None;
             }
-            let units = bytes
-                .chunks_exact(2)
-                .position(|u| u == [0, 0])
-                .unwrap_or(bytes.len() / 2);
+            let units = first_nul_unit(bytes).unwrap_or(bytes.len() / 2);
             V::StringType(Utf16LeSlice::new(bytes, units))
         }
         0x03 => V::Int8Type(i8::from_le_bytes(n(bytes)?)),
@@ -540,6 +537,27 @@ fn raw_value(ty: u8, bytes: &[u8]) -> Option<Value<'_>> {
         0x21 => V::BinXmlType(bytes),
         _ => return None,
     }))
+}
+
+/// The index of the first NUL unit of UTF-16LE `bytes`, if any: words of four units
+/// without one are passed whole (a zero lane is what `x - 1` borrows from and `x`
+/// lacks the top bit of; borrows only blur which lane, never whether one is there).
+pub(super) fn first_nul_unit(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0001_0001_0001_0001;
+    const TOPS: u64 = 0x8000_8000_8000_8000;
+    let mut at = 0;
+    while let Some(&[a, b, c, d, e, f, g, h]) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
+        if word.wrapping_sub(ONES) & !word & TOPS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes
+        .get(at..)?
+        .chunks_exact(2)
+        .position(|u| u == [0, 0])
+        .map(|i| at / 2 + i)
 }
 
 /// What the renderer leaves out for an optional substitution.

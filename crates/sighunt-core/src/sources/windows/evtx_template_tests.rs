@@ -383,5 +383,16 @@ fn value_writers_agree_with_std() {
             .map(|c| c.map_or('_', xml_char))
             .collect();
         assert_eq!(out, want, "{units:x?}");
+        // The NUL search four units at a time, against unit by unit.
+        assert_eq!(
+            first_nul_unit(&bytes),
+            bytes.chunks_exact(2).position(|u| u == [0, 0]),
+            "{units:x?}"
+        );
+    }
+    for units in [&[1u16, 0x100, 0x8000, 0xffff, 0][..], &[0x100; 9], &[0x8000, 0x0001, 0]] {
+        let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        let want = bytes.chunks_exact(2).position(|u| u == [0, 0]);
+        assert_eq!(first_nul_unit(&bytes), want, "{units:x?}");
     }
 }
