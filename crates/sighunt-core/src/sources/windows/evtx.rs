@@ -888,7 +888,10 @@ mod tests {
                 visitor.inner.mapper.finish(visitor.inner.sink);
                 let events: Vec<String> = sink.events.iter().map(|e| format!("{e:?}")).collect();
                 assert_eq!(events, crate_events, "{file}");
-                assert!(handed > 0 && after > 0, "{file}: {handed} handed, {after} after");
+                assert!(
+                    handed > 0 && after > 0,
+                    "{file}: {handed} handed, {after} after"
+                );
                 covered += after;
             }
         }

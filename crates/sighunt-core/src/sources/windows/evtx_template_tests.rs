@@ -390,7 +390,11 @@ fn value_writers_agree_with_std() {
             "{units:x?}"
         );
     }
-    for units in [&[1u16, 0x100, 0x8000, 0xffff, 0][..], &[0x100; 9], &[0x8000, 0x0001, 0]] {
+    for units in [
+        &[1u16, 0x100, 0x8000, 0xffff, 0][..],
+        &[0x100; 9],
+        &[0x8000, 0x0001, 0],
+    ] {
         let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
         let want = bytes.chunks_exact(2).position(|u| u == [0, 0]);
         assert_eq!(first_nul_unit(&bytes), want, "{units:x?}");

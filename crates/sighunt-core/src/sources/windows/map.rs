@@ -61,15 +61,16 @@ fn kind(ev: &WinEvent) -> Option<Kind> {
     // Compared without a lowercase copy of either name (two allocations per event).
     let (provider, channel) = (ev.provider.as_str(), ev.channel.as_str());
     let unknown = provider.is_empty() && channel.is_empty();
-    let sysmon = contains_ignore_case(provider, "sysmon") || contains_ignore_case(channel, "sysmon");
+    let sysmon =
+        contains_ignore_case(provider, "sysmon") || contains_ignore_case(channel, "sysmon");
     let security = provider.eq_ignore_ascii_case("microsoft-windows-security-auditing")
         || channel.eq_ignore_ascii_case("security");
     let ps_operational = provider.eq_ignore_ascii_case("microsoft-windows-powershell")
         || provider.eq_ignore_ascii_case("powershellcore")
         || contains_ignore_case(channel, "powershell/operational")
         || contains_ignore_case(channel, "powershellcore");
-    let classic_ps =
-        provider.eq_ignore_ascii_case("powershell") || channel.eq_ignore_ascii_case("windows powershell");
+    let classic_ps = provider.eq_ignore_ascii_case("powershell")
+        || channel.eq_ignore_ascii_case("windows powershell");
     match ev.event_id? {
         1 if sysmon
             || (unknown && ev.value("Image").is_some() && ev.get("CommandLine").is_some()) =>
