@@ -16,8 +16,8 @@ use evtx::binxml::value_variant::BinXmlValue;
 use super::WinEvent;
 use super::event_builder::{AttrField, EventBuilder, TextField, put_attr, put_text};
 use super::evtx_template::{
-    Child, Part, Template, Unsupported, Value, Walk, normalize_attribute, push_parts, push_value,
-    resolve, unix_line_ends, writes_as_text,
+    Child, Part, Template, Unsupported, Value, Walk, normalize_attribute, push_parts, push_utf16,
+    push_value, resolve, string_array_items, unix_line_ends, writes_as_text,
 };
 
 /// A compiled definition: stores in document order.
@@ -68,6 +68,9 @@ enum Op {
         /// Its `Name` attributes (EventData `<Data>`), the last present one wins.
         names: Vec<AttrValue>,
         parts: Vec<Part>,
+        /// Whether the element has no child element (only such an element is
+        /// repeated here for an array value).
+        childless: bool,
     },
     /// A substitution in the content of an element whose text goes nowhere: its
     /// value is only checked, or, where `nested`, a BinXML value is an instance
@@ -160,6 +163,7 @@ fn element(
             leaf: (text_field == TextField::Leaf).then(|| Arc::from(&*el.local)),
             names,
             parts,
+            childless: !el.children.iter().any(|c| matches!(c, Child::Element(_))),
         });
     }
     builder.close().map_err(|_| Unsupported("builder"))?;
@@ -203,31 +207,39 @@ pub(super) fn run<'c>(
                 leaf,
                 names,
                 parts,
+                childless,
             } => {
-                let mut text = String::with_capacity(text_size(parts, values));
-                for part in parts {
-                    match part {
-                        Part::Text(s) => text.push_str(s),
-                        Part::Sub { .. } => match resolve(part, values) {
-                            None => {}
-                            // An instance inside a kept element: the walk's case.
-                            Some(Value::Crate(BinXmlValue::BinXmlType(_))) => return None,
-                            Some(v) => push_value(&mut text, v)?,
-                        },
-                    }
-                }
-                walk.wrote(text.len())?;
-                // XML parsing reads every line end as `\n`.
-                if text.contains('\r') {
-                    text = unix_line_ends(&text);
-                }
+                // A string array repeats the element once per item (MS-EVEN6
+                // 3.1.4.7.5), as the renderer does: here for one array in the text
+                // of an element without child elements; anything else, the crate.
+                let mut arrays = parts.iter().filter_map(|part| match resolve(part, values) {
+                    Some(Value::StringArray(bytes)) => Some(*bytes),
+                    _ => None,
+                });
+                let items = match (arrays.next(), arrays.next()) {
+                    (None, _) => None,
+                    (Some(bytes), None) if *childless => Some(string_array_items(bytes)?),
+                    _ => return None,
+                };
                 let mut data_name = None;
                 for name in names {
                     if let Some(value) = shared_attribute(walk, name, values)? {
                         data_name = Some(value);
                     }
                 }
-                put_text(ev, *field, text, data_name, leaf.as_ref());
+                match items {
+                    None => {
+                        let text = element_text(walk, parts, values, None)?;
+                        put_text(ev, *field, text, data_name, leaf.as_ref());
+                    }
+                    Some(items) => {
+                        for item in items {
+                            walk.visit()?;
+                            let text = element_text(walk, parts, values, Some(item))?;
+                            put_text(ev, *field, text, data_name.clone(), leaf.as_ref());
+                        }
+                    }
+                }
             }
             Op::Content {
                 index,
@@ -251,6 +263,35 @@ pub(super) fn run<'c>(
         i += 1;
     }
     Some(())
+}
+
+/// The text of an element's `parts`, as XML parsing reads it back; `item`: the
+/// array item that stands for its array substitution.
+fn element_text(
+    walk: &mut Walk<'_, '_>,
+    parts: &[Part],
+    values: &[Value<'_>],
+    item: Option<&[u8]>,
+) -> Option<String> {
+    let mut text = String::with_capacity(text_size(parts, values));
+    for part in parts {
+        match part {
+            Part::Text(s) => text.push_str(s),
+            Part::Sub { .. } => match resolve(part, values) {
+                None => {}
+                // An instance inside a kept element: the walk's case.
+                Some(Value::Crate(BinXmlValue::BinXmlType(_))) => return None,
+                Some(Value::StringArray(_)) => push_utf16(&mut text, item?),
+                Some(v) => push_value(&mut text, v)?,
+            },
+        }
+    }
+    walk.wrote(text.len())?;
+    // XML parsing reads every line end as `\n`.
+    if text.contains('\r') {
+        text = unix_line_ends(&text);
+    }
+    Some(text)
 }
 
 /// About how long the text of `parts` is (a UTF-16 value: half its bytes).

@@ -108,6 +108,31 @@ pub(super) enum Value<'a> {
     Crate(BinXmlValue<'a>),
     /// A SID read here (the crate's SID type cannot be made outside it).
     Sid(&'a [u8]),
+    /// A string array read here: NUL-terminated UTF-16LE strings back to back
+    /// (see [`string_array_items`]).
+    StringArray(&'a [u8]),
+}
+
+/// The items of a string array value, each without its NUL; `None` unless the
+/// renderer repeats the element for it and every item is read the same way here:
+/// two items or more (one is not repeated), none empty (the renderer leaves an
+/// empty one's text out), the last one ended by its NUL (the crate would read on
+/// past the value for it).
+pub(super) fn string_array_items(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    if bytes.len() % 2 != 0 || !bytes.ends_with(&[0, 0]) {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let end = first_nul_unit(rest)? * 2;
+        if end == 0 {
+            return None;
+        }
+        items.push(&rest[..end]);
+        rest = &rest[end + 2..];
+    }
+    (items.len() > 1).then_some(items)
 }
 
 /// Deepest nesting of template instances inside values (Windows' go 1 deep).
@@ -535,6 +560,7 @@ fn raw_value(ty: u8, bytes: &[u8]) -> Option<Value<'_>> {
         0x14 => V::HexInt32Type(u32::from_le_bytes(n(bytes)?)),
         0x15 => V::HexInt64Type(u64::from_le_bytes(n(bytes)?)),
         0x21 => V::BinXmlType(bytes),
+        0x81 => return Some(Value::StringArray(bytes)),
         _ => return None,
     }))
 }
@@ -622,7 +648,7 @@ fn xml_char(c: char) -> char {
 }
 
 /// UTF-16LE text as it comes back from the renderer's XML (a lone surrogate is `_`).
-fn push_utf16(out: &mut String, bytes: &[u8]) {
+pub(super) fn push_utf16(out: &mut String, bytes: &[u8]) {
     // Most values are printable ASCII: copied 128 units at a time through a buffer on
     // the stack, four units per test while they are printable, without decoding
     // each unit; from the first other unit on, decoded.
@@ -756,6 +782,7 @@ pub(super) fn writes_as_text(value: &Value<'_>) -> bool {
     use BinXmlValue as V;
     match value {
         Value::Sid(_) => true,
+        Value::StringArray(_) => false,
         Value::Crate(v) => matches!(
             v,
             V::NullType
@@ -793,6 +820,8 @@ pub(super) fn push_value(out: &mut String, value: &Value<'_>) -> Option<()> {
             push_sid(out, bytes);
             return Some(());
         }
+        // The renderer repeats the element per item: only a compiled plan does that.
+        Value::StringArray(_) => return None,
         Value::Crate(v) => v,
     };
     // `write!` to a String cannot fail.
