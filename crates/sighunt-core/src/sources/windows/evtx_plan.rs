@@ -185,6 +185,8 @@ pub(super) fn run<'c>(
     nesting: usize,
 ) -> Option<()> {
     ev.data.reserve(plan.pairs);
+    // Looked for in each kept element's parts only when the record has one.
+    let has_arrays = values.iter().any(|v| matches!(v, Value::StringArray(_)));
     let mut i = 0;
     while let Some(op) = plan.ops.get(i) {
         walk.visit()?;
@@ -212,14 +214,18 @@ pub(super) fn run<'c>(
                 // A string array repeats the element once per item (MS-EVEN6
                 // 3.1.4.7.5), as the renderer does: here for one array in the text
                 // of an element without child elements; anything else, the crate.
-                let mut arrays = parts.iter().filter_map(|part| match resolve(part, values) {
-                    Some(Value::StringArray(bytes)) => Some(*bytes),
-                    _ => None,
-                });
-                let items = match (arrays.next(), arrays.next()) {
-                    (None, _) => None,
-                    (Some(bytes), None) if *childless => Some(string_array_items(bytes)?),
-                    _ => return None,
+                let items = if has_arrays {
+                    let mut arrays = parts.iter().filter_map(|part| match resolve(part, values) {
+                        Some(Value::StringArray(bytes)) => Some(*bytes),
+                        _ => None,
+                    });
+                    match (arrays.next(), arrays.next()) {
+                        (None, _) => None,
+                        (Some(bytes), None) if *childless => Some(string_array_items(bytes)?),
+                        _ => return None,
+                    }
+                } else {
+                    None
                 };
                 let mut data_name = None;
                 for name in names {
