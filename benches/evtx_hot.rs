@@ -11,9 +11,14 @@
 //!   iterator always does), the event built from the template and the crate's
 //!   values (the path before the direct read);
 //! * `evtx_hot/xml_round_trip`: rendered to XML by the evtx crate and parsed back
-//!   (the last fallback, and the path before the template reader).
+//!   (the last fallback, and the path before the template reader);
+//! * `evtx_hot/file_to_events`: the hunt's source end to end on the file (the
+//!   chunk loop reading the file, the id check, the build, and the mapping into
+//!   sighunt events: process starts with their argv split, script blocks), what a
+//!   hunt does before its detectors.
 //!
-//! Chunks are in memory; each iteration starts from their bytes, as the hunt does.
+//! Chunks are in memory for the first four; each iteration starts from their bytes,
+//! as the hunt does.
 //! `cargo bench --bench evtx_hot`.
 
 use std::hint::black_box;
@@ -22,17 +27,24 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
+use sighunt_core::event::Event;
+use sighunt_core::input::{InputError, Payload};
+use sighunt_core::sources::EventSink;
 use sighunt_core::sources::windows::{
     RecordRead, TemplateReader, build_evtx_event, evtx_chunk_records, is_relevant_event_id,
-    parse_event_xml,
+    parse_event_xml, read_evtx,
 };
 
 const SYSMON: &str = "sbousseaden_EVTX-ATTACK-SAMPLES_PanacheSysmon_vs_AtomicRedTeam01.evtx";
 
-fn chunks() -> Option<Vec<Vec<u8>>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+fn sysmon_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpus/windows")
-        .join(SYSMON);
+        .join(SYSMON)
+}
+
+fn chunks() -> Option<Vec<Vec<u8>>> {
+    let path = sysmon_path();
     if !path.exists() {
         eprintln!("skipped: {} is absent", path.display());
         return None;
@@ -98,6 +110,35 @@ fn direct_all(chunks: &[Vec<u8>], relevant: fn(u32) -> bool) -> usize {
     fields
 }
 
+/// Counts what a source hands over (events by kind, argv words, errors).
+#[derive(Default)]
+struct Counting {
+    events: usize,
+    words: usize,
+    errors: usize,
+}
+
+impl EventSink for Counting {
+    fn event(&mut self, event: Event) {
+        self.events += 1;
+        if let Event::Process(p) = &event {
+            self.words += p.argv.len();
+        }
+    }
+    fn error(&mut self, _: InputError) {
+        self.errors += 1;
+    }
+}
+
+/// The file read as the hunt reads it, into sighunt events: (events, argv words).
+fn file_to_events(path: &Path) -> (usize, usize) {
+    let mut sink = Counting::default();
+    let file = std::fs::File::open(path).unwrap();
+    read_evtx(&Arc::from("bench.evtx"), Payload::File(file), &mut sink);
+    assert_eq!(sink.errors, 0);
+    (sink.events, sink.words)
+}
+
 fn bench_event_build(c: &mut Criterion) {
     let Some(chunks) = chunks() else { return };
     assert_eq!(build_all(&chunks, true), build_all(&chunks, false));
@@ -116,6 +157,11 @@ fn bench_event_build(c: &mut Criterion) {
     });
     g.bench_function("xml_round_trip", |b| {
         b.iter(|| black_box(build_all(&chunks, false)))
+    });
+    let path = sysmon_path();
+    assert!(file_to_events(&path).0 > 0);
+    g.bench_function("file_to_events", |b| {
+        b.iter(|| black_box(file_to_events(&path)))
     });
     g.finish();
 }

@@ -130,7 +130,7 @@ fn silence(mut ev: WinEvent) -> WinEvent {
     match ev.event_id {
         Some(4104) if ev.get("MessageNumber").is_none_or(|n| n.trim() == "1") => {
             for (k, v) in ev.data.iter_mut() {
-                if k == "ScriptBlockText" {
+                if &**k == "ScriptBlockText" {
                     v.insert_str(0, SUP);
                 }
             }
@@ -142,7 +142,7 @@ fn silence(mut ev: WinEvent) -> WinEvent {
         }
         Some(4103) => {
             for (k, v) in ev.data.iter_mut() {
-                if k == "Payload" {
+                if &**k == "Payload" {
                     if let Some(end) = v.find('\n') {
                         let command = v[..end]
                             .strip_prefix("CommandInvocation(")

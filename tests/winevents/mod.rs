@@ -123,7 +123,7 @@ fn base(o: &Origin, id: u32, provider: &str, channel: &str, offset_ms: u32) -> W
 
 fn data(ev: &mut WinEvent, pairs: &[(&str, String)]) {
     for (k, v) in pairs {
-        ev.data.push(((*k).to_string(), v.clone()));
+        ev.data.push(((*k).into(), v.clone()));
     }
 }
 
@@ -385,7 +385,7 @@ pub fn to_xml(ev: &WinEvent) -> String {
 fn event_data(ev: &WinEvent) -> Map<String, Value> {
     let mut m = Map::new();
     for (k, v) in &ev.data {
-        m.insert(k.clone(), Value::String(v.clone()));
+        m.insert(k.to_string(), Value::String(v.clone()));
     }
     for (k, v) in ev.unnamed.iter().enumerate() {
         m.insert(format!("param{}", k + 1), Value::String(v.clone()));
@@ -564,7 +564,7 @@ pub fn to_flat(ev: &WinEvent) -> Value {
         m.insert("UserID".into(), Value::String(sid.clone()));
     }
     for (k, v) in &ev.data {
-        m.insert(k.clone(), Value::String(v.clone()));
+        m.insert(k.to_string(), Value::String(v.clone()));
     }
     if ev.event_id == Some(800) {
         let text = ev.unnamed.first().cloned().unwrap_or_default();

@@ -30,7 +30,7 @@ pub use targets::{
     chmod_targets, copy_targets, dd_targets, download_targets, install_targets, is_decoder,
     mode_grants_exec, redirect_targets, tee_targets,
 };
-pub use windows::split_command_line;
+pub use windows::{command_line_program, split_command_line};
 
 /// Most nesting levels followed (`sh -c "sudo env nohup sh -c '…'"`).
 const MAX_DEPTH: u32 = 16;

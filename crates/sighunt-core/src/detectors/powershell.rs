@@ -36,7 +36,7 @@ pub use decode::{
 use actions::Actions;
 
 use crate::cmdexe;
-use crate::command::split_command_line;
+use crate::command::{command_line_program, split_command_line};
 use crate::detectors::{Detector, FindingId, Findings, evidence_position};
 use crate::event::{Event, NetworkActivity, Platform, ProcessStart, Provenance, ScriptBlock};
 use crate::finding::{DetectionType, Finding, Severity};
@@ -508,19 +508,22 @@ impl PowerShellDetector {
     /// started directly (cmd.exe is their parent).
     fn judge_cmd_children(&mut self, p: &ProcessStart, inner: &[String], out: &mut Findings) {
         for command in inner {
+            // Most commands run no PowerShell host: the program name decides that
+            // before the rest of the line is split.
+            let program = command_line_program(command);
+            if !self
+                .rules
+                .host_images
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(basename(&program)))
+            {
+                continue;
+            }
             let args = split_command_line(command);
             let Some(name) = args.first() else {
                 continue;
             };
             let image = basename(name);
-            if !self
-                .rules
-                .host_images
-                .iter()
-                .any(|h| h.eq_ignore_ascii_case(image))
-            {
-                continue;
-            }
             let pwsh = image.to_ascii_lowercase().starts_with("pwsh");
             let ha = parse_host_args(&args[1..], pwsh, true);
             let Some(script) = ha.script.clone() else {
@@ -894,10 +897,7 @@ fn hash_of(s: &str) -> u64 {
 
 /// The program of a command line (its first word, quotes removed).
 fn first_program(cmd: &str) -> String {
-    split_command_line(cmd)
-        .into_iter()
-        .next()
-        .unwrap_or_default()
+    command_line_program(cmd)
 }
 
 /// The PowerShell image a script event came from when nothing better is known.

@@ -2,6 +2,8 @@
 //! event-XML parser (xml.rs) and the EVTX template reader (evtx_template.rs) drive
 //! the same builder, so both keep the same fields by the same rules.
 
+use std::sync::Arc;
+
 use super::{WinEvent, parse_pid, parse_time};
 
 /// The elements whose text or attributes matter; the rest are walked over.
@@ -125,8 +127,8 @@ pub(super) fn put_text(
     ev: &mut WinEvent,
     field: TextField,
     text: String,
-    data_name: Option<String>,
-    leaf: Option<&str>,
+    data_name: Option<Arc<str>>,
+    leaf: Option<&Arc<str>>,
 ) {
     match field {
         TextField::EventId => ev.event_id = text.trim().parse().ok(),
@@ -140,7 +142,7 @@ pub(super) fn put_text(
         TextField::Message => ev.message = Some(text),
         TextField::Leaf => {
             if let Some(name) = leaf.filter(|_| !text.trim().is_empty()) {
-                ev.data.push((name.to_string(), text));
+                ev.data.push((name.clone(), text));
             }
         }
         TextField::Dropped => {}
@@ -275,8 +277,8 @@ impl EventBuilder {
             &mut self.ev,
             open.text_field,
             open.text,
-            open.data_name,
-            open.name.as_deref(),
+            open.data_name.map(Arc::from),
+            open.name.map(Arc::from).as_ref(),
         );
     }
 }

@@ -14,13 +14,12 @@
 //! ([`read_evtx_records`]), each as an [`EvtxVisitor`].
 
 use std::fs::File;
-use std::io::{BufRead, Read, Seek};
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
 use evtx::binxml::BinXmlTemplateValues;
 use evtx::binxml::value_variant::BinXmlValue;
-use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
+use evtx::{EvtxChunkData, EvtxChunkHeader, EvtxParser, EvtxRecord, ParserSettings};
 
 use super::evtx_records::{RawRecord, chunk_records};
 use super::evtx_template::{RecordRead, TemplateReader};
@@ -72,8 +71,8 @@ pub trait EvtxVisitor {
     /// One record of chunk `chunk_no` (1-based), not yet rendered.
     fn record(&mut self, record: EvtxRecord<'_>, chunk_no: u64);
     /// One record of a chunk whose record headers all read well, before the evtx
-    /// crate reads it: `chunk` is the whole chunk. `false` hands this record and the
-    /// rest of the chunk to [`EvtxVisitor::record`] (the crate); the default.
+    /// crate reads it: `chunk` is the whole chunk. `false` hands this record to
+    /// [`EvtxVisitor::record`] (the crate); the default.
     fn raw_record(&mut self, chunk: &[u8], record: &RawRecord) -> bool {
         let _ = (chunk, record);
         false
@@ -120,14 +119,13 @@ pub fn read_evtx_records(
 
 /// The chunk loop: a seekable file in Windows' record order, a stream in file order.
 pub fn read_with(name: &Arc<str>, payload: Payload, visitor: &mut dyn EvtxVisitor) {
-    let settings = ParserSettings::new().indent(false);
     let mut reader = ChunkReader {
         name: name.clone(),
-        settings: Arc::new(settings.clone()),
+        settings: Arc::new(ParserSettings::new().indent(false)),
         chunk_no: 0,
     };
     match payload {
-        Payload::File(file) => reader.file(file, settings, visitor),
+        Payload::File(file) => reader.file(file, visitor),
         Payload::Stream(stream) => reader.stream(stream, visitor),
     }
 }
@@ -257,6 +255,142 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Whether `bytes` are all zero (an empty chunk of a dirty file), a block at a time.
+fn all_zero(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(256)
+        .all(|block| block.iter().fold(0u8, |acc, &b| acc | b) == 0)
+}
+
+/// The chunks of a seekable EVTX file in the evtx crate's record order
+/// (`EvtxParser::chunks`): from the chunk whose header names the lowest record id to
+/// the end of the file, then from the first chunk up to it; empty (all-zero)
+/// chunks are passed over, and the walk ends at the first chunk past the file's
+/// whole chunks that cannot be read.
+struct FileChunks<'f> {
+    file: &'f mut File,
+    /// Whole chunks after the file header.
+    count: u64,
+    next: u64,
+    oldest: u64,
+    wrapped: bool,
+    /// Where the file is now (a chunk read right after the last one needs no seek).
+    at: Option<u64>,
+    /// The buffer of the last chunk, handed back for the next one.
+    spare: Vec<u8>,
+}
+
+impl<'f> FileChunks<'f> {
+    fn new(file: &'f mut File, body: u64) -> Self {
+        let count = body / CHUNK_SIZE as u64;
+        let mut chunks = FileChunks {
+            file,
+            count,
+            next: 0,
+            oldest: 0,
+            wrapped: false,
+            at: None,
+            spare: Vec::new(),
+        };
+        chunks.oldest = chunks.oldest_chunk();
+        chunks.next = chunks.oldest;
+        chunks
+    }
+
+    /// The chunk whose header names the lowest record id (a header with a reversed
+    /// range says nothing), as the crate finds it.
+    fn oldest_chunk(&mut self) -> u64 {
+        let mut oldest = (u64::MAX, 0);
+        let mut header = [0; 512];
+        for number in 0..self.count {
+            let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
+            if self.file.seek(SeekFrom::Start(offset)).is_err()
+                || self.file.read_exact(&mut header).is_err()
+            {
+                break;
+            }
+            if let Ok(chunk) = EvtxChunkHeader::from_bytes(&header)
+                && chunk.first_event_record_id <= chunk.last_event_record_id
+                && chunk.first_event_record_id < oldest.0
+            {
+                oldest = (chunk.first_event_record_id, number);
+            }
+        }
+        self.at = None;
+        oldest.1
+    }
+
+    /// A chunk's buffer, for the next chunk.
+    fn give_back(&mut self, buffer: Vec<u8>) {
+        self.spare = buffer;
+    }
+
+    /// The next chunk in record order and its number (0-based); an unreadable chunk
+    /// is the message that says why.
+    fn next_chunk(&mut self) -> Option<(Result<EvtxChunkData, String>, u64)> {
+        loop {
+            let end = if self.wrapped { self.oldest } else { u64::MAX };
+            while self.next < end {
+                let number = self.next;
+                match self.read(number) {
+                    Err(e) => {
+                        // Past the whole chunks: the end of the file.
+                        if number >= self.count {
+                            break;
+                        }
+                        self.next = number.checked_add(1)?;
+                        return Some((Err(e), number));
+                    }
+                    Ok(None) => self.next = number.checked_add(1)?,
+                    Ok(Some(chunk)) => {
+                        self.next = number.checked_add(1)?;
+                        return Some((Ok(chunk), number));
+                    }
+                }
+            }
+            if self.wrapped || self.oldest == 0 {
+                return None;
+            }
+            self.wrapped = true;
+            self.next = 0;
+        }
+    }
+
+    /// Chunk `number`: `None` when it is empty.
+    fn read(&mut self, number: u64) -> Result<Option<EvtxChunkData>, String> {
+        let offset = FILE_HEADER_SIZE as u64 + number * CHUNK_SIZE as u64;
+        let mut buf = std::mem::take(&mut self.spare);
+        buf.resize(CHUNK_SIZE, 0);
+        if self.at != Some(offset) {
+            self.at = None;
+            self.file
+                .seek(SeekFrom::Start(offset))
+                .map_err(|e| format!("failed to seek to chunk: {e}"))?;
+        }
+        self.at = None;
+        let mut have = 0;
+        while have < CHUNK_SIZE {
+            match self.file.read(&mut buf[have..]) {
+                Ok(0) => break,
+                Ok(n) => have += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("read error at or after byte offset {offset}: {e}")),
+            }
+        }
+        if have < CHUNK_SIZE {
+            return Err("incomplete chunk".to_string());
+        }
+        self.at = Some(offset + CHUNK_SIZE as u64);
+        if all_zero(&buf) {
+            self.spare = buf;
+            return Ok(None);
+        }
+        EvtxChunkData::new(buf, false)
+            .map(Some)
+            .map_err(|e| error_chain(&e))
+    }
+}
+
 struct ChunkReader {
     name: Arc<str>,
     settings: Arc<ParserSettings>,
@@ -265,7 +399,7 @@ struct ChunkReader {
 
 impl ChunkReader {
     /// A seekable file, chunks in record order (from the oldest, wrapping around).
-    fn file(&mut self, mut file: File, settings: ParserSettings, sink: &mut dyn EvtxVisitor) {
+    fn file(&mut self, mut file: File, sink: &mut dyn EvtxVisitor) {
         let len = match file.metadata() {
             Ok(m) => m.len(),
             Err(e) => {
@@ -300,8 +434,12 @@ impl ChunkReader {
             ));
             return;
         }
-        let mut parser = match EvtxParser::from_read_seek(file) {
-            Ok(parser) => parser.with_configuration(settings),
+        // The crate reads the file header (and says what is wrong with it); the
+        // chunks are read here, in the crate's order, into one reused buffer: the
+        // crate's loop allocates a zeroed 64 KiB `Vec` per chunk and scans an empty
+        // chunk byte by byte.
+        let header_block = match EvtxParser::from_read_seek(&mut file) {
+            Ok(parser) => u64::from(parser.header().header_block_size),
             Err(e) => {
                 sink.error(InputError::new(
                     &self.name,
@@ -311,24 +449,16 @@ impl ChunkReader {
                 return;
             }
         };
-        // The parser stops quietly at a chunk it cannot read whole: past the last
-        // complete chunk there is nothing it reports.
-        let mut count = 0;
-        for chunk in parser.chunks() {
-            count += 1;
+        let mut chunks = FileChunks::new(&mut file, len.saturating_sub(header_block));
+        while let Some((chunk, number)) = chunks.next_chunk() {
+            self.chunk_no = number.saturating_add(1);
             match chunk {
                 Ok(mut data) => {
-                    self.chunk_no = data.number.map_or(count, |n| n.saturating_add(1));
+                    data.number = Some(number);
                     self.chunk(&mut data, sink);
+                    chunks.give_back(data.data);
                 }
-                Err(EvtxError::FailedToParseChunk { chunk_id, source }) => {
-                    self.chunk_no = chunk_id.saturating_add(1);
-                    self.chunk_error(error_chain(&*source), sink);
-                }
-                Err(e) => {
-                    self.chunk_no = count;
-                    self.chunk_error(error_chain(&e), sink);
-                }
+                Err(message) => self.chunk_error(message, sink),
             }
         }
         let body = len - FILE_HEADER_SIZE as u64;
@@ -384,7 +514,7 @@ impl ChunkReader {
                 }
             }
             // Dirty files have zeroed chunks between real ones.
-            if buf.iter().all(|&b| b == 0) {
+            if all_zero(&buf) {
                 continue;
             }
             match EvtxChunkData::new(buf, false) {
@@ -415,13 +545,12 @@ impl ChunkReader {
 
     fn chunk_records(&mut self, data: &mut EvtxChunkData, sink: &mut dyn EvtxVisitor) {
         // Records read straight from the chunk while the visitor can; the crate reads
-        // a chunk whose record headers do not all read well, and whatever the visitor
-        // hands back (from that record on).
-        let mut started = false;
+        // a chunk whose record headers do not all read well, and each record the
+        // visitor hands back (the records after it are read straight again).
+        let records = chunk_records(data);
         let mut done = 0;
-        if let Some(records) = chunk_records(data) {
+        if let Some(records) = &records {
             sink.chunk_start();
-            started = true;
             done = records
                 .iter()
                 .take_while(|r| sink.raw_record(&data.data, r))
@@ -437,20 +566,50 @@ impl ChunkReader {
                 return;
             }
         };
-        if !started {
+        let bytes: &[u8] = chunk.data;
+        let Some(records) = records else {
             sink.chunk_start();
-        }
-        // Without a damaged record header the crate yields one item per record, in
-        // the order walked above.
-        for record in chunk.iter().skip(done) {
-            match record {
-                Ok(r) => sink.record(r, self.chunk_no),
-                Err(e) => sink.error(InputError::new(
-                    &self.name,
-                    Some(format!("chunk {}", self.chunk_no)),
-                    format!("bad record: {e}; skipped"),
-                )),
+            for record in chunk.iter() {
+                self.crate_record(record, sink);
             }
+            return;
+        };
+        // Without a damaged record header the crate yields one item per record, in
+        // the order walked above: its iterator is kept in step (the records read
+        // straight are built by it too, and dropped).
+        let mut crate_records = chunk.iter();
+        let mut crate_at = 0;
+        let mut at = done;
+        while at < records.len() {
+            while crate_at < at {
+                crate_records.next();
+                crate_at += 1;
+            }
+            let Some(record) = crate_records.next() else {
+                return;
+            };
+            crate_at += 1;
+            self.crate_record(record, sink);
+            at += 1;
+            while at < records.len() && sink.raw_record(bytes, &records[at]) {
+                at += 1;
+            }
+        }
+    }
+
+    /// One record as the crate reads it.
+    fn crate_record(
+        &self,
+        record: Result<EvtxRecord<'_>, evtx::err::EvtxError>,
+        sink: &mut dyn EvtxVisitor,
+    ) {
+        match record {
+            Ok(r) => sink.record(r, self.chunk_no),
+            Err(e) => sink.error(InputError::new(
+                &self.name,
+                Some(format!("chunk {}", self.chunk_no)),
+                format!("bad record: {e}; skipped"),
+            )),
         }
     }
 }
@@ -662,6 +821,81 @@ mod tests {
             let events = sink.events.iter().map(|e| format!("{e:?}")).collect();
             (events, errors(&sink))
         })
+    }
+
+    /// The hunt's visitor, handing back to the crate each record `hand_back` picks
+    /// (by its place in the input): the per-record fallback, wherever it falls.
+    struct HandingBack<'a> {
+        inner: MappingVisitor<'a>,
+        hand_back: fn(usize) -> bool,
+        seen: usize,
+        handed: usize,
+        direct_after_handed: usize,
+    }
+
+    impl EvtxVisitor for HandingBack<'_> {
+        fn chunk_start(&mut self) {
+            self.inner.chunk_start();
+        }
+        fn raw_record(&mut self, chunk: &[u8], record: &RawRecord) -> bool {
+            self.seen += 1;
+            if (self.hand_back)(self.seen) {
+                self.handed += 1;
+                return false;
+            }
+            let direct = self.inner.raw_record(chunk, record);
+            self.direct_after_handed += usize::from(direct && self.handed > 0);
+            direct
+        }
+        fn record(&mut self, record: EvtxRecord<'_>, chunk_no: u64) {
+            self.inner.record(record, chunk_no);
+        }
+        fn error(&mut self, error: InputError) {
+            self.inner.error(error);
+        }
+    }
+
+    #[test]
+    fn records_handed_back_one_by_one_read_as_the_crate_reads_them() {
+        let mut covered = 0;
+        for file in [
+            SYSMON,
+            "mdecrevoisier_EVTX-to-MITRE-Attack_ID800-4103-4104-PowerShell_BITS_job_started.evtx",
+        ] {
+            let Some(data) = corpus(file) else { return };
+            let [_, (crate_events, _)] = both_ways(&data);
+            assert!(!crate_events.is_empty(), "{file}");
+            let picks: [fn(usize) -> bool; 3] = [|n| n % 3 == 0, |n| n % 7 == 1, |n| n == 2];
+            for hand_back in picks {
+                let mut sink = CollectingSink::default();
+                let name: Arc<str> = Arc::from("t.evtx");
+                let mut visitor = HandingBack {
+                    inner: MappingVisitor {
+                        name: name.clone(),
+                        mapper: Mapper::new(name.clone(), FORMAT_EVTX),
+                        templates: TemplateReader::default(),
+                        direct: true,
+                        sink: &mut sink,
+                    },
+                    hand_back,
+                    seen: 0,
+                    handed: 0,
+                    direct_after_handed: 0,
+                };
+                let payload = Payload::Stream(Box::new(Cursor::new(data.clone())));
+                read_with(&name, payload, &mut visitor);
+                let (handed, after) = (visitor.handed, visitor.direct_after_handed);
+                visitor.inner.mapper.finish(visitor.inner.sink);
+                let events: Vec<String> = sink.events.iter().map(|e| format!("{e:?}")).collect();
+                assert_eq!(events, crate_events, "{file}");
+                assert!(
+                    handed > 0 && after > 0,
+                    "{file}: {handed} handed, {after} after"
+                );
+                covered += after;
+            }
+        }
+        assert!(covered > 0);
     }
 
     /// The events of a damaged input are those of the crate's reading; the direct

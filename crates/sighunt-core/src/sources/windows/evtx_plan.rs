@@ -9,13 +9,15 @@
 //! way (a nested instance where the walk would put it inside a kept element, a value
 //! it cannot write) makes [`run`] return `None`, and the caller takes that walk.
 
+use std::sync::Arc;
+
 use evtx::binxml::value_variant::BinXmlValue;
 
 use super::WinEvent;
 use super::event_builder::{AttrField, EventBuilder, TextField, put_attr, put_text};
 use super::evtx_template::{
-    Child, Part, Template, Unsupported, Value, Walk, normalize_attribute, push_parts, push_value,
-    resolve, unix_line_ends, writes_as_text,
+    Child, Part, Template, Unsupported, Value, Walk, normalize_attribute, push_parts, push_utf16,
+    push_value, resolve, string_array_items, unix_line_ends, writes_as_text,
 };
 
 /// A compiled definition: stores in document order.
@@ -26,10 +28,11 @@ pub(super) struct Plan {
     pairs: usize,
 }
 
-/// An attribute's value: static text (as normalized, ready), or parts to join.
+/// An attribute's value: static text (as normalized, ready; shared, as an
+/// EventData name is by every record), or parts to join.
 #[derive(Debug)]
 enum AttrValue {
-    Fixed(Box<str>),
+    Fixed(Arc<str>),
     Parts(Box<[Part]>),
 }
 
@@ -61,10 +64,13 @@ enum Op {
     Text {
         field: TextField,
         /// The element's name (UserData leaves).
-        leaf: Option<Box<str>>,
+        leaf: Option<Arc<str>>,
         /// Its `Name` attributes (EventData `<Data>`), the last present one wins.
         names: Vec<AttrValue>,
         parts: Vec<Part>,
+        /// Whether the element has no child element (only such an element is
+        /// repeated here for an array value).
+        childless: bool,
     },
     /// A substitution in the content of an element whose text goes nowhere: its
     /// value is only checked, or, where `nested`, a BinXML value is an instance
@@ -154,9 +160,10 @@ fn element(
     if kept {
         ops.push(Op::Text {
             field: text_field,
-            leaf: (text_field == TextField::Leaf).then(|| el.local.clone()),
+            leaf: (text_field == TextField::Leaf).then(|| Arc::from(&*el.local)),
             names,
             parts,
+            childless: !el.children.iter().any(|c| matches!(c, Child::Element(_))),
         });
     }
     builder.close().map_err(|_| Unsupported("builder"))?;
@@ -178,6 +185,8 @@ pub(super) fn run<'c>(
     nesting: usize,
 ) -> Option<()> {
     ev.data.reserve(plan.pairs);
+    // Looked for in each kept element's parts only when the record has one.
+    let has_arrays = values.iter().any(|v| matches!(v, Value::StringArray(_)));
     let mut i = 0;
     while let Some(op) = plan.ops.get(i) {
         walk.visit()?;
@@ -200,31 +209,43 @@ pub(super) fn run<'c>(
                 leaf,
                 names,
                 parts,
+                childless,
             } => {
-                let mut text = String::with_capacity(text_size(parts, values));
-                for part in parts {
-                    match part {
-                        Part::Text(s) => text.push_str(s),
-                        Part::Sub { .. } => match resolve(part, values) {
-                            None => {}
-                            // An instance inside a kept element: the walk's case.
-                            Some(Value::Crate(BinXmlValue::BinXmlType(_))) => return None,
-                            Some(v) => push_value(&mut text, v)?,
-                        },
+                // A string array repeats the element once per item (MS-EVEN6
+                // 3.1.4.7.5), as the renderer does: here for one array in the text
+                // of an element without child elements; anything else, the crate.
+                let items = if has_arrays {
+                    let mut arrays = parts.iter().filter_map(|part| match resolve(part, values) {
+                        Some(Value::StringArray(bytes)) => Some(*bytes),
+                        _ => None,
+                    });
+                    match (arrays.next(), arrays.next()) {
+                        (None, _) => None,
+                        (Some(bytes), None) if *childless => Some(string_array_items(bytes)?),
+                        _ => return None,
                     }
-                }
-                walk.wrote(text.len())?;
-                // XML parsing reads every line end as `\n`.
-                if text.contains('\r') {
-                    text = unix_line_ends(&text);
-                }
+                } else {
+                    None
+                };
                 let mut data_name = None;
                 for name in names {
-                    if let Some(value) = attribute(walk, name, values)? {
+                    if let Some(value) = shared_attribute(walk, name, values)? {
                         data_name = Some(value);
                     }
                 }
-                put_text(ev, *field, text, data_name, leaf.as_deref());
+                match items {
+                    None => {
+                        let text = element_text(walk, parts, values, None)?;
+                        put_text(ev, *field, text, data_name, leaf.as_ref());
+                    }
+                    Some(items) => {
+                        for item in items {
+                            walk.visit()?;
+                            let text = element_text(walk, parts, values, Some(item))?;
+                            put_text(ev, *field, text, data_name.clone(), leaf.as_ref());
+                        }
+                    }
+                }
             }
             Op::Content {
                 index,
@@ -250,6 +271,35 @@ pub(super) fn run<'c>(
     Some(())
 }
 
+/// The text of an element's `parts`, as XML parsing reads it back; `item`: the
+/// array item that stands for its array substitution.
+fn element_text(
+    walk: &mut Walk<'_, '_>,
+    parts: &[Part],
+    values: &[Value<'_>],
+    item: Option<&[u8]>,
+) -> Option<String> {
+    let mut text = String::with_capacity(text_size(parts, values));
+    for part in parts {
+        match part {
+            Part::Text(s) => text.push_str(s),
+            Part::Sub { .. } => match resolve(part, values) {
+                None => {}
+                // An instance inside a kept element: the walk's case.
+                Some(Value::Crate(BinXmlValue::BinXmlType(_))) => return None,
+                Some(Value::StringArray(_)) => push_utf16(&mut text, item?),
+                Some(v) => push_value(&mut text, v)?,
+            },
+        }
+    }
+    walk.wrote(text.len())?;
+    // XML parsing reads every line end as `\n`.
+    if text.contains('\r') {
+        text = unix_line_ends(&text);
+    }
+    Some(text)
+}
+
 /// About how long the text of `parts` is (a UTF-16 value: half its bytes).
 fn text_size(parts: &[Part], values: &[Value<'_>]) -> usize {
     parts
@@ -262,6 +312,20 @@ fn text_size(parts: &[Part], values: &[Value<'_>]) -> usize {
             },
         })
         .sum()
+}
+
+/// [`attribute`] as a shared name: a fixed one without a copy.
+fn shared_attribute(
+    walk: &mut Walk<'_, '_>,
+    value: &AttrValue,
+    values: &[Value<'_>],
+) -> Option<Option<Arc<str>>> {
+    if let AttrValue::Fixed(text) = value {
+        walk.visit()?;
+        walk.wrote(text.len())?;
+        return Some(Some(text.clone()));
+    }
+    Some(attribute(walk, value, values)?.map(Arc::from))
 }
 
 /// An attribute's value, normalized; `None` inside: it is left out (all its parts

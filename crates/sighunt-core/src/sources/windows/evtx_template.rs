@@ -108,6 +108,31 @@ pub(super) enum Value<'a> {
     Crate(BinXmlValue<'a>),
     /// A SID read here (the crate's SID type cannot be made outside it).
     Sid(&'a [u8]),
+    /// A string array read here: NUL-terminated UTF-16LE strings back to back
+    /// (see [`string_array_items`]).
+    StringArray(&'a [u8]),
+}
+
+/// The items of a string array value, each without its NUL; `None` unless the
+/// renderer repeats the element for it and every item is read the same way here:
+/// two items or more (one is not repeated), none empty (the renderer leaves an
+/// empty one's text out), the last one ended by its NUL (the crate would read on
+/// past the value for it).
+pub(super) fn string_array_items(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    if bytes.len() % 2 != 0 || !bytes.ends_with(&[0, 0]) {
+        return None;
+    }
+    let mut items = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let end = first_nul_unit(rest)? * 2;
+        if end == 0 {
+            return None;
+        }
+        items.push(&rest[..end]);
+        rest = &rest[end + 2..];
+    }
+    (items.len() > 1).then_some(items)
 }
 
 /// Deepest nesting of template instances inside values (Windows' go 1 deep).
@@ -507,10 +532,7 @@ fn raw_value(ty: u8, bytes: &[u8]) -> Option<Value<'_>> {
             if bytes.len() % 2 != 0 {
                 return None;
             }
-            let units = bytes
-                .chunks_exact(2)
-                .position(|u| u == [0, 0])
-                .unwrap_or(bytes.len() / 2);
+            let units = first_nul_unit(bytes).unwrap_or(bytes.len() / 2);
             V::StringType(Utf16LeSlice::new(bytes, units))
         }
         0x03 => V::Int8Type(i8::from_le_bytes(n(bytes)?)),
@@ -538,8 +560,30 @@ fn raw_value(ty: u8, bytes: &[u8]) -> Option<Value<'_>> {
         0x14 => V::HexInt32Type(u32::from_le_bytes(n(bytes)?)),
         0x15 => V::HexInt64Type(u64::from_le_bytes(n(bytes)?)),
         0x21 => V::BinXmlType(bytes),
+        0x81 => return Some(Value::StringArray(bytes)),
         _ => return None,
     }))
+}
+
+/// The index of the first NUL unit of UTF-16LE `bytes`, if any: words of four units
+/// without one are passed whole (a zero lane is what `x - 1` borrows from and `x`
+/// lacks the top bit of; borrows only blur which lane, never whether one is there).
+pub(super) fn first_nul_unit(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0001_0001_0001_0001;
+    const TOPS: u64 = 0x8000_8000_8000_8000;
+    let mut at = 0;
+    while let Some(&[a, b, c, d, e, f, g, h]) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
+        if word.wrapping_sub(ONES) & !word & TOPS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes
+        .get(at..)?
+        .chunks_exact(2)
+        .position(|u| u == [0, 0])
+        .map(|i| at / 2 + i)
 }
 
 /// What the renderer leaves out for an optional substitution.
@@ -604,26 +648,47 @@ fn xml_char(c: char) -> char {
 }
 
 /// UTF-16LE text as it comes back from the renderer's XML (a lone surrogate is `_`).
-fn push_utf16(out: &mut String, bytes: &[u8]) {
-    // Most values are printable ASCII: copied 64 units at a time through a buffer on
-    // the stack, without decoding each unit; from the first other unit on, decoded.
+pub(super) fn push_utf16(out: &mut String, bytes: &[u8]) {
+    // Most values are printable ASCII: copied 128 units at a time through a buffer on
+    // the stack, four units per test while they are printable, without decoding
+    // each unit; from the first other unit on, decoded.
+    const BLOCK: usize = 128;
+    // The high byte of each unit, and bit 7 of its low byte.
+    const NOT_ASCII: u64 = 0xff80_ff80_ff80_ff80;
+    const SPACE: u64 = 0x0020_0020_0020_0020;
+    const BORROW: u64 = 0x8000_8000_8000_8000;
     out.reserve(bytes.len() / 2);
     let mut rest = bytes;
-    while !rest.is_empty() {
-        let mut buf = [0u8; 64];
+    loop {
+        let take = (rest.len() / 2).min(BLOCK);
+        let mut buf = [0u8; BLOCK];
         let mut n = 0;
-        for u in rest.chunks_exact(2).take(64) {
-            // Tab and line ends are kept as they are (xml_char), like printable ASCII.
-            if u[1] != 0 || !(matches!(u[0], 0x20..0x80 | b'\t' | b'\n' | b'\r')) {
-                break;
+        while n < take {
+            if let Some(&[a, b, c, d, e, f, g, h]) = rest.get(n * 2..n * 2 + 8) {
+                // Four units of 0x20..0x7f: no high byte, and none under 0x20 (a
+                // lane under it borrows into its own top bit; lanes above the lowest
+                // such one do not matter).
+                let word = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
+                if n + 4 <= take && word & NOT_ASCII == 0 && word.wrapping_sub(SPACE) & BORROW == 0
+                {
+                    buf[n..n + 4].copy_from_slice(&[a, c, e, g]);
+                    n += 4;
+                    continue;
+                }
             }
-            buf[n] = u[0];
-            n += 1;
+            // Tab and line ends are kept as they are (xml_char), like printable ASCII.
+            match rest.get(n * 2..n * 2 + 2) {
+                Some(&[lo, 0]) if matches!(lo, 0x20..0x80 | b'\t' | b'\n' | b'\r') => {
+                    buf[n] = lo;
+                    n += 1;
+                }
+                _ => break,
+            }
         }
         // Printable ASCII is UTF-8.
         out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
         rest = &rest[n * 2..];
-        if n < 64 {
+        if n < BLOCK {
             break;
         }
     }
@@ -717,6 +782,7 @@ pub(super) fn writes_as_text(value: &Value<'_>) -> bool {
     use BinXmlValue as V;
     match value {
         Value::Sid(_) => true,
+        Value::StringArray(_) => false,
         Value::Crate(v) => matches!(
             v,
             V::NullType
@@ -754,6 +820,8 @@ pub(super) fn push_value(out: &mut String, value: &Value<'_>) -> Option<()> {
             push_sid(out, bytes);
             return Some(());
         }
+        // The renderer repeats the element per item: only a compiled plan does that.
+        Value::StringArray(_) => return None,
         Value::Crate(v) => v,
     };
     // `write!` to a String cannot fail.

@@ -65,6 +65,43 @@ struct Counts {
     round_trip: usize,
     /// Skipped by the direct read for their event id.
     skipped: usize,
+    /// Built directly with a string array repeating its element (the compiled
+    /// definitions only: the walk hands those back).
+    arrays: usize,
+}
+
+/// Whether the record at `binxml` holds a string array value (in its own instance
+/// or the one nested in a value).
+fn holds_string_array(chunk: &[u8], binxml: std::ops::Range<usize>) -> bool {
+    let instance_types = |start: usize, end: usize| -> Vec<u8> {
+        let mut c = Cursor {
+            data: chunk,
+            pos: start + 5,
+            end,
+        };
+        read_instance_raw(&mut c)
+            .map(|i| i.descriptors.chunks_exact(4).map(|d| d[2]).collect())
+            .unwrap_or_default()
+    };
+    let mut c = Cursor {
+        data: chunk,
+        pos: binxml.start + 5,
+        end: binxml.end,
+    };
+    let Ok(instance) = read_instance_raw(&mut c) else {
+        return false;
+    };
+    let Some(values) = instance.values() else {
+        return false;
+    };
+    values.iter().any(|v| match v {
+        Value::StringArray(_) => true,
+        Value::Crate(BinXmlValue::BinXmlType(bytes)) => {
+            let start = bytes.as_ptr() as usize - chunk.as_ptr() as usize;
+            instance_types(start, start + bytes.len()).contains(&0x81)
+        }
+        _ => false,
+    })
 }
 
 /// Every record of `chunks` built every way there is and compared with the XML
@@ -101,8 +138,10 @@ fn compare_chunks(label: &str, chunks: &mut dyn Iterator<Item = EvtxChunkData>) 
                 .into_xml()
                 .map_err(|e| e.to_string())
                 .and_then(|r| parse_event_xml(r.data.as_bytes()));
+            let mut built_direct = false;
             match direct.read_record(record.chunk.data, binxml.clone(), |_| true) {
                 RecordRead::Event(ev) => {
+                    built_direct = true;
                     n.direct += 1;
                     assert_eq!(Ok(ev), rendered, "{label}: record {id} (direct)");
                 }
@@ -114,7 +153,11 @@ fn compare_chunks(label: &str, chunks: &mut dyn Iterator<Item = EvtxChunkData>) 
                     n.walked += 1;
                     assert_eq!(Ok(ev), rendered, "{label}: record {id} (walk)");
                 }
-                RecordRead::Crate | RecordRead::Skipped => {}
+                RecordRead::Crate | RecordRead::Skipped => {
+                    n.arrays += usize::from(
+                        built_direct && holds_string_array(record.chunk.data, binxml.clone()),
+                    );
+                }
             }
             // The id check before anything is built: as the crate's values say.
             let mut probe = TemplateReader::default();
@@ -154,13 +197,23 @@ fn every_corpus_record_builds_as_its_xml_does() {
         let n = compare_chunks(&label, &mut chunks);
         eprintln!("{label}: {n:?}");
         assert!(n.direct > 0, "{label}: no record took the direct path");
-        assert_eq!(n.walked, n.direct, "{label}: the walk alone built fewer");
+        assert_eq!(
+            n.walked + n.arrays,
+            n.direct,
+            "{label}: the walk alone built fewer, other than string arrays"
+        );
         total.direct += n.direct;
         total.to_crate += n.to_crate;
         total.crate_template += n.crate_template;
         total.round_trip += n.round_trip;
         total.skipped += n.skipped;
+        total.arrays += n.arrays;
     }
+    // The classic 800 events hold their three texts as one string array.
+    assert!(
+        total.arrays > 0,
+        "no record with a string array read directly: {total:?}"
+    );
     eprintln!("corpus: {total:?}");
     // Windows' own logs are plain templates: the crate and the round trip stay the
     // exception.
@@ -360,4 +413,64 @@ fn value_writers_agree_with_std() {
     let mut out = String::from("k=");
     push_utf16(&mut out, &[0x41, 0, 0x00, 0xd8, 0x42, 0]);
     assert_eq!(out, "k=A_B");
+    // Random units around the four-at-a-time test's edges (0x1f/0x20, 0x7f/0x80,
+    // a high byte, tab and line ends, surrogates, U+FFFE), at every alignment, held
+    // to decoding unit by unit.
+    const UNITS: [u16; 14] = [
+        0x1f, 0x20, 0x41, 0x7e, 0x7f, 0x80, 0x09, 0x0a, 0x0d, 0x00, 0x100, 0xd800, 0xdc00, 0xfffe,
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..5_000 {
+        let len = (xorshift(&mut state) % 300) as usize;
+        let plain = xorshift(&mut state) % 4 != 0;
+        let units: Vec<u16> = (0..len)
+            .map(|_| match xorshift(&mut state) % 16 {
+                n if plain && n < 14 => 0x61,
+                _ => UNITS[(xorshift(&mut state) % 14) as usize],
+            })
+            .collect();
+        let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        let mut out = String::new();
+        push_utf16(&mut out, &bytes);
+        let want: String = char::decode_utf16(units.iter().copied())
+            .map(|c| c.map_or('_', xml_char))
+            .collect();
+        assert_eq!(out, want, "{units:x?}");
+        // The NUL search four units at a time, against unit by unit.
+        assert_eq!(
+            first_nul_unit(&bytes),
+            bytes.chunks_exact(2).position(|u| u == [0, 0]),
+            "{units:x?}"
+        );
+    }
+    // String arrays: only what the renderer repeats the element for, read the same.
+    let utf16 = |units: &[u16]| -> Vec<u8> { units.iter().flat_map(|u| u.to_le_bytes()).collect() };
+    let ab = utf16(&[0x61, 0, 0x62, 0x63, 0]);
+    assert_eq!(
+        string_array_items(&ab),
+        Some(vec![&ab[..2], &ab[4..8]]),
+        "two items"
+    );
+    for (units, why) in [
+        (&[0x61, 0][..], "one item"),
+        (&[], "empty"),
+        (&[0x61, 0, 0, 0x62, 0], "an empty item"),
+        (&[0x61, 0, 0x62], "the last without its NUL"),
+    ] {
+        assert_eq!(string_array_items(&utf16(units)), None, "{why}");
+    }
+    assert_eq!(
+        string_array_items(&[0x61, 0, 0, 0, 0x62]),
+        None,
+        "odd length"
+    );
+    for units in [
+        &[1u16, 0x100, 0x8000, 0xffff, 0][..],
+        &[0x100; 9],
+        &[0x8000, 0x0001, 0],
+    ] {
+        let bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        let want = bytes.chunks_exact(2).position(|u| u == [0, 0]);
+        assert_eq!(first_nul_unit(&bytes), want, "{units:x?}");
+    }
 }

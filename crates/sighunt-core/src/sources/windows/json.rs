@@ -468,7 +468,7 @@ fn winlogbeat(v: &Value) -> Option<WinEvent> {
     if let Some(Value::Object(data)) = w.get("event_data") {
         for (k, val) in data {
             if let Some(s) = scalar(val) {
-                ev.data.push((k.clone(), s));
+                ev.data.push((k.as_str().into(), s));
             }
         }
     }
@@ -586,12 +586,12 @@ fn evtx_dump(v: &Value) -> Option<WinEvent> {
             if k == "Data" || k == "#text" {
                 unnamed(val, &mut ev.unnamed);
             } else if let Some(s) = scalar(val) {
-                ev.data.push((k.clone(), s));
+                ev.data.push((k.as_str().into(), s));
             } else if let Value::Object(inner) = val {
                 // UserData's one wrapper element.
                 for (k2, v2) in inner {
                     if let Some(s) = scalar(v2) {
-                        ev.data.push((k2.clone(), s));
+                        ev.data.push((k2.as_str().into(), s));
                     }
                 }
             }
@@ -643,7 +643,7 @@ fn flat(v: &Value) -> Option<WinEvent> {
     if let Value::Object(map) = v {
         for (k, val) in map {
             if let Some(s) = scalar(val) {
-                ev.data.push((k.clone(), s));
+                ev.data.push((k.as_str().into(), s));
             }
         }
     }

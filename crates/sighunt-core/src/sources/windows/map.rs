@@ -58,33 +58,51 @@ enum Kind {
 }
 
 fn kind(ev: &WinEvent) -> Option<Kind> {
-    let provider = ev.provider.to_ascii_lowercase();
-    let channel = ev.channel.to_ascii_lowercase();
+    // Compared without a lowercase copy of either name (two allocations per event),
+    // and only what the event id asks for.
+    let (provider, channel) = (ev.provider.as_str(), ev.channel.as_str());
     let unknown = provider.is_empty() && channel.is_empty();
-    let sysmon = provider.contains("sysmon") || channel.contains("sysmon");
-    let security = provider == "microsoft-windows-security-auditing" || channel == "security";
-    let ps_operational = provider == "microsoft-windows-powershell"
-        || provider == "powershellcore"
-        || channel.contains("powershell/operational")
-        || channel.contains("powershellcore");
-    let classic_ps = provider == "powershell" || channel == "windows powershell";
+    let sysmon =
+        || contains_ignore_case(provider, "sysmon") || contains_ignore_case(channel, "sysmon");
+    let security = || {
+        provider.eq_ignore_ascii_case("microsoft-windows-security-auditing")
+            || channel.eq_ignore_ascii_case("security")
+    };
+    let ps_operational = || {
+        provider.eq_ignore_ascii_case("microsoft-windows-powershell")
+            || provider.eq_ignore_ascii_case("powershellcore")
+            || contains_ignore_case(channel, "powershell/operational")
+            || contains_ignore_case(channel, "powershellcore")
+    };
+    let classic_ps = || {
+        provider.eq_ignore_ascii_case("powershell")
+            || channel.eq_ignore_ascii_case("windows powershell")
+    };
     match ev.event_id? {
-        1 if sysmon
+        1 if sysmon()
             || (unknown && ev.value("Image").is_some() && ev.get("CommandLine").is_some()) =>
         {
             Some(Kind::SysmonProcess)
         }
-        3 if sysmon || (unknown && ev.value("DestinationIp").is_some()) => {
+        3 if sysmon() || (unknown && ev.value("DestinationIp").is_some()) => {
             Some(Kind::SysmonNetwork)
         }
-        4688 if security || (unknown && ev.value("NewProcessName").is_some()) => {
+        4688 if security() || (unknown && ev.value("NewProcessName").is_some()) => {
             Some(Kind::SecurityProcess)
         }
-        4104 if ps_operational || unknown => Some(Kind::ScriptBlock),
-        4103 if ps_operational || unknown => Some(Kind::ModuleLogging),
-        800 if classic_ps || unknown => Some(Kind::PipelineDetails),
+        4104 if ps_operational() || unknown => Some(Kind::ScriptBlock),
+        4103 if ps_operational() || unknown => Some(Kind::ModuleLogging),
+        800 if classic_ps() || unknown => Some(Kind::PipelineDetails),
         _ => None,
     }
+}
+
+/// Whether `haystack` contains `needle` (lowercase ASCII), ASCII case ignored.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Turns [`WinEvent`]s into sighunt events; holds multi-part 4104 blocks until

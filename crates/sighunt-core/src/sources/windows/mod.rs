@@ -24,6 +24,8 @@ mod json;
 mod map;
 mod xml;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 pub use evtx::{
@@ -64,8 +66,9 @@ pub struct WinEvent {
     pub exec_pid: Option<u32>,
     /// `Security UserID`, a SID.
     pub user_sid: Option<String>,
-    /// EventData `<Data Name=…>` pairs (and UserData leaves), in order.
-    pub data: Vec<(String, String)>,
+    /// EventData `<Data Name=…>` pairs (and UserData leaves), in order. Names are
+    /// shared: a compiled EVTX template hands every record the same ones.
+    pub data: Vec<(Arc<str>, String)>,
     /// EventData `<Data>` without a name (classic events such as 800).
     pub unnamed: Vec<String>,
     /// The rendered message, when the transport kept it.
@@ -89,7 +92,7 @@ impl WinEvent {
     /// Sets `name` unless the event already has a value for it.
     pub fn set_default(&mut self, name: &str, value: impl Into<String>) {
         if self.get(name).is_none() {
-            self.data.push((name.to_string(), value.into()));
+            self.data.push((Arc::from(name), value.into()));
         }
     }
 }
