@@ -15,8 +15,12 @@
 //! object's relevance (its event id, `probe`) is decided before a
 //! `serde_json::Value` is built: only the events sighunt maps get a value tree.
 
+#[cfg(test)]
+mod differential;
+mod flat;
 mod probe;
 pub mod ranged;
+mod scan;
 
 pub use probe::certainly_irrelevant;
 
@@ -25,6 +29,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use self::probe::Relevance;
 use super::map::Mapper;
 use super::{FORMAT_JSON, MAX_EVENT_BYTES, WinEvent, parse_event_xml, parse_pid, parse_time};
 use crate::event::Position;
@@ -93,9 +98,10 @@ fn handle_piece(
 
 thread_local! {
     /// The object the splitter's fast path is handing out after probing it relevant
-    /// (address and length), while it does; `(0, 0)` otherwise. Lets
-    /// [`event_of_piece`] skip probing it a second time.
-    static PROBED_RELEVANT: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+    /// (address, length, and whether it is flat), while it does; `(0, 0, false)`
+    /// otherwise. Lets [`event_of_piece`] skip probing it a second time.
+    static PROBED_RELEVANT: std::cell::Cell<(usize, usize, bool)> =
+        const { std::cell::Cell::new((0, 0, false)) };
 }
 
 /// The Windows event in one piece of the splitter: `Ok(None)` when the probe finds
@@ -105,10 +111,30 @@ fn event_of_piece(piece: Result<&[u8], String>) -> Result<Option<WinEvent>, Stri
     let bytes = piece?;
     // The splitter's line fast path has just probed this very slice (same address
     // and length) and found it relevant: the probe would say so again.
-    let probed = PROBED_RELEVANT.get() == (bytes.as_ptr() as usize, bytes.len());
-    if !probed && probe::certainly_irrelevant(bytes) {
-        return Ok(None);
+    let (address, length, flat) = PROBED_RELEVANT.get();
+    let relevance = if (address, length) == (bytes.as_ptr() as usize, bytes.len()) {
+        if flat {
+            Relevance::RelevantFlat
+        } else {
+            Relevance::Relevant
+        }
+    } else {
+        match probe::inspect(bytes) {
+            Some(Relevance::Irrelevant) => return Ok(None),
+            Some(relevance) => relevance,
+            // Not one valid object: the value tree says what is wrong.
+            None => Relevance::Relevant,
+        }
+    };
+    if relevance == Relevance::RelevantFlat {
+        return flat::flat_event(bytes).map_err(|e| format!("invalid JSON: {e}"));
     }
+    event_of_value(bytes)
+}
+
+/// The event read through a `serde_json::Value` (the path for every shape, and the
+/// oracle of the targeted build).
+fn event_of_value(bytes: &[u8]) -> Result<Option<WinEvent>, String> {
     let value = serde_json::from_slice::<Value>(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
     Ok(win_event_from_json(&value))
 }
@@ -213,11 +239,12 @@ impl JsonSplitter {
                         .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))
                         .map_or(0, |e| e + 1);
                     let object = &line[..end];
-                    if let Some(irrelevant) = probe::inspect(object) {
-                        if !irrelevant {
-                            PROBED_RELEVANT.set((object.as_ptr() as usize, object.len()));
+                    if let Some(relevance) = probe::inspect(object) {
+                        if relevance != Relevance::Irrelevant {
+                            let flat = relevance == Relevance::RelevantFlat;
+                            PROBED_RELEVANT.set((object.as_ptr() as usize, object.len(), flat));
                             out(self.line, Ok(object));
-                            PROBED_RELEVANT.set((0, 0));
+                            PROBED_RELEVANT.set((0, 0, false));
                         }
                         self.line += 1;
                         i += n + 1;
