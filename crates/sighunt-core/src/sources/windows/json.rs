@@ -24,6 +24,7 @@ mod scan;
 
 pub use probe::certainly_irrelevant;
 
+use std::cell::RefCell;
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -97,11 +98,48 @@ fn handle_piece(
 }
 
 thread_local! {
-    /// The object the splitter's fast path is handing out after probing it relevant
-    /// (address, length, and whether it is flat), while it does; `(0, 0, false)`
-    /// otherwise. Lets [`event_of_piece`] skip probing it a second time.
-    static PROBED_RELEVANT: std::cell::Cell<(usize, usize, bool)> =
-        const { std::cell::Cell::new((0, 0, false)) };
+    /// The last relevance check of this thread, and the object the splitter's fast
+    /// path is handing out after checking it (while it does), so that
+    /// [`event_of_piece`] neither checks it a second time nor reads its members
+    /// again.
+    static PROBED: RefCell<Probed> = const { RefCell::new(Probed::new()) };
+}
+
+/// See [`PROBED`].
+struct Probed {
+    /// Address and length of the object being handed out; `(0, 0)` when none.
+    object: (usize, usize),
+    relevance: Relevance,
+    /// Its top-level members (see `scan.rs`).
+    members: Vec<scan::Span>,
+}
+
+impl Probed {
+    const fn new() -> Self {
+        Probed {
+            object: (0, 0),
+            relevance: Relevance::Relevant,
+            members: Vec::new(),
+        }
+    }
+
+    /// Checks `bytes`, and holds the result for [`event_of_piece`] when they may
+    /// matter.
+    fn check(&mut self, bytes: &[u8]) -> Option<Relevance> {
+        let relevance = probe::inspect(bytes, &mut self.members);
+        self.object = match relevance {
+            Some(r) if r != Relevance::Irrelevant => {
+                self.relevance = r;
+                (bytes.as_ptr() as usize, bytes.len())
+            }
+            _ => (0, 0),
+        };
+        relevance
+    }
+
+    fn holds(&self, bytes: &[u8]) -> bool {
+        self.object == (bytes.as_ptr() as usize, bytes.len())
+    }
 }
 
 /// The Windows event in one piece of the splitter: `Ok(None)` when the probe finds
@@ -109,27 +147,26 @@ thread_local! {
 /// an error: it is simply not this source's), `Err` with the reason when it is bad.
 fn event_of_piece(piece: Result<&[u8], String>) -> Result<Option<WinEvent>, String> {
     let bytes = piece?;
-    // The splitter's line fast path has just probed this very slice (same address
-    // and length) and found it relevant: the probe would say so again.
-    let (address, length, flat) = PROBED_RELEVANT.get();
-    let relevance = if (address, length) == (bytes.as_ptr() as usize, bytes.len()) {
-        if flat {
-            Relevance::RelevantFlat
+    let targeted = PROBED.with_borrow_mut(|probed| {
+        // The splitter's line fast path has just checked this very slice (same
+        // address and length): the check would say the same again.
+        let relevance = if probed.holds(bytes) {
+            Some(probed.relevance)
         } else {
-            Relevance::Relevant
+            probe::inspect(bytes, &mut probed.members)
+        };
+        match relevance {
+            Some(Relevance::Irrelevant) => Some(None),
+            Some(Relevance::RelevantFlat) => flat::flat_event(bytes, &probed.members),
+            // Relevant, or not one valid object: the value tree reads it, or
+            // says what is wrong.
+            _ => None,
         }
-    } else {
-        match probe::inspect(bytes) {
-            Some(Relevance::Irrelevant) => return Ok(None),
-            Some(relevance) => relevance,
-            // Not one valid object: the value tree says what is wrong.
-            None => Relevance::Relevant,
-        }
-    };
-    if relevance == Relevance::RelevantFlat {
-        return flat::flat_event(bytes).map_err(|e| format!("invalid JSON: {e}"));
+    });
+    match targeted {
+        Some(event) => Ok(event),
+        None => event_of_value(bytes),
     }
-    event_of_value(bytes)
 }
 
 /// The event read through a `serde_json::Value` (the path for every shape, and the
@@ -239,12 +276,10 @@ impl JsonSplitter {
                         .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))
                         .map_or(0, |e| e + 1);
                     let object = &line[..end];
-                    if let Some(relevance) = probe::inspect(object) {
+                    if let Some(relevance) = PROBED.with_borrow_mut(|p| p.check(object)) {
                         if relevance != Relevance::Irrelevant {
-                            let flat = relevance == Relevance::RelevantFlat;
-                            PROBED_RELEVANT.set((object.as_ptr() as usize, object.len(), flat));
                             out(self.line, Ok(object));
-                            PROBED_RELEVANT.set((0, 0, false));
+                            PROBED.with_borrow_mut(|p| p.object = (0, 0));
                         }
                         self.line += 1;
                         i += n + 1;

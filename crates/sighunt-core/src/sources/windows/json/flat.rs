@@ -1,20 +1,19 @@
 //! The targeted build of a flat (NXLog/OTRF) event: the same [`WinEvent`] as
 //! `win_event_from_json` on the object's `serde_json::Value`, without the value
-//! tree. One pass with serde_json's own parser (same string unescaping, same
-//! numbers): each top-level member becomes its final `(key, text)` pair at once
-//! (strings borrowed from the input until kept), nested values are skipped
-//! (`IgnoredAny`), and the System fields are found through slots filled while the
-//! keys go by instead of lookups in a map.
+//! tree and without reading the object a second time: the scanner (`scan.rs`)
+//! has validated it and kept where each top-level member lies, so each member
+//! becomes its final `(key, text)` pair at once (a string copied once from the
+//! input, unescaped only when it has escapes), nested values are not looked at,
+//! and the System fields are found through slots filled while the keys go by
+//! instead of lookups in a map. Numbers are written as serde_json writes them: a
+//! plain integer as it stands (JSON allows no other spelling of it), anything else
+//! through serde_json itself.
 //!
-//! Only for objects the scanner (`scan.rs`) has validated and found flat: it is
-//! stricter than serde_json, and nothing here decides the shape.
-
-use std::fmt;
-
-use serde::Deserializer;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+//! Only for objects the scanner found valid and flat; what this build does not
+//! expect makes it answer `None`, and the value tree reads the object instead.
 
 use super::super::{WinEvent, parse_event_xml, parse_pid, parse_time};
+use super::scan::Span;
 
 /// The keys the flat shape reads System fields from, in each field's order of
 /// preference (as `json.rs`'s `flat` lists them).
@@ -93,13 +92,91 @@ struct Members {
     slots: [Option<u32>; SLOTS],
 }
 
-/// The flat event in `bytes` (the scanner found it valid and flat), `Ok(None)`
-/// when it has no event id.
-pub(super) fn flat_event(bytes: &[u8]) -> Result<Option<WinEvent>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let members = de.deserialize_map(MembersVisitor)?;
-    de.end()?;
-    Ok(members.into_event())
+/// The flat event in `bytes`, whose top-level members the scanner found valid,
+/// flat and at `spans`: `Some(None)` when it has no event id, `None` when the
+/// build meets what it does not expect.
+pub(super) fn flat_event(bytes: &[u8], spans: &[Span]) -> Option<Option<WinEvent>> {
+    let mut members = Members {
+        entries: Vec::with_capacity(spans.len()),
+        slots: [None; SLOTS],
+    };
+    let mut seen = 0u64;
+    for span in spans {
+        let key = unescape(bytes.get(span.key.0..span.key.1)?)?;
+        let value = member(bytes.get(span.value.0..span.value.1)?)?;
+        let bit = key_bit(&key);
+        if seen & bit != 0
+            && let Some(entry) = members.entries.iter_mut().find(|(k, _)| *k == key)
+        {
+            // A duplicate keeps the first one's place and takes its value.
+            entry.1 = value;
+            continue;
+        }
+        seen |= bit;
+        if let Some(s) = slot(&key) {
+            members.slots[s] = Some(members.entries.len() as u32);
+        }
+        members.entries.push((key, value));
+    }
+    Some(members.into_event())
+}
+
+/// A string's content with its escapes decoded (no `\\u` surrogates: the scanner
+/// leaves those to serde_json).
+fn unescape(raw: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(b'\\', &raw[i..]) {
+        out.push_str(std::str::from_utf8(&raw[i..i + k]).ok()?);
+        let at = i + k;
+        let (c, width) = match *raw.get(at + 1)? {
+            b'"' => ('"', 2),
+            b'\\' => ('\\', 2),
+            b'/' => ('/', 2),
+            b'b' => ('\u{8}', 2),
+            b'f' => ('\u{c}', 2),
+            b'n' => ('\n', 2),
+            b'r' => ('\r', 2),
+            b't' => ('\t', 2),
+            b'u' => {
+                let hex = std::str::from_utf8(raw.get(at + 2..at + 6)?).ok()?;
+                (char::from_u32(u32::from_str_radix(hex, 16).ok()?)?, 6)
+            }
+            _ => return None,
+        };
+        out.push(c);
+        i = at + width;
+    }
+    out.push_str(std::str::from_utf8(&raw[i..]).ok()?);
+    Some(out)
+}
+
+/// A member's value (its whole JSON text) as the value tree keeps it.
+fn member(raw: &[u8]) -> Option<Member> {
+    Some(match raw.first()? {
+        b'"' => Member::Text(unescape(raw.get(1..raw.len() - 1)?)?),
+        b'-' | b'0'..=b'9' => Member::Other(number_text(std::str::from_utf8(raw).ok()?)?),
+        b't' => Member::Other("true".to_string()),
+        b'f' => Member::Other("false".to_string()),
+        _ => Member::Dropped,
+    })
+}
+
+/// A number as a `serde_json::Number` writes it once parsed.
+fn number_text(literal: &str) -> Option<String> {
+    let integer = !literal.contains(['.', 'e', 'E']);
+    // serde_json keeps such integers as u64 or i64 and writes them back digit for
+    // digit; `-0` becomes the float -0.0, larger ones floats.
+    if integer
+        && literal != "-0"
+        && (literal.parse::<u64>().is_ok() || literal.parse::<i64>().is_ok())
+    {
+        return Some(literal.to_string());
+    }
+    match serde_json::from_str::<serde_json::Value>(literal).ok()? {
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 impl Members {
@@ -161,88 +238,6 @@ fn key_bit(key: &str) -> u64 {
     1 << ((b.len() * 31 + first * 7 + last) & 63)
 }
 
-struct MembersVisitor;
-
-impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Members;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-        let mut members = Members {
-            entries: Vec::with_capacity(map.size_hint().unwrap_or(48)),
-            slots: [None; SLOTS],
-        };
-        let mut seen = 0u64;
-        while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(MemberSeed)?;
-            let bit = key_bit(&key);
-            if seen & bit != 0
-                && let Some(entry) = members.entries.iter_mut().find(|(k, _)| *k == key)
-            {
-                // A duplicate keeps the first one's place and takes its value.
-                entry.1 = value;
-                continue;
-            }
-            seen |= bit;
-            if let Some(s) = slot(&key) {
-                members.slots[s] = Some(members.entries.len() as u32);
-            }
-            members.entries.push((key, value));
-        }
-        Ok(members)
-    }
-}
-
-struct MemberSeed;
-
-impl<'de> DeserializeSeed<'de> for MemberSeed {
-    type Value = Member;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Member, D::Error> {
-        d.deserialize_any(MemberVisitor)
-    }
-}
-
-struct MemberVisitor;
-
-impl<'de> Visitor<'de> for MemberVisitor {
-    type Value = Member;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_str<E>(self, s: &str) -> Result<Member, E> {
-        Ok(Member::Text(s.to_string()))
-    }
-    fn visit_string<E>(self, s: String) -> Result<Member, E> {
-        Ok(Member::Text(s))
-    }
-    fn visit_u64<E>(self, n: u64) -> Result<Member, E> {
-        Ok(Member::Other(n.to_string()))
-    }
-    fn visit_i64<E>(self, n: i64) -> Result<Member, E> {
-        Ok(Member::Other(n.to_string()))
-    }
-    // As the value tree keeps a float: a `Number`, written by its `Display`.
-    fn visit_f64<E>(self, n: f64) -> Result<Member, E> {
-        Ok(serde_json::Number::from_f64(n)
-            .map_or(Member::Dropped, |n| Member::Other(n.to_string())))
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<Member, E> {
-        Ok(Member::Other(b.to_string()))
-    }
-    fn visit_unit<E>(self) -> Result<Member, E> {
-        Ok(Member::Dropped)
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Member, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Member::Dropped)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Member, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Member::Dropped)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +294,62 @@ mod tests {
         ]
         .concat();
         assert_eq!(groups, (0..SLOTS).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn numbers_are_written_as_serde_json_writes_them() {
+        let literals = [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "4104",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "-18446744073709551615",
+            "99999999999999999999999",
+            "1.0",
+            "1.50",
+            "-0.0",
+            "0.1",
+            "3.14159265358979323846",
+            "1e3",
+            "1E-7",
+            "-2.5e+10",
+        ];
+        for literal in literals {
+            let want = match serde_json::from_str::<serde_json::Value>(literal).unwrap() {
+                serde_json::Value::Number(n) => n.to_string(),
+                other => panic!("{other}"),
+            };
+            assert_eq!(
+                number_text(literal).as_deref(),
+                Some(want.as_str()),
+                "{literal}"
+            );
+        }
+    }
+
+    #[test]
+    fn escapes_decode_as_serde_json_decodes_them() {
+        for body in [
+            r#"plain"#,
+            r#"a\u0000b"#,
+            r#"q\"uote\\d\/e"#,
+            r#"\b\f\n\r\t"#,
+            r#"\u00e9\u4E2D\u0041"#,
+            "caf\u{e9} \\n \u{1f600}",
+        ] {
+            let want: String = serde_json::from_str(&format!("\"{body}\"")).unwrap();
+            assert_eq!(
+                unescape(body.as_bytes()).as_deref(),
+                Some(want.as_str()),
+                "{body}"
+            );
+        }
+        assert_eq!(unescape(br"\x"), None);
+        assert_eq!(unescape(br"\ud83d"), None);
     }
 }

@@ -10,12 +10,16 @@ use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use super::super::map::is_relevant_event_id;
+use super::scan::Span;
 
 /// True when the object in `bytes` is certainly dropped by the full path: valid JSON
 /// whose event id is missing, unreadable or not one sighunt maps. False when it may
 /// matter, or when the bytes do not deserialise (the full path then reports why).
 pub fn certainly_irrelevant(bytes: &[u8]) -> bool {
-    inspect(bytes) == Some(Relevance::Irrelevant)
+    thread_local! {
+        static MEMBERS: std::cell::RefCell<Vec<Span>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    MEMBERS.with_borrow_mut(|members| inspect(bytes, members)) == Some(Relevance::Irrelevant)
 }
 
 /// What the relevance check decided about one object.
@@ -24,7 +28,7 @@ pub(super) enum Relevance {
     /// The full path drops it.
     Irrelevant,
     /// It may matter, and it is a flat object the scanner validated: the targeted
-    /// build (`flat.rs`) reads it.
+    /// build (`flat.rs`) reads it from the members the scanner kept.
     RelevantFlat,
     /// It may matter: the value tree reads it.
     Relevant,
@@ -32,9 +36,10 @@ pub(super) enum Relevance {
 
 /// The relevance of `bytes`, `None` when they are not one JSON object (whole,
 /// nothing after it but whitespace) or not UTF-8. The scanner answers when it is
-/// sure, serde_json otherwise.
-pub(super) fn inspect(bytes: &[u8]) -> Option<Relevance> {
-    if let Some(verdict) = super::scan::inspect(bytes) {
+/// sure (and leaves the object's top-level members in `members`), serde_json
+/// otherwise.
+pub(super) fn inspect(bytes: &[u8], members: &mut Vec<Span>) -> Option<Relevance> {
+    if let Some(verdict) = super::scan::inspect(bytes, members) {
         return Some(if verdict.irrelevant {
             Relevance::Irrelevant
         } else if verdict.flat {

@@ -19,74 +19,98 @@ const MAX_DEPTH: u32 = 100;
 /// Longest number scanned: a longer one may be out of `f64`'s range for serde_json.
 const MAX_NUMBER: usize = 64;
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `x` that ends a plain run of string content: `"`,
-/// `\`, a control byte (< 0x20) or a non-ASCII byte. The lowest one is exact (the
-/// borrows of the subtractions only flag bytes above a real hit).
+/// Which of the 16 bytes at `b[i..]` end a plain run of string content: `"`, `\\`,
+/// a control byte (< 0x20) or a non-ASCII byte, as a bit mask (bit k for byte
+/// i + k); `None` when fewer than 16 bytes are left.
 #[inline]
-fn specials(x: u64) -> u64 {
-    let quote = x ^ (ONES * u64::from(b'"'));
-    let backslash = x ^ (ONES * u64::from(b'\\'));
-    let zero_quote = quote.wrapping_sub(ONES) & !quote;
-    let zero_backslash = backslash.wrapping_sub(ONES) & !backslash;
-    (zero_quote | zero_backslash | x.wrapping_sub(ONES * 0x20) | x) & HIGHS
-}
-
-/// The index of the first byte from `i` on that ends a plain run of string
-/// content (see [`specials`]), or where fewer than a word's bytes are left.
-#[inline]
-fn plain_run_end(b: &[u8], mut i: usize) -> usize {
+fn block_specials(b: &[u8], i: usize) -> Option<u32> {
+    let block = b.get(i..i + 16)?;
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: SSE2 is part of every x86_64 target.
-        match unsafe { plain_run_end_sse2(b, i) } {
-            Ok(end) => return end,
-            Err(rest) => i = rest,
-        }
+        Some(unsafe { block_specials_sse2(block) })
     }
-    while let Some(word) = b.get(i..i + 8) {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(word);
-        let m = specials(u64::from_le_bytes(bytes));
-        if m != 0 {
-            return i + (m.trailing_zeros() / 8) as usize;
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut mask = 0;
+        for (k, &c) in block.iter().enumerate() {
+            if matches!(c, b'"' | b'\\' | 0..=0x1f | 0x80..) {
+                mask |= 1 << k;
+            }
         }
-        i += 8;
+        Some(mask)
     }
-    i
 }
 
-/// [`plain_run_end`] sixteen bytes at a time: `Ok(end)`, or `Err(i)` where fewer
-/// are left.
+/// [`block_specials`] of a 16-byte `block` in four vector instructions.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
 #[inline]
-fn plain_run_end_sse2(b: &[u8], mut i: usize) -> Result<usize, usize> {
+fn block_specials_sse2(block: &[u8]) -> u32 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
         _mm_set1_epi8,
     };
-    let quote = _mm_set1_epi8(b'"' as i8);
-    let backslash = _mm_set1_epi8(b'\\' as i8);
+    assert!(block.len() >= 16);
+    // SAFETY: `block` has 16 readable bytes (asserted); the load is unaligned.
+    let v = unsafe { _mm_loadu_si128(block.as_ptr().cast::<__m128i>()) };
+    let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+    let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
     // As signed bytes, control bytes (0..0x20) and non-ASCII ones (negative) are
     // exactly those below 0x20.
-    let space = _mm_set1_epi8(0x20);
-    while let Some(block) = b.get(i..i + 16) {
-        // SAFETY: `block` is 16 readable bytes; the load is unaligned.
-        let v = unsafe { _mm_loadu_si128(block.as_ptr().cast::<__m128i>()) };
-        let hits = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-            _mm_cmplt_epi8(v, space),
-        );
-        let mask = _mm_movemask_epi8(hits);
-        if mask != 0 {
-            return Ok(i + mask.trailing_zeros() as usize);
+    let low = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+    _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), low)) as u32
+}
+
+/// The string whose opening quote is at `b[open]`: the index past its closing
+/// quote and whether it is plain (no escape); `None` when it is invalid (a control
+/// byte, invalid UTF-8, a bad escape), unterminated, or has a `\\u` surrogate.
+///
+/// Sixteen bytes at a time; every special byte of a block is handled from the
+/// block's mask, so runs of escapes (`\\r\\n\\t`) cost no reload.
+fn string_end(b: &[u8], open: usize) -> Option<(usize, bool)> {
+    let mut i = open + 1;
+    let mut plain = true;
+    loop {
+        let Some(mut mask) = block_specials(b, i) else {
+            // Fewer than 16 bytes left: one at a time.
+            match *b.get(i)? {
+                b'"' => return Some((i + 1, plain)),
+                b'\\' => {
+                    plain = false;
+                    i = escape(b, i)?;
+                }
+                0..=0x1f => return None,
+                0x80.. => i = utf8_char(b, i)?,
+                _ => i += 1,
+            }
+            continue;
+        };
+        let mut next = i + 16;
+        while mask != 0 {
+            let at = i + mask.trailing_zeros() as usize;
+            let after = match b[at] {
+                b'"' => return Some((at + 1, plain)),
+                b'\\' => {
+                    plain = false;
+                    match b.get(at + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at + 2,
+                        _ => escape(b, at)?,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => utf8_char(b, at)?,
+            };
+            // The bytes the escape or character took are not specials of their own.
+            let taken = after - i;
+            if taken >= 16 {
+                next = after;
+                break;
+            }
+            mask &= !0 << taken;
         }
-        i += 16;
+        i = next;
     }
-    Err(i)
 }
 
 /// What the scan of one object found.
@@ -99,12 +123,21 @@ pub(super) struct Verdict {
     pub flat: bool,
 }
 
+/// Where one top-level member lies in the object: the contents of its key (between
+/// the quotes) and its whole value, as byte ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Span {
+    pub key: (usize, usize),
+    pub value: (usize, usize),
+}
+
 /// The verdict on `bytes` (one JSON object, nothing after it but whitespace), or
-/// `None` when the scanner is not sure (see the module doc).
-pub(super) fn inspect(bytes: &[u8]) -> Option<Verdict> {
+/// `None` when the scanner is not sure (see the module doc). `members` gets the
+/// object's top-level members, in order (only meaningful with a verdict).
+pub(super) fn inspect(bytes: &[u8], members: &mut Vec<Span>) -> Option<Verdict> {
     let mut scan = Scan { b: bytes, i: 0 };
     scan.ws();
-    let top = scan.top()?;
+    let top = scan.top(members)?;
     scan.ws();
     if scan.i != bytes.len() {
         return None;
@@ -171,25 +204,9 @@ impl<'a> Scan<'a> {
 
     /// A string (at its opening quote); `Some(plain)`, plain when it has no escape.
     fn string(&mut self) -> Option<bool> {
-        let b = self.b;
-        let mut i = self.i + 1;
-        let mut plain = true;
-        loop {
-            i = plain_run_end(b, i);
-            match *b.get(i)? {
-                b'"' => {
-                    self.i = i + 1;
-                    return Some(plain);
-                }
-                b'\\' => {
-                    plain = false;
-                    i = escape(b, i)?;
-                }
-                0..=0x1f => return None,
-                0x80.. => i = utf8_char(b, i)?,
-                _ => i += 1,
-            }
-        }
+        let (end, plain) = string_end(self.b, self.i)?;
+        self.i = end;
+        Some(plain)
     }
 
     /// A key (at its quote) and the `:` after it: its raw bytes, `None` when it has
@@ -415,27 +432,39 @@ impl<'a> Scan<'a> {
         Some(system.flatten())
     }
 
-    /// The top-level object; later duplicates replace earlier ones, as in a
-    /// `serde_json::Value` map.
-    fn top(&mut self) -> Option<Top> {
+    /// The top-level object, its members' places into `members`; later duplicates
+    /// replace earlier ones, as in a `serde_json::Value` map.
+    fn top(&mut self, members: &mut Vec<Span>) -> Option<Top> {
+        members.clear();
         if self.peek()? != b'{' {
             return None;
         }
-        self.object_with(0, |scan, k, top: &mut Top| {
-            match k {
-                Key::Winlog => top.winlog = scan.child_candidate(1, Key::EventIdSnake)?,
+        let mut top = Top::default();
+        let mut more = self.open(1, b'}')?;
+        while more {
+            let key_start = self.i + 1;
+            let raw = self.key()??;
+            let key_end = key_start + raw.len();
+            let value_start = self.i;
+            match key(raw) {
+                Key::Winlog => top.winlog = self.child_candidate(1, Key::EventIdSnake)?,
                 Key::EventLower => {
-                    top.event_code = scan.child_candidate(1, Key::Code)?.flatten();
+                    top.event_code = self.child_candidate(1, Key::Code)?.flatten();
                 }
-                Key::EventUpper => top.event_system = scan.event_system(1)?,
-                Key::EventIdUpper => top.flat[0] = scan.candidate(1, false)?,
-                Key::EventIdCamel => top.flat[1] = scan.candidate(1, false)?,
-                Key::EventIdSnake => top.flat[2] = scan.candidate(1, false)?,
-                Key::Id => top.flat[3] = scan.candidate(1, false)?,
-                _ => scan.value(1)?,
+                Key::EventUpper => top.event_system = self.event_system(1)?,
+                Key::EventIdUpper => top.flat[0] = self.candidate(1, false)?,
+                Key::EventIdCamel => top.flat[1] = self.candidate(1, false)?,
+                Key::EventIdSnake => top.flat[2] = self.candidate(1, false)?,
+                Key::Id => top.flat[3] = self.candidate(1, false)?,
+                _ => self.value(1)?,
             }
-            Some(())
-        })?
+            members.push(Span {
+                key: (key_start, key_end),
+                value: (value_start, self.i),
+            });
+            more = self.next_member(b'}')?;
+        }
+        Some(top)
     }
 }
 
@@ -467,4 +496,83 @@ fn utf8_char(b: &[u8], i: usize) -> Option<usize> {
     };
     std::str::from_utf8(b.get(i..i + width)?).ok()?;
     Some(i + width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings of pieces that straddle the 16-byte blocks at every offset: the
+    /// scanner's end and verdict against serde_json reading the same string.
+    #[test]
+    fn string_ends_agree_with_serde_json_at_every_block_offset() {
+        let pieces: &[&[u8]] = &[
+            b"a",
+            b"\\\"",
+            b"\\\\",
+            b"\\n",
+            b"\\/",
+            b"\\u00e9",
+            b"\\u0000",
+            b"\\ud83d\\ude00",
+            b"\\ud83d",
+            b"\\x",
+            b"\\u12",
+            b"\xc3\xa9",
+            b"\xe4\xb8\xad",
+            b"\xf0\x9f\x98\x80",
+            b"\xc3",
+            b"\xff",
+            b"\xed\xa0\x80",
+            b"\x01",
+            b"\t",
+            b"\"",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut accepted, mut rejected) = (0, 0);
+        for _ in 0..20_000 {
+            let mut doc = b"\"".to_vec();
+            doc.extend(std::iter::repeat_n(b'x', next(40)));
+            for _ in 0..next(6) {
+                doc.extend_from_slice(pieces[next(pieces.len())]);
+                doc.extend(std::iter::repeat_n(b'y', next(20)));
+            }
+            doc.push(b'"');
+            doc.extend(std::iter::repeat_n(b' ', next(20)));
+            let serde_end = {
+                let mut stream = serde_json::Deserializer::from_slice(&doc).into_iter::<String>();
+                match stream.next() {
+                    Some(Ok(_)) => Some(stream.byte_offset()),
+                    _ => None,
+                }
+            };
+            let surrogate = doc.windows(3).any(|w| w == b"\\ud" || w == b"\\uD");
+            match string_end(&doc, 0) {
+                Some((end, plain)) => {
+                    accepted += 1;
+                    let serde_end = serde_end.expect("serde_json rejects it");
+                    assert_eq!(end, serde_end, "{}", String::from_utf8_lossy(&doc));
+                    assert_eq!(plain, !doc[..end].contains(&b'\\'));
+                }
+                None => {
+                    rejected += 1;
+                    assert!(
+                        serde_end.is_none() || surrogate,
+                        "{}",
+                        String::from_utf8_lossy(&doc)
+                    );
+                }
+            }
+        }
+        assert!(
+            accepted > 2000 && rejected > 2000,
+            "{accepted} / {rejected}"
+        );
+    }
 }
