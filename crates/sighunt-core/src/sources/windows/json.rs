@@ -234,6 +234,10 @@ pub struct JsonSplitter {
     pub skip_irrelevant: bool,
     /// The last byte was a newline.
     line_start: bool,
+    /// JSON Lines with `skip_irrelevant`: the start of a line the input has not
+    /// finished yet (cut by the end of the bytes pushed), kept until its newline
+    /// comes so that the whole line takes the fast path instead of the byte loop.
+    carry: Vec<u8>,
 }
 
 impl Default for JsonSplitter {
@@ -250,6 +254,7 @@ impl Default for JsonSplitter {
             line_mode: None,
             skip_irrelevant: false,
             line_start: false,
+            carry: Vec::new(),
         }
     }
 }
@@ -258,7 +263,34 @@ type PieceFn<'a> = dyn FnMut(u64, Result<&[u8], String>) + 'a;
 
 impl JsonSplitter {
     /// Feeds bytes; each complete object (or error) goes to `out` with its line.
-    pub fn push(&mut self, bytes: &[u8], out: &mut PieceFn<'_>) {
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut PieceFn<'_>) {
+        if !self.carry.is_empty() {
+            let newline = memchr::memchr(b'\n', bytes);
+            let wanted = newline.map_or(bytes.len(), |n| n + 1);
+            if self.carry.len() + wanted > MAX_EVENT_BYTES {
+                // Too long to keep: the byte loop reads it (and reports it).
+                let carry = std::mem::take(&mut self.carry);
+                self.push_bytes(&carry, false, out);
+            } else {
+                self.carry.extend_from_slice(&bytes[..wanted]);
+                bytes = &bytes[wanted..];
+                if newline.is_none() {
+                    return;
+                }
+                // The whole line, from its start: what the byte loop would have
+                // made of it, at once.
+                let line = std::mem::take(&mut self.carry);
+                self.push_bytes(&line, false, out);
+                self.carry = line;
+                self.carry.clear();
+            }
+        }
+        self.push_bytes(bytes, true, out);
+    }
+
+    /// [`Self::push`] without the carried line; `may_carry`: a line cut at the end of
+    /// `bytes` may be kept for the next push.
+    fn push_bytes(&mut self, bytes: &[u8], may_carry: bool, out: &mut PieceFn<'_>) {
         let mut i = 0;
         while i < bytes.len() {
             // JSON Lines: a whole line that is one valid object is taken (or, when
@@ -285,6 +317,9 @@ impl JsonSplitter {
                         i += n + 1;
                         continue;
                     }
+                } else if may_carry && bytes.len() - i <= MAX_EVENT_BYTES {
+                    self.carry.extend_from_slice(&bytes[i..]);
+                    return;
                 }
             }
             // Inside a string only `"`, `\` and newlines matter: jump to the next.
@@ -459,6 +494,8 @@ impl JsonSplitter {
 
     /// End of input: an open object is reported as truncated.
     pub fn finish(&mut self, out: &mut PieceFn<'_>) {
+        let carry = std::mem::take(&mut self.carry);
+        self.push_bytes(&carry, false, out);
         if self.state == State::Value {
             out(
                 self.start_line,
