@@ -169,6 +169,21 @@ fn event_of_piece(piece: Result<&[u8], String>) -> Result<Option<WinEvent>, Stri
     }
 }
 
+/// The Windows event in one JSON object, as the JSON source reads it: the
+/// relevance check first (`Ok(None)` for an object sighunt never maps), then the
+/// targeted build for flat objects, the value tree for the rest; `Err` when the
+/// bytes are not one valid JSON object.
+pub fn win_event_from_json_bytes(bytes: &[u8]) -> Result<Option<WinEvent>, String> {
+    event_of_piece(Ok(bytes))
+}
+
+/// The relevance check of [`certainly_irrelevant`] with serde_json alone (the
+/// check before the scanner; kept for benchmarks and tests as the reference).
+#[doc(hidden)]
+pub fn certainly_irrelevant_by_serde(bytes: &[u8]) -> bool {
+    probe::serde_inspect(bytes) == Some(true)
+}
+
 /// The event read through a `serde_json::Value` (the path for every shape, and the
 /// oracle of the targeted build).
 fn event_of_value(bytes: &[u8]) -> Result<Option<WinEvent>, String> {

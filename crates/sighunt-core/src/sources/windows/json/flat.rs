@@ -124,11 +124,16 @@ pub(super) fn flat_event(bytes: &[u8], spans: &[Span]) -> Option<Option<WinEvent
 /// A string's content with its escapes decoded (no `\\u` surrogates: the scanner
 /// leaves those to serde_json).
 fn unescape(raw: &[u8]) -> Option<String> {
+    // Validated once; the pieces between escapes are slices of it (an escape's
+    // backslash is ASCII, so always a character boundary).
+    let text = std::str::from_utf8(raw).ok()?;
+    let Some(mut at) = memchr::memchr(b'\\', raw) else {
+        return Some(text.to_owned());
+    };
     let mut out = String::with_capacity(raw.len());
     let mut i = 0;
-    while let Some(k) = memchr::memchr(b'\\', &raw[i..]) {
-        out.push_str(std::str::from_utf8(&raw[i..i + k]).ok()?);
-        let at = i + k;
+    loop {
+        out.push_str(text.get(i..at)?);
         let (c, width) = match *raw.get(at + 1)? {
             b'"' => ('"', 2),
             b'\\' => ('\\', 2),
@@ -139,15 +144,26 @@ fn unescape(raw: &[u8]) -> Option<String> {
             b'r' => ('\r', 2),
             b't' => ('\t', 2),
             b'u' => {
-                let hex = std::str::from_utf8(raw.get(at + 2..at + 6)?).ok()?;
+                let hex = text.get(at + 2..at + 6)?;
+                if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    return None;
+                }
                 (char::from_u32(u32::from_str_radix(hex, 16).ok()?)?, 6)
             }
             _ => return None,
         };
         out.push(c);
         i = at + width;
+        // Escapes come in runs (`\\r\\n\\t`): look at the next byte first.
+        at = match raw.get(i) {
+            Some(b'\\') => i,
+            _ => match memchr::memchr(b'\\', &raw[i..]) {
+                Some(n) => i + n,
+                None => break,
+            },
+        };
     }
-    out.push_str(std::str::from_utf8(&raw[i..]).ok()?);
+    out.push_str(text.get(i..)?);
     Some(out)
 }
 
