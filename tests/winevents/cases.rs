@@ -415,4 +415,33 @@ pub const CASES: &[Case] = &[
         script: "$ErrorActionPreference = 'SilentlyContinue'; $ui = New-Object -ComObject 'UIResource.UIResourceMgr'; $cache = $ui.GetCacheInfo(); $cache.GetCacheElements() | ForEach-Object { $cache.DeleteCacheElement($_.CacheElementID) }",
         indicators: &[],
     },
+    Case {
+        id: "B21",
+        what: "a hung application closed, shadow copies listed, backups read",
+        malicious: false,
+        script: "Stop-Process -Name 'notepad','EXCEL' -Force -ErrorAction 'SilentlyContinue'; vssadmin list shadows; wbadmin get versions; bcdedit /enum '{current}'",
+        indicators: &[],
+    },
+    // --- added after the benign cases, so that earlier cases keep their deliveries ---
+    Case {
+        id: "M31",
+        what: "Defender's and Sysmon's processes killed",
+        malicious: true,
+        script: "Stop-Process -Name 'MsMpEng','Sysmon64' -Force -ErrorAction 'SilentlyContinue'; taskkill.exe /f /im 'MsSense.exe'",
+        indicators: &["defense_evasion"],
+    },
+    Case {
+        id: "M32",
+        what: "shadow copies and the backup catalog deleted before encryption",
+        malicious: true,
+        script: "$ErrorActionPreference = 'SilentlyContinue'; vssadmin.exe delete shadows /all /quiet; wbadmin delete catalog -quiet; bcdedit /set '{default}' recoveryenabled No",
+        indicators: &["defense_evasion"],
+    },
+    Case {
+        id: "M33",
+        what: "Defender feature uninstalled",
+        malicious: true,
+        script: "Uninstall-WindowsFeature -Name 'Windows-Defender' -ErrorAction 'SilentlyContinue'",
+        indicators: &["defense_evasion"],
+    },
 ];

@@ -13,6 +13,7 @@ use crate::event::{ProcessOrigin, ProcessStart};
 use crate::shell::{self, Redirect};
 
 mod argv;
+mod decoding;
 mod expand;
 mod name_filter;
 pub mod paths;

@@ -22,6 +22,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use crate::shell::SimpleCommand;
 
 use super::basename;
+use super::decoding::{Decoding, decoding_of};
 
 /// Most scripts followed from one shell text.
 const MAX_SCRIPTS: usize = 16;
@@ -217,36 +218,17 @@ fn reads_stdin(words: &[String]) -> bool {
 /// What a filter stage makes of its input, for the decoders and filters followed;
 /// `None` for any other stage, or output over `limit` bytes.
 fn transform(program: &str, args: &[String], input: Stream, limit: usize) -> Option<Stream> {
-    let has = |flags: &[&str]| args.iter().any(|a| flags.contains(&a.as_str()));
-    let short_has = |c: char| {
-        args.iter()
-            .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains(c))
-    };
-    let bytes = match program {
-        "base64" if has(&["--decode"]) || short_has('d') || short_has('D') => base64(&input.bytes)?,
-        "base32" if has(&["--decode"]) || short_has('d') => base32(&input.bytes)?,
-        "basenc" if has(&["--decode"]) || short_has('d') => {
-            if has(&["--base64", "--base64url"]) {
-                base64(&input.bytes)?
-            } else if has(&["--base32"]) {
-                base32(&input.bytes)?
-            } else if has(&["--base16"]) {
-                hex(&input.bytes)?
-            } else {
-                return None;
-            }
+    let bytes = match decoding_of(program, args) {
+        Some(Decoding::Base64) => base64(&input.bytes)?,
+        Some(Decoding::Base32) => base32(&input.bytes)?,
+        Some(Decoding::Hex) => hex(&input.bytes)?,
+        Some(Decoding::Gunzip) => gunzip(&input.bytes, limit)?,
+        Some(Decoding::Reverse) => rev(&input.bytes)?,
+        Some(Decoding::Other) => return None,
+        None if program == "cat" && (args.is_empty() || args.iter().any(|a| a == "-")) => {
+            return Some(input);
         }
-        "xxd" if short_has('r') && short_has('p') => hex(&input.bytes)?,
-        "openssl"
-            if has(&["-d"]) && (has(&["base64"]) || (has(&["enc"]) && has(&["-a", "-base64"]))) =>
-        {
-            base64(&input.bytes)?
-        }
-        "gunzip" | "zcat" => gunzip(&input.bytes, limit)?,
-        "gzip" if has(&["-d", "--decompress", "-dc", "-cd"]) => gunzip(&input.bytes, limit)?,
-        "rev" if args.is_empty() => rev(&input.bytes)?,
-        "cat" if args.is_empty() || has(&["-"]) => return Some(input),
-        _ => return None,
+        None => return None,
     };
     (bytes.len() <= limit).then_some(Stream {
         bytes,

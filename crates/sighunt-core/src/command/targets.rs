@@ -1,6 +1,7 @@
 //! The files a command writes or makes executable: `chmod`, `install`, and the
 //! download tools' output files, read from a parsed invocation.
 
+use super::decoding::{Decoding, decoding_of};
 use super::{Invocation, basename};
 
 /// Whether a chmod mode grants execute permission: octal with an x bit, or a
@@ -319,17 +320,8 @@ pub fn redirect_targets(inv: &Invocation) -> Vec<String> {
 
 /// `base64 -d`, `xxd -r`, `openssl enc -d`: decodes a payload.
 pub fn is_decoder(inv: &Invocation) -> bool {
-    let args = &inv.words[1..];
-    match inv.program() {
-        "base64" | "base32" | "basenc" => args
-            .iter()
-            .any(|a| a == "-d" || a == "--decode" || a == "-D" || a == "-di" || a == "-id"),
-        "xxd" => args.iter().any(|a| a.starts_with("-r")),
-        "openssl" => {
-            args.iter().any(|a| a == "-d") && args.iter().any(|a| a == "enc" || a == "base64")
-        }
-        _ => false,
-    }
+    let args = inv.words.get(1..).unwrap_or_default();
+    decoding_of(inv.program(), args).is_some_and(Decoding::is_text_decoder)
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub struct SignalMaskRules {
     pub perl: Vec<String>,
     pub ruby: Vec<String>,
     pub node: Vec<String>,
+    /// PHP CLI names (`php -r CODE`); absent in rule files older than this field.
+    #[serde(default)]
+    pub php: Vec<String>,
     pub many_signals: usize,
     pub temp_dirs: Vec<String>,
     pub indicators: Vec<IndicatorRule>,
@@ -152,6 +155,7 @@ enum Lang {
     Perl,
     Ruby,
     Node,
+    Php,
 }
 
 /// What one command masks.
@@ -206,7 +210,8 @@ impl SignalMaskDetector {
                 .chain(&own.python)
                 .chain(&own.perl)
                 .chain(&own.ruby)
-                .chain(&own.node),
+                .chain(&own.node)
+                .chain(&own.php),
         );
         let places = Places::new(&rules.section::<StagingRules>("staging")?)?;
         let interpreter_names = NameFilter::new(
@@ -215,6 +220,7 @@ impl SignalMaskDetector {
                 .chain(&own.perl)
                 .chain(&own.ruby)
                 .chain(&own.node)
+                .chain(&own.php)
                 .map(String::as_str),
         );
         Ok(SignalMaskDetector {
@@ -251,6 +257,8 @@ impl SignalMaskDetector {
             Some(Lang::Ruby)
         } else if matches(&self.rules.node) {
             Some(Lang::Node)
+        } else if matches(&self.rules.php) {
+            Some(Lang::Php)
         } else {
             None
         }
@@ -311,6 +319,7 @@ impl SignalMaskDetector {
                     Lang::Perl => perl(code),
                     Lang::Ruby => ruby(code),
                     Lang::Node => node(code),
+                    Lang::Php => php(code),
                 };
                 if !m.is_empty() && EXECS.is_match(code) {
                     m.payload_paths.extend(quoted_paths(code));
@@ -484,7 +493,7 @@ fn clamp(s: &str, max: usize) -> &str {
 // ---------------------------------------------------------------------------------
 
 /// The program text an interpreter runs from its command line (`python3 -c CODE`,
-/// `perl -le CODE -e MORE`, `ruby -e CODE`, `node --eval=CODE`), or `None` when it
+/// `perl -le CODE -e MORE`, `ruby -e CODE`, `node --eval=CODE`, `php -r CODE`), or `None` when it
 /// runs a script file or a module.
 fn inline_code(lang: Lang, words: &[String]) -> Option<String> {
     match lang {
@@ -492,6 +501,7 @@ fn inline_code(lang: Lang, words: &[String]) -> Option<String> {
         Lang::Perl => switch_code(words, b"eE", b"MmIixdDC0"),
         Lang::Ruby => switch_code(words, b"e", b"rICEKWxTF0"),
         Lang::Node => node_code(words),
+        Lang::Php => php_code(words),
     }
 }
 
@@ -587,6 +597,42 @@ fn node_code(words: &[String]) -> Option<String> {
         }
     }
     None
+}
+
+/// PHP: the code of `-r` (and of `-B`/`-R`/`-E`, which run per input line), after
+/// options that take a value (`-d memory_limit=1G`, `-c php.ini`); a script file
+/// or `-f FILE` has no inline code.
+fn php_code(words: &[String]) -> Option<String> {
+    let mut code: Vec<String> = Vec::new();
+    let mut it = words.iter().skip(1);
+    while let Some(w) = it.next() {
+        let Some(flag) = w.strip_prefix('-').filter(|f| !f.is_empty()) else {
+            break; // a script, or `-` for stdin
+        };
+        if flag.starts_with('-') {
+            if flag == "-" {
+                break;
+            }
+            continue; // `--ini`, `--define` … (long options we do not model)
+        }
+        let (switch, attached) = flag.split_at(flag.chars().next().map_or(0, char::len_utf8));
+        let mut value = || {
+            if attached.is_empty() {
+                it.next().cloned()
+            } else {
+                Some(attached.to_string())
+            }
+        };
+        match switch {
+            "r" | "B" | "R" | "E" => code.extend(value()),
+            "f" => return None,
+            "d" | "c" | "z" | "t" => {
+                value();
+            }
+            _ => {}
+        }
+    }
+    (!code.is_empty()).then(|| code.join("\n"))
 }
 
 // ---------------------------------------------------------------------------------
@@ -963,6 +1009,45 @@ pub fn node(code: &str) -> Masking {
     m
 }
 
+static PHP_SIGNAL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bpcntl_signal\s*\(").unwrap());
+static PHP_SIGPROCMASK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\bpcntl_sigprocmask\s*\(\s*\\?(?:SIG_BLOCK|SIG_SETMASK)\b").unwrap()
+});
+static PHP_NOOP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?:\\?SIG_IGN|1|(?:static\s+)?function\s*\([^)]*\)\s*(?:use\s*\([^)]*\)\s*)?\{\s*(?:return\s*;?\s*)?\}|(?:static\s+)?fn\s*\([^)]*\)\s*=>\s*(?:null|0|true|false))\s*(?:,.*)?$",
+    )
+    .unwrap()
+});
+
+/// PHP: `pcntl_signal(SIGTERM, SIG_IGN)` (or an empty closure, or by number),
+/// `foreach ([SIGHUP, SIGTERM] as $s) pcntl_signal($s, SIG_IGN)`, and
+/// `pcntl_sigprocmask(SIG_BLOCK, [SIGTERM])`. PHP names its constants as C does.
+pub fn php(code: &str) -> Masking {
+    let mut m = Masking::default();
+    let mentioned = || sig_names(code);
+    for c in PHP_SIGNAL.find_iter(code) {
+        let Some((first, Some(handler), _)) = call_args(&code[c.end()..]) else {
+            continue;
+        };
+        if PHP_NOOP.is_match(handler) {
+            let first = first.trim().trim_start_matches('\\');
+            add_signals(&mut m, signal_arg(first, false), &mentioned);
+        }
+    }
+    for c in PHP_SIGPROCMASK.find_iter(code) {
+        if let Some((_, Some(set), _)) = call_args(&code[c.end()..]) {
+            let names = sig_names(set);
+            if names.is_empty() {
+                m.unresolved = true;
+            }
+            m.signals.extend(names);
+        }
+    }
+    m
+}
+
 /// A shell `trap` command's arguments (after the word `trap`): the conditions whose
 /// action is empty (`trap '' HUP INT TERM`, `trap "" 1 2 15`) or a no-op (`trap : HUP`).
 /// Resetting (`trap - TERM`, `trap 1 2`, `trap TERM`), listing (`trap -p`) and real
@@ -1006,7 +1091,7 @@ pub fn shell_trap(args: &[String]) -> Masking {
 /// The code runs another program (`os.execv`, `subprocess.Popen`, Perl `exec`/
 /// `system`, Ruby `spawn`, Node `child_process`): its path literals are what runs.
 static EXECS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:exec[a-zA-Z]*|system|spawn[a-zA-Z]*|Popen|check_call|check_output|run|execSync|execFileSync|fork)\b").unwrap()
+    Regex::new(r"\b(?:exec[a-zA-Z]*|system|spawn[a-zA-Z]*|Popen|check_call|check_output|run|execSync|execFileSync|fork|passthru|shell_exec|proc_open|popen|pcntl_exec)\b").unwrap()
 });
 
 /// Absolute paths in string literals of the code (`os.execv("/tmp/x", …)`): what

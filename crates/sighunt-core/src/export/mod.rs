@@ -336,6 +336,8 @@ struct SignalData {
     python: Vec<String>,
     perl: Vec<String>,
     ruby: Vec<String>,
+    #[serde(default)]
+    php: Vec<String>,
 }
 
 /// How PowerShell is told to ignore errors, as a regular expression on the
@@ -442,7 +444,7 @@ impl Model {
             None => Vec::new(),
             Some(_) => {
                 let s: SignalData = rules.section("signal_mask")?;
-                [s.python, s.perl, s.ruby].concat()
+                [s.python, s.perl, s.ruby, s.php].concat()
             }
         };
         let correlation: Option<CorrelationData> = match rules.table().get("correlation") {

@@ -876,7 +876,7 @@ fn signal_items(field: &str) -> Vec<(String, Vec<String>)> {
 
 fn signal_description(model: &Model, where_: &str) -> String {
     format!(
-        "A shell, Python, Perl or Ruby command sets SIGHUP, SIGINT, SIGTERM or SIGQUIT to be\nignored (T1564.011; BPFDoor and BOLDMOVE mask signals the same way), so that the\nprogram survives logout, Ctrl-C or kill. {where_}\nsighunt tells which signals are masked (by name or number) and scores them (TERM\nweighs most, HUP alone stays low), resolves wrappers and `sh -c` strings; Sigma\ncannot score, so this rule fires on any of the idioms at level low.\nInterpreters sighunt recognises: {}.",
+        "A shell, Python, Perl, Ruby or PHP command sets SIGHUP, SIGINT, SIGTERM or SIGQUIT to be\nignored (T1564.011; BPFDoor and BOLDMOVE mask signals the same way), so that the\nprogram survives logout, Ctrl-C or kill. {where_}\nsighunt tells which signals are masked (by name or number) and scores them (TERM\nweighs most, HUP alone stays low), resolves wrappers and `sh -c` strings; Sigma\ncannot score, so this rule fires on any of the idioms at level low.\nInterpreters sighunt recognises: {}.",
         model.signal_interpreters.join(", ")
     )
 }

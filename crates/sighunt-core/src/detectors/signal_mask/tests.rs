@@ -448,6 +448,92 @@ fn node_forms() {
 }
 
 #[test]
+fn php_forms() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                "php",
+                "-r",
+                "pcntl_signal(SIGTERM, SIG_IGN); pcntl_signal(SIGHUP, SIG_IGN); sleep(99);",
+            ],
+            &["ignores_sighup", "ignores_sigterm"],
+        ),
+        (
+            &[
+                "php8.2",
+                "-d",
+                "memory_limit=-1",
+                "-r",
+                "\\pcntl_signal(\\SIGINT, \\SIG_IGN);",
+            ],
+            &["ignores_sigint"],
+        ),
+        (
+            &[
+                "php",
+                "-r",
+                "pcntl_signal(1, function () {}); pcntl_signal(15, fn() => null, false);",
+            ],
+            &["ignores_sighup", "ignores_sigterm"],
+        ),
+        (
+            &[
+                "php",
+                "-r",
+                "foreach ([SIGHUP, SIGTERM, SIGINT] as $s) { pcntl_signal($s, SIG_IGN); } passthru('/tmp/.x');",
+            ],
+            &["ignores_sighup", "ignores_sigint", "ignores_sigterm"],
+        ),
+        (
+            &[
+                "php",
+                "-r",
+                "pcntl_sigprocmask(SIG_BLOCK, [SIGTERM, SIGHUP]); system('/dev/shm/k');",
+            ],
+            &["ignores_sighup", "ignores_sigterm"],
+        ),
+    ];
+    for (argv, want) in cases {
+        let f = one(argv);
+        assert_eq!(masked(&f), *want, "{argv:?}");
+    }
+    // What the masked PHP runs next is judged like Python's or Perl's.
+    let f = one(&[
+        "php",
+        "-r",
+        "pcntl_signal(SIGTERM, SIG_IGN); passthru(\"/var/tmp/.php-fpm\");",
+    ]);
+    assert!(
+        f.indicators.iter().any(|i| i == "temp_dir_payload"),
+        "{f:?}"
+    );
+    // A handler that does something, the default action, unblocking, a script file,
+    // and code that only names the function.
+    none(&[
+        "php",
+        "-r",
+        "pcntl_signal(SIGTERM, function () { exit(0); });",
+    ]);
+    none(&["php", "-r", "pcntl_signal(SIGTERM, SIG_DFL);"]);
+    none(&["php", "-r", "pcntl_sigprocmask(SIG_UNBLOCK, [SIGTERM]);"]);
+    none(&[
+        "php",
+        "-f",
+        "/srv/app.php",
+        "--",
+        "-r",
+        "pcntl_signal(SIGTERM, SIG_IGN);",
+    ]);
+    none(&[
+        "php",
+        "/srv/worker.php",
+        "-r",
+        "pcntl_signal(SIGTERM, SIG_IGN);",
+    ]);
+    none(&["php", "-r", "echo function_exists('pcntl_signal');"]);
+}
+
+#[test]
 fn scoring_table() {
     // (argv, score, severity): TERM or INT weigh more than HUP alone; PIPE or CHLD
     // alone stay low; TERM is at least medium; many signals at once add weight.
