@@ -2,10 +2,14 @@
 //! Security-Datasets exports of the shared corpus (skipped, with a note, when
 //! absent):
 //!
-//! * `json_hot/probe`: the relevance check (event id before any value tree) over
-//!   every line of both exports;
-//! * `json_hot/event_build`: for the lines the probe keeps, the value tree and the
-//!   Windows event built from it (the cost each relevant event pays);
+//! * `json_hot/probe`: the relevance check (event id before any value tree: the
+//!   validating skip-scanner, serde_json where it is unsure) over every line of
+//!   both exports; `json_hot/probe_serde`: the same check with serde_json alone
+//!   (the check before the scanner), for comparison;
+//! * `json_hot/event_build`: for the lines the probe keeps, the Windows event as
+//!   the source builds it (check, then the targeted build of flat objects);
+//!   `json_hot/event_build_value_tree`: the same events through a
+//!   `serde_json::Value` (the path before, still the one for other shapes);
 //! * `json_hot/map`: those events mapped to sighunt events.
 //!
 //! `cargo bench --bench json_hot`.
@@ -61,6 +65,14 @@ fn bench_json_hot(c: &mut Criterion) {
         })
     });
 
+    g.bench_function(format!("probe_serde/{}_objects", all.len()), |b| {
+        b.iter(|| {
+            all.iter()
+                .filter(|l| windows::certainly_irrelevant_by_serde(black_box(l)))
+                .count()
+        })
+    });
+
     g.throughput(Throughput::Bytes(
         relevant.iter().map(|l| l.len() as u64).sum(),
     ));
@@ -68,11 +80,22 @@ fn bench_json_hot(c: &mut Criterion) {
         b.iter(|| {
             relevant
                 .iter()
-                .filter_map(|l| serde_json::from_slice::<serde_json::Value>(black_box(l)).ok())
-                .filter_map(|v| windows::win_event_from_json(&v))
+                .filter_map(|l| windows::win_event_from_json_bytes(black_box(l)).ok()?)
                 .count()
         })
     });
+    g.bench_function(
+        format!("event_build_value_tree/{}_relevant", relevant.len()),
+        |b| {
+            b.iter(|| {
+                relevant
+                    .iter()
+                    .filter_map(|l| serde_json::from_slice::<serde_json::Value>(black_box(l)).ok())
+                    .filter_map(|v| windows::win_event_from_json(&v))
+                    .count()
+            })
+        },
+    );
 
     let events: Vec<_> = relevant
         .iter()

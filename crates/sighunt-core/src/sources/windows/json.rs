@@ -15,16 +15,22 @@
 //! object's relevance (its event id, `probe`) is decided before a
 //! `serde_json::Value` is built: only the events sighunt maps get a value tree.
 
+#[cfg(test)]
+mod differential;
+mod flat;
 mod probe;
 pub mod ranged;
+mod scan;
 
 pub use probe::certainly_irrelevant;
 
+use std::cell::RefCell;
 use std::io::BufRead;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use self::probe::Relevance;
 use super::map::Mapper;
 use super::{FORMAT_JSON, MAX_EVENT_BYTES, WinEvent, parse_event_xml, parse_pid, parse_time};
 use crate::event::Position;
@@ -92,10 +98,48 @@ fn handle_piece(
 }
 
 thread_local! {
-    /// The object the splitter's fast path is handing out after probing it relevant
-    /// (address and length), while it does; `(0, 0)` otherwise. Lets
-    /// [`event_of_piece`] skip probing it a second time.
-    static PROBED_RELEVANT: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+    /// The last relevance check of this thread, and the object the splitter's fast
+    /// path is handing out after checking it (while it does), so that
+    /// [`event_of_piece`] neither checks it a second time nor reads its members
+    /// again.
+    static PROBED: RefCell<Probed> = const { RefCell::new(Probed::new()) };
+}
+
+/// See [`PROBED`].
+struct Probed {
+    /// Address and length of the object being handed out; `(0, 0)` when none.
+    object: (usize, usize),
+    relevance: Relevance,
+    /// Its top-level members (see `scan.rs`).
+    members: Vec<scan::Span>,
+}
+
+impl Probed {
+    const fn new() -> Self {
+        Probed {
+            object: (0, 0),
+            relevance: Relevance::Relevant,
+            members: Vec::new(),
+        }
+    }
+
+    /// Checks `bytes`, and holds the result for [`event_of_piece`] when they may
+    /// matter.
+    fn check(&mut self, bytes: &[u8]) -> Option<Relevance> {
+        let relevance = probe::inspect(bytes, &mut self.members);
+        self.object = match relevance {
+            Some(r) if r != Relevance::Irrelevant => {
+                self.relevance = r;
+                (bytes.as_ptr() as usize, bytes.len())
+            }
+            _ => (0, 0),
+        };
+        relevance
+    }
+
+    fn holds(&self, bytes: &[u8]) -> bool {
+        self.object == (bytes.as_ptr() as usize, bytes.len())
+    }
 }
 
 /// The Windows event in one piece of the splitter: `Ok(None)` when the probe finds
@@ -103,12 +147,46 @@ thread_local! {
 /// an error: it is simply not this source's), `Err` with the reason when it is bad.
 fn event_of_piece(piece: Result<&[u8], String>) -> Result<Option<WinEvent>, String> {
     let bytes = piece?;
-    // The splitter's line fast path has just probed this very slice (same address
-    // and length) and found it relevant: the probe would say so again.
-    let probed = PROBED_RELEVANT.get() == (bytes.as_ptr() as usize, bytes.len());
-    if !probed && probe::certainly_irrelevant(bytes) {
-        return Ok(None);
+    let targeted = PROBED.with_borrow_mut(|probed| {
+        // The splitter's line fast path has just checked this very slice (same
+        // address and length): the check would say the same again.
+        let relevance = if probed.holds(bytes) {
+            Some(probed.relevance)
+        } else {
+            probe::inspect(bytes, &mut probed.members)
+        };
+        match relevance {
+            Some(Relevance::Irrelevant) => Some(None),
+            Some(Relevance::RelevantFlat) => flat::flat_event(bytes, &probed.members),
+            // Relevant, or not one valid object: the value tree reads it, or
+            // says what is wrong.
+            _ => None,
+        }
+    });
+    match targeted {
+        Some(event) => Ok(event),
+        None => event_of_value(bytes),
     }
+}
+
+/// The Windows event in one JSON object, as the JSON source reads it: the
+/// relevance check first (`Ok(None)` for an object sighunt never maps), then the
+/// targeted build for flat objects, the value tree for the rest; `Err` when the
+/// bytes are not one valid JSON object.
+pub fn win_event_from_json_bytes(bytes: &[u8]) -> Result<Option<WinEvent>, String> {
+    event_of_piece(Ok(bytes))
+}
+
+/// The relevance check of [`certainly_irrelevant`] with serde_json alone (the
+/// check before the scanner; kept for benchmarks and tests as the reference).
+#[doc(hidden)]
+pub fn certainly_irrelevant_by_serde(bytes: &[u8]) -> bool {
+    probe::serde_inspect(bytes) == Some(true)
+}
+
+/// The event read through a `serde_json::Value` (the path for every shape, and the
+/// oracle of the targeted build).
+fn event_of_value(bytes: &[u8]) -> Result<Option<WinEvent>, String> {
     let value = serde_json::from_slice::<Value>(bytes).map_err(|e| format!("invalid JSON: {e}"))?;
     Ok(win_event_from_json(&value))
 }
@@ -171,6 +249,10 @@ pub struct JsonSplitter {
     pub skip_irrelevant: bool,
     /// The last byte was a newline.
     line_start: bool,
+    /// JSON Lines with `skip_irrelevant`: the start of a line the input has not
+    /// finished yet (cut by the end of the bytes pushed), kept until its newline
+    /// comes so that the whole line takes the fast path instead of the byte loop.
+    carry: Vec<u8>,
 }
 
 impl Default for JsonSplitter {
@@ -187,6 +269,7 @@ impl Default for JsonSplitter {
             line_mode: None,
             skip_irrelevant: false,
             line_start: false,
+            carry: Vec::new(),
         }
     }
 }
@@ -195,7 +278,34 @@ type PieceFn<'a> = dyn FnMut(u64, Result<&[u8], String>) + 'a;
 
 impl JsonSplitter {
     /// Feeds bytes; each complete object (or error) goes to `out` with its line.
-    pub fn push(&mut self, bytes: &[u8], out: &mut PieceFn<'_>) {
+    pub fn push(&mut self, mut bytes: &[u8], out: &mut PieceFn<'_>) {
+        if !self.carry.is_empty() {
+            let newline = memchr::memchr(b'\n', bytes);
+            let wanted = newline.map_or(bytes.len(), |n| n + 1);
+            if self.carry.len() + wanted > MAX_EVENT_BYTES {
+                // Too long to keep: the byte loop reads it (and reports it).
+                let carry = std::mem::take(&mut self.carry);
+                self.push_bytes(&carry, false, out);
+            } else {
+                self.carry.extend_from_slice(&bytes[..wanted]);
+                bytes = &bytes[wanted..];
+                if newline.is_none() {
+                    return;
+                }
+                // The whole line, from its start: what the byte loop would have
+                // made of it, at once.
+                let line = std::mem::take(&mut self.carry);
+                self.push_bytes(&line, false, out);
+                self.carry = line;
+                self.carry.clear();
+            }
+        }
+        self.push_bytes(bytes, true, out);
+    }
+
+    /// [`Self::push`] without the carried line; `may_carry`: a line cut at the end of
+    /// `bytes` may be kept for the next push.
+    fn push_bytes(&mut self, bytes: &[u8], may_carry: bool, out: &mut PieceFn<'_>) {
         let mut i = 0;
         while i < bytes.len() {
             // JSON Lines: a whole line that is one valid object is taken (or, when
@@ -213,16 +323,18 @@ impl JsonSplitter {
                         .rposition(|b| !matches!(b, b' ' | b'\t' | b'\r'))
                         .map_or(0, |e| e + 1);
                     let object = &line[..end];
-                    if let Some(irrelevant) = probe::inspect(object) {
-                        if !irrelevant {
-                            PROBED_RELEVANT.set((object.as_ptr() as usize, object.len()));
+                    if let Some(relevance) = PROBED.with_borrow_mut(|p| p.check(object)) {
+                        if relevance != Relevance::Irrelevant {
                             out(self.line, Ok(object));
-                            PROBED_RELEVANT.set((0, 0));
+                            PROBED.with_borrow_mut(|p| p.object = (0, 0));
                         }
                         self.line += 1;
                         i += n + 1;
                         continue;
                     }
+                } else if may_carry && bytes.len() - i <= MAX_EVENT_BYTES {
+                    self.carry.extend_from_slice(&bytes[i..]);
+                    return;
                 }
             }
             // Inside a string only `"`, `\` and newlines matter: jump to the next.
@@ -397,6 +509,8 @@ impl JsonSplitter {
 
     /// End of input: an open object is reported as truncated.
     pub fn finish(&mut self, out: &mut PieceFn<'_>) {
+        let carry = std::mem::take(&mut self.carry);
+        self.push_bytes(&carry, false, out);
         if self.state == State::Value {
             out(
                 self.start_line,

@@ -484,14 +484,29 @@ fn parse_4104_message(msg: &str) -> Option<Message4104> {
     })
 }
 
-/// `Key = Value` lines of 4103's ContextInfo.
-fn context_value<'a>(context: &'a str, key: &str) -> Option<&'a str> {
-    context.lines().find_map(|line| {
-        let (k, v) = line.split_once('=')?;
-        (k.trim().eq_ignore_ascii_case(key))
-            .then(|| v.trim())
-            .and_then(present)
-    })
+/// The values of `keys` in `Key = Value` lines (4103's ContextInfo, 800's
+/// tab-indented details), in one pass: for each key, the first line naming it
+/// (case-insensitive, blanks around the key and value ignored) whose value is
+/// present.
+fn context_values<'a, const N: usize>(context: &'a str, keys: [&str; N]) -> [Option<&'a str>; N] {
+    let mut found = [None; N];
+    let mut missing = N;
+    for line in context.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        for (slot, key) in found.iter_mut().zip(keys) {
+            if slot.is_none() && k.eq_ignore_ascii_case(key) {
+                *slot = present(v.trim());
+                missing -= usize::from(slot.is_some());
+            }
+        }
+        if missing == 0 {
+            break;
+        }
+    }
+    found
 }
 
 fn module_logging(ev: &WinEvent, provenance: Provenance) -> Option<ScriptBlock> {
@@ -506,31 +521,21 @@ fn module_logging(ev: &WinEvent, provenance: Provenance) -> Option<ScriptBlock> 
     let payload = ev.get("Payload").or(msg_payload)?;
     present(payload)?;
     let context = ev.get("ContextInfo").or(msg_context).unwrap_or("");
+    let [user, script_name, host_application] =
+        context_values(context, ["User", "Script Name", "Host Application"]);
     Some(ScriptBlock {
         time: ev.time,
         host: ev.computer.clone(),
         pid: ev.exec_pid,
-        user: context_value(context, "User")
-            .map(str::to_string)
-            .or_else(|| script_user(ev)),
+        user: user.map(str::to_string).or_else(|| script_user(ev)),
         script_block_id: String::new(),
-        path: context_value(context, "Script Name").map(str::to_string),
-        host_application: context_value(context, "Host Application")
+        path: script_name.map(str::to_string),
+        host_application: host_application
             .or_else(|| ev.value("HostApplication"))
             .map(str::to_string),
         text: payload.to_string(),
         event_id: 4103,
         provenance,
-    })
-}
-
-/// `Key=Value` lines of 800's context (tab-indented).
-fn detail_value<'a>(context: &'a str, key: &str) -> Option<&'a str> {
-    context.lines().find_map(|line| {
-        let (k, v) = line.trim_start().split_once('=')?;
-        (k.trim().eq_ignore_ascii_case(key))
-            .then(|| v.trim())
-            .and_then(present)
     })
 }
 
@@ -549,6 +554,10 @@ fn pipeline_details(ev: &WinEvent, provenance: Provenance) -> Option<ScriptBlock
         .or_else(|| ev.get("param2"))
         .or(msg_context)
         .unwrap_or("");
+    let [command_line, user_id, script_name, host_application] = context_values(
+        context,
+        ["CommandLine", "UserId", "ScriptName", "HostApplication"],
+    );
     let text = ev
         .unnamed
         .first()
@@ -557,19 +566,17 @@ fn pipeline_details(ev: &WinEvent, provenance: Provenance) -> Option<ScriptBlock
         .or_else(|| ev.get("CommandText"))
         .or(msg_text)
         .and_then(present)
-        .or_else(|| detail_value(context, "CommandLine"))?;
+        .or(command_line)?;
     Some(ScriptBlock {
         time: ev.time,
         host: ev.computer.clone(),
         pid: ev.exec_pid,
-        user: detail_value(context, "UserId")
-            .map(str::to_string)
-            .or_else(|| script_user(ev)),
+        user: user_id.map(str::to_string).or_else(|| script_user(ev)),
         script_block_id: String::new(),
-        path: detail_value(context, "ScriptName")
+        path: script_name
             .or_else(|| ev.value("ScriptName"))
             .map(str::to_string),
-        host_application: detail_value(context, "HostApplication")
+        host_application: host_application
             .or_else(|| ev.value("HostApplication"))
             .map(str::to_string),
         text: text.trim_end().to_string(),

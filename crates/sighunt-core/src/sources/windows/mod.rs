@@ -34,8 +34,8 @@ pub use evtx::{
 pub use evtx_records::{RawRecord, chunk_records as evtx_chunk_records};
 pub use evtx_template::{RecordRead, TemplateReader};
 pub use json::{
-    JsonSplitter, WinJsonParser, certainly_irrelevant, ranged as json_ranged, read_json,
-    win_event_from_json,
+    JsonSplitter, WinJsonParser, certainly_irrelevant, certainly_irrelevant_by_serde,
+    ranged as json_ranged, read_json, win_event_from_json, win_event_from_json_bytes,
 };
 pub use map::{Mapper, is_relevant_event_id, needs_order};
 pub use xml::{WinXmlParser, parse_event_xml, read_xml};

@@ -10,17 +10,57 @@ use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
 use super::super::map::is_relevant_event_id;
+use super::scan::Span;
 
 /// True when the object in `bytes` is certainly dropped by the full path: valid JSON
 /// whose event id is missing, unreadable or not one sighunt maps. False when it may
 /// matter, or when the bytes do not deserialise (the full path then reports why).
 pub fn certainly_irrelevant(bytes: &[u8]) -> bool {
-    inspect(bytes) == Some(true)
+    thread_local! {
+        static MEMBERS: std::cell::RefCell<Vec<Span>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    MEMBERS.with_borrow_mut(|members| inspect(bytes, members)) == Some(Relevance::Irrelevant)
 }
 
-/// `Some(irrelevant)` when `bytes` is one JSON object (whole, nothing after it but
-/// whitespace), `None` when it is not (or not UTF-8).
-pub(super) fn inspect(bytes: &[u8]) -> Option<bool> {
+/// What the relevance check decided about one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Relevance {
+    /// The full path drops it.
+    Irrelevant,
+    /// It may matter, and it is a flat object the scanner validated: the targeted
+    /// build (`flat.rs`) reads it from the members the scanner kept.
+    RelevantFlat,
+    /// It may matter: the value tree reads it.
+    Relevant,
+}
+
+/// The relevance of `bytes`, `None` when they are not one JSON object (whole,
+/// nothing after it but whitespace) or not UTF-8. The scanner answers when it is
+/// sure (and leaves the object's top-level members in `members`), serde_json
+/// otherwise.
+pub(super) fn inspect(bytes: &[u8], members: &mut Vec<Span>) -> Option<Relevance> {
+    if let Some(verdict) = super::scan::inspect(bytes, members) {
+        return Some(if verdict.irrelevant {
+            Relevance::Irrelevant
+        } else if verdict.flat {
+            Relevance::RelevantFlat
+        } else {
+            Relevance::Relevant
+        });
+    }
+    serde_inspect(bytes).map(|irrelevant| {
+        if irrelevant {
+            Relevance::Irrelevant
+        } else {
+            Relevance::Relevant
+        }
+    })
+}
+
+/// The relevance check with serde_json alone: `Some(irrelevant)` when `bytes` is
+/// one JSON object (whole, nothing after it but whitespace), `None` when it is not
+/// (or not UTF-8).
+pub(super) fn serde_inspect(bytes: &[u8]) -> Option<bool> {
     // serde_json validates UTF-8 only in the strings it reads; the full path reads
     // them all, so invalid text must go that way to be reported.
     std::str::from_utf8(bytes).ok()?;
@@ -33,22 +73,22 @@ pub(super) fn inspect(bytes: &[u8]) -> Option<bool> {
 /// A scalar candidate for the event id: `None` when missing or not a scalar (a
 /// pointer lookup then falls through to the next candidate), `Some(parsed)` when a
 /// scalar (its parse may still fail, which ends the lookup).
-type Candidate = Option<Option<u32>>;
+pub(super) type Candidate = Option<Option<u32>>;
 
 #[derive(Default)]
-struct Top {
+pub(super) struct Top {
     /// `winlog` when it is an object: its `event_id`.
-    winlog: Option<Candidate>,
+    pub winlog: Option<Candidate>,
     /// `event.code`.
-    event_code: Candidate,
+    pub event_code: Candidate,
     /// `Event` when it has a `System` object: `System.EventID` (scalar or `#text`).
-    event_system: Option<Candidate>,
+    pub event_system: Option<Candidate>,
     /// `EventID`, `EventId`, `event_id`, `Id`, in that order of preference.
-    flat: [Candidate; 4],
+    pub flat: [Candidate; 4],
 }
 
 impl Top {
-    fn event_id(&self) -> Option<u32> {
+    pub(super) fn event_id(&self) -> Option<u32> {
         if let Some(winlog_id) = self.winlog {
             return winlog_id.or(self.event_code).flatten();
         }
@@ -60,7 +100,7 @@ impl Top {
 }
 
 /// `s` as `win_event_from_json`'s `parse_id` reads it.
-fn id_of_text(s: &str) -> Option<u32> {
+pub(super) fn id_of_text(s: &str) -> Option<u32> {
     s.trim().parse().ok()
 }
 
