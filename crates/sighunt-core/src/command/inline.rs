@@ -1,7 +1,7 @@
 //! The program text an interpreter runs from its command line: `python3 -c CODE`,
 //! `perl -le CODE -e MORE`, `ruby -e CODE`, `node --eval=CODE`, `php -r CODE`.
 //! Read by the signal-masking detector (what the code masks) and by the command
-//! walker (what the code runs, [`super::interpreter`]).
+//! walker (what the code runs, `command::interpreter`).
 
 /// An interpreter whose inline code sighunt reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
