@@ -26,6 +26,12 @@ impl Vars {
     /// `NAME=value`), and expands its words. Returns whether a word changed.
     pub fn read(&mut self, cmd: &mut SimpleCommand) -> bool {
         let mut changed = false;
+        for w in &mut cmd.words {
+            if let Some(name) = program_lookup(w) {
+                *w = name;
+                changed = true;
+            }
+        }
         if !self.set.is_empty() {
             for w in &mut cmd.words {
                 if let Some(expanded) = self.expand(w) {
@@ -121,6 +127,26 @@ fn is_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A word that is only a lookup of a program's path (`$(which nohup)`,
+/// `` `command -v nohup` ``, `$(type -P nohup)`): the shell runs what that prints,
+/// the program of that name (as a path, which detectors read by its base name).
+fn program_lookup(word: &str) -> Option<String> {
+    let inner = word
+        .strip_prefix("$(")
+        .and_then(|w| w.strip_suffix(')'))
+        .or_else(|| word.strip_prefix('`').and_then(|w| w.strip_suffix('`')))?;
+    let parts: Vec<&str> = inner.split_whitespace().collect();
+    let name = match parts.as_slice() {
+        ["which", name] | ["command", "-v", name] | ["type", "-p" | "-P", name] => *name,
+        _ => return None,
+    };
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._+-/".contains(&b));
+    plain.then(|| name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +202,36 @@ mod tests {
         );
         // Used before it is set.
         assert_eq!(expanded("$N /tmp/x; N=nohup"), [["$N", "/tmp/x"]]);
+    }
+
+    #[test]
+    fn program_path_lookups_are_the_program() {
+        let nohup_x = vec!["nohup".to_string(), "/tmp/.a".to_string()];
+        for text in [
+            "$(which nohup) /tmp/.a &",
+            "`which nohup` /tmp/.a",
+            "\"$(command -v nohup)\" /tmp/.a",
+            "$(type -P nohup) /tmp/.a",
+        ] {
+            assert!(
+                expanded(text).contains(&nohup_x),
+                "{text}: {:?}",
+                expanded(text)
+            );
+        }
+        // Other substitutions, and lookups with more to them, stay as written.
+        for text in [
+            "$(cat nohup) /tmp/.a",
+            "$(which nohup | head -1) /tmp/.a",
+            "$(which $N) /tmp/.a",
+            "$(type nohup) /tmp/.a",
+        ] {
+            assert!(
+                !expanded(text).contains(&nohup_x),
+                "{text}: {:?}",
+                expanded(text)
+            );
+        }
     }
 
     #[test]

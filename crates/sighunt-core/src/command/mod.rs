@@ -635,6 +635,16 @@ fn unwrap(prog: &str, words: &[String]) -> Option<Vec<String>> {
         }
         // Only `script -c STR` runs a command (see `command_string`).
         "script" => None,
+        // `watch -n 60 CMD…`: the operands joined by spaces are run by `sh -c`
+        // (as given with `-x`/`--exec`).
+        "watch" => {
+            let i = skip_options(words, 1, &["-n", "--interval", "-q", "--equexit"]);
+            let operands = words.get(i..).filter(|o| !o.is_empty())?;
+            if words[1..i].iter().any(|w| w == "-x" || w == "--exec") {
+                return Some(operands.to_vec());
+            }
+            Some(vec!["sh".to_string(), "-c".to_string(), operands.join(" ")])
+        }
         "daemonize" => rest(skip_options(
             words,
             1,
@@ -748,6 +758,9 @@ mod tests {
             (&["busybox", "nohup", "./x"], "nohup ./x"),
             (&["env", "-S", "nohup ./x y"], "nohup ./x y"),
             (&["taskset", "-c", "0", "nohup", "./x"], "nohup ./x"),
+            (&["watch", "-n", "60", "nohup", "./x"], "nohup ./x"),
+            (&["watch", "-n", "5", "nohup ./x >/dev/null &"], "nohup ./x"),
+            (&["watch", "-x", "-t", "nohup", "./x"], "nohup ./x"),
         ];
         for (input, want) in cases {
             let found = programs(&from_argv(&argv(input), &r));
