@@ -7,7 +7,8 @@
 //! process log still shows them as their own execs, but a line of shell text (sudo
 //! `COMMAND=`, cron, history, a 4688-style command line) is all some logs keep, so
 //! the literal is followed through the stages that transform it (base64, base32,
-//! hex, gzip, `rev`, printf escapes) to the shell that runs it, and the result is
+//! hex, gzip, `rev`, printf escapes) to the shell that runs it (or `at`/`batch`,
+//! whose job atd runs later with sh), and the result is
 //! read as shell text like an `sh -c` string.
 //!
 //! Only literals are followed: data from a file, the network or a variable is
@@ -148,11 +149,30 @@ fn follow(
             }
             return None;
         }
+        // `… | at now + 1 minute`, `… | batch`: atd runs the script later with sh.
+        if matches!(program, "at" | "batch") {
+            if at_reads_stdin(words) {
+                push_script(out, input, program.to_string());
+            }
+            return None;
+        }
         let next = transform(program, words.get(1..).unwrap_or_default(), input, *budget)?;
         *budget = budget.saturating_sub(next.bytes.len());
         stream = Some(next);
     }
     stream
+}
+
+/// `at`/`batch` take the job from standard input unless told to read a file
+/// (`-f`) or to list, show or remove jobs (`-l`, `-c`, `-d`, `-r`).
+fn at_reads_stdin(words: &[String]) -> bool {
+    !words[1..].iter().any(|w| {
+        w.starts_with('-')
+            && !w.starts_with("--")
+            && w[1..]
+                .chars()
+                .any(|c| matches!(c, 'f' | 'l' | 'c' | 'd' | 'r'))
+    })
 }
 
 /// What `echo` and `printf` write, from their words alone.

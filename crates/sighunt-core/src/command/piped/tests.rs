@@ -35,6 +35,31 @@ fn gzip_b64(s: &str) -> String {
 const PAYLOAD: &str = "nohup /tmp/.x/agent >/dev/null 2>&1 &";
 
 #[test]
+fn a_job_piped_to_at_or_batch_is_a_script_atd_runs() {
+    let e = b64(PAYLOAD);
+    assert_eq!(
+        scripts(&format!("echo '{PAYLOAD}' | at now + 1 minute")),
+        [(PAYLOAD.to_string(), "at".to_string(), false)]
+    );
+    assert_eq!(
+        scripts(&format!("echo {e} | base64 -d | batch")),
+        [(PAYLOAD.to_string(), "batch".to_string(), true)]
+    );
+    assert_eq!(
+        scripts(&format!("at -q b 03:00 <<< '{PAYLOAD}'")),
+        [(PAYLOAD.to_string(), "at".to_string(), false)]
+    );
+    // A job file, listing and removal read no script from the pipe.
+    for text in [
+        "echo x | at -f /tmp/job now".to_string(),
+        "echo 3 | at -d 3".to_string(),
+        "atq | at -c 5".to_string(),
+    ] {
+        assert!(scripts(&text).is_empty(), "{text}");
+    }
+}
+
+#[test]
 fn every_way_of_piping_a_literal_to_a_shell_gives_the_same_script() {
     let p = PAYLOAD;
     let e = b64(p);
