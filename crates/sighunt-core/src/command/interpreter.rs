@@ -718,6 +718,50 @@ mod tests {
                 let _ = code_runs(lang, code);
             }
         }
+        // Random code from the tokens the reader looks at (a fixed LCG: the same
+        // 20,000 texts on every run).
+        const TOKENS: [&str; 24] = [
+            "os.system(",
+            "subprocess.Popen(",
+            "os.execv(",
+            "system ",
+            "exec(",
+            "`",
+            "qx{",
+            "%x(",
+            "\"",
+            "'",
+            "\\",
+            "\\x4",
+            "[",
+            "]",
+            "(",
+            ")",
+            "{",
+            "}",
+            ",",
+            ";",
+            "shell=True",
+            "nohup /tmp/x",
+            "\u{e9}",
+            "\n",
+        ];
+        let mut state: u64 = 0x5eed;
+        for _ in 0..20_000 {
+            let mut code = String::new();
+            for _ in 0..(state % 24) {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                code.push_str(TOKENS[(state >> 33) as usize % TOKENS.len()]);
+            }
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            for lang in [Lang::Python, Lang::Perl, Lang::Ruby, Lang::Php, Lang::Node] {
+                assert!(code_runs(lang, &code).len() <= MAX_RUNS * 3, "{code}");
+            }
+        }
         let long = format!("os.system({})", "[".repeat(100_000));
         assert!(code_runs(Lang::Python, &long).is_empty());
     }
