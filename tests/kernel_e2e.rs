@@ -35,9 +35,10 @@ const NOHUP: &str = "nohup_interrupt_ignore";
 const SEVERITIES: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
 const AT_LEAST_MEDIUM: [&str; 3] = ["medium", "high", "critical"];
 const AT_MOST_LOW: [&str; 2] = ["informational", "low"];
-/// `sh -c "nohup … &"` (04e: the same, base64-encoded and piped to `sh`): the shell
-/// string and the nohup exec it leads to must be merged into one finding.
-const EXACTLY_ONE: [&str; 5] = ["04", "04e", "05b", "k29", "k30"];
+/// `sh -c "nohup … &"` (04e: the same, base64-encoded and piped to `sh`; 04p: run by
+/// Python's `os.system`): the shell string and the nohup exec it leads to must be
+/// merged into one finding.
+const EXACTLY_ONE: [&str; 6] = ["04", "04e", "04p", "05b", "k29", "k30"];
 /// Scenario 05a's argument (9000 × 'A') is split by the kernel (a2_len, a2[0..2]); the
 /// finding's command line must contain it whole.
 const SPLIT_ARG_SCENARIO: &str = "05a";
