@@ -53,3 +53,5 @@ pub mod pwsh;
 pub mod rules;
 pub mod shell;
 pub mod sources;
+#[cfg(test)]
+mod test_rng;

@@ -1890,13 +1890,8 @@ mod tests {
             "while ", "until ", "for ", "in ", "case ", "esac", "function ", "coproc ", "time ",
             "select ", "nohup ", "f()", "X=", "\\x", "\\u", "\\0",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         for _ in 0..20_000 {
             let len = next() % 40;
             let mut s = String::new();

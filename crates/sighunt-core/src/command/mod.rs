@@ -252,9 +252,17 @@ fn walk(
     let prog = basename(&words[0]).to_string();
     let mut this = ctx;
     this.words = words;
-    let interpreter = Lang::of_program(&prog);
+    // `python3 -c 'os.system("…")'`: what an interpreter's inline code runs.
+    let code_runs = Lang::of_program(&prog)
+        .and_then(|lang| {
+            Some(interpreter::code_runs(
+                lang,
+                &inline::inline_code(lang, &this.words)?,
+            ))
+        })
+        .filter(|runs| !runs.is_empty());
     let runs_more = prog == "nohup"
-        || interpreter.is_some()
+        || code_runs.is_some()
         || is_multicall(&prog)
         || prog == "su"
         || rules.shells.contains(&prog)
@@ -309,24 +317,22 @@ fn walk(
         if let Some(next) = unwrap(&prog, words) {
             walk(next, inner(&prog), rules, depth + 1, budget, out);
         }
-    } else if let Some(lang) = interpreter {
-        // `python3 -c 'os.system("…")'`: what the code runs, behind the interpreter.
-        // The interpreter stays a program of its own (it is not only a launcher).
-        if let Some(code) = inline::inline_code(lang, words) {
-            for run in interpreter::code_runs(lang, &code) {
-                match run {
-                    interpreter::CodeRun::Shell(text) => {
-                        let mut via = this.via.clone();
-                        via.push(prog.clone());
-                        walk_shell_text(&text, &via, rules, depth + 1, budget, out);
-                    }
-                    interpreter::CodeRun::Argv(argv) => {
-                        walk(argv, inner(&prog), rules, depth + 1, budget, out);
-                    }
+    } else if let Some(runs) = code_runs {
+        // What the code runs comes behind the interpreter, which stays a program of
+        // its own (it is not only a launcher).
+        for run in runs {
+            match run {
+                interpreter::CodeRun::Shell(text) => {
+                    let mut via = this.via.clone();
+                    via.push(prog.clone());
+                    walk_shell_text(&text, &via, rules, depth + 1, budget, out);
                 }
-                if out.len() >= MAX_COMMANDS {
-                    break;
+                interpreter::CodeRun::Argv(argv) => {
+                    walk(argv, inner(&prog), rules, depth + 1, budget, out);
                 }
+            }
+            if out.len() >= MAX_COMMANDS {
+                break;
             }
         }
         return;
@@ -801,6 +807,45 @@ mod tests {
         ] {
             let inv = from_argv(&argv(input), &r);
             assert!(!inv.iter().any(|i| i.program() == "nohup"), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn finds_what_an_interpreters_inline_code_runs() {
+        let r = rules();
+        for input in [
+            &["python3", "-c", "import os; os.system('nohup /tmp/.a &')"][..],
+            &["perl", "-e", "system('nohup', '/tmp/.a')"],
+            &["sudo", "php", "-r", "shell_exec('nohup /tmp/.a &');"],
+        ] {
+            let inv = from_argv(&argv(input), &r);
+            let nohup = inv.iter().find(|i| i.program() == "nohup");
+            let nohup = nohup.unwrap_or_else(|| panic!("{input:?}: {inv:?}"));
+            assert_eq!(nohup.words, ["nohup", "/tmp/.a"], "{input:?}");
+            // The interpreter is listed too, and stays a program (not only a launcher).
+            let interpreter = inv
+                .iter()
+                .find(|i| matches!(i.program(), "python3" | "perl" | "php"));
+            assert!(
+                interpreter.is_some_and(|i| !i.runs_inner),
+                "{input:?}: {inv:?}"
+            );
+        }
+        // Code that only prints or stores the text runs nothing.
+        for input in [
+            &["python3", "-c", "print('os.system(\"nohup /tmp/.a\")')"][..],
+            &[
+                "python3",
+                "/srv/app.py",
+                "-c",
+                "import os; os.system('nohup /tmp/.a')",
+            ],
+        ] {
+            let inv = from_argv(&argv(input), &r);
+            assert!(
+                !inv.iter().any(|i| i.program() == "nohup"),
+                "{input:?}: {inv:?}"
+            );
         }
     }
 }

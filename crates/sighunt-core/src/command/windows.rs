@@ -223,13 +223,8 @@ mod tests {
         const ALPHABET: &[&str] = &[
             "a", "b", "\\", "\"", " ", "\t", "\u{a0}", "\u{3000}", "é", "日", "-c", "\r\n",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         for _ in 0..20_000 {
             let len = (next() % 24) as usize;
             let line: String = (0..len)

@@ -187,13 +187,7 @@ pub fn feed_lines<R: std::io::BufRead>(
             Ok(0) => {}
             Ok(_) => continue,
             Err(e) => {
-                sink.error(InputError::new(
-                    name,
-                    Some(format!(
-                        "line {no} (byte {offset} of the decompressed stream)"
-                    )),
-                    format!("read error: {e}; rest of this input skipped"),
-                ));
+                sink.error(read_error(name, no, offset, &e));
                 break;
             }
         }
@@ -204,13 +198,7 @@ pub fn feed_lines<R: std::io::BufRead>(
             Ok(Some(Line::TooLong { bytes })) => sink.error(line_too_long(name, no, bytes)),
             Ok(None) => break,
             Err(e) => {
-                sink.error(InputError::new(
-                    name,
-                    Some(format!(
-                        "line {no} (byte {offset} of the decompressed stream)"
-                    )),
-                    format!("read error: {e}; rest of this input skipped"),
-                ));
+                sink.error(read_error(name, no, offset, &e));
                 break;
             }
         }
@@ -263,6 +251,18 @@ pub fn line_too_long(name: &Arc<str>, line_no: u64, bytes: u64) -> InputError {
         name,
         Some(format!("line {line_no}")),
         format!("line of {bytes} bytes exceeds the {MAX_LINE_BYTES}-byte limit; skipped"),
+    )
+}
+
+/// The error for a read that failed at `line_no`, `offset` bytes into the
+/// (decompressed) stream: the rest of that input is skipped.
+fn read_error(name: &Arc<str>, line_no: u64, offset: u64, e: &std::io::Error) -> InputError {
+    InputError::new(
+        name,
+        Some(format!(
+            "line {line_no} (byte {offset} of the decompressed stream)"
+        )),
+        format!("read error: {e}; rest of this input skipped"),
     )
 }
 

@@ -974,13 +974,8 @@ mod tests {
     fn flipped_bytes_never_panic_and_keep_the_crate_events() {
         let Some(data) = corpus(SYSMON) else { return };
         let one = &data[..FILE_HEADER_SIZE + CHUNK_SIZE];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
         // Bytes of the record area only (record headers, instances, values,
         // definitions): a damaged chunk header is the crate's to report.
         let start = FILE_HEADER_SIZE + 512;

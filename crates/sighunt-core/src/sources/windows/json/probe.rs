@@ -160,9 +160,10 @@ impl<'de> Visitor<'de> for CandidateVisitor {
     }
 }
 
-/// The keys the probe looks at, at any level; the rest are `Other`.
+/// The keys the probe (and the scanner, json/scan.rs) looks at, at any level; the
+/// rest are `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
+pub(super) enum Key {
     Winlog,
     EventLower,
     EventUpper,
@@ -176,6 +177,24 @@ enum Key {
     Other,
 }
 
+impl Key {
+    pub(super) fn of(raw: &[u8]) -> Key {
+        match raw {
+            b"winlog" => Key::Winlog,
+            b"event" => Key::EventLower,
+            b"Event" => Key::EventUpper,
+            b"System" => Key::System,
+            b"code" => Key::Code,
+            b"event_id" => Key::EventIdSnake,
+            b"EventID" => Key::EventIdUpper,
+            b"EventId" => Key::EventIdCamel,
+            b"Id" => Key::Id,
+            b"#text" => Key::Text,
+            _ => Key::Other,
+        }
+    }
+}
+
 impl<'de> de::Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
         struct KeyVisitor;
@@ -185,19 +204,7 @@ impl<'de> de::Deserialize<'de> for Key {
                 f.write_str("an object key")
             }
             fn visit_str<E>(self, s: &str) -> Result<Key, E> {
-                Ok(match s {
-                    "winlog" => Key::Winlog,
-                    "event" => Key::EventLower,
-                    "Event" => Key::EventUpper,
-                    "System" => Key::System,
-                    "code" => Key::Code,
-                    "event_id" => Key::EventIdSnake,
-                    "EventID" => Key::EventIdUpper,
-                    "EventId" => Key::EventIdCamel,
-                    "Id" => Key::Id,
-                    "#text" => Key::Text,
-                    _ => Key::Other,
-                })
+                Ok(Key::of(s.as_bytes()))
             }
         }
         d.deserialize_str(KeyVisitor)

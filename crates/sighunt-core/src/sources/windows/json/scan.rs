@@ -12,7 +12,7 @@
 //! deeper than [`MAX_DEPTH`], invalid JSON) makes it answer `None`, and the caller
 //! asks the serde probe, which reports what is wrong.
 
-use super::probe::{Candidate, Top, id_of_text};
+use super::probe::{Candidate, Key, Top, id_of_text};
 
 /// Deepest nesting scanned (serde_json's own limit is 128).
 const MAX_DEPTH: u32 = 100;
@@ -148,38 +148,6 @@ pub(super) fn inspect(bytes: &[u8], members: &mut Vec<Span>) -> Option<Verdict> 
             .is_some_and(super::super::map::is_relevant_event_id),
         flat: top.winlog.is_none() && top.event_system.is_none(),
     })
-}
-
-/// The keys matched, at the levels where they matter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
-    Winlog,
-    EventLower,
-    EventUpper,
-    System,
-    Code,
-    EventIdSnake,
-    EventIdUpper,
-    EventIdCamel,
-    Id,
-    Text,
-    Other,
-}
-
-fn key(raw: &[u8]) -> Key {
-    match raw {
-        b"winlog" => Key::Winlog,
-        b"event" => Key::EventLower,
-        b"Event" => Key::EventUpper,
-        b"System" => Key::System,
-        b"code" => Key::Code,
-        b"event_id" => Key::EventIdSnake,
-        b"EventID" => Key::EventIdUpper,
-        b"EventId" => Key::EventIdCamel,
-        b"Id" => Key::Id,
-        b"#text" => Key::Text,
-        _ => Key::Other,
-    }
 }
 
 struct Scan<'a> {
@@ -365,7 +333,7 @@ impl<'a> Scan<'a> {
                 let mut found = None;
                 let mut more = self.open(depth + 1, b'}')?;
                 while more {
-                    if key(self.key()??) == Key::Text {
+                    if Key::of(self.key()??) == Key::Text {
                         found = self.candidate(depth + 1, false)?;
                     } else {
                         self.value(depth + 1)?;
@@ -392,7 +360,7 @@ impl<'a> Scan<'a> {
         let mut state = T::default();
         let mut more = self.open(depth + 1, b'}')?;
         while more {
-            let k = key(self.key()??);
+            let k = Key::of(self.key()??);
             member(self, k, &mut state)?;
             more = self.next_member(b'}')?;
         }
@@ -446,7 +414,7 @@ impl<'a> Scan<'a> {
             let raw = self.key()??;
             let key_end = key_start + raw.len();
             let value_start = self.i;
-            match key(raw) {
+            match Key::of(raw) {
                 Key::Winlog => top.winlog = self.child_candidate(1, Key::EventIdSnake)?,
                 Key::EventLower => {
                     top.event_code = self.child_candidate(1, Key::Code)?.flatten();
@@ -528,13 +496,8 @@ mod tests {
             b"\t",
             b"\"",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut rng = crate::test_rng::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: usize| rng.below(n);
         let (mut accepted, mut rejected) = (0, 0);
         for _ in 0..20_000 {
             let mut doc = b"\"".to_vec();
