@@ -1039,6 +1039,34 @@ fn interpreter_wrappers() -> Vec<(&'static str, Rewrite)> {
     ]
 }
 
+/// The command as shell text the outer shell hands on as data, not encoded:
+/// `eval '…'` (the same shell runs it) and `(echo '…') | sh` (a group's output read
+/// by a second shell). Both sides: nothing is hidden, so the verdict is the
+/// command's own.
+fn shell_data_wrappers() -> Vec<(&'static str, Rewrite)> {
+    fn single_quoted(text: &str) -> String {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+    vec![
+        ("bash -c \"eval '…'\"", |mut c| {
+            let text = format!("eval {}", single_quoted(&quote_argv(&c.layers[0].argv)));
+            c.layers
+                .insert(0, layer(words(&["bash", "-c", &text]), How::Child));
+            c
+        }),
+        ("bash -c \"(echo '…') | sh\"", |mut c| {
+            let text = format!(
+                "(echo {}) | sh",
+                single_quoted(&quote_argv(&c.layers[0].argv))
+            );
+            c.layers.insert(0, layer(words(&["sh"]), How::Child));
+            c.layers
+                .insert(0, layer(words(&["bash", "-c", &text]), How::Child));
+            c
+        }),
+    ]
+}
+
 /// The command as a literal that a shell decodes and runs (`echo B64 | base64 -d |
 /// sh`): the encoding hides every word, the process tree still shows the decoder
 /// and the shell reading it. Malicious scenarios only: decoding a nohup launch into
@@ -1254,7 +1282,10 @@ fn variants(s: &Scenario) -> Vec<Variant> {
             out.push(v(format!("sudo {name}"), sudo(w(s.cmd.clone()))));
         }
     }
-    for (name, w) in interpreter_wrappers() {
+    for (name, w) in interpreter_wrappers()
+        .into_iter()
+        .chain(shell_data_wrappers())
+    {
         out.push(v(name.to_string(), w(s.cmd.clone())));
     }
     for (name, w) in &inner {

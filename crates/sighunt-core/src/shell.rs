@@ -55,6 +55,14 @@ pub struct SimpleCommand {
     /// it (in [`parse`]'s order, which is stage order at one depth), and no other
     /// command in the same parse has it. A lone command is a pipeline of one.
     pub pipeline: u32,
+    /// This command's place in its pipeline (0 for the first stage). A compound
+    /// command (`( … )`, `{ …; }`, a loop …) is a stage too: its own commands say
+    /// so in [`SimpleCommand::group_stage`].
+    pub stage: u32,
+    /// For a command written directly in a compound command that is a stage of a
+    /// pipeline (`(echo a; echo b) | sh`): that pipeline's id and the stage's place,
+    /// since what the compound command's commands write goes down that pipe.
+    pub group_stage: Option<(u32, u32)>,
 }
 
 /// One redirection of a [`SimpleCommand`].
@@ -500,8 +508,19 @@ impl<'a> Parser<'a> {
     fn parse_pipeline(&mut self, depth: u32, ctx: Ctx) {
         let start = self.out.len();
         let mut len = 1;
+        // The compound stages: where their commands are in `out`, and their place.
+        let mut compound_stages = Vec::new();
         loop {
-            self.parse_command(depth, ctx);
+            let stage_start = self.out.len();
+            let compound = self.parse_command(depth, ctx);
+            for cmd in self.out.iter_mut().skip(stage_start) {
+                if cmd.depth == depth {
+                    cmd.stage = len - 1;
+                }
+            }
+            if compound {
+                compound_stages.push((stage_start, self.out.len(), len - 1));
+            }
             self.skip_blanks();
             if self.full() {
                 break;
@@ -527,9 +546,18 @@ impl<'a> Parser<'a> {
                 cmd.pipeline = id;
             }
         }
+        for (from, to, stage) in compound_stages {
+            for cmd in &mut self.out[from..to] {
+                if cmd.depth == depth + 1 && cmd.group_stage.is_none() {
+                    cmd.group_stage = Some((id, stage));
+                }
+            }
+        }
     }
 
-    fn parse_command(&mut self, depth: u32, ctx: Ctx) {
+    /// Parses one command; returns whether it was a compound command (a group, a
+    /// subshell, a loop, `if` or `case`) rather than a simple one.
+    fn parse_command(&mut self, depth: u32, ctx: Ctx) -> bool {
         let start = self.out.len();
         let mut coproc = false;
         loop {
@@ -554,18 +582,20 @@ impl<'a> Parser<'a> {
         }
         // Compound commands recurse; at the depth limit their keywords are plain words.
         let open = depth < MAX_DEPTH;
-        match self.peek_keyword() {
-            Some((kw, _)) if kw.is_closer() => return,
+        let compound = match self.peek_keyword() {
+            Some((kw, _)) if kw.is_closer() => return false,
             Some((Kw::LBrace, n)) if open => {
                 self.pos += n;
                 self.parse_list(depth + 1, ctx.with(Kw::RBrace.bit()));
                 self.eat_keyword(Kw::RBrace);
                 self.trailing_redirects(depth, start);
+                true
             }
             Some((Kw::If, n)) if open => {
                 self.pos += n;
                 self.parse_if(depth, ctx);
                 self.trailing_redirects(depth, start);
+                true
             }
             Some((Kw::While | Kw::Until, n)) if open => {
                 self.pos += n;
@@ -576,16 +606,19 @@ impl<'a> Parser<'a> {
                 }
                 self.eat_keyword(Kw::Done);
                 self.trailing_redirects(depth, start);
+                true
             }
             Some((Kw::For | Kw::Select, n)) if open => {
                 self.pos += n;
                 self.parse_for(depth, ctx);
                 self.trailing_redirects(depth, start);
+                true
             }
             Some((Kw::Case, n)) if open => {
                 self.pos += n;
                 self.parse_case(depth, ctx);
                 self.trailing_redirects(depth, start);
+                true
             }
             Some((Kw::Function, n)) => {
                 // `function f`, `function f()`: the body is parsed as the next command.
@@ -596,18 +629,27 @@ impl<'a> Parser<'a> {
                 }
                 self.skip_blanks();
                 self.eat_fn_parens();
+                false
             }
             _ if self.peek() == Some(b'(') => {
                 self.pos += 1;
                 self.paren_list(depth);
                 self.trailing_redirects(depth, start);
+                true
             }
-            _ if self.at_exact_word(b"[[") => self.parse_cond(depth, ctx),
-            _ => self.parse_simple(depth),
-        }
+            _ if self.at_exact_word(b"[[") => {
+                self.parse_cond(depth, ctx);
+                false
+            }
+            _ => {
+                self.parse_simple(depth);
+                false
+            }
+        };
         if coproc {
             self.mark_background(start);
         }
+        compound
     }
 
     /// After `coproc`: skip a `NAME` that is followed by a compound command.
@@ -813,6 +855,8 @@ impl<'a> Parser<'a> {
                 in_pipeline: false,
                 depth,
                 pipeline: 0,
+                stage: 0,
+                group_stage: None,
             },
         );
     }
@@ -869,6 +913,8 @@ impl<'a> Parser<'a> {
                 in_pipeline: false,
                 depth,
                 pipeline: 0,
+                stage: 0,
+                group_stage: None,
             },
         );
     }
@@ -1578,6 +1624,40 @@ mod tests {
             parse("select x in a b; do nohup y; done")[0].words[0],
             "nohup"
         );
+    }
+
+    #[test]
+    fn compound_stages_are_marked_with_their_pipeline() {
+        let c = parse("a | (b; c | d) | e; f");
+        let by_word = |w: &str| c.iter().find(|c| words(c)[0] == w).unwrap();
+        let (a, b, c_, d, e, f) = (
+            by_word("a"),
+            by_word("b"),
+            by_word("c"),
+            by_word("d"),
+            by_word("e"),
+            by_word("f"),
+        );
+        assert_eq!((a.stage, e.stage), (0, 2));
+        assert_eq!(a.pipeline, e.pipeline);
+        assert_eq!(b.group_stage, Some((a.pipeline, 1)));
+        assert_eq!(c_.group_stage, Some((a.pipeline, 1)));
+        assert_eq!(d.group_stage, Some((a.pipeline, 1)));
+        assert_eq!((c_.stage, d.stage), (0, 1));
+        assert_eq!(c_.pipeline, d.pipeline);
+        assert_ne!(b.pipeline, c_.pipeline);
+        assert_eq!(
+            (a.group_stage, e.group_stage, f.group_stage),
+            (None, None, None)
+        );
+        // A substitution in a word is not a stage; a loop is.
+        let c = parse("echo $(id) | sh");
+        assert!(c.iter().all(|c| c.group_stage.is_none()));
+        let c = parse("while read l; do echo $l; done < f | sh");
+        let sh = c.iter().find(|c| words(c)[0] == "sh").unwrap();
+        let echo = c.iter().find(|c| words(c)[0] == "echo").unwrap();
+        assert_eq!(sh.stage, 1);
+        assert_eq!(echo.group_stage, Some((sh.pipeline, 0)));
     }
 
     #[test]

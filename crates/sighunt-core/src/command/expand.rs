@@ -3,9 +3,13 @@
 //! `N=no; H=hup; $N$H /tmp/x` and `export P=/dev/shm/.k; nohup "$P" &` run
 //! `nohup /tmp/x` and `nohup /dev/shm/.k`, but no word of the text says so. The
 //! parser keeps `$N` verbatim (it is not an interpreter); this replaces `$NAME` and
-//! `${NAME}` by the literal the same text assigned before, in text order. Anything
-//! else (`${N:-x}`, `$1`, a variable the text did not set, a value from a command
-//! substitution) stays as written.
+//! `${NAME}` by the literal the same text assigned before, in text order. Two
+//! forms are empty whatever was set, and are dropped: a substring of length 0
+//! (`${PWD:0:0}nohup`) and `$@`/`$*` inside a longer word (`no$@hup`: no positional
+//! parameters in a `-c` string or at a prompt). A command word that was only a
+//! variable is split at blanks as the shell splits it (`C="nohup /tmp/x"; $C`).
+//! Anything else (`${N:-x}`, `$1`, a variable the text did not set, a value from a
+//! command substitution) stays as written.
 
 use crate::shell::SimpleCommand;
 
@@ -32,13 +36,27 @@ impl Vars {
                 changed = true;
             }
         }
-        if !self.set.is_empty() {
-            for w in &mut cmd.words {
-                if let Some(expanded) = self.expand(w) {
-                    *w = expanded;
-                    changed = true;
-                }
+        let mut split_first = false;
+        for (i, w) in cmd.words.iter_mut().enumerate() {
+            if !w.contains('$') {
+                continue;
             }
+            let whole_variable = i == 0 && self.is_one_variable(w);
+            if let Some(expanded) = self.expand(w) {
+                *w = expanded;
+                changed = true;
+                split_first |= whole_variable;
+            }
+        }
+        // `$C` as the command word: the shell splits its value into words (a
+        // quoted "$C" would name one program with blanks in it, which never runs).
+        if split_first && cmd.words[0].contains([' ', '\t', '\n']) {
+            let first: Vec<String> = cmd.words[0]
+                .split([' ', '\t', '\n'])
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            cmd.words.splice(0..1, first);
         }
         // A subshell's or substitution's assignments do not outlive it.
         if cmd.depth > 0 {
@@ -75,7 +93,20 @@ impl Vars {
         changed
     }
 
-    /// `word` with the known variables replaced; `None` if none is used.
+    /// Whether `word` is exactly one known variable (`$C`, `${C}`).
+    fn is_one_variable(&self, word: &str) -> bool {
+        let Some(after) = word.strip_prefix('$') else {
+            return false;
+        };
+        let name = after
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .unwrap_or(after);
+        is_name(name) && self.set.iter().any(|(n, _)| n == name)
+    }
+
+    /// `word` with the known variables replaced and the empty forms dropped;
+    /// `None` if nothing changed.
     fn expand(&self, word: &str) -> Option<String> {
         if !word.contains('$') {
             return None;
@@ -86,6 +117,11 @@ impl Vars {
         while let Some(at) = rest.find('$') {
             out.push_str(&rest[..at]);
             let after = &rest[at + 1..];
+            if let Some(used) = empty_expansion(after, word.len()) {
+                rest = &after[used..];
+                changed = true;
+                continue;
+            }
             let (name, used) = if let Some(braced) = after.strip_prefix('{') {
                 match braced.find('}') {
                     Some(end) if is_name(&braced[..end]) => (&braced[..end], end + 2),
@@ -116,6 +152,26 @@ impl Vars {
         out.push_str(rest);
         changed.then_some(out)
     }
+}
+
+/// The length of an expansion at `after` (what follows a `$`) that is empty
+/// whatever the variables hold: `{NAME:N:0}` (also `{@:N:0}`), and, in a word of
+/// `word_len` bytes that has more than the expansion, `@`, `*`, `{@}`, `{*}`.
+fn empty_expansion(after: &str, word_len: usize) -> Option<usize> {
+    if let Some(braced) = after.strip_prefix('{') {
+        let end = braced.find('}')?;
+        let inner = &braced[..end];
+        if word_len > end + 3 && (inner == "@" || inner == "*") {
+            return Some(end + 2);
+        }
+        let mut parts = inner.splitn(3, ':');
+        let (name, offset, length) = (parts.next()?, parts.next()?, parts.next()?);
+        let name_ok = is_name(name) || name == "@" || name == "*";
+        let offset_ok = !offset.is_empty() && offset.trim().bytes().all(|b| b.is_ascii_digit());
+        let zero = !length.trim().is_empty() && length.trim().bytes().all(|b| b == b'0');
+        return (name_ok && offset_ok && zero).then_some(end + 2);
+    }
+    (word_len > 2 && (after.starts_with('@') || after.starts_with('*'))).then_some(1)
 }
 
 /// A shell variable name: a letter or `_`, then letters, digits or `_`.
@@ -202,6 +258,45 @@ mod tests {
         );
         // Used before it is set.
         assert_eq!(expanded("$N /tmp/x; N=nohup"), [["$N", "/tmp/x"]]);
+    }
+
+    #[test]
+    fn expansions_empty_whatever_is_set_are_dropped() {
+        for text in [
+            "${PWD:0:0}nohup /tmp/x",
+            "no${X:3:0}hup /tmp/x",
+            "n$@ohup /tmp/x",
+            "nohup$* /tmp/x",
+            "${*}nohup /tmp/x",
+            "no${@:1:00}hup /tmp/x",
+        ] {
+            assert_eq!(expanded(text), [["nohup", "/tmp/x"]], "{text}");
+        }
+        // Not empty, or a positional list on its own: as written.
+        for (text, first) in [
+            ("${PWD:0:1}nohup /tmp/x", "${PWD:0:1}nohup"),
+            ("${PWD:0}nohup /tmp/x", "${PWD:0}nohup"),
+            ("${X:a:0}nohup /tmp/x", "${X:a:0}nohup"),
+            ("$@ /tmp/x", "$@"),
+            ("${*} /tmp/x", "${*}"),
+        ] {
+            assert_eq!(expanded(text)[0][0], first, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_variable_as_the_command_word_is_split_into_words() {
+        assert_eq!(
+            expanded("C=\"nohup  /tmp/x\"; $C -q"),
+            [["nohup", "/tmp/x", "-q"]]
+        );
+        assert_eq!(expanded("C='nohup /tmp/x'; ${C}"), [["nohup", "/tmp/x"]]);
+        // Only the command word, and only when it was the variable alone.
+        assert_eq!(expanded("P='/tmp/a b'; nohup $P"), [["nohup", "/tmp/a b"]]);
+        assert_eq!(
+            expanded("C='no hup'; ${C}x /tmp/x"),
+            [["no hupx", "/tmp/x"]]
+        );
     }
 
     #[test]

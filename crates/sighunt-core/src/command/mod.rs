@@ -21,6 +21,7 @@ mod interpreter;
 mod name_filter;
 pub mod paths;
 mod piped;
+mod renames;
 mod targets;
 mod windows;
 
@@ -73,6 +74,9 @@ pub struct Invocation {
     /// Found in a script the command line decodes (base64, base32, hex, gzip,
     /// `rev`, printf escapes) and hands to a shell: `echo … | base64 -d | sh`.
     pub decoded: bool,
+    /// Its program word is a name the same shell text gave the program (an
+    /// alias, a copy or link made before it): `words[0]` is the program put back.
+    pub renamed: bool,
 }
 
 impl Invocation {
@@ -173,6 +177,7 @@ pub fn from_argv(argv: &[String], rules: &CommandRules) -> Vec<Invocation> {
         runs_inner: false,
         piped: false,
         decoded: false,
+        renamed: false,
     };
     let mut budget = piped::SCRIPT_BUDGET;
     walk(argv.to_vec(), start, rules, 0, &mut budget, &mut out);
@@ -204,8 +209,10 @@ fn walk_shell_text(
         Vec::new()
     };
     let mut vars = expand::Vars::default();
+    let mut renames = renames::Renames::default();
     for mut cmd in cmds {
         vars.read(&mut cmd);
+        let renamed = renames.read(&mut cmd);
         let ctx = Invocation {
             words: Vec::new(),
             via: via.to_vec(),
@@ -216,6 +223,7 @@ fn walk_shell_text(
             runs_inner: false,
             piped: false,
             decoded: false,
+            renamed,
         };
         walk(cmd.words, ctx, rules, depth + 1, budget, out);
         if out.len() >= MAX_COMMANDS {
@@ -262,6 +270,7 @@ fn walk(
         })
         .filter(|runs| !runs.is_empty());
     let runs_more = prog == "nohup"
+        || prog == "eval"
         || code_runs.is_some()
         || is_multicall(&prog)
         || prog == "su"
@@ -278,6 +287,7 @@ fn walk(
     let inner = |name: &str| {
         let mut next = this.clone();
         next.via.push(name.to_string());
+        next.renamed = false;
         next
     };
     let before = out.len();
@@ -307,6 +317,13 @@ fn walk(
             let mut via = this.via.clone();
             via.push(prog.clone());
             walk_shell_text(text, &via, rules, depth, budget, out);
+        }
+    } else if prog == "eval" {
+        // `eval 'nohup ./x &'`: the shell runs its words, joined, as shell text.
+        if let Some(text) = eval_text(words) {
+            let mut via = this.via.clone();
+            via.push(prog.clone());
+            walk_shell_text(&text, &via, rules, depth, budget, out);
         }
     } else if let Some(text) = command_string(&prog, words) {
         // `runuser -l u -c STR`, `script -qc STR`, `flock f -c STR`: a shell string.
@@ -340,6 +357,16 @@ fn walk(
     if out.len() > before {
         out[at].runs_inner = true;
     }
+}
+
+/// The text `eval` runs: its words joined by spaces. Not when a word is a command
+/// substitution: what that prints is followed as a piped script (see [`piped`]).
+fn eval_text(words: &[String]) -> Option<String> {
+    let args = words.get(1..).filter(|a| !a.is_empty())?;
+    if args.iter().any(|w| w.contains("$(") || w.contains('`')) {
+        return None;
+    }
+    Some(args.join(" "))
 }
 
 /// Programs that are many programs, the first operand naming which.
@@ -847,5 +874,40 @@ mod tests {
                 "{input:?}: {inv:?}"
             );
         }
+    }
+
+    #[test]
+    fn eval_runs_its_words_as_shell_text() {
+        let r = rules();
+        for text in [
+            "eval 'nohup /tmp/.a &'",
+            "eval nohup /tmp/.a '&'",
+            "eval \"sleep 1; nohup /tmp/.a &\"",
+            "X=1 eval 'eval \"nohup /tmp/.a &\"'",
+        ] {
+            let inv = from_shell_text(text, &r);
+            let nohup = inv.iter().find(|i| i.program() == "nohup");
+            let nohup = nohup.unwrap_or_else(|| panic!("{text}: {inv:?}"));
+            assert_eq!(nohup.words, ["nohup", "/tmp/.a"], "{text}");
+            assert!(
+                nohup.background && nohup.via.contains(&"eval".to_string()),
+                "{text}"
+            );
+        }
+        // Words that only mention nohup, and eval of a substitution (read as a
+        // piped script instead, once), are not a nohup run by eval.
+        for text in ["eval echo nohup", "eval", "echo eval nohup /tmp/.a"] {
+            let inv = from_shell_text(text, &r);
+            assert!(
+                !inv.iter().any(|i| i.program() == "nohup"),
+                "{text}: {inv:?}"
+            );
+        }
+        let inv = from_shell_text("eval \"$(echo 'nohup /tmp/.a &')\"", &r);
+        assert_eq!(
+            inv.iter().filter(|i| i.program() == "nohup").count(),
+            1,
+            "{inv:?}"
+        );
     }
 }

@@ -59,43 +59,103 @@ pub fn piped_scripts(
     if !cmds.iter().any(is_source) {
         return out;
     }
-    let mut is_later_stage = vec![false; cmds.len()];
-    for (i, first) in cmds.iter().enumerate() {
+    let pipelines = Pipelines::of(cmds);
+    for (id, anchor) in &pipelines.order {
         if out.len() >= MAX_SCRIPTS || *budget == 0 {
             break;
         }
-        if is_later_stage[i] || !is_source(first) {
+        let stages = pipelines.stages(*id);
+        if !stages.iter().any(|s| s.may_write_literal(cmds)) {
             continue;
         }
-        // The stages of this pipeline, in order: the commands of its depth up to
-        // the first that is not of it (deeper ones are nested in a stage's words).
-        let mut stages = Vec::new();
-        for (j, c) in cmds.iter().enumerate().skip(i) {
-            if c.depth > first.depth {
-                continue;
-            }
-            if c.depth < first.depth || c.pipeline != first.pipeline {
-                break;
-            }
-            is_later_stage[j] = true;
-            stages.push(c);
-        }
-        let Some(stream) = follow(&stages, shells, budget, &mut out) else {
+        let Some(stream) = follow(&stages, cmds, &pipelines, shells, budget, &mut out, 0) else {
             continue;
         };
         // What is left at the end of a pipeline in a `$(…)` becomes text of the
-        // command around it: run if that command runs it.
-        if first.depth > 0 {
-            if let Some(runner) = enclosing(cmds, i).and_then(|e| runs_substitution(e, shells)) {
-                push_script(&mut out, stream, runner);
+        // command around it: run if that command runs it. (A command written
+        // directly in a group or a loop body is not in a substitution.)
+        let first = &cmds[*anchor];
+        if first.depth > 0 && first.group_stage.is_none() {
+            if let Some(e) = enclosing(cmds, *anchor) {
+                if let Some(runner) = runs_substitution(e, shells) {
+                    let stream = with_command_operands(stream, e);
+                    push_script(&mut out, stream, runner);
+                }
             }
         }
     }
     out
 }
 
-/// A pipeline whose first stage writes a literal: `echo`, `printf`, or any
-/// command given a here-string.
+/// One stage of a pipeline: a simple command, or a compound command (`( … )`,
+/// `{ …; }`, a loop) given as the commands written directly in it.
+enum Stage {
+    Simple(usize),
+    Compound(Vec<usize>),
+}
+
+impl Stage {
+    /// Whether the stage writes a literal of its own, whatever comes into it.
+    fn may_write_literal(&self, cmds: &[SimpleCommand]) -> bool {
+        match self {
+            Stage::Simple(i) => is_source(&cmds[*i]),
+            Stage::Compound(members) => members.iter().any(|&i| is_source(&cmds[i])),
+        }
+    }
+}
+
+/// The pipelines of one parse, by id: their simple stages and compound stages,
+/// indexed in one pass so that following them stays linear in the text.
+struct Pipelines {
+    /// Each pipeline's id and its first simple command (or first command of its
+    /// first compound stage), in text order.
+    order: Vec<(u32, usize)>,
+    /// `(pipeline, stage, command)` for every simple stage and every command
+    /// written directly in a compound stage, sorted.
+    entries: Vec<(u32, u32, usize, bool)>,
+}
+
+impl Pipelines {
+    fn of(cmds: &[SimpleCommand]) -> Pipelines {
+        let mut order: Vec<(u32, usize)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut entries = Vec::with_capacity(cmds.len());
+        for (i, c) in cmds.iter().enumerate() {
+            if seen.insert(c.pipeline) {
+                order.push((c.pipeline, i));
+            }
+            entries.push((c.pipeline, c.stage, i, false));
+            if let Some((p, k)) = c.group_stage {
+                if seen.insert(p) {
+                    order.push((p, i));
+                }
+                entries.push((p, k, i, true));
+            }
+        }
+        entries.sort_unstable();
+        Pipelines { order, entries }
+    }
+
+    /// The stages of pipeline `id`, in order.
+    fn stages(&self, id: u32) -> Vec<Stage> {
+        let from = self.entries.partition_point(|e| e.0 < id);
+        let mut stages: Vec<(u32, Stage)> = Vec::new();
+        for &(p, k, i, in_compound) in &self.entries[from..] {
+            if p != id {
+                break;
+            }
+            match (in_compound, stages.last_mut()) {
+                (true, Some((last, Stage::Compound(members)))) if *last == k => members.push(i),
+                (true, _) => stages.push((k, Stage::Compound(vec![i]))),
+                (false, _) => stages.push((k, Stage::Simple(i))),
+            }
+        }
+        stages.into_iter().map(|(_, s)| s).collect()
+    }
+}
+
+/// A command that writes a literal: `echo`, `printf`, or any command given a
+/// here-string.
 fn is_source(first: &SimpleCommand) -> bool {
     let program = first.words.first().map_or("", |w| basename(w));
     matches!(program, "echo" | "printf") || first.redirects.iter().any(|r| r.op == "<<<")
@@ -107,17 +167,36 @@ struct Stream {
     decoded: bool,
 }
 
-/// Runs the literal of a pipeline through its stages. A stage that is a shell
-/// reading its input adds a script to `out`; returns what the last stage
-/// writes, if every stage is one this module can follow.
+/// Most compound commands followed inside one another (`( { (echo …); } ) | sh`).
+const MAX_COMPOUND_NESTING: u32 = 8;
+
+/// Runs the literals of a pipeline through its stages. A stage that is a shell
+/// (or `at`, `batch`, `crontab`) reading its input adds a script to `out`;
+/// returns what the last stage writes, if it is known.
 fn follow(
-    stages: &[&SimpleCommand],
+    stages: &[Stage],
+    cmds: &[SimpleCommand],
+    pipelines: &Pipelines,
     shells: &[String],
     budget: &mut usize,
     out: &mut Vec<PipedScript>,
+    nesting: u32,
 ) -> Option<Stream> {
     let mut stream: Option<Stream> = None;
     for stage in stages {
+        let stage = match stage {
+            Stage::Simple(i) => &cmds[*i],
+            Stage::Compound(members) => {
+                // What a group writes: the known output of each pipeline in it, in
+                // order; what it passes through from its input (`cat`) is unknown.
+                stream = if nesting < MAX_COMPOUND_NESTING {
+                    compound_output(members, cmds, pipelines, shells, budget, nesting + 1)
+                } else {
+                    None
+                };
+                continue;
+            }
+        };
         let words = &stage.words;
         let program = words.first().map_or("", |w| basename(w));
         // A here-string replaces the pipe as the stage's input (`base64 -d <<< X`).
@@ -142,7 +221,11 @@ fn follow(
             stream = Some(text);
             continue;
         }
-        let input = stream.take()?;
+        // Nothing known comes in: a later stage may still write a literal of its
+        // own (`crontab -l | { cat; echo …; } | crontab -`).
+        let Some(input) = stream.take() else {
+            continue;
+        };
         if shells.iter().any(|s| s == program) {
             if reads_stdin(words) {
                 push_script(out, input, program.to_string());
@@ -156,11 +239,160 @@ fn follow(
             }
             return None;
         }
+        // `… | crontab -`: the table's jobs are what cron runs with sh.
+        if program == "crontab" {
+            if crontab_reads_stdin(words) {
+                let jobs = crontab_jobs(&input.bytes);
+                push_script(
+                    out,
+                    Stream {
+                        bytes: jobs.into_bytes(),
+                        decoded: input.decoded,
+                    },
+                    program.to_string(),
+                );
+            }
+            return None;
+        }
         let next = transform(program, words.get(1..).unwrap_or_default(), input, *budget)?;
         *budget = budget.saturating_sub(next.bytes.len());
         stream = Some(next);
     }
     stream
+}
+
+/// What the commands written directly in a compound command write, as far as it
+/// is known: the output of each of its pipelines that ends in a known stream, one
+/// after the other. `None` when none is known.
+fn compound_output(
+    members: &[usize],
+    cmds: &[SimpleCommand],
+    pipelines: &Pipelines,
+    shells: &[String],
+    budget: &mut usize,
+    nesting: u32,
+) -> Option<Stream> {
+    let mut known: Option<Stream> = None;
+    let mut done = Vec::new();
+    for &i in members {
+        let id = cmds[i].pipeline;
+        if done.contains(&id) {
+            continue;
+        }
+        done.push(id);
+        // Scripts these inner pipelines run are found when they are followed on
+        // their own: here only their output counts.
+        let mut scratch = Vec::new();
+        let stages = pipelines.stages(id);
+        let Some(part) = follow(
+            &stages,
+            cmds,
+            pipelines,
+            shells,
+            budget,
+            &mut scratch,
+            nesting,
+        ) else {
+            continue;
+        };
+        let total = known.get_or_insert(Stream {
+            bytes: Vec::new(),
+            decoded: false,
+        });
+        if !total.bytes.is_empty() && total.bytes.last() != Some(&b'\n') {
+            total.bytes.push(b'\n');
+        }
+        total.bytes.extend_from_slice(&part.bytes);
+        total.decoded |= part.decoded;
+        *budget = budget.saturating_sub(part.bytes.len());
+        if *budget == 0 {
+            break;
+        }
+    }
+    known
+}
+
+/// `crontab` installs the table it reads from standard input with `-` or with no
+/// file operand, unless it lists, edits or removes one (`-l`, `-e`, `-r`, `-i`).
+fn crontab_reads_stdin(words: &[String]) -> bool {
+    let mut i = 1;
+    let mut operands = 0;
+    while let Some(w) = words.get(i) {
+        match w.as_str() {
+            "-u" | "-s" => i += 1,
+            "-" => operands += 1,
+            w if w.starts_with('-') => {
+                if w[1..].chars().any(|c| matches!(c, 'l' | 'e' | 'r' | 'i')) {
+                    return false;
+                }
+            }
+            _ => return false, // a file
+        }
+        i += 1;
+    }
+    operands <= 1
+}
+
+/// The commands of a user crontab, one per line: each job line without its
+/// schedule (five time fields or an `@reboot`-style nickname), cut at its first
+/// unescaped `%` (the rest is the job's standard input); comments and
+/// environment settings are not commands.
+fn crontab_jobs(table: &[u8]) -> String {
+    let mut jobs = String::new();
+    for line in String::from_utf8_lossy(table).lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let command = if line.starts_with('@') {
+            line.split_once(char::is_whitespace).map(|(_, rest)| rest)
+        } else if is_crontab_setting(line) {
+            None
+        } else {
+            let mut rest = line;
+            let mut fields = 0;
+            while fields < 5 {
+                let Some((_, after)) = rest.split_once(char::is_whitespace) else {
+                    rest = "";
+                    break;
+                };
+                rest = after.trim_start();
+                fields += 1;
+            }
+            Some(rest)
+        };
+        let Some(command) = command.map(str::trim_start).filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        let mut job = String::with_capacity(command.len());
+        let mut chars = command.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('%') => job.push('%'),
+                    Some(other) => {
+                        job.push('\\');
+                        job.push(other);
+                    }
+                    None => job.push('\\'),
+                },
+                '%' => break,
+                c => job.push(c),
+            }
+        }
+        jobs.push_str(&job);
+        jobs.push('\n');
+    }
+    jobs
+}
+
+/// `NAME = value` (cron's environment lines; the name is one word before `=`).
+fn is_crontab_setting(line: &str) -> bool {
+    let Some((name, _)) = line.split_once('=') else {
+        return false;
+    };
+    let name = name.trim_end();
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// `at`/`batch` take the job from standard input unless told to read a file
@@ -296,6 +528,37 @@ fn runs_substitution(e: &SimpleCommand, shells: &[String]) -> Option<String> {
         _ => {}
     }
     None
+}
+
+/// When a substitution is the whole command word (`$(echo nohup) /tmp/x &`), what
+/// it prints is only the program: the command's other words (quoted, so they stay
+/// words) and its `&` follow it in the script.
+fn with_command_operands(mut stream: Stream, e: &SimpleCommand) -> Stream {
+    let Some(first) = e.words.first() else {
+        return stream;
+    };
+    let one_substitution =
+        (first.starts_with("$(") && first.ends_with(')') && first.matches("$(").count() == 1)
+            || (first.starts_with('`') && first.ends_with('`') && first.matches('`').count() == 2);
+    if !one_substitution {
+        return stream;
+    }
+    // `$(…)` drops the output's trailing newlines; the rest is split into words.
+    while stream.bytes.last().is_some_and(|b| *b == b'\n') {
+        stream.bytes.pop();
+    }
+    for word in &e.words[1..] {
+        stream.bytes.extend_from_slice(b" '");
+        stream
+            .bytes
+            .extend_from_slice(word.replace('\'', "'\\''").as_bytes());
+        stream.bytes.push(b'\'');
+    }
+    if e.background {
+        stream.bytes.extend_from_slice(b" &");
+    }
+    stream.bytes.push(b'\n');
+    stream
 }
 
 fn push_script(out: &mut Vec<PipedScript>, stream: Stream, runner: String) {

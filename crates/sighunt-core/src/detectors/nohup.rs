@@ -173,16 +173,22 @@ impl NohupDetector {
             .into_iter()
             .filter_map(|inv| {
                 let cwd = working_directory(p.cwd.clone(), p.user.as_deref(), &invocations, &inv);
+                // A command text (sudo, history, cron) is all there is of its run;
+                // an exec log also has the nohup exec that find or xargs makes.
+                let from_text = !matches!(p.origin, ProcessOrigin::Exec);
                 // nohup's only options are --help and --version, and `--`.
-                let start = inv.words[1..]
-                    .iter()
-                    .position(|w| w != "--")
-                    .map(|i| i + 1)?;
-                let target_words = inv.words[start..].to_vec();
+                let target_words = match inv.words[1..].iter().position(|w| w != "--") {
+                    Some(i) => inv.words[i + 1..].to_vec(),
+                    // `… | xargs nohup`: xargs appends the target it reads.
+                    None if from_text && inv.via.last().is_some_and(|v| v == "xargs") => {
+                        vec![RUNTIME_TARGET.to_string()]
+                    }
+                    None => return None,
+                };
                 if target_words[0].starts_with("--") {
                     return None; // --help / --version: nothing launched
                 }
-                if target_words[0].contains("{}") {
+                if target_words[0].contains("{}") && !from_text {
                     // `find … -exec nohup {} ;`: find fills the name in; the nohup exec
                     // it leads to has it.
                     return None;
@@ -191,7 +197,8 @@ impl NohupDetector {
                     Some(multi @ ("busybox" | "toybox")) => format!("{multi} {}", inv.words[0]),
                     _ => inv.words[0].clone(),
                 };
-                let renamed = renamed && inv.via.is_empty() && inv.words[0] == p.argv[0];
+                let renamed =
+                    (renamed && inv.via.is_empty() && inv.words[0] == p.argv[0]) || inv.renamed;
                 Some(Launch {
                     exec_cmd,
                     target_words,
@@ -635,6 +642,10 @@ impl Detector for NohupDetector {
 
 /// What identifies "the same program" across launches: the payload's path, or the
 /// whole command when nohup runs a bare name (`nohup nc -lvp 4444`).
+/// The target of a nohup that `find -exec` or `xargs` completes at run time, as
+/// find writes it.
+const RUNTIME_TARGET: &str = "{}";
+
 fn launch_key(payloads: &[String], target: &str, args: &str) -> String {
     match payloads.first() {
         Some(path) => path.clone(),

@@ -256,3 +256,117 @@ fn stages_without_words_end_the_pipeline() {
     }
     assert_eq!(scripts("echo x | <<< y"), Vec::new());
 }
+
+#[test]
+fn what_a_group_or_loop_writes_goes_down_the_pipe() {
+    for text in [
+        format!("(echo '{PAYLOAD}') | sh"),
+        format!("{{ echo '{PAYLOAD}'; }} | bash"),
+        format!("(echo id; echo '{PAYLOAD}') | sh"),
+        format!("(cat /etc/motd; printf '%s\\n' '{PAYLOAD}') | sh"),
+        format!("for i in 1; do echo '{PAYLOAD}'; done | sh"),
+        format!("(echo {}) | base64 -d | sh", b64(PAYLOAD)),
+    ] {
+        let found = scripts(&text);
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+        assert!(
+            found[0].0.lines().any(|l| l == PAYLOAD),
+            "{text}: {found:?}"
+        );
+    }
+    // What the group writes is stored, not run; a group's own inner pipe is read
+    // once, by itself.
+    assert!(scripts(&format!("(echo '{PAYLOAD}') > /tmp/job")).is_empty());
+    assert!(scripts(&format!("(echo '{PAYLOAD}') | tee /tmp/job")).is_empty());
+    assert_eq!(scripts(&format!("(echo '{PAYLOAD}' | sh)")).len(), 1);
+    assert_eq!(scripts(&format!("(echo '{PAYLOAD}' | sh) | cat")).len(), 1);
+}
+
+/// A command in a group is not in a `$(…)`: an earlier `eval` does not run it.
+#[test]
+fn a_group_after_eval_is_not_its_substitution() {
+    assert!(scripts(&format!("eval x; (echo '{PAYLOAD}')")).is_empty());
+    assert_eq!(
+        scripts(&format!("eval \"$(echo {} | base64 -d)\"", b64(PAYLOAD))),
+        [(PAYLOAD.to_string(), "eval".to_string(), true)]
+    );
+}
+
+#[test]
+fn a_table_piped_to_crontab_is_the_jobs_cron_runs() {
+    let jobs = |text: &str| -> Vec<String> {
+        scripts(text)
+            .into_iter()
+            .filter(|s| s.1 == "crontab")
+            .flat_map(|s| s.0.lines().map(String::from).collect::<Vec<_>>())
+            .collect()
+    };
+    assert_eq!(
+        jobs(&format!("echo '* * * * * {PAYLOAD}' | crontab -")),
+        [PAYLOAD]
+    );
+    assert_eq!(
+        jobs(&format!(
+            "(crontab -l; echo '@reboot {PAYLOAD}') | crontab -"
+        )),
+        [PAYLOAD]
+    );
+    assert_eq!(
+        jobs(&format!(
+            "crontab -l 2>/dev/null | {{ cat; echo '*/5 * * * * {PAYLOAD}'; }} | crontab -u www -"
+        )),
+        [PAYLOAD]
+    );
+    assert_eq!(
+        jobs(&format!(
+            "echo {} | base64 -d | crontab",
+            b64(&format!(
+                "SHELL=/bin/bash\n# job\nMAILTO = \"\"\n0 3 * * 1-5 {PAYLOAD}\n"
+            ))
+        )),
+        [PAYLOAD]
+    );
+    // `%` ends the command (the rest is its stdin) unless escaped.
+    assert_eq!(
+        jobs("echo '0 0 * * * date +\\%s; nohup /tmp/a %input' | crontab -"),
+        ["date +%s; nohup /tmp/a"]
+    );
+    // Listing, editing, removing or a table file read no table from the pipe.
+    for text in [
+        format!("echo '* * * * * {PAYLOAD}' | crontab -l"),
+        format!("echo '* * * * * {PAYLOAD}' | crontab -r"),
+        format!("echo '* * * * * {PAYLOAD}' | crontab /tmp/tab"),
+        format!("echo '* * * * * {PAYLOAD}' > /tmp/tab"),
+        "echo 'SHELL=/bin/sh' | crontab -".to_string(),
+    ] {
+        assert!(jobs(&text).is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn a_substitution_as_the_command_word_takes_the_commands_operands() {
+    let e = b64("nohup");
+    for text in [
+        "$(echo nohup) /tmp/x &".to_string(),
+        "`printf nohup` /tmp/x &".to_string(),
+        format!("$(echo {e} | base64 -d) /tmp/x &"),
+        "$(rev <<< puhon) /tmp/x &".to_string(),
+    ] {
+        let got = scripts(&text);
+        assert_eq!(got.len(), 1, "{text}: {got:?}");
+        assert_eq!(got[0].0, "nohup '/tmp/x' &", "{text}");
+        assert_eq!(got[0].1, "sh", "{text}");
+    }
+    // A word with an operand that holds a quote stays one word.
+    assert_eq!(scripts("$(echo nohup) \"it's\"")[0].0, r"nohup 'it'\''s'");
+    // The substitution as an operand, or one of two in the word: as before.
+    assert_eq!(scripts("eval \"$(echo nohup)\" /tmp/x")[0].0, "nohup");
+    assert_eq!(scripts("$(echo no)$(echo hup) /tmp/x")[0].0, "no");
+    // The command model: the nohup run with its target.
+    let rules: crate::command::CommandRules =
+        crate::rules::Rules::embedded().section("commands").unwrap();
+    let inv = crate::command::from_shell_text("$(echo nohup) /tmp/.x &", &rules);
+    let nohup = inv.iter().find(|i| i.program() == "nohup").expect("nohup");
+    assert_eq!(nohup.words, ["nohup", "/tmp/.x"]);
+    assert!(nohup.background);
+}

@@ -803,6 +803,7 @@ impl Correlator {
             runs_inner: false,
             piped: false,
             decoded: false,
+            renamed: false,
         };
         // A download from this host (a health check) feeds no payload.
         let local = p.argv.iter().any(|a| {

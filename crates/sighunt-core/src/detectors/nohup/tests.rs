@@ -372,3 +372,50 @@ fn scheduler_exclusions_are_counted_and_kept() {
     assert_eq!(f.len(), 1);
     has(&f[0], &["scheduler_launch", "hidden_path"]);
 }
+
+fn text(line: &str) -> ProcessStart {
+    let mut p = exec(&[]);
+    p.origin = ProcessOrigin::CommandText;
+    p.command_line = line.into();
+    p
+}
+
+#[test]
+fn a_name_the_text_gives_nohup_is_a_renamed_nohup() {
+    for line in [
+        "cp /usr/bin/nohup /var/tmp/hup; /var/tmp/hup /opt/app/run &",
+        "ln -s /usr/bin/nohup /var/tmp/hup && /var/tmp/hup /opt/app/run &",
+        "alias hup=nohup; hup /opt/app/run &",
+    ] {
+        let f = run(vec![text(line)]);
+        assert_eq!(f.len(), 1, "{line}");
+        assert_eq!(f[0].nohup_target, "/opt/app/run", "{line}");
+        has(&f[0], &["nohup_renamed", "background_exec"]);
+    }
+    // nohup under its own name, and a copy that is not run: no rename.
+    let f = run(vec![text(
+        "cp /usr/bin/nohup /var/tmp/hup; nohup /opt/app/run &",
+    )]);
+    assert_eq!(f.len(), 1);
+    assert!(!f[0].indicators.iter().any(|i| i == "nohup_renamed"));
+    assert!(run(vec![text("cp /usr/bin/nohup /var/tmp/hup")]).is_empty());
+}
+
+#[test]
+fn a_target_find_or_xargs_fills_in_is_reported_from_text_only() {
+    for line in [
+        "find /tmp -name x -exec nohup {} \\; &",
+        "echo /tmp/x | xargs nohup &",
+        "xargs -0 nohup < /tmp/list",
+    ] {
+        let f = run(vec![text(line)]);
+        assert_eq!(f.len(), 1, "{line}");
+        assert_eq!(f[0].nohup_target, "{}", "{line}");
+    }
+    // From an exec log, the nohup exec that find or xargs makes is the finding.
+    assert!(run(vec![exec(&["find", "/tmp", "-exec", "nohup", "{}", ";"])]).is_empty());
+    assert!(run(vec![exec(&["xargs", "nohup"])]).is_empty());
+    // nohup alone, or --version, launches nothing.
+    assert!(run(vec![text("nohup &")]).is_empty());
+    assert!(run(vec![text("echo x | xargs nohup --version")]).is_empty());
+}
