@@ -654,3 +654,39 @@ fn encodings_deeper_than_the_limit_are_reported_not_dropped() {
     // Depth alone is not evidence: a benign script two layers down is not a finding.
     assert!(one_process(PS, &nested_enc("Get-Date", 2)).is_empty());
 }
+
+#[test]
+fn embedded_patterns_build_and_are_left_for_first_use() {
+    // `Compiled::judging` trusts the embedded rules to build: this is the check.
+    let ps: PowerShellRules = Rules::embedded().section("powershell").unwrap();
+    assert!(build_judging(&ps).is_ok());
+    // ...and recognises them by their own file alone.
+    assert_eq!(EMBEDDED_KEY.as_deref(), Some(compile_key(&ps).as_str()));
+    let compiled = compile(&ps).unwrap();
+    // The first text judged builds them (the cache may share a set another test used).
+    let d = detector();
+    assert!(Arc::ptr_eq(&d.compiled, &compiled));
+    assert!(d.compiled.judging(&d.rules).patterns.len() > 1);
+    assert!(compiled.judging.get().is_some());
+}
+
+#[test]
+fn changed_patterns_are_built_and_checked_with_the_detector() {
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["text_patterns"]["defense_evasion"] =
+        toml::Value::Array(vec![toml::Value::String("(unclosed".into())]);
+    let rules = Rules::from_table(table).unwrap();
+    let err = PowerShellDetector::new(&rules)
+        .err()
+        .expect("a bad pattern fails");
+    assert!(
+        err.to_string().contains("patterns.defense_evasion"),
+        "{err}"
+    );
+    // A valid change is built at once, not on first use.
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["text_patterns"]["defense_evasion"] =
+        toml::Value::Array(vec![toml::Value::String("xyzzy-cradle".into())]);
+    let d = PowerShellDetector::new(&Rules::from_table(table).unwrap()).unwrap();
+    assert!(d.compiled.judging.get().is_some());
+}
