@@ -690,3 +690,66 @@ fn changed_patterns_are_built_and_checked_with_the_detector() {
     let d = PowerShellDetector::new(&Rules::from_table(table).unwrap()).unwrap();
     assert!(d.compiled.judging.get().is_some());
 }
+
+#[test]
+fn host_name_prefilter_never_hides_a_match_of_the_embedded_regex() {
+    let d = detector();
+    let c = &d.compiled;
+    assert!(c.host_names.is_some());
+    // Texts of the embedded regex's alphabet: host names in every case, their
+    // pieces, separators, quotes, and the non-ASCII case variants of `s` and `k`.
+    let pieces = [
+        "powershell",
+        "POWERSHELL",
+        "PowerShell",
+        "pwsh",
+        "PWSH",
+        "pWsH",
+        ".exe",
+        ".EXE",
+        "_ise",
+        "powershell_ise.exe",
+        "power",
+        "shell",
+        "pw",
+        "sh",
+        " ",
+        "\"",
+        "'",
+        "\\",
+        "/",
+        "&",
+        "|",
+        "(",
+        ";",
+        ",",
+        "=",
+        "-c",
+        "x",
+        "ſ",
+        "\u{212A}",
+        "é",
+        "\t",
+    ];
+    let mut rng = crate::test_rng::XorShift::new(0x5eed_0f_9051);
+    let mut matched = 0;
+    for _ in 0..50_000 {
+        let n = 1 + rng.below(6);
+        let text: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+        let regex = c.embedded.is_match(&text);
+        assert!(c.may_name_host(&text) || !regex, "{text:?}");
+        matched += usize::from(regex);
+    }
+    assert!(matched > 1_000, "{matched}");
+    // The long s folds to `s` under `(?i)`: the prefilter must not be asked.
+    assert!(c.embedded.is_match("powerſhell -c x") && c.may_name_host("powerſhell -c x"));
+    // A name that is not all ASCII turns the prefilter off.
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["host_images"] = toml::Value::Array(vec![
+        toml::Value::String("pwsh".into()),
+        toml::Value::String("\u{212A}sh".into()),
+    ]);
+    let d = PowerShellDetector::new(&Rules::from_table(table).unwrap()).unwrap();
+    assert!(d.compiled.host_names.is_none());
+    assert!(d.compiled.may_name_host("ksh -c true"));
+}
