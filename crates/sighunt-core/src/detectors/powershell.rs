@@ -553,10 +553,9 @@ impl PowerShellDetector {
             }
         }
         // A host started from inside another command line (mshta, wmic …).
-        if !(self.compiled.may_name_host(&p.command_line)
-            && self.compiled.embedded.is_match(&p.command_line))
-            && !p.command_line.contains('^')
-        {
+        let names_host = self.compiled.may_name_host(&p.command_line)
+            && self.compiled.embedded.is_match(&p.command_line);
+        if !names_host && !p.command_line.contains('^') {
             return;
         }
         let cleaned = if windows {
