@@ -13,13 +13,18 @@
 //! * `auditd_hot/events`: the whole parser, lines to events, on whole exec events
 //!   (`SYSCALL`, `EXECVE`, `CWD`, `PATH`, `PROCTITLE`, `EOE` of one serial) among
 //!   non-exec syscalls: header, type filter, fields, argument assembly and the
-//!   `ProcessStart` built for each exec.
+//!   `ProcessStart` built for each exec;
+//! * `auditd_hot/word_prefilter_nohup`, `auditd_hot/word_prefilter_signal`: the
+//!   argv word test the nohup and signal-mask detectors run on every exec before
+//!   any command analysis (one-byte needles and needle pairs, then the automaton).
 //!
 //! `cargo bench --bench auditd_hot`. Throughput is in input bytes.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sighunt_core::command::WordPrefilter;
+use sighunt_core::event::{Platform, Position, ProcessStart, Provenance};
 use sighunt_core::sources::auditd;
 use sighunt_core::sources::{CollectingSink, LineParser};
 
@@ -240,5 +245,73 @@ fn bench_events(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_header, bench_fields_and_hex, bench_events);
+/// The word prefilter the nohup and signal-mask detectors run on every exec's argv
+/// before any command analysis: what each exec costs them when it concerns neither.
+fn bench_word_prefilter(c: &mut Criterion) {
+    let argvs: Vec<Vec<String>> = [
+        &[
+            "/usr/bin/curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "http://10.0.0.5:8080/health",
+        ][..],
+        &["ls", "-la", "/var/log"],
+        &["/usr/bin/python3", "/opt/app/manage.py", "runserver"],
+        &["git", "rev-parse", "--abbrev-ref", "HEAD"],
+        &["/bin/sh", "-c", "echo nohup is a command"],
+        &["systemctl", "status", "cron.service", "--no-pager"],
+        &["tar", "-czf", "/backup/etc.tar.gz", "/etc"],
+        &["nohup", "/tmp/.x/agent", "--port", "4444"],
+    ]
+    .iter()
+    .cycle()
+    .take(512)
+    .map(|a| a.iter().map(|w| w.to_string()).collect())
+    .collect();
+    let execs: Vec<ProcessStart> = argvs
+        .into_iter()
+        .map(|argv| {
+            let mut p = ProcessStart::new(
+                Platform::Unix,
+                Provenance {
+                    path: "bench.log".into(),
+                    position: Position::Line(1),
+                    format: "auditd",
+                },
+            );
+            p.command_line = sighunt_core::command::join_argv(&argv);
+            p.argv = argv;
+            p
+        })
+        .collect();
+    let nohup = WordPrefilter::new(["nohup"]);
+    let signal = WordPrefilter::new(["trap", "python", "perl", "ruby", "node", "php"]);
+    let mut g = c.benchmark_group("auditd_hot");
+    g.throughput(Throughput::Bytes(
+        execs.iter().map(|p| p.command_line.len() as u64 + 1).sum(),
+    ));
+    for (name, filter) in [
+        ("word_prefilter_nohup", &nohup),
+        ("word_prefilter_signal", &signal),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                execs
+                    .iter()
+                    .filter(|p| filter.may_match(black_box(p)))
+                    .count()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_header,
+    bench_fields_and_hex,
+    bench_events,
+    bench_word_prefilter
+);
 criterion_main!(benches);

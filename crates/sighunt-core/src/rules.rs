@@ -46,6 +46,15 @@ const DEFAULT_RULE_FILES: &[(&str, &str)] = &[
     ("rules/seed.toml", include_str!("../rules/seed.toml")),
 ];
 
+/// The text of the embedded rule file `name` (`rules/powershell.toml`), if there is
+/// one: lets a module recognise its embedded section without merging every file.
+pub(crate) fn embedded_file(name: &str) -> Option<&'static str> {
+    DEFAULT_RULE_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
+
 /// Suffix of a key that extends a list instead of replacing it
 /// (`net_tools_append = ["gost"]` adds to `net_tools`).
 pub const APPEND_SUFFIX: &str = "_append";

@@ -110,10 +110,54 @@ pub fn basename(path: &str) -> &str {
 pub struct WordPrefilter {
     /// `None` if the automaton could not be built (a size limit): everything matches.
     searcher: Option<AhoCorasick>,
-    /// The first bytes of the patterns: a word without any cannot match, and most
-    /// words are rejected by this table alone, cheaper than a call to the automaton
-    /// for words of a few bytes.
-    first_bytes: [bool; 256],
+    /// What a word must contain for the automaton to be worth asking (see
+    /// [`Needles`]).
+    needles: Needles,
+}
+
+/// A test that rules out most words without the automaton (a call costs more than
+/// the scan of a short word): a word can hold a needle only if it holds one of the
+/// one-byte needles, or the first two bytes of a longer one, side by side. A table of
+/// first bytes alone let most words through (`n`, `o`, `b`, `p`, `t` start needles,
+/// and most words hold one of them); pairs (`no`, `ba`, `py` …) are rare.
+#[derive(Debug, Clone)]
+struct Needles {
+    /// One-byte needles.
+    single: [bool; 256],
+    /// The first two bytes of the longer needles, as a bit set of `a << 8 | b`.
+    pairs: Box<[u64; 1024]>,
+}
+
+impl Needles {
+    fn new<'a>(patterns: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut needles = Needles {
+            single: [false; 256],
+            pairs: Box::new([0; 1024]),
+        };
+        for p in patterns {
+            match *p {
+                [] => {}
+                [a] => needles.single[usize::from(a)] = true,
+                [a, b, ..] => {
+                    let pair = usize::from(a) << 8 | usize::from(b);
+                    needles.pairs[pair >> 6] |= 1 << (pair & 63);
+                }
+            }
+        }
+        needles
+    }
+
+    /// False only when `word` holds none of the needles.
+    #[inline]
+    fn may_hold(&self, word: &[u8]) -> bool {
+        let Some((&last, _)) = word.split_last() else {
+            return false;
+        };
+        word.windows(2).any(|w| {
+            let pair = usize::from(w[0]) << 8 | usize::from(w[1]);
+            self.single[usize::from(w[0])] || self.pairs[pair >> 6] & (1 << (pair & 63)) != 0
+        }) || self.single[usize::from(last)]
+    }
 }
 
 /// Characters through which shell lexing can build a word the raw text does not
@@ -137,15 +181,9 @@ impl WordPrefilter {
             .filter(|n| !n.is_empty())
             .collect();
         patterns.extend(SHELL_QUOTING.iter().map(|q| q.to_string()));
-        let mut first_bytes = [false; 256];
-        for p in &patterns {
-            if let Some(&b) = p.as_bytes().first() {
-                first_bytes[usize::from(b)] = true;
-            }
-        }
         WordPrefilter {
             searcher: AhoCorasick::new(&patterns).ok(),
-            first_bytes,
+            needles: Needles::new(patterns.iter().map(|p| p.as_bytes())),
         }
     }
 
@@ -154,9 +192,8 @@ impl WordPrefilter {
         let Some(searcher) = &self.searcher else {
             return true;
         };
-        let is_match = |text: &str| {
-            text.bytes().any(|b| self.first_bytes[usize::from(b)]) && searcher.is_match(text)
-        };
+        let is_match =
+            |text: &str| self.needles.may_hold(text.as_bytes()) && searcher.is_match(text);
         match p.origin {
             ProcessOrigin::Exec => p.argv.iter().any(|w| is_match(w)),
             ProcessOrigin::Scheduler(_) | ProcessOrigin::CommandText => is_match(&p.command_line),
@@ -723,6 +760,39 @@ mod tests {
     /// A process start of `argv`, as an exec.
     fn exec(words: &[&str]) -> ProcessStart {
         ProcessStart::test_exec(words, 1, 0)
+    }
+
+    #[test]
+    fn needle_pairs_let_through_every_word_the_automaton_matches() {
+        // The needles of both detectors' prefilters, words built from their pieces.
+        let needles = [
+            "nohup", "trap", "python", "perl", "ruby", "node", "php", "'", "\"", "\\", "$", "`",
+            "base64", "xxd", "openssl", "|rev", "| rev",
+        ];
+        let filter = WordPrefilter::new(needles);
+        let searcher = filter.searcher.as_ref().unwrap();
+        let pieces = [
+            "no", "hup", "n", "o", "h", "u", "p", "tr", "ap", "py", "th", "on", "pe", "rl", "|",
+            " ", "r", "ev", "ba", "se", "64", "x", "d", "'", "\"", "\\", "$", "`", "é", "/",
+        ];
+        let mut rng = crate::test_rng::XorShift::new(0x9a1d_5eed);
+        let (mut found, mut refused) = (0, 0);
+        for _ in 0..100_000 {
+            let n = rng.below(6);
+            let word: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+            let is_match = searcher.is_match(&word);
+            let may = filter.needles.may_hold(word.as_bytes());
+            assert!(may || !is_match, "{word:?}");
+            found += usize::from(is_match);
+            refused += usize::from(!may);
+        }
+        // Both sides are exercised.
+        assert!(found > 10_000 && refused > 10_000, "{found} {refused}");
+        // A one-byte needle alone, first, last; a pair at the end; nothing.
+        let n = &filter.needles;
+        assert!(n.may_hold(b"$") && n.may_hold(b"$ab") && n.may_hold(b"ab`"));
+        assert!(n.may_hold(b"xyzno") && n.may_hold(b"ppy"));
+        assert!(!n.may_hold(b"") && !n.may_hold(b"/usr/bin/ls") && !n.may_hold(b"-l"));
     }
 
     #[test]

@@ -21,8 +21,9 @@ use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
+use aho_corasick::AhoCorasick;
 use chrono::{DateTime, Utc};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
@@ -105,19 +106,65 @@ type TextKey = (String, u64);
 /// The rule data's regular expressions, compiled.
 #[derive(Clone)]
 struct Compiled {
+    /// A PowerShell host named inside another command line: read on every process
+    /// start, so built with the detector.
+    embedded: Regex,
+    /// The host names, ignoring ASCII case: rules out most command lines before
+    /// `embedded` is run (see [`Compiled::may_name_host`]). `None` when that would
+    /// not be exact (a name not all ASCII) or could not be built.
+    host_names: Option<AhoCorasick>,
+    /// What judges a PowerShell text, built on first use (see [`compile`]).
+    judging: OnceLock<Judging>,
+}
+
+/// The patterns and actions that judge a PowerShell text: most of the detector's
+/// build time (about 100 M instructions of regex and automaton construction, a
+/// tenth of a 64 MiB auditd hunt), and needed only once a PowerShell text turns up.
+#[derive(Clone)]
+struct Judging {
     /// Text patterns the detector reads, per indicator, in rule order (so findings
     /// list indicators predictably).
     patterns: Vec<(String, RegexSet)>,
     actions: Actions,
-    /// A PowerShell host named inside another command line.
-    embedded: Regex,
 }
 
-/// Every input gets its own detector set, and most hunts use the same rules: compiled
-/// patterns are shared, keyed by the rule data they come from.
-fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
-    static CACHE: Mutex<Vec<(String, Arc<Compiled>)>> = Mutex::new(Vec::new());
-    let key = format!(
+impl Compiled {
+    /// False only when `embedded` cannot match `text`: it needs one of the host
+    /// names, and its `(?i)` is Unicode case folding, which in ASCII text, for
+    /// ASCII names, is ASCII case folding (the other variants of ASCII letters,
+    /// `ſ` or the Kelvin sign, are not ASCII). A third of the cost of the regex on
+    /// the usual command line, which names no PowerShell host.
+    fn may_name_host(&self, text: &str) -> bool {
+        match &self.host_names {
+            Some(names) if text.is_ascii() => names.is_match(text),
+            _ => true,
+        }
+    }
+
+    /// The patterns and actions, built now if no text needed them before.
+    fn judging(&self, ps: &PowerShellRules) -> &Judging {
+        // Only the embedded rules are left unbuilt, and they build (a unit test
+        // builds them); user rules were built, and so checked, in `compile`.
+        self.judging
+            .get_or_init(|| build_judging(ps).expect("the embedded powershell rules compile"))
+    }
+}
+
+/// The compile key of the embedded `[powershell]` section, for [`compile`]: read
+/// from its own file (the section lives there alone), a tenth of the cost of
+/// merging every embedded file. Were it ever to differ from the merged section,
+/// the embedded patterns would only be built eagerly again (a test checks it does
+/// not).
+static EMBEDDED_KEY: LazyLock<Option<String>> = LazyLock::new(|| {
+    let text = crate::rules::embedded_file("rules/powershell.toml")?;
+    let table: toml::Table = text.parse().ok()?;
+    let ps: PowerShellRules = table.get("powershell")?.clone().try_into().ok()?;
+    Some(compile_key(&ps))
+});
+
+/// Everything of the rule data [`compile`] reads, as one string.
+fn compile_key(ps: &PowerShellRules) -> String {
+    format!(
         "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
         ps.patterns,
         ps.text_patterns,
@@ -127,11 +174,51 @@ fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
         ps.payload_extensions,
         ps.host_images,
         ps.indicators
-    );
+    )
+}
+
+/// Every input gets its own detector set, and most hunts use the same rules: compiled
+/// patterns are shared, keyed by the rule data they come from.
+///
+/// A bad rule must fail the run before any input is read, so patterns that differ
+/// from the embedded ones are built here; the embedded ones are known to build, and
+/// are built on first use ([`Compiled::judging`]): a hunt of Linux logs without
+/// PowerShell never pays for them.
+fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
+    static CACHE: Mutex<Vec<(String, Arc<Compiled>)>> = Mutex::new(Vec::new());
+    let key = compile_key(ps);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
         return Ok(c.clone());
     }
+    let judging = OnceLock::new();
+    if EMBEDDED_KEY.as_deref() != Some(key.as_str()) {
+        let _ = judging.set(build_judging(ps)?);
+    }
+    let embedded =
+        decode::embedded_host_regex(&ps.host_images).map_err(|e| format!("host_images: {e}"))?;
+    let host_names = if ps.host_images.iter().all(|n| n.is_ascii()) {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&ps.host_images)
+            .ok()
+    } else {
+        None
+    };
+    let compiled = Arc::new(Compiled {
+        embedded,
+        host_names,
+        judging,
+    });
+    if cache.len() >= 8 {
+        cache.remove(0);
+    }
+    cache.push((key, compiled.clone()));
+    Ok(compiled)
+}
+
+/// Builds the patterns and actions of `ps`; an error names the rule at fault.
+fn build_judging(ps: &PowerShellRules) -> Result<Judging, String> {
     let actions = Actions::new(
         &ps.actions,
         &ps.admin_hosts,
@@ -163,18 +250,7 @@ fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
         patterns.push((name.clone(), set));
     }
     patterns.sort_by_key(|(name, _)| ps.indicators.iter().position(|i| &i.name == name));
-    let embedded =
-        decode::embedded_host_regex(&ps.host_images).map_err(|e| format!("host_images: {e}"))?;
-    let compiled = Arc::new(Compiled {
-        patterns,
-        actions,
-        embedded,
-    });
-    if cache.len() >= 8 {
-        cache.remove(0);
-    }
-    cache.push((key, compiled.clone()));
-    Ok(compiled)
+    Ok(Judging { patterns, actions })
 }
 
 /// What a text says whoever ran it (see [`PowerShellDetector::read_text`]).
@@ -477,7 +553,9 @@ impl PowerShellDetector {
             }
         }
         // A host started from inside another command line (mshta, wmic …).
-        if !self.compiled.embedded.is_match(&p.command_line) && !p.command_line.contains('^') {
+        let names_host = self.compiled.may_name_host(&p.command_line)
+            && self.compiled.embedded.is_match(&p.command_line);
+        if !names_host && !p.command_line.contains('^') {
             return;
         }
         let cleaned = if windows {
@@ -727,10 +805,11 @@ impl PowerShellDetector {
             norm.push_str(&normalize(n));
         }
         // The script and every layer decoded from it, read as PowerShell.
+        let judging = self.compiled.judging(&self.rules);
         let mut fired: Vec<String> = Vec::new();
         let mut text = norm.clone();
         for a in &analyses {
-            for f in self.compiled.actions.fire(a) {
+            for f in judging.actions.fire(a) {
                 if !fired.contains(&f) {
                     fired.push(f);
                 }
@@ -751,7 +830,7 @@ impl PowerShellDetector {
         if sup.parameter {
             fired.push("error_action_suppressed".to_string());
         }
-        for (name, set) in &self.compiled.patterns {
+        for (name, set) in &judging.patterns {
             if !fired.contains(name) && set.is_match(&text) {
                 fired.push(name.clone());
             }

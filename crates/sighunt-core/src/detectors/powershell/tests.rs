@@ -654,3 +654,102 @@ fn encodings_deeper_than_the_limit_are_reported_not_dropped() {
     // Depth alone is not evidence: a benign script two layers down is not a finding.
     assert!(one_process(PS, &nested_enc("Get-Date", 2)).is_empty());
 }
+
+#[test]
+fn embedded_patterns_build_and_are_left_for_first_use() {
+    // `Compiled::judging` trusts the embedded rules to build: this is the check.
+    let ps: PowerShellRules = Rules::embedded().section("powershell").unwrap();
+    assert!(build_judging(&ps).is_ok());
+    // ...and recognises them by their own file alone.
+    assert_eq!(EMBEDDED_KEY.as_deref(), Some(compile_key(&ps).as_str()));
+    let compiled = compile(&ps).unwrap();
+    // The first text judged builds them (the cache may share a set another test used).
+    let d = detector();
+    assert!(Arc::ptr_eq(&d.compiled, &compiled));
+    assert!(d.compiled.judging(&d.rules).patterns.len() > 1);
+    assert!(compiled.judging.get().is_some());
+}
+
+#[test]
+fn changed_patterns_are_built_and_checked_with_the_detector() {
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["text_patterns"]["defense_evasion"] =
+        toml::Value::Array(vec![toml::Value::String("(unclosed".into())]);
+    let rules = Rules::from_table(table).unwrap();
+    let err = PowerShellDetector::new(&rules)
+        .err()
+        .expect("a bad pattern fails");
+    assert!(
+        err.to_string().contains("patterns.defense_evasion"),
+        "{err}"
+    );
+    // A valid change is built at once, not on first use.
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["text_patterns"]["defense_evasion"] =
+        toml::Value::Array(vec![toml::Value::String("xyzzy-cradle".into())]);
+    let d = PowerShellDetector::new(&Rules::from_table(table).unwrap()).unwrap();
+    assert!(d.compiled.judging.get().is_some());
+}
+
+#[test]
+fn host_name_prefilter_never_hides_a_match_of_the_embedded_regex() {
+    let d = detector();
+    let c = &d.compiled;
+    assert!(c.host_names.is_some());
+    // Texts of the embedded regex's alphabet: host names in every case, their
+    // pieces, separators, quotes, and the non-ASCII case variants of `s` and `k`.
+    let pieces = [
+        "powershell",
+        "POWERSHELL",
+        "PowerShell",
+        "pwsh",
+        "PWSH",
+        "pWsH",
+        ".exe",
+        ".EXE",
+        "_ise",
+        "powershell_ise.exe",
+        "power",
+        "shell",
+        "pw",
+        "sh",
+        " ",
+        "\"",
+        "'",
+        "\\",
+        "/",
+        "&",
+        "|",
+        "(",
+        ";",
+        ",",
+        "=",
+        "-c",
+        "x",
+        "ſ",
+        "\u{212A}",
+        "é",
+        "\t",
+    ];
+    let mut rng = crate::test_rng::XorShift::new(0x005e_ed0f_9051);
+    let mut matched = 0;
+    for _ in 0..50_000 {
+        let n = 1 + rng.below(6);
+        let text: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+        let regex = c.embedded.is_match(&text);
+        assert!(c.may_name_host(&text) || !regex, "{text:?}");
+        matched += usize::from(regex);
+    }
+    assert!(matched > 1_000, "{matched}");
+    // The long s folds to `s` under `(?i)`: the prefilter must not be asked.
+    assert!(c.embedded.is_match("powerſhell -c x") && c.may_name_host("powerſhell -c x"));
+    // A name that is not all ASCII turns the prefilter off.
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["host_images"] = toml::Value::Array(vec![
+        toml::Value::String("pwsh".into()),
+        toml::Value::String("\u{212A}sh".into()),
+    ]);
+    let d = PowerShellDetector::new(&Rules::from_table(table).unwrap()).unwrap();
+    assert!(d.compiled.host_names.is_none());
+    assert!(d.compiled.may_name_host("ksh -c true"));
+}
