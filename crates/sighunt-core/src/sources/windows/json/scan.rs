@@ -274,10 +274,14 @@ impl<'a> Scan<'a> {
             i += 1;
         }
         let digits = i;
+        // The integer part's value, read as it goes by (only used when it has at
+        // most 10 digits, so it cannot overflow).
+        let mut value = 0u64;
         match *b.get(i)? {
             b'0' => i += 1,
             b'1'..=b'9' => {
-                while let Some(b'0'..=b'9') = b.get(i) {
+                while let Some(&c @ b'0'..=b'9') = b.get(i) {
+                    value = value.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
                     i += 1;
                 }
             }
@@ -307,11 +311,7 @@ impl<'a> Scan<'a> {
         if negative || int_end != i || int_end - digits > 10 {
             return Some(None);
         }
-        let n = std::str::from_utf8(&b[digits..int_end])
-            .ok()?
-            .parse::<u64>()
-            .ok()?;
-        Some(u32::try_from(n).ok())
+        Some(u32::try_from(value).ok())
     }
 
     /// A value read as an event-id candidate (scalars parsed, anything else
