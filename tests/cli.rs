@@ -7,6 +7,7 @@ mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -392,8 +393,11 @@ fn live_hides_allow_listed_processes_unless_all() {
     }
     // A shell that ignores QUIT and TERM (allow-listed: shells do) waiting on a
     // child that inherited the same (not allow-listed).
+    // Its own process group, so that the sleep goes with it: an orphaned sleep
+    // that ignores TERM would be a finding for tests/live.rs run right after.
     let mut shell = Command::new("bash")
         .args(["-c", "trap '' QUIT TERM; sleep 30; true"])
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -408,6 +412,9 @@ fn live_hides_allow_listed_processes_unless_all() {
         "{stderr}"
     );
     let (_, all, stderr) = live_pids(&["env"], &["--all", "--pid", &pid_arg]);
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid_arg}")])
+        .status();
     let _ = shell.kill();
     let _ = shell.wait();
     assert_eq!(all, [shell_pid], "{stderr}");
