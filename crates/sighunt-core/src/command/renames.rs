@@ -7,6 +7,11 @@
 //! when a later command's first word is that name. The exec log of such a run
 //! shows only the new path (a copy keeps no trace of its origin), so the text is
 //! where the rename can be seen: sudo, history, cron, a process's command line.
+//!
+//! Bash expands an alias only on a line read after the one that defines it, and
+//! only in an interactive shell or after `shopt -s expand_aliases`
+//! (tests/shell_oracle.rs runs bash on these texts); `alias nh=nohup; nh x` on one
+//! line runs nothing. It is still read as nohup here: the text says what was meant.
 
 use crate::shell::SimpleCommand;
 
