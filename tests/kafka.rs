@@ -94,6 +94,8 @@ fn broker(dir: &Path) -> Result<Broker, String> {
     let child = Command::new(tansu)
         .args(["broker", "--storage-engine", "memory://tansu/"])
         .args(["--listener-url", &url, "--advertised-listener-url", &url])
+        // Group membership changes (evictions, new leaders) for the failure report.
+        .env("RUST_LOG", "warn,tansu_broker::coordinator=info")
         .stdin(Stdio::null())
         .stdout(out.try_clone().map_err(|e| e.to_string())?)
         .stderr(out)
@@ -119,6 +121,13 @@ fn broker(dir: &Path) -> Result<Broker, String> {
 
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The broker's last log lines about one consumer group.
+fn group_log(broker: &Broker, group: &str) -> String {
+    let log = read(&broker.log);
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(group)).collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 /// Runs a future to completion on this thread (the admin client's futures are
@@ -385,7 +394,14 @@ struct Round {
     kills: Vec<usize>,
     messages_out: usize,
     distinct: usize,
+    /// Members started after the kills because a partition had no living owner.
+    rejoins: usize,
 }
+
+/// How long the living may read fewer than all partitions after the last kill
+/// before the group is taken to have orphaned one (over three session timeouts of
+/// 6 s: a dead member is evicted and its partitions reassigned well within it).
+const ORPHANED_AFTER: Duration = Duration::from_secs(25);
 
 /// Starts an instance and waits until the group gives it partitions.
 fn join(name: &'static str, dir: &Path, broker: &Broker, t: &Topics) -> Instance {
@@ -507,6 +523,8 @@ fn kill_round(
         out
     };
     let deadline = Instant::now() + Duration::from_secs(150);
+    let mut rejoins = 0;
+    let mut partial_since: Option<Instant> = None;
     loop {
         let reading: usize = std::iter::once(&lead)
             .chain(&members)
@@ -514,6 +532,39 @@ fn kill_round(
             .filter(|p| p != "no partitions")
             .map(|p| p.split(", ").count())
             .sum();
+        // tansu 0.6.0 can orphan a partition: a member evicted (session timeout)
+        // while the group is forming keeps the partitions the leader's SyncGroup
+        // then gives it, since the forming group's `sync` does not check that the
+        // assignments name current members and the eviction did not advance the
+        // generation (tansu-broker/src/coordinator/group/administrator.rs,
+        // `Inner<O, Forming>::missed_heartbeat` and `sync`). No rebalance follows,
+        // as the owner is no longer a member. A member joining makes the group
+        // rebalance, as an operator restarting an instance would; the partition is
+        // then assigned and read from its committed offset, so the test still
+        // shows that nothing is lost. The consumer's own bookkeeping is not
+        // excused by this: a partition librdkafka still counts as owned by a
+        // living instance stays with it through the rebalance.
+        if reading < PARTITIONS as usize {
+            let since = *partial_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > ORPHANED_AFTER && rejoins < 2 {
+                rejoins += 1;
+                eprintln!(
+                    "round {round}: the living read {reading} of {PARTITIONS} partitions {} s after the last kill; a member joins so that the group rebalances",
+                    ORPHANED_AFTER.as_secs()
+                );
+                members.push(Instance::start(
+                    NAMES[(kill_points.len() + 1 + rejoins) % NAMES.len()],
+                    dir,
+                    broker,
+                    &t.input,
+                    &t.output,
+                    &t.group,
+                ));
+                partial_since = None;
+            }
+        } else {
+            partial_since = None;
+        }
         let got = read_topic(broker, &t.output, Duration::from_secs(2));
         let found: BTreeSet<String> = got
             .iter()
@@ -525,10 +576,11 @@ fn kill_round(
         }
         assert!(
             Instant::now() < deadline,
-            "round {round} (kills after {kills:?} of {total} messages): {} of {} findings after 150 s; the living read {reading} partitions\n{}",
+            "round {round} (kills after {kills:?} of {total} messages): {} of {} findings after 150 s; the living read {reading} partitions\n{}--- broker, this group ---\n{}",
             want.keys().filter(|k| found.contains(*k)).count(),
             want.len(),
-            logs(&lead, &members, &dead)
+            logs(&lead, &members, &dead),
+            group_log(broker, &t.group)
         );
     }
     // A clean stop: findings delivered, offsets committed, the group left.
@@ -612,6 +664,7 @@ fn kill_round(
         kills,
         messages_out: got.len(),
         distinct: by_id.len(),
+        rejoins,
     }
 }
 
@@ -653,12 +706,16 @@ fn members_killed_at_many_points_lose_no_finding_and_ids_match_the_hunt() {
     for (round, points) in rounds.iter().enumerate() {
         let r = kill_round(round, dir.path(), &broker, &hosts, &want, points);
         report.push(format!(
-            "round {round}: killed after {:?} of {total} messages; {} findings expected, {} messages out, {} distinct ids, {} duplicates",
+            "round {round}: killed after {:?} of {total} messages; {} findings expected, {} messages out, {} distinct ids, {} duplicates{}",
             r.kills,
             want.len(),
             r.messages_out,
             r.distinct,
-            r.messages_out - r.distinct
+            r.messages_out - r.distinct,
+            match r.rejoins {
+                0 => String::new(),
+                n => format!("; {n} member(s) joined to reassign an orphaned partition"),
+            }
         ));
         eprintln!("{}", report.last().unwrap());
     }
