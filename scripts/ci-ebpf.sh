@@ -8,7 +8,8 @@
 #                                libbpf with them) from Debian's packages, only what is
 #                                missing; mounts tracefs when
 #                                it is not (tracepoint ids are read from it)
-#   scripts/ci-ebpf.sh test      install, then cargo test --features ebpf --test sense
+#   scripts/ci-ebpf.sh test      install, then cargo test --release --features ebpf --test sense
+#                                (release: CI has built the dependencies so already)
 #                                with SIGHUNT_REQUIRE_EBPF_TESTS=1: a missing root, BTF
 #                                or tool fails the run instead of skipping it
 #   scripts/ci-ebpf.sh           same as `test`
@@ -47,8 +48,8 @@ run_tests() {
     [[ -n $RUSTC_WRAPPER ]] || unset RUSTC_WRAPPER
     local out
     out=$(mktemp)
-    if SIGHUNT_REQUIRE_EBPF_TESTS=1 cargo test --features ebpf --test sense 2>&1 | tee "$out" >&2 &&
-        SIGHUNT_REQUIRE_EBPF_TESTS=1 cargo test --features ebpf --lib sense 2>&1 | tee -a "$out" >&2; then
+    if SIGHUNT_REQUIRE_EBPF_TESTS=1 cargo test --release --features ebpf --test sense 2>&1 | tee "$out" >&2 &&
+        SIGHUNT_REQUIRE_EBPF_TESTS=1 cargo test --release --features ebpf --lib sense 2>&1 | tee -a "$out" >&2; then
         if grep -q '^SKIP' "$out"; then
             log "FAIL: a test skipped"
             rm -f "$out"

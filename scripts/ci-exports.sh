@@ -130,8 +130,9 @@ test() {
   out="$(mktemp -d)"
   # shellcheck disable=SC2064 # expanded now: `out` is local to this function
   trap "rm -rf '$out'" EXIT
-  (cd "$here" && cargo build --quiet --bin sighunt -p sighunt && cargo build --quiet -p sighunt-core --example sigma_events)
-  local bin="$here/target/debug/sighunt" events_bin="$here/target/debug/examples/sigma_events"
+  # Release, as the rest of CI builds: one set of dependencies compiled, not two.
+  (cd "$here" && cargo build --release --quiet --bin sighunt -p sighunt && cargo build --release --quiet -p sighunt-core --example sigma_events)
+  local bin="$here/target/release/sighunt" events_bin="$here/target/release/examples/sigma_events"
   "$bin" rules export --format sigma --no-config --out "$out/sigma" >/dev/null 2>&1
   "$bin" rules export --format kql --no-config --out "$out/kql" >/dev/null 2>&1
   "$bin" rules export --format sumo --no-config --out "$out/kql" >/dev/null 2>&1
@@ -148,7 +149,7 @@ test() {
   # when the Linux (#14) and PowerShell (#15) detectors outgrew the rules.
   step "differential test (pySigma SQLite vs sighunt hunt)" \
     env SIGHUNT_DIFFERENTIAL_KNOWN_MISMATCHES="${SIGHUNT_DIFFERENTIAL_KNOWN_MISMATCHES:-0}" bash -c 'cd "$1" && shift && "$@"' _ "$here" "$py" tests/exports/differential.py \
-    target/debug/sighunt target/debug/examples/sigma_events "$out/sigma" "$out/differential.md" "${rel[@]}"
+    target/release/sighunt target/release/examples/sigma_events "$out/sigma" "$out/differential.md" "${rel[@]}"
 
   if [[ -f "$cache/sigmahq/.commit" && -f "$cache/validators/.commit" ]]; then
     # SigmaHQ: sigma check with their validators and configuration (run where the
@@ -187,7 +188,7 @@ test() {
     "$py" "$here/tests/exports/schemas.py" "$bin" "$cache/ecs_flat.json" "${inputs[@]}"
   step "cargo test --test finding_formats (schemas on)" \
     env SIGHUNT_EXPORTS_VENV="$venv" SIGHUNT_ECS_FLAT="$cache/ecs_flat.json" \
-    bash -c 'cd "$1" && cargo test --quiet --test finding_formats' _ "$here"
+    bash -c 'cd "$1" && cargo test --release --quiet --test finding_formats' _ "$here"
 
   echo "ci-exports: $passed passed, $failed failed"
   ((failed == 0))
