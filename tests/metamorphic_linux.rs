@@ -1040,8 +1040,8 @@ fn interpreter_wrappers() -> Vec<(&'static str, Rewrite)> {
 }
 
 /// The command as shell text the outer shell hands on as data, not encoded:
-/// `eval '…'` (the same shell runs it) and `(echo '…') | sh` (a group's output read
-/// by a second shell). Both sides: nothing is hidden, so the verdict is the
+/// `eval '…'` (the same shell runs it), `(echo '…') | sh` (a group's output read
+/// by a second shell), and a shell function's body or arguments. Both sides: nothing is hidden, so the verdict is the
 /// command's own.
 fn shell_data_wrappers() -> Vec<(&'static str, Rewrite)> {
     fn single_quoted(text: &str) -> String {
@@ -1060,6 +1060,20 @@ fn shell_data_wrappers() -> Vec<(&'static str, Rewrite)> {
                 single_quoted(&quote_argv(&c.layers[0].argv))
             );
             c.layers.insert(0, layer(words(&["sh"]), How::Child));
+            c.layers
+                .insert(0, layer(words(&["bash", "-c", &text]), How::Child));
+            c
+        }),
+        // A function body runs where it is called; a wrapper function gets the
+        // command as its arguments.
+        ("bash -c \"f() { …; }; f\"", |mut c| {
+            let text = format!("f() {{ {}; }}; f", quote_argv(&c.layers[0].argv));
+            c.layers
+                .insert(0, layer(words(&["bash", "-c", &text]), How::Child));
+            c
+        }),
+        ("bash -c 'run() { \"$@\"; }; run …'", |mut c| {
+            let text = format!("run() {{ \"$@\"; }}; run {}", quote_argv(&c.layers[0].argv));
             c.layers
                 .insert(0, layer(words(&["bash", "-c", &text]), How::Child));
             c

@@ -41,6 +41,24 @@ const TEXTS: &[&str] = &[
     "\"${PWD:0:1}nohup\" {X} 2>/dev/null; {X} &",
     "eval echo nohup; {X}",
     "(echo 'echo nohup') | sh; {X}",
+    "f() { echo nohup \"$@\"; }; f {X}; {X}",
+    "nohup() { \"$@\"; }; nohup {X}",
+];
+
+/// Texts that run the recorder under nohup, written so that the finding must also
+/// name it: its `nohup_target` is the recorder's path.
+const NAMED: &[&str] = &[
+    "nohup {X} &",
+    "C=\"nohup {X}\"; $C &",
+    "$(echo nohup) {X} &",
+    "eval 'nohup {X} &'",
+    "(echo 'nohup {X} &') | sh",
+    // Functions: the body runs at the call, with the call's arguments.
+    "bg() { nohup \"$@\" >/dev/null 2>&1 & }; bg {X}",
+    "function run { nohup $1 & }; run {X}",
+    "f() { g \"$1\"; }; g() { nohup \"$1\" & }; f {X}",
+    "start() { \"$@\" & }; start nohup {X}",
+    "P={X}; f() { nohup \"${1}\" & }; f \"$P\"",
 ];
 
 #[test]
@@ -71,7 +89,8 @@ fn findings_agree_with_what_bash_runs() {
     fs::set_permissions(&recorder, perms).unwrap();
     let x = recorder.to_str().unwrap();
     let mut disagree = Vec::new();
-    for template in TEXTS {
+    let named = NAMED.iter().map(|t| (t, true));
+    for (template, must_name) in TEXTS.iter().map(|t| (t, false)).chain(named) {
         let text = template.replace("{X}", x).replace("{D}", &d);
         let _ = fs::remove_file(&out);
         let status = Command::new(&bash)
@@ -113,6 +132,16 @@ fn findings_agree_with_what_bash_runs() {
             disagree.push(format!(
                 "{text}: bash ran it under nohup: {bash_says}, sighunt: {sighunt_says}"
             ));
+        } else if must_name {
+            let targets: Vec<&str> = findings
+                .iter()
+                .filter_map(|f| str_field(f, "nohup_target"))
+                .collect();
+            if !bash_says || !targets.contains(&x) {
+                disagree.push(format!(
+                    "{text}: bash ran it under nohup: {bash_says}; sighunt's targets: {targets:?}"
+                ));
+            }
         }
     }
     assert!(disagree.is_empty(), "{}", disagree.join("\n"));

@@ -30,6 +30,8 @@ const MAX_DEPTH: u32 = 64;
 const MAX_COMMANDS: usize = 4096;
 /// Maximum number of input bytes looked at.
 const MAX_INPUT: usize = 1 << 20;
+/// Maximum number of function definitions [`parse_script`] lists.
+const MAX_FUNCTIONS: usize = 256;
 /// Byte budget per parse for redirections copied from compound commands
 /// (`{ ...; } >x`) onto the commands inside them.
 const INHERIT_BUDGET: usize = 1 << 16;
@@ -85,10 +87,44 @@ pub struct Redirect {
 /// input is parsed. Heredoc bodies are skipped, not parsed.
 #[must_use]
 pub fn parse(src: &str) -> Vec<SimpleCommand> {
+    parse_script(src).commands
+}
+
+/// What [`parse_script`] finds: the commands, and the shell functions the text
+/// defines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Script {
+    /// As [`parse`] returns them.
+    pub commands: Vec<SimpleCommand>,
+    /// Function definitions (`f() { …; }`, `function f { …; }`), in text order.
+    pub functions: Vec<Function>,
+}
+
+/// One shell function definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// The name it is called by.
+    pub name: String,
+    /// Its body's commands: a range of [`Script::commands`] (empty for an empty
+    /// body).
+    pub body: std::ops::Range<usize>,
+}
+
+/// [`parse`], and where the text defines functions: a function's body runs where
+/// it is called, with the call's arguments as its positional parameters.
+#[must_use]
+pub fn parse_script(src: &str) -> Script {
     let mut p = Parser::new(clamp(src).as_bytes(), false);
     p.parse_list(0, Ctx::TOP);
     p.out.truncate(MAX_COMMANDS);
-    p.out
+    let n = p.out.len();
+    for f in &mut p.functions {
+        f.body = f.body.start.min(n)..f.body.end.min(n);
+    }
+    Script {
+        commands: p.out,
+        functions: p.functions,
+    }
 }
 
 /// Split `src` into words like [`parse`] does for one simple command, but
@@ -239,6 +275,10 @@ struct Parser<'a> {
     inherit_budget: usize,
     /// The id the next pipeline gets.
     next_pipeline: u32,
+    /// A function name just defined (`f()`, `function f`): the next and-or list
+    /// parsed is its body.
+    pending_function: Option<String>,
+    functions: Vec<Function>,
 }
 
 impl<'a> Parser<'a> {
@@ -251,6 +291,8 @@ impl<'a> Parser<'a> {
             split,
             inherit_budget: INHERIT_BUDGET,
             next_pipeline: 0,
+            pending_function: None,
+            functions: Vec::new(),
         }
     }
 
@@ -468,7 +510,16 @@ impl<'a> Parser<'a> {
             }
             let start = self.out.len();
             let before = self.pos;
+            let defining = self.pending_function.take();
             self.parse_and_or(depth, ctx);
+            if let Some(name) = defining {
+                if self.functions.len() < MAX_FUNCTIONS {
+                    self.functions.push(Function {
+                        name,
+                        body: start..self.out.len(),
+                    });
+                }
+            }
             self.skip_blanks();
             match self.peek() {
                 Some(b'&') => {
@@ -625,7 +676,8 @@ impl<'a> Parser<'a> {
                 self.pos += n;
                 self.skip_blanks();
                 if self.at_word() {
-                    self.read_word(depth);
+                    let (name, _) = self.read_word(depth);
+                    self.pending_function = Some(bytes_to_string(name));
                 }
                 self.skip_blanks();
                 self.eat_fn_parens();
@@ -879,6 +931,7 @@ impl<'a> Parser<'a> {
                         && self.eat_fn_parens()
                     {
                         // `name() body`: a definition, not a command; the body follows.
+                        self.pending_function = words.pop();
                         return;
                     }
                     break;
@@ -1273,9 +1326,12 @@ impl<'a> Parser<'a> {
                 split: false,
                 inherit_budget: self.inherit_budget,
                 next_pipeline: self.next_pipeline,
+                pending_function: None,
+                functions: mem::take(&mut self.functions),
             };
             sub.parse_list(depth + 1, Ctx::TOP);
             self.out = sub.out;
+            self.functions = sub.functions;
             self.inherit_budget = sub.inherit_budget;
             self.next_pipeline = sub.next_pipeline;
         }
@@ -1796,6 +1852,40 @@ mod tests {
     }
 
     #[test]
+    fn function_definitions_and_their_bodies() {
+        let s = parse_script(
+            "f() { nohup \"$@\" & }; function g { b; c; }; function h() (d); k () x; f /tmp/a",
+        );
+        let defs: Vec<(&str, Vec<&str>)> = s
+            .functions
+            .iter()
+            .map(|f| {
+                let body = s.commands[f.body.clone()]
+                    .iter()
+                    .map(|c| c.words[0].as_str())
+                    .collect();
+                (f.name.as_str(), body)
+            })
+            .collect();
+        assert_eq!(
+            defs,
+            [
+                ("f", vec!["nohup"]),
+                ("g", vec!["b", "c"]),
+                ("h", vec!["d"]),
+                ("k", vec!["x"])
+            ]
+        );
+        assert_eq!(s.commands.last().unwrap().words, ["f", "/tmp/a"]);
+        // Calls are plain commands; no definition, no functions.
+        assert!(parse_script("f /tmp/a; (g)").functions.is_empty());
+        // An empty body, and a definition at the very end.
+        let s = parse_script("f() { }; g()");
+        assert_eq!(s.functions.len(), 1);
+        assert!(s.functions[0].body.is_empty());
+    }
+
+    #[test]
     fn functions() {
         let c = parse("f() { nohup /tmp/a & }; function g { b; }; function h() (c); f");
         let w: Vec<_> = c.iter().map(|c| c.words[0].as_str()).collect();
@@ -1978,8 +2068,12 @@ mod tests {
             for _ in 0..len {
                 s.push_str(FRAGS[(next() % FRAGS.len() as u64) as usize]);
             }
-            for c in parse(&s) {
+            let script = parse_script(&s);
+            for c in &script.commands {
                 assert!(c.depth <= MAX_DEPTH);
+            }
+            for f in &script.functions {
+                assert!(f.body.start <= f.body.end && f.body.end <= script.commands.len());
             }
             assert!(split_words(&s).len() <= s.len());
         }

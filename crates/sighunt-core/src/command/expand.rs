@@ -114,10 +114,18 @@ impl Vars {
         let mut out = String::with_capacity(word.len());
         let mut rest = word;
         let mut changed = false;
+        // `$@` in a word with blanks is no obfuscated command word but a script
+        // handed on (`bash -c 'f() { nohup "$@" & }; f /tmp/x'`): its shell, or a
+        // function in it, has positional parameters. Only blank-free words lose it.
+        let positional_len = if word.contains([' ', '\t', '\n']) {
+            0
+        } else {
+            word.len()
+        };
         while let Some(at) = rest.find('$') {
             out.push_str(&rest[..at]);
             let after = &rest[at + 1..];
-            if let Some(used) = empty_expansion(after, word.len()) {
+            if let Some(used) = empty_expansion(after, positional_len) {
                 rest = &after[used..];
                 changed = true;
                 continue;
@@ -156,7 +164,8 @@ impl Vars {
 
 /// The length of an expansion at `after` (what follows a `$`) that is empty
 /// whatever the variables hold: `{NAME:N:0}` (also `{@:N:0}`), and, in a word of
-/// `word_len` bytes that has more than the expansion, `@`, `*`, `{@}`, `{*}`.
+/// `word_len` bytes that has more than the expansion, `@`, `*`, `{@}`, `{*}`
+/// (`word_len` 0: never these).
 fn empty_expansion(after: &str, word_len: usize) -> Option<usize> {
     if let Some(braced) = after.strip_prefix('{') {
         let end = braced.find('}')?;

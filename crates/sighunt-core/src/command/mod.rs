@@ -16,6 +16,7 @@ use inline::Lang;
 mod argv;
 mod decoding;
 mod expand;
+mod functions;
 pub mod inline;
 mod interpreter;
 mod name_filter;
@@ -239,30 +240,33 @@ fn walk_shell_text(
     budget: &mut usize,
     out: &mut Vec<Invocation>,
 ) {
-    let cmds = shell::parse(text);
+    let shell::Script {
+        commands: cmds,
+        functions,
+    } = shell::parse_script(text);
     let scripts = if depth < MAX_DEPTH {
         piped::piped_scripts(&cmds, &rules.shells, budget)
     } else {
         Vec::new()
     };
-    let mut vars = expand::Vars::default();
-    let mut renames = renames::Renames::default();
-    for mut cmd in cmds {
-        vars.read(&mut cmd);
-        let renamed = renames.read(&mut cmd);
-        let ctx = Invocation {
-            words: Vec::new(),
-            via: via.to_vec(),
-            background: cmd.background,
-            redirects: cmd.redirects,
-            in_pipeline: cmd.in_pipeline,
-            from_shell_text: true,
-            runs_inner: false,
-            piped: false,
-            decoded: false,
-            renamed,
-        };
-        walk(cmd.words, ctx, rules, depth + 1, budget, out);
+    let calls = functions::Calls::new(&functions, &cmds);
+    let mut text_walk = TextWalk {
+        via,
+        rules,
+        depth,
+        vars: expand::Vars::default(),
+        renames: renames::Renames::default(),
+        functions: &functions,
+        calls: &calls,
+    };
+    for (i, cmd) in cmds.into_iter().enumerate() {
+        if calls.is_deferred(i) {
+            continue;
+        }
+        match calls.callee(i) {
+            Some(f) => text_walk.call(f, cmd, 0, budget, out),
+            None => text_walk.command(cmd, budget, out),
+        }
         if out.len() >= MAX_COMMANDS {
             return;
         }
@@ -279,6 +283,71 @@ fn walk_shell_text(
         }
         if out.len() >= MAX_COMMANDS {
             return;
+        }
+    }
+}
+
+/// The commands of one shell text, walked in text order: what the text has set so
+/// far (variables, renamed programs) applies to each.
+struct TextWalk<'a> {
+    via: &'a [String],
+    rules: &'a CommandRules,
+    depth: u32,
+    vars: expand::Vars,
+    renames: renames::Renames,
+    functions: &'a [shell::Function],
+    calls: &'a functions::Calls,
+}
+
+impl TextWalk<'_> {
+    fn command(
+        &mut self,
+        mut cmd: shell::SimpleCommand,
+        budget: &mut usize,
+        out: &mut Vec<Invocation>,
+    ) {
+        self.vars.read(&mut cmd);
+        let renamed = self.renames.read(&mut cmd);
+        let ctx = Invocation {
+            words: Vec::new(),
+            via: self.via.to_vec(),
+            background: cmd.background,
+            redirects: cmd.redirects,
+            in_pipeline: cmd.in_pipeline,
+            from_shell_text: true,
+            runs_inner: false,
+            piped: false,
+            decoded: false,
+            renamed,
+        };
+        walk(cmd.words, ctx, self.rules, self.depth + 1, budget, out);
+    }
+
+    /// `call` runs function `f`: its body's commands, bound to the call's
+    /// arguments (the call's own variables expanded first).
+    fn call(
+        &mut self,
+        f: usize,
+        mut call: shell::SimpleCommand,
+        nesting: u32,
+        budget: &mut usize,
+        out: &mut Vec<Invocation>,
+    ) {
+        self.vars.read(&mut call);
+        for cmd in self.calls.bound(f, &call) {
+            if out.len() >= MAX_COMMANDS {
+                return;
+            }
+            let inner = cmd
+                .words
+                .first()
+                .and_then(|p| self.calls.callee_by_name(self.functions, p));
+            match inner {
+                Some(g) if nesting < functions::MAX_NESTING => {
+                    self.call(g, cmd, nesting + 1, budget, out);
+                }
+                _ => self.command(cmd, budget, out),
+            }
         }
     }
 }
@@ -755,6 +824,46 @@ mod tests {
 
     fn argv(s: &[&str]) -> Vec<String> {
         s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_function_runs_where_it_is_called_with_the_calls_arguments() {
+        let found = |text: &str| -> Vec<(Vec<String>, bool)> {
+            from_shell_text(text, &rules())
+                .into_iter()
+                .map(|i| (i.words, i.background))
+                .collect()
+        };
+        let nohup = |words: &[&str]| (argv(words), true);
+        assert_eq!(
+            found(r#"bash -c 'bg() { nohup "$@" >/dev/null 2>&1 & }; bg /tmp/.x/m -o p'"#),
+            [
+                (
+                    argv(&[
+                        "bash",
+                        "-c",
+                        r#"bg() { nohup "$@" >/dev/null 2>&1 & }; bg /tmp/.x/m -o p"#
+                    ]),
+                    false
+                ),
+                nohup(&["nohup", "/tmp/.x/m", "-o", "p"]),
+                nohup(&["/tmp/.x/m", "-o", "p"]),
+            ]
+        );
+        // The call's `&`; a call in a function called later; variables of the call.
+        assert_eq!(
+            found(r#"f(){ g "$1"; }; g(){ nohup "$1"; }; P=/dev/shm/k; f "$P" &"#),
+            [nohup(&["nohup", "/dev/shm/k"]), nohup(&["/dev/shm/k"])]
+        );
+        // Not called: as written.
+        assert_eq!(
+            found(r#"f(){ nohup "$@" & }; echo hi"#),
+            [
+                nohup(&["nohup", "$@"]),
+                nohup(&["$@"]),
+                (argv(&["echo", "hi"]), false)
+            ]
+        );
     }
 
     /// A process start of `argv`, as an exec.
