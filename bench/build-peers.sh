@@ -128,6 +128,9 @@ text = open(path).read()
 text, n = re.subn(r"\[patch\.crates-io\]\n(?:[^\[\n][^\n]*\n?)*",
                   '[patch.crates-io]\nmft = { path = "../mft" }\n', text)
 assert n == 1, "chainsaw Cargo.toml: no [patch.crates-io] section"
+# Its own workspace: the default PEERS_DIR lies inside sighunt's.
+if "\n[workspace]" not in text:
+    text += "\n[workspace]\n"
 open(path, "w").write(text)
 EOF
   (
@@ -163,6 +166,8 @@ else
     echo "build-peers: hayabusa Cargo.toml: evtx dependency not found" >&2
     exit 1
   }
+  # Its own workspace: the default PEERS_DIR lies inside sighunt's.
+  grep -q '^\[workspace\]' "$P/src/hayabusa/Cargo.toml" || printf '\n[workspace]\n' >>"$P/src/hayabusa/Cargo.toml"
   (
     cd "$P/src/hayabusa"
     OPENSSL_NO_VENDOR=1 CARGO_TARGET_DIR="$HAYABUSA_TARGET_DIR" \
