@@ -16,7 +16,10 @@
 //!   `ProcessStart` built for each exec;
 //! * `auditd_hot/word_prefilter_nohup`, `auditd_hot/word_prefilter_signal`: the
 //!   argv word test the nohup and signal-mask detectors run on every exec before
-//!   any command analysis (one-byte needles and needle pairs, then the automaton).
+//!   any command analysis (one-byte needles and needle pairs, then the automaton);
+//! * `auditd_hot/process_table`: the correlation's bounded map at the process
+//!   table's size (32k entries, full), written on every exec: inserts that evict,
+//!   replacements, removals, lookups and expiries (throughput in operations).
 //!
 //! `cargo bench --bench auditd_hot`. Throughput is in input bytes.
 
@@ -307,11 +310,24 @@ fn bench_word_prefilter(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_process_table(c: &mut Criterion) {
+    use sighunt_core::detectors::correlation::table_churn;
+    const OPS: usize = 200_000;
+    let mut g = c.benchmark_group("auditd_hot");
+    g.throughput(Throughput::Elements(OPS as u64));
+    g.sample_size(20);
+    g.bench_function("process_table", |b| {
+        b.iter(|| black_box(table_churn(32_768, OPS, black_box(7))))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_header,
     bench_fields_and_hex,
     bench_events,
-    bench_word_prefilter
+    bench_word_prefilter,
+    bench_process_table
 );
 criterion_main!(benches);

@@ -21,9 +21,6 @@
 //! limit before their time are counted and reported, so a summary can say what was
 //! dropped.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, RandomState};
-
 use aho_corasick::AhoCorasick;
 use rustc_hash::FxBuildHasher;
 use serde::Deserialize;
@@ -153,128 +150,6 @@ fn cap(s: &str) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-/// A map that forgets: its oldest entries beyond `cap` (counted in `dropped`), and
-/// entries older than a cutoff (see [`Bounded::expire`]). String keys (paths,
-/// GUIDs) are attacker-chosen and keep the DoS-resistant default hasher; integer keys
-/// use the faster FxHash.
-#[derive(Clone)]
-struct Bounded<K, V, S = RandomState> {
-    map: HashMap<K, Slot<V>, S>,
-    /// Keys in insertion order, with the insertion's sequence number and time; an
-    /// item whose sequence number is not the key's current one is stale.
-    order: VecDeque<(K, u64, i64)>,
-    cap: usize,
-    seq: u64,
-    dropped: u64,
-}
-
-#[derive(Clone)]
-struct Slot<V> {
-    value: V,
-    seq: u64,
-    time_ms: i64,
-    /// Input position of the event it came from ([`u64::MAX`]: none).
-    position: u64,
-}
-
-impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
-    fn new(cap: usize) -> Self {
-        Bounded {
-            map: HashMap::with_hasher(S::default()),
-            order: VecDeque::new(),
-            cap: cap.max(1),
-            seq: 0,
-            dropped: 0,
-        }
-    }
-
-    /// Inserts an entry that keeps no input position alive (state that only amends
-    /// findings still held, or evidence kept beside an entry that does).
-    fn insert(&mut self, key: K, value: V, time_ms: i64) {
-        self.insert_at(key, value, time_ms, None);
-    }
-
-    /// Inserts an entry made from the event at input `position`.
-    fn insert_at(&mut self, key: K, value: V, time_ms: i64, position: Option<u64>) {
-        self.seq += 1;
-        self.map.insert(
-            key.clone(),
-            Slot {
-                value,
-                seq: self.seq,
-                time_ms,
-                position: position.unwrap_or(u64::MAX),
-            },
-        );
-        self.order.push_back((key, self.seq, time_ms));
-        while self.map.len() > self.cap {
-            if self.pop_oldest() {
-                self.dropped += 1;
-            }
-        }
-        // Replaced entries leave stale queue items: compact now and then.
-        if self.order.len() > 2 * self.cap + 64 {
-            let map = &self.map;
-            self.order
-                .retain(|(k, s, _)| map.get(k).is_some_and(|slot| slot.seq == *s));
-        }
-    }
-
-    /// Removes the oldest live entry; false when there is none.
-    fn pop_oldest(&mut self) -> bool {
-        while let Some((k, s, _)) = self.order.pop_front() {
-            if self.map.get(&k).is_some_and(|slot| slot.seq == s) {
-                self.map.remove(&k);
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Forgets entries inserted before `cutoff_ms` (insertion order is close to time
-    /// order; an out-of-order entry is forgotten with its neighbours). Costs nothing
-    /// while the oldest entry is recent enough.
-    fn expire(&mut self, cutoff_ms: i64) {
-        while let Some((_, _, t)) = self.order.front() {
-            if *t >= cutoff_ms {
-                return;
-            }
-            if let Some((k, s, _)) = self.order.pop_front() {
-                if self.map.get(&k).is_some_and(|slot| slot.seq == s) {
-                    self.map.remove(&k);
-                }
-            }
-        }
-    }
-
-    /// Forgets `key` (its queue item goes stale).
-    fn remove(&mut self, key: &K) {
-        self.map.remove(key);
-    }
-
-    /// The lowest input position of the entries kept.
-    fn oldest_position(&self) -> Option<u64> {
-        self.map
-            .values()
-            .map(|s| s.position)
-            .filter(|&p| p != u64::MAX)
-            .min()
-    }
-
-    fn get(&self, key: &K) -> Option<(&V, i64)> {
-        self.map.get(key).map(|s| (&s.value, s.time_ms))
-    }
-
-    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        self.map.get_mut(key).map(|s| &mut s.value)
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.map.len()
-    }
 }
 
 /// What the table remembers of one process (its latest exec). Its text fields
@@ -1273,6 +1148,11 @@ pub fn resolve(path: &str, cwd: Option<&str>) -> String {
     }
 }
 
+mod bounded;
 mod file_write;
+
+use bounded::Bounded;
+#[doc(hidden)]
+pub use bounded::churn as table_churn;
 #[cfg(test)]
 mod tests;

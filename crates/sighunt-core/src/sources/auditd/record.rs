@@ -74,6 +74,7 @@ impl<'a> Header<'a> {
 }
 
 /// The header of the record on `line`, unless `wanted` refuses its type.
+#[inline(always)]
 pub fn parse_header_if(
     line: &[u8],
     wanted: impl Fn(&[u8]) -> bool,
@@ -192,7 +193,7 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
             let ms = rest
                 .iter()
                 .fold(high as i64, |v, &d| v * 10 + i64::from(d - b'0'));
-            if let Some((len, serial)) = short_serial(&s[15..]) {
+            if let Some((len, serial)) = short_digits(&s[15..], b')') {
                 return Some((ms, serial, 15 + len));
             }
             let (len, serial) = leading_u64(&s[15..]);
@@ -241,10 +242,12 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
     Some((secs.checked_mul(1000)?.checked_add(ms)?, serial, close))
 }
 
-/// A serial of one to seven digits closed by `)`, read from one eight-byte word
-/// (SWAR): (its length, its value); `None` for anything else (longer, empty, not
-/// closed, fewer than eight bytes left), which the digit loop then reads.
-fn short_serial(s: &[u8]) -> Option<(usize, u64)> {
+/// One to seven digits closed by `close` (a serial's `)`, a number field's space),
+/// read from one eight-byte word (SWAR): (their length, their value); `None` for
+/// anything else (longer, empty, not closed, fewer than eight bytes left), which
+/// the digit loop then reads.
+#[inline(always)]
+pub(super) fn short_digits(s: &[u8], close: u8) -> Option<(usize, u64)> {
     const ZEROS: u64 = 0x3030_3030_3030_3030;
     const NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
     let w = u64::from_le_bytes(s.get(..8)?.try_into().ok()?);
@@ -256,7 +259,7 @@ fn short_serial(s: &[u8]) -> Option<(usize, u64)> {
         return None;
     }
     let len = (not_digit.trailing_zeros() / 8) as usize;
-    if len == 0 || s[len] != b')' {
+    if len == 0 || s[len] != close {
         return None;
     }
     // The digits moved to the top of the word, `0`s below them: the lowest byte is
@@ -268,6 +271,7 @@ fn short_serial(s: &[u8]) -> Option<(usize, u64)> {
 
 /// The value of eight ASCII digits read in one register (SWAR), or `None` if any
 /// byte is not a digit: the stamp's leading seconds without a loop per digit.
+#[inline(always)]
 fn eight_digits(chunk: [u8; 8]) -> Option<u64> {
     const NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
     let w = u64::from_le_bytes(chunk);
@@ -809,7 +813,7 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&case)
             );
-            short += usize::from(short_serial(tail).is_some());
+            short += usize::from(short_digits(tail, b')').is_some());
         }
         assert!(short > 1000, "the one-word path taken {short} times");
     }

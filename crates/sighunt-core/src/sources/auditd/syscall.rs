@@ -10,7 +10,7 @@
 //! general loop assigns in the same order, so the result is exactly the general
 //! parser's ([`parse_syscall_general`], kept as the oracle of the tests).
 
-use super::record::{self, Record, Value, fields, leading_u64, value_at};
+use super::record::{self, Record, Value, fields, leading_u64, short_digits, value_at};
 use super::{lossy, parse_hex_u32, parse_hex_u64};
 
 /// Fields of the SYSCALL record sighunt uses.
@@ -174,6 +174,11 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn number(&mut self, key: &[u8]) -> Option<Option<u32>> {
         let at = self.key(key)?;
+        // The usual short number and its space, in one word.
+        if let Some((len, value)) = short_digits(&self.b[at..], b' ') {
+            self.i = at + len;
+            return Some(u32::try_from(value).ok());
+        }
         let (len, value) = leading_u64(&self.b[at..]);
         if matches!(self.b.get(at + len), None | Some(b' ')) {
             self.i = at + len;
