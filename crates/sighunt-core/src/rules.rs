@@ -274,6 +274,12 @@ impl Rules {
         &self.table
     }
 
+    /// Whether these are exactly the rules compiled into the binary (no user file
+    /// merged, not built from another table).
+    pub fn is_embedded(&self) -> bool {
+        !self.sources.is_empty() && self.sources.iter().all(|s| s.text.is_none())
+    }
+
     /// The names of the merged files, in order (embedded ones as `rules/….toml`).
     pub fn source_names(&self) -> Vec<&str> {
         self.sources.iter().map(|s| &*s.name).collect()

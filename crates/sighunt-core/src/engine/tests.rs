@@ -153,3 +153,20 @@ fn held_findings_are_bounded() {
     assert!(e.held() <= MAX_HELD);
     assert_eq!(released + e.held(), MAX_HELD + 5);
 }
+
+#[test]
+fn the_embedded_rules_pass_every_check_and_only_they_skip_them() {
+    let embedded = Rules::embedded();
+    assert!(embedded.is_embedded());
+    // What `validate_rules` no longer runs on them at start-up.
+    embedded.validate(RULE_CHECKS).unwrap();
+    // A user file, however small, is checked: a bad one fails.
+    let mut bad = Rules::embedded();
+    bad.add_text("bad.toml", "[staging]\nareas_typo = [\"/x/\"]\n")
+        .unwrap();
+    assert!(!bad.is_embedded());
+    assert!(validate_rules(&bad).is_err(), "an invalid glob passed");
+    // A table that is not the embedded rules is checked too.
+    let table = Rules::embedded().table().clone();
+    assert!(!Rules::from_table(table).unwrap().is_embedded());
+}
