@@ -95,14 +95,7 @@ impl Vars {
 
     /// Whether `word` is exactly one known variable (`$C`, `${C}`).
     fn is_one_variable(&self, word: &str) -> bool {
-        let Some(after) = word.strip_prefix('$') else {
-            return false;
-        };
-        let name = after
-            .strip_prefix('{')
-            .and_then(|b| b.strip_suffix('}'))
-            .unwrap_or(after);
-        is_name(name) && self.set.iter().any(|(n, _)| n == name)
+        parameter(word).is_some_and(|name| is_name(name) && self.set.iter().any(|(n, _)| n == name))
     }
 
     /// `word` with the known variables replaced and the empty forms dropped;
@@ -181,6 +174,18 @@ fn empty_expansion(after: &str, word_len: usize) -> Option<usize> {
         return (name_ok && offset_ok && zero).then_some(end + 2);
     }
     (word_len > 2 && (after.starts_with('@') || after.starts_with('*'))).then_some(1)
+}
+
+/// What `word` names when it is one parameter expansion and nothing else: `NAME`
+/// for `$NAME` or `${NAME}` (also `1`, `@` …), unchecked.
+pub(super) fn parameter(word: &str) -> Option<&str> {
+    let after = word.strip_prefix('$')?;
+    Some(
+        after
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .unwrap_or(after),
+    )
 }
 
 /// A shell variable name: a letter or `_`, then letters, digits or `_`.

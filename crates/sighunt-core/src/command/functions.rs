@@ -8,6 +8,7 @@
 //! applying to it. A body no command calls is read where it is written, as a
 //! command the text holds.
 
+use super::expand::parameter;
 use crate::shell::{Function, Redirect, SimpleCommand};
 
 /// Most calls inside calls followed (`f() { g "$1"; }; g() { nohup "$1" & }`;
@@ -24,6 +25,8 @@ pub struct Calls {
     deferred: Vec<bool>,
     /// The bodies of the functions called, by function.
     bodies: Vec<Vec<SimpleCommand>>,
+    /// The definitions, in text order.
+    functions: Vec<Function>,
 }
 
 impl Calls {
@@ -31,17 +34,14 @@ impl Calls {
     /// program word is a function's name, outside that function's own body (the
     /// shell runs it whether the definition comes first in the text or in a
     /// function that runs later); the last definition of a name counts.
-    pub fn new(functions: &[Function], cmds: &[SimpleCommand]) -> Calls {
+    pub fn new(functions: Vec<Function>, cmds: &[SimpleCommand]) -> Calls {
         if functions.is_empty() {
             return Calls::default();
         }
         let mut callee = vec![None; cmds.len()];
         let mut called = vec![false; functions.len()];
         for (j, cmd) in cmds.iter().enumerate() {
-            let Some(program) = cmd.words.first() else {
-                continue;
-            };
-            let Some(f) = functions.iter().rposition(|f| &f.name == program) else {
+            let Some(f) = cmd.words.first().and_then(|p| last_named(&functions, p)) else {
                 continue;
             };
             if !functions[f].body.contains(&j) {
@@ -64,6 +64,7 @@ impl Calls {
             callee,
             deferred,
             bodies,
+            functions,
         }
     }
 
@@ -78,11 +79,8 @@ impl Calls {
     }
 
     /// The function (by index) a body command calls, found by its program word.
-    pub fn callee_by_name(&self, functions: &[Function], program: &str) -> Option<usize> {
-        functions
-            .iter()
-            .rposition(|f| f.name == program)
-            .filter(|&f| !self.bodies[f].is_empty())
+    pub fn callee_by_name(&self, program: &str) -> Option<usize> {
+        last_named(&self.functions, program).filter(|&f| !self.bodies[f].is_empty())
     }
 
     /// The commands of function `f`'s body as `call` runs them.
@@ -93,6 +91,11 @@ impl Calls {
             .map(|cmd| bind(cmd, args, call))
             .collect()
     }
+}
+
+/// The last definition of `name` (the one the shell runs).
+fn last_named(functions: &[Function], name: &str) -> Option<usize> {
+    functions.iter().rposition(|f| f.name == name)
 }
 
 /// `cmd` (a command of a function's body) as a call with `args` runs it.
@@ -126,20 +129,17 @@ fn bind(cmd: &SimpleCommand, args: &[String], call: &SimpleCommand) -> SimpleCom
         redirects,
         background: cmd.background || call.background,
         in_pipeline: cmd.in_pipeline || call.in_pipeline,
-        ..cmd.clone()
+        depth: cmd.depth,
+        pipeline: cmd.pipeline,
+        stage: cmd.stage,
+        group_stage: cmd.group_stage,
     }
 }
 
 /// Whether `word` is one positional parameter and nothing else (`$2`, `${12}`).
 fn is_positional(word: &str) -> bool {
-    let Some(after) = word.strip_prefix('$') else {
-        return false;
-    };
-    let digits = after
-        .strip_prefix('{')
-        .and_then(|b| b.strip_suffix('}'))
-        .unwrap_or(after);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && digits != "0"
+    parameter(word)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n != "0")
 }
 
 /// `word` with `$1` … `$9`, `${N}`, `$@`, `$*` and `$#` replaced by what `args`
@@ -199,7 +199,7 @@ mod tests {
 
     fn bound_words(text: &str) -> Vec<Vec<String>> {
         let s = parse_script(text);
-        let calls = Calls::new(&s.functions, &s.commands);
+        let calls = Calls::new(s.functions.clone(), &s.commands);
         let mut out = Vec::new();
         for (i, cmd) in s.commands.iter().enumerate() {
             if calls.is_deferred(i) {
@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn the_calls_background_and_redirections_apply_to_the_body() {
         let s = parse_script("f() { nohup \"$1\" >\"$2\"; }; f /tmp/a /tmp/log 2>&1 &");
-        let calls = Calls::new(&s.functions, &s.commands);
+        let calls = Calls::new(s.functions.clone(), &s.commands);
         let call = s.commands.iter().position(|c| c.words[0] == "f").unwrap();
         let body = calls.bound(calls.callee(call).unwrap(), &s.commands[call]);
         assert!(body[0].background);
@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn a_call_inside_its_own_body_is_not_a_call() {
         let s = parse_script("f() { f; nohup x; }");
-        let calls = Calls::new(&s.functions, &s.commands);
+        let calls = Calls::new(s.functions.clone(), &s.commands);
         assert!((0..s.commands.len()).all(|i| !calls.is_deferred(i) && calls.callee(i).is_none()));
     }
 

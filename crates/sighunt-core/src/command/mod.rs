@@ -249,14 +249,13 @@ fn walk_shell_text(
     } else {
         Vec::new()
     };
-    let calls = functions::Calls::new(&functions, &cmds);
+    let calls = functions::Calls::new(functions, &cmds);
     let mut text_walk = TextWalk {
         via,
         rules,
         depth,
         vars: expand::Vars::default(),
         renames: renames::Renames::default(),
-        functions: &functions,
         calls: &calls,
     };
     for (i, cmd) in cmds.into_iter().enumerate() {
@@ -295,7 +294,6 @@ struct TextWalk<'a> {
     depth: u32,
     vars: expand::Vars,
     renames: renames::Renames,
-    functions: &'a [shell::Function],
     calls: &'a functions::Calls,
 }
 
@@ -338,10 +336,7 @@ impl TextWalk<'_> {
             if out.len() >= MAX_COMMANDS {
                 return;
             }
-            let inner = cmd
-                .words
-                .first()
-                .and_then(|p| self.calls.callee_by_name(self.functions, p));
+            let inner = cmd.words.first().and_then(|p| self.calls.callee_by_name(p));
             match inner {
                 Some(g) if nesting < functions::MAX_NESTING => {
                     self.call(g, cmd, nesting + 1, budget, out);
