@@ -145,8 +145,9 @@ impl Compiled {
     fn judging(&self, ps: &PowerShellRules) -> &Judging {
         // Only the embedded rules are left unbuilt, and they build (a unit test
         // builds them); user rules were built, and so checked, in `compile`.
-        self.judging
-            .get_or_init(|| build_judging(ps).expect("the embedded powershell rules compile"))
+        self.judging.get_or_init(|| {
+            build_judging(ps, false).expect("the embedded powershell rules compile")
+        })
     }
 }
 
@@ -193,7 +194,7 @@ fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
     }
     let judging = OnceLock::new();
     if EMBEDDED_KEY.as_deref() != Some(key.as_str()) {
-        let _ = judging.set(build_judging(ps)?);
+        let _ = judging.set(build_judging(ps, true)?);
     }
     let embedded =
         decode::embedded_host_regex(&ps.host_images).map_err(|e| format!("host_images: {e}"))?;
@@ -218,12 +219,14 @@ fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
 }
 
 /// Builds the patterns and actions of `ps`; an error names the rule at fault.
-fn build_judging(ps: &PowerShellRules) -> Result<Judging, String> {
+/// Without `eager`, the actions' argument patterns are left for their first use.
+fn build_judging(ps: &PowerShellRules, eager: bool) -> Result<Judging, String> {
     let actions = Actions::new(
         &ps.actions,
         &ps.admin_hosts,
         &ps.writable_folders,
         &ps.payload_extensions,
+        eager,
     )?;
     // An indicator with actions is judged on what the script does; its patterns
     // are the exports' approximation, not read here.

