@@ -1078,6 +1078,21 @@ fn shell_data_wrappers() -> Vec<(&'static str, Rewrite)> {
                 .insert(0, layer(words(&["bash", "-c", &text]), How::Child));
             c
         }),
+        // A multiplexer's session runs the command's words (tmux 3 execs them
+        // without a shell; one word would go to `sh -c`, which tests/shell_oracle.rs
+        // runs for real).
+        ("tmux new -d …", |mut c| {
+            let mut argv = words(&["tmux", "new", "-d"]);
+            argv.extend(c.layers[0].argv.iter().cloned());
+            c.layers.insert(0, layer(argv, How::Child));
+            c
+        }),
+        ("screen -dmS s …", |mut c| {
+            let mut argv = words(&["screen", "-dmS", "s"]);
+            argv.extend(c.layers[0].argv.iter().cloned());
+            c.layers.insert(0, layer(argv, How::Child));
+            c
+        }),
     ]
 }
 

@@ -61,41 +61,86 @@ const NAMED: &[&str] = &[
     "P={X}; f() { nohup \"${1}\" & }; f \"$P\"",
 ];
 
-#[test]
-fn findings_agree_with_what_bash_runs() {
-    let Some(bash) = which("bash") else {
-        eprintln!("SKIP: no bash");
-        return;
-    };
-    if !Path::new("/proc/self/status").exists() || which("nohup").is_none() {
-        eprintln!("SKIP: no procfs or no nohup");
-        return;
+/// Texts run through terminal multiplexers, each needing its program, and whether
+/// the finding must name the recorder; `{S}` is a
+/// socket or session name of the text's own, removed afterwards.
+const MULTIPLEXED: &[(&str, &str, bool)] = &[
+    ("tmux", "tmux -L {S} new -d 'nohup {X}'", true),
+    ("tmux", "tmux -L {S} new-session -d -s s nohup {X}", true),
+    (
+        "tmux",
+        "tmux -L {S} new -d -s s; tmux -L {S} send-keys -t s 'nohup {X}' Enter",
+        true,
+    ),
+    ("tmux", "tmux -L {S} new -d {X}", false),
+    (
+        "tmux",
+        "tmux -L {S} new -d -s s; tmux -L {S} send-keys -t s 'echo nohup; {X}' Enter",
+        false,
+    ),
+    ("screen", "screen -dmS {S} nohup {X}", true),
+    ("screen", "screen -dmS {S} sh -c 'nohup {X}'", true),
+    (
+        "screen",
+        "screen -dmS {S}; sleep 0.5; screen -S {S} -X stuff 'nohup {X}\\n'",
+        true,
+    ),
+    ("screen", "screen -dmS {S} {X}", false),
+];
+
+/// The recorder and its scratch directory.
+struct Oracle {
+    bash: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    out: std::path::PathBuf,
+}
+
+impl Oracle {
+    /// `None` (and why, on stderr) where bash, procfs or nohup is missing.
+    fn new() -> Option<Oracle> {
+        let Some(bash) = which("bash") else {
+            eprintln!("SKIP: no bash");
+            return None;
+        };
+        if !Path::new("/proc/self/status").exists() || which("nohup").is_none() {
+            eprintln!("SKIP: no procfs or no nohup");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = dir.path().join("x");
+        let out = dir.path().join("out");
+        fs::write(
+            &recorder,
+            format!(
+                "#!/bin/sh\nmask=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status)\n\
+                 if [ $(( 0x$mask & 1 )) -eq 1 ]; then echo nohup >> {o}; else echo plain >> {o}; fi\n",
+                o = out.display()
+            ),
+        )
+        .unwrap();
+        let mut perms = fs::metadata(&recorder).unwrap().permissions();
+        perms.set_mode(0o755);
+        fs::set_permissions(&recorder, perms).unwrap();
+        Some(Oracle { bash, dir, out })
     }
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap().to_string();
-    let recorder = dir.path().join("x");
-    let out = dir.path().join("out");
-    fs::write(
-        &recorder,
-        format!(
-            "#!/bin/sh\nmask=$(sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status)\n\
-             if [ $(( 0x$mask & 1 )) -eq 1 ]; then echo nohup >> {o}; else echo plain >> {o}; fi\n",
-            o = out.display()
-        ),
-    )
-    .unwrap();
-    let mut perms = fs::metadata(&recorder).unwrap().permissions();
-    perms.set_mode(0o755);
-    fs::set_permissions(&recorder, perms).unwrap();
-    let x = recorder.to_str().unwrap();
-    let mut disagree = Vec::new();
-    let named = NAMED.iter().map(|t| (t, true));
-    for (template, must_name) in TEXTS.iter().map(|t| (t, false)).chain(named) {
-        let text = template.replace("{X}", x).replace("{D}", &d);
-        let _ = fs::remove_file(&out);
-        let status = Command::new(&bash)
-            .args(["-c", &text])
-            .current_dir(dir.path())
+
+    fn recorder(&self) -> String {
+        self.dir.path().join("x").to_str().unwrap().to_string()
+    }
+
+    fn scratch(&self) -> String {
+        self.dir.path().to_str().unwrap().to_string()
+    }
+
+    /// Runs `text` with bash and hunts the same text in a sudo line: whether the
+    /// recorder ran under nohup, and sighunt's findings. `None` when they disagree
+    /// (or, with `must_name`, when the finding does not name the recorder), as a
+    /// message.
+    fn check(&self, text: &str, must_name: bool) -> Option<String> {
+        let _ = fs::remove_file(&self.out);
+        let status = Command::new(&self.bash)
+            .args(["-c", text])
+            .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -103,23 +148,24 @@ fn findings_agree_with_what_bash_runs() {
             .unwrap();
         // Every text runs the recorder at least once, maybe in the background.
         let start = Instant::now();
-        while !out.exists() && start.elapsed() < Duration::from_secs(20) {
+        while !self.out.exists() && start.elapsed() < Duration::from_secs(20) {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(100));
-        let recorded = fs::read_to_string(&out).unwrap_or_default();
+        let recorded = fs::read_to_string(&self.out).unwrap_or_default();
         assert!(
             !recorded.is_empty(),
             "{text}: the recorder did not run ({status})"
         );
         let bash_says = recorded.lines().any(|l| l == "nohup");
-        let log = dir.path().join("sudo.log");
+        let log = self.dir.path().join("sudo.log");
         let quoted = format!("'{}'", text.replace('\'', r"'\''"));
         fs::write(
             &log,
             format!(
                 "<85>1 2026-11-28T04:53:42.216440+00:00 vm sudo - - -      root : PWD={d} ; \
-                 USER=root ; COMMAND=/usr/bin/bash -c {quoted}\n"
+                 USER=root ; COMMAND=/usr/bin/bash -c {quoted}\n",
+                d = self.scratch()
             ),
         )
         .unwrap();
@@ -129,20 +175,73 @@ fn findings_agree_with_what_bash_runs() {
             .iter()
             .any(|f| str_field(f, "detection_type") == Some("nohup_interrupt_ignore"));
         if bash_says != sighunt_says {
-            disagree.push(format!(
+            return Some(format!(
                 "{text}: bash ran it under nohup: {bash_says}, sighunt: {sighunt_says}"
             ));
-        } else if must_name {
+        }
+        let x = self.recorder();
+        if must_name {
             let targets: Vec<&str> = findings
                 .iter()
                 .filter_map(|f| str_field(f, "nohup_target"))
                 .collect();
-            if !bash_says || !targets.contains(&x) {
-                disagree.push(format!(
+            if !bash_says || !targets.contains(&x.as_str()) {
+                return Some(format!(
                     "{text}: bash ran it under nohup: {bash_says}; sighunt's targets: {targets:?}"
                 ));
             }
         }
+        None
+    }
+}
+
+#[test]
+fn findings_agree_with_what_bash_runs() {
+    let Some(oracle) = Oracle::new() else { return };
+    let (x, d) = (oracle.recorder(), oracle.scratch());
+    let named = NAMED.iter().map(|t| (t, true));
+    let disagree: Vec<String> = TEXTS
+        .iter()
+        .map(|t| (t, false))
+        .chain(named)
+        .filter_map(|(template, must_name)| {
+            let text = template.replace("{X}", &x).replace("{D}", &d);
+            oracle.check(&text, must_name)
+        })
+        .collect();
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}
+
+/// tmux and screen run the texts given to them (a session's command, the keys
+/// typed into it): the real programs say whether the payload ran under nohup. CI
+/// installs both; elsewhere a missing one is skipped and said.
+#[test]
+fn findings_agree_with_what_multiplexers_run() {
+    let Some(oracle) = Oracle::new() else { return };
+    let x = oracle.recorder();
+    let mut disagree = Vec::new();
+    for (k, (program, template, must_name)) in MULTIPLEXED.iter().enumerate() {
+        let Some(path) = which(program) else {
+            // CI installs them: there a missing one is a broken setup, not a skip.
+            assert!(std::env::var_os("CI").is_none(), "no {program} in CI");
+            eprintln!("SKIP: no {program}: {template}");
+            continue;
+        };
+        let session = format!("sighunt-oracle-{}-{k}", std::process::id());
+        let text = template.replace("{X}", &x).replace("{S}", &session);
+        disagree.extend(oracle.check(&text, *must_name));
+        // The session (and tmux's server) may outlive the payload.
+        let quit: &[&str] = if *program == "tmux" {
+            &["-L", &session, "kill-server"]
+        } else {
+            &["-S", &session, "-X", "quit"]
+        };
+        let _ = Command::new(path)
+            .args(quit)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
     assert!(disagree.is_empty(), "{}", disagree.join("\n"));
 }

@@ -19,6 +19,7 @@ mod expand;
 mod functions;
 pub mod inline;
 mod interpreter;
+mod launchers;
 mod name_filter;
 pub mod paths;
 mod piped;
@@ -549,12 +550,30 @@ fn skip_options(words: &[String], mut i: usize, with_arg: &[&str]) -> usize {
         if !w.starts_with('-') || w == "-" {
             return i;
         }
-        if with_arg.contains(&w) {
+        if with_arg.contains(&w) || takes_next_word(w, with_arg) {
             i += 1;
         }
         i += 1;
     }
     i
+}
+
+/// A cluster of short flags whose first value-taking option is its last letter
+/// (`sudo -Eu www nohup x`: `-u`'s value is the next word); one earlier in the
+/// cluster takes the rest of the word instead (`ionice -c3`).
+fn takes_next_word(w: &str, with_arg: &[&str]) -> bool {
+    if w.starts_with("--") || w.len() < 3 || !w.is_ascii() {
+        return false;
+    }
+    let letters = &w.as_bytes()[1..];
+    letters
+        .iter()
+        .position(|&c| {
+            with_arg
+                .iter()
+                .any(|o| o.len() == 2 && o.as_bytes() == [b'-', c])
+        })
+        .is_some_and(|at| at + 1 == letters.len())
 }
 
 /// The command a wrapper runs, by the wrapper's own option syntax; `None` when it
@@ -790,6 +809,9 @@ fn unwrap(prog: &str, words: &[String]) -> Option<Vec<String>> {
             &["-f", "-o", "--format", "--output"],
         )),
         "exec" => rest(skip_options(words, 1, &["-a"])),
+        "screen" => launchers::screen(words),
+        "tmux" => launchers::tmux(words),
+        "ssh" => launchers::ssh(words),
         "proxychains" | "proxychains4" => rest(skip_options(words, 1, &["-f"])),
         "caffeinate" => rest(skip_options(words, 1, &["-t", "-w"])),
         // `command`, `builtin`, `setsid`, `unbuffer`, `torsocks`, and any wrapper the
