@@ -33,6 +33,10 @@ const TEXTS: &[&str] = &[
     "for i in 1; do echo 'nohup {X} &'; done | bash",
     "echo {X} | xargs nohup &",
     "find {D} -name x -exec nohup {} \\; &",
+    // A script written to a file, then run from it.
+    "echo 'nohup {X} &' > {D}/w1.sh; bash {D}/w1.sh",
+    "printf 'nohup {X} &\\n' > {D}/w2; chmod +x {D}/w2; {D}/w2",
+    "echo '#!/bin/sh' > {D}/w3; echo 'nohup {X} &' >> {D}/w3; sh {D}/w3",
     // The payload runs, not under nohup.
     "{X} &",
     "echo nohup; {X} &",
@@ -43,6 +47,9 @@ const TEXTS: &[&str] = &[
     "(echo 'echo nohup') | sh; {X}",
     "f() { echo nohup \"$@\"; }; f {X}; {X}",
     "nohup() { \"$@\"; }; nohup {X}",
+    "echo 'nohup {X} &' > {D}/w4.sh; cat {D}/w4.sh; {X}",
+    "bash {D}/w5.sh 2>/dev/null; echo 'nohup {X} &' > {D}/w5.sh; {X}",
+    "echo 'nohup {X} &' > {D}/w6.sh; echo '{X}' > {D}/w6.sh; sh {D}/w6.sh",
 ];
 
 /// Texts that run the recorder under nohup, written so that the finding must also
@@ -59,6 +66,7 @@ const NAMED: &[&str] = &[
     "f() { g \"$1\"; }; g() { nohup \"$1\" & }; f {X}",
     "start() { \"$@\" & }; start nohup {X}",
     "P={X}; f() { nohup \"${1}\" & }; f \"$P\"",
+    "echo 'nohup {X} &' > {D}/w7.sh; . {D}/w7.sh",
 ];
 
 /// Texts run through terminal multiplexers, each needing its program, and whether

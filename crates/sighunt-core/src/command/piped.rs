@@ -25,6 +25,8 @@ use crate::shell::SimpleCommand;
 use super::basename;
 use super::decoding::{Decoding, decoding_of};
 
+mod files;
+
 /// Most scripts followed from one shell text.
 const MAX_SCRIPTS: usize = 16;
 /// Most bytes all the stages followed for one process start may produce together
@@ -60,6 +62,7 @@ pub fn piped_scripts(
         return out;
     }
     let pipelines = Pipelines::of(cmds);
+    let mut files = files::Files::default();
     for (id, anchor) in &pipelines.order {
         if out.len() >= MAX_SCRIPTS || *budget == 0 {
             break;
@@ -71,6 +74,10 @@ pub fn piped_scripts(
         let Some(stream) = follow(&stages, cmds, &pipelines, shells, budget, &mut out, 0) else {
             continue;
         };
+        // `echo … > s.sh`: what a later `sh s.sh` or `./s.sh` of the text runs.
+        if let Some(Stage::Simple(last)) = stages.last() {
+            files.record(cmds, *last, &stream);
+        }
         // What is left at the end of a pipeline in a `$(…)` becomes text of the
         // command around it: run if that command runs it. (A command written
         // directly in a group or a loop body is not in a substitution.)
@@ -83,6 +90,9 @@ pub fn piped_scripts(
                 }
             }
         }
+    }
+    for (stream, runner) in files.run(cmds, shells) {
+        push_script(&mut out, stream, runner);
     }
     out
 }

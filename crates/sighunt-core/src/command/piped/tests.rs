@@ -370,3 +370,62 @@ fn a_substitution_as_the_command_word_takes_the_commands_operands() {
     assert_eq!(nohup.words, ["nohup", "/tmp/.x"]);
     assert!(nohup.background);
 }
+
+#[test]
+fn a_script_written_to_a_file_is_what_running_the_file_runs() {
+    let e = b64(PAYLOAD);
+    let run = |text: &str| {
+        scripts(text)
+            .into_iter()
+            .map(|(t, r, _)| (t, r))
+            .collect::<Vec<_>>()
+    };
+    let want = |runner: &str| vec![(PAYLOAD.to_string(), runner.to_string())];
+    assert_eq!(
+        run(&format!("echo '{PAYLOAD}' > /tmp/s.sh; bash /tmp/s.sh")),
+        want("bash")
+    );
+    assert_eq!(
+        run(&format!("echo '{PAYLOAD}' >s.sh && sh -x ./s.sh")),
+        want("sh")
+    );
+    assert_eq!(
+        run(&format!("echo '{PAYLOAD}' > s; chmod +x s; ./s")),
+        want("sh")
+    );
+    assert_eq!(
+        run(&format!("echo '{PAYLOAD}' > /tmp/.r; . /tmp/.r")),
+        want(".")
+    );
+    assert_eq!(
+        run(&format!("echo '{PAYLOAD}' > /tmp/.r; source /tmp/.r")),
+        want("source")
+    );
+    assert_eq!(
+        run(&format!("echo {e} | base64 -d > /tmp/d; bash /tmp/d")),
+        want("bash")
+    );
+    // Appends join, in order.
+    assert_eq!(
+        run("echo '#!/bin/sh' > /tmp/a; echo 'nohup ./x &' >> /tmp/a; sh /tmp/a"),
+        vec![("#!/bin/sh\nnohup ./x &".to_string(), "sh".to_string())]
+    );
+    // The last write before the run is what runs; a run before the write, another
+    // file, a read, a bare name (looked up in PATH) or a path not known runs none.
+    assert_eq!(
+        run(&format!(
+            "echo '{PAYLOAD}' > /tmp/s; echo 'ls' > /tmp/s; sh /tmp/s"
+        )),
+        vec![("ls".to_string(), "sh".to_string())]
+    );
+    for text in [
+        format!("bash /tmp/s.sh; echo '{PAYLOAD}' > /tmp/s.sh"),
+        format!("echo '{PAYLOAD}' > /tmp/s.sh; bash /tmp/other.sh"),
+        format!("echo '{PAYLOAD}' > /tmp/s.sh; cat /tmp/s.sh"),
+        format!("echo '{PAYLOAD}' > s.sh; s.sh"),
+        format!("echo '{PAYLOAD}' > $F; sh $F"),
+        format!("echo '{PAYLOAD}' > /dev/null; sh /dev/null"),
+    ] {
+        assert_eq!(run(&text), Vec::new(), "{text}");
+    }
+}
