@@ -19,7 +19,9 @@ use serde::Deserialize;
 
 use crate::command::join_argv;
 use crate::command::paths::{Places, StagingRules};
-use crate::command::{self, CommandRules, Invocation, WordPrefilter, basename, is_decoder};
+use crate::command::{
+    self, CommandRules, Invocation, Launchers, WordPrefilter, basename, is_decoder,
+};
 use crate::detectors::correlation::{Correlator, LaunchKind, resolve_for};
 use crate::detectors::{Detector, Exclusion, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
@@ -54,6 +56,8 @@ pub struct NohupDetector {
     commands: CommandRules,
     /// Process starts that cannot run `nohup` skip the command analysis.
     prefilter: WordPrefilter,
+    /// Tells the execs whose only command is argv itself.
+    launchers: Launchers,
     scorer: Scorer,
     recent: VecDeque<Recent>,
     correlator: Correlator,
@@ -108,8 +112,9 @@ impl NohupDetector {
         let places = Places::new(&rules.section::<StagingRules>("staging")?)?;
         Ok(NohupDetector {
             rules: nohup,
-            commands,
             prefilter: WordPrefilter::new(["nohup"]),
+            launchers: Launchers::new(&commands),
+            commands,
             scorer,
             recent: VecDeque::new(),
             correlator,
@@ -566,7 +571,13 @@ impl Detector for NohupDetector {
             }
             _ => None,
         };
-        if !self.prefilter.may_match(p) && !self.image_is_nohup(p) {
+        // An exec of a lone program (no launcher, see `command::lone_program`) runs
+        // nohup only as its image: argv's words need no search.
+        let may_run_nohup = match p.origin {
+            ProcessOrigin::Exec if self.launchers.lone_program(&p.argv).is_some() => false,
+            _ => self.prefilter.may_match(p),
+        };
+        if !may_run_nohup && !self.image_is_nohup(p) {
             self.correlator.record_process(p);
             return;
         }

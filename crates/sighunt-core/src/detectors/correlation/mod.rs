@@ -27,8 +27,8 @@ use serde::Deserialize;
 
 use crate::command::paths::expand_home;
 use crate::command::{
-    self, CommandRules, Invocation, NameFilter, basename, chmod_targets, copy_targets, dd_targets,
-    download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
+    self, CommandRules, Invocation, Launchers, NameFilter, basename, chmod_targets, copy_targets,
+    dd_targets, download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
 };
 use crate::detectors::{FindingId, evidence_position};
 use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart, Provenance};
@@ -332,6 +332,8 @@ pub struct Correlator {
     preparer_names: NameFilter,
     /// The same for the downloaders and decoders that feed a pipe.
     feeder_names: NameFilter,
+    /// Tells the execs whose only command is argv itself.
+    launchers: Launchers,
     processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
     guids: Bounded<(u64, Box<str>), u32>,
     /// How each path was prepared, and the command that last prepared it (the
@@ -382,6 +384,7 @@ impl Correlator {
             preparers,
             preparer_names,
             feeder_names,
+            launchers: Launchers::new(&commands),
             processes: Bounded::new(c.max_processes),
             guids: Bounded::new(c.max_processes),
             prepared: Bounded::new(c.max_prepared_paths),
@@ -546,8 +549,17 @@ impl Correlator {
         // Cheap test first: most execs run none of these programs. An exec's argv
         // words are compared by name (a path that merely contains `cp` or `ln` is not
         // parsed); shell text is searched as text.
-        let runs_preparer = match p.origin {
-            ProcessOrigin::Exec => p.argv.iter().any(|w| {
+        let lone = match p.origin {
+            ProcessOrigin::Exec => self.launchers.lone_program(&p.argv),
+            _ => None,
+        };
+        let runs_preparer = match (lone, &p.origin) {
+            // The only command found is argv itself (no launcher, no shell string).
+            (Some(prog), _) => {
+                self.preparer_names.may_equal(prog)
+                    && (PREPARERS.contains(&prog) || self.download_tools.iter().any(|t| t == prog))
+            }
+            (None, ProcessOrigin::Exec) => p.argv.iter().any(|w| {
                 let name = basename(w);
                 if !self.preparer_names.may_equal(name) {
                     return false;
@@ -750,7 +762,8 @@ impl Correlator {
         // A pipeline's members exec one after the other: another process of the same
         // parent or session in between means the feeder fed something else (`curl
         // …/health; make; nohup sh -c …` is a sequence, not a substitution).
-        if p.origin == ProcessOrigin::Exec {
+        // Nothing to forget, the usual case, costs no lookup.
+        if p.origin == ProcessOrigin::Exec && !(self.feeders.is_empty() && self.fed.is_empty()) {
             for family in families(p) {
                 let key = (host, family);
                 if self
