@@ -177,21 +177,24 @@ impl ProcInfo {
             p.cwd.as_deref().unwrap_or_default(),
             p.command_line.as_str(),
         ];
-        let args = p.argv.iter().take(MAX_ARGS_KEPT).map(String::as_str);
-        let all = || fields.into_iter().chain(args.clone());
-        let mut text = String::with_capacity(all().map(|f| cap(f).len()).sum());
-        let mut n_args = 0;
-        for (i, field) in all().enumerate() {
-            text.push_str(cap(field));
-            ends[i] = text.len() as u16;
-            if i >= 4 {
-                n_args += 1;
+        let args = &p.argv[..p.argv.len().min(MAX_ARGS_KEPT)];
+        // Capped once, in a plain array: written on every exec.
+        let mut capped = [""; 4 + MAX_ARGS_KEPT];
+        for (c, field) in capped.iter_mut().zip(fields) {
+            *c = cap(field);
+        }
+        for (c, arg) in capped[4..].iter_mut().zip(args) {
+            *c = cap(arg);
+        }
+        let mut text = String::with_capacity(capped.iter().map(|f| f.len()).sum());
+        // Fields past the arguments kept are empty: they end where the text does.
+        for (end, field) in ends.iter_mut().zip(capped) {
+            if !field.is_empty() {
+                text.push_str(field);
             }
+            *end = text.len() as u16;
         }
-        let len = text.len() as u16;
-        for end in ends.iter_mut().skip(4 + n_args) {
-            *end = len;
-        }
+        let n_args = args.len();
         ProcInfo {
             pid,
             ppid: p.ppid,
