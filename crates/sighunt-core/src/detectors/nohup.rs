@@ -19,9 +19,7 @@ use serde::Deserialize;
 
 use crate::command::join_argv;
 use crate::command::paths::{Places, StagingRules};
-use crate::command::{
-    self, CommandRules, Invocation, Launchers, WordPrefilter, basename, is_decoder,
-};
+use crate::command::{self, CommandRules, Invocation, WordPrefilter, basename, is_decoder};
 use crate::detectors::correlation::{Correlator, LaunchKind, resolve_for};
 use crate::detectors::{Detector, Exclusion, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
@@ -56,8 +54,6 @@ pub struct NohupDetector {
     commands: CommandRules,
     /// Process starts that cannot run `nohup` skip the command analysis.
     prefilter: WordPrefilter,
-    /// Tells the execs whose only command is argv itself.
-    launchers: Launchers,
     scorer: Scorer,
     recent: VecDeque<Recent>,
     correlator: Correlator,
@@ -113,7 +109,6 @@ impl NohupDetector {
         Ok(NohupDetector {
             rules: nohup,
             prefilter: WordPrefilter::new(["nohup"]),
-            launchers: Launchers::new(&commands),
             commands,
             scorer,
             recent: VecDeque::new(),
@@ -571,10 +566,11 @@ impl Detector for NohupDetector {
             }
             _ => None,
         };
-        // An exec of a lone program (no launcher, see `command::lone_program`) runs
-        // nohup only as its image: argv's words need no search.
+        // An exec of a lone program (no launcher, see `command::Launchers`) runs
+        // nohup only as its image: argv's words need no search. The correlator
+        // has just told that for this event.
         let may_run_nohup = match p.origin {
-            ProcessOrigin::Exec if self.launchers.lone_program(&p.argv).is_some() => false,
+            ProcessOrigin::Exec if self.correlator.observed_lone_exec() => false,
             _ => self.prefilter.may_match(p),
         };
         if !may_run_nohup && !self.image_is_nohup(p) {

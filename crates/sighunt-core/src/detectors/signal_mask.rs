@@ -267,7 +267,7 @@ impl SignalMaskDetector {
                 .as_deref()
                 .is_some_and(|exe| self.lang_of(basename(exe)).is_some())
         };
-        // An exec of a lone program (no launcher, see `command::lone_program`) masks
+        // An exec of a lone program (no launcher, see `command::Launchers`) masks
         // only if it is `trap` or an interpreter: argv's words need no search.
         let may_mask = match p.origin {
             ProcessOrigin::Exec => match self.launchers.lone_program(&p.argv) {

@@ -352,6 +352,12 @@ pub struct Correlator {
     watched_guids: Bounded<(u64, Box<str>), (FindingId, bool)>,
     launched: Bounded<(u64, Box<str>), Launched>,
     latest_ms: i64,
+    /// The windows of [`CorrelationRules`] in milliseconds (process, prepare,
+    /// follow, relaunch), reckoned once: expiry runs on every event.
+    windows_ms: [i64; 4],
+    /// The last process start observed was an exec of a lone program
+    /// ([`Launchers::lone_program`]).
+    lone_exec: bool,
     /// Copies of nohup recorded so far (in `prepared`).
     nohup_copies: u64,
 }
@@ -383,6 +389,13 @@ impl Correlator {
                 .copied()
                 .chain(download_tools.iter().map(String::as_str)),
         );
+        let windows_ms = [
+            c.process_ttl_secs,
+            c.prepare_window_secs,
+            c.follow_window_secs,
+            c.relaunch_window_secs,
+        ]
+        .map(|secs| secs.saturating_mul(1000));
         Ok(Correlator {
             preparers,
             preparer_names,
@@ -400,6 +413,8 @@ impl Correlator {
             commands,
             download_tools,
             latest_ms: i64::MIN,
+            windows_ms,
+            lone_exec: false,
             nohup_copies: 0,
         })
     }
@@ -446,7 +461,12 @@ impl Correlator {
         self.expire();
         match event {
             Event::Process(p) => {
-                self.remember_preparations(p);
+                let lone = match p.origin {
+                    ProcessOrigin::Exec => self.launchers.lone_program(&p.argv),
+                    _ => None,
+                };
+                self.lone_exec = lone.is_some();
+                self.remember_preparations(p, lone);
                 self.remember_feeder(p)
             }
             Event::FileWrite(f) => {
@@ -528,13 +548,8 @@ impl Correlator {
         if self.latest_ms == i64::MIN {
             return;
         }
-        let ago = |secs: i64| self.latest_ms.saturating_sub(secs.saturating_mul(1000));
-        let (process, prepare, follow, relaunch) = (
-            ago(self.rules.process_ttl_secs),
-            ago(self.rules.prepare_window_secs),
-            ago(self.rules.follow_window_secs),
-            ago(self.rules.relaunch_window_secs),
-        );
+        let [process, prepare, follow, relaunch] =
+            self.windows_ms.map(|ms| self.latest_ms.saturating_sub(ms));
         self.processes.expire(process);
         self.guids.expire(process);
         self.prepared.expire(prepare);
@@ -548,14 +563,11 @@ impl Correlator {
 
     /// Remembers the paths a process start makes executable or writes, and the
     /// copies of nohup it makes.
-    fn remember_preparations(&mut self, p: &ProcessStart) {
+    /// `lone`: the exec's lone program ([`Launchers::lone_program`]).
+    fn remember_preparations(&mut self, p: &ProcessStart, lone: Option<&str>) {
         // Cheap test first: most execs run none of these programs. An exec's argv
         // words are compared by name (a path that merely contains `cp` or `ln` is not
         // parsed); shell text is searched as text.
-        let lone = match p.origin {
-            ProcessOrigin::Exec => self.launchers.lone_program(&p.argv),
-            _ => None,
-        };
         let runs_preparer = match (lone, &p.origin) {
             // The only command found is argv itself (no launcher, no shell string).
             (Some(prog), _) => {
@@ -755,6 +767,13 @@ impl Correlator {
         self.prepared
             .get(&(host_key(&p.host), Box::from(canonical(exe))))
             .is_some_and(|((prep, _), _)| prep.nohup_copy)
+    }
+
+    /// Whether the last process start [`Correlator::observe`] saw was an exec of
+    /// a lone program ([`Launchers::lone_program`]): its only command is its argv.
+    /// Read by the nohup detector for the same event, which then needs no walk.
+    pub fn observed_lone_exec(&self) -> bool {
+        self.lone_exec
     }
 
     /// Adds a process to the table (after detection looked at it: its own entry is
