@@ -18,16 +18,30 @@ impl Lang {
     /// suffix accepted: `python3.11`, `php8.2`), for readers without rule data.
     pub fn of_program(prog: &str) -> Option<Lang> {
         let stem = prog.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-        match stem {
-            "python" | "pypy" | "ipython" => Some(Lang::Python),
-            "perl" => Some(Lang::Perl),
-            "ruby" | "jruby" | "truffleruby" => Some(Lang::Ruby),
-            "node" | "nodejs" | "bun" => Some(Lang::Node),
-            "php" | "php-cli" => Some(Lang::Php),
-            _ => None,
-        }
+        PROGRAMS
+            .iter()
+            .find(|(name, _)| *name == stem)
+            .map(|&(_, lang)| lang)
     }
 }
+
+/// The usual names of the interpreters, without a version suffix: one list, which
+/// [`Lang::of_program`] reads and a name filter is built from
+/// (`command::Launchers`).
+pub(crate) const PROGRAMS: [(&str, Lang); 12] = [
+    ("python", Lang::Python),
+    ("pypy", Lang::Python),
+    ("ipython", Lang::Python),
+    ("perl", Lang::Perl),
+    ("ruby", Lang::Ruby),
+    ("jruby", Lang::Ruby),
+    ("truffleruby", Lang::Ruby),
+    ("node", Lang::Node),
+    ("nodejs", Lang::Node),
+    ("bun", Lang::Node),
+    ("php", Lang::Php),
+    ("php-cli", Lang::Php),
+];
 
 /// The program text an interpreter runs from its command line (`python3 -c CODE`,
 /// `perl -le CODE -e MORE`, `ruby -e CODE`, `node --eval=CODE`, `php -r CODE`), or `None` when it

@@ -92,7 +92,14 @@ impl Invocation {
 pub fn basename(path: &str) -> &str {
     // A byte search from the end: called on every argv word of every exec, where
     // `rsplit('/')`'s pattern machinery cost several times the scan itself.
-    match memchr::memrchr(b'/', path.as_bytes()) {
+    // Most names are short: a plain loop beats memchr's set-up for those.
+    let bytes = path.as_bytes();
+    let slash = if bytes.len() <= 32 {
+        bytes.iter().rposition(|&b| b == b'/')
+    } else {
+        memchr::memrchr(b'/', bytes)
+    };
+    match slash {
         Some(i) => &path[i + 1..],
         None => path,
     }
@@ -200,6 +207,82 @@ impl WordPrefilter {
             ProcessOrigin::Exec => p.argv.iter().any(|w| is_match(w)),
             ProcessOrigin::Scheduler(_) | ProcessOrigin::CommandText => is_match(&p.command_line),
         }
+    }
+}
+
+/// Launchers [`walk`] knows whatever the rule data says: nohup, `eval`, `su`, the
+/// multicall binaries.
+const BUILT_IN_LAUNCHERS: [&str; 5] = ["nohup", "eval", "su", "busybox", "toybox"];
+
+/// A program [`walk`] looks behind for the command it runs: nohup, a wrapper, a
+/// shell, `eval`, `su`, a multicall binary.
+fn is_launcher(prog: &str, rules: &CommandRules) -> bool {
+    BUILT_IN_LAUNCHERS.contains(&prog)
+        || rules.shells.iter().any(|s| s == prog)
+        || rules.wrappers.iter().any(|w| w == prog)
+}
+
+/// Tells from `argv[0]` alone whether [`from_argv`] can find any command but argv
+/// itself (see [`Launchers::lone_program`]). Built once per detector.
+#[derive(Debug, Clone)]
+pub struct Launchers {
+    /// The launchers' names ([`is_launcher`]) by first byte: a program is compared
+    /// with the few that start like it, not with every shell and wrapper.
+    by_first: Box<[Vec<Box<str>>]>,
+    /// An empty name is a launcher (only if the rule data lists one).
+    empty: bool,
+    /// Rules out most programs before any name is compared.
+    names: NameFilter,
+    /// The same for the interpreters' names.
+    interpreters: NameFilter,
+}
+
+impl Launchers {
+    pub fn new(rules: &CommandRules) -> Self {
+        let names: Vec<&str> = BUILT_IN_LAUNCHERS
+            .into_iter()
+            .chain(rules.shells.iter().map(String::as_str))
+            .chain(rules.wrappers.iter().map(String::as_str))
+            .collect();
+        let mut by_first = vec![Vec::new(); 256].into_boxed_slice();
+        for name in &names {
+            if let Some(&b) = name.as_bytes().first() {
+                by_first[usize::from(b)].push(Box::from(*name));
+            }
+        }
+        Launchers {
+            by_first,
+            empty: names.iter().any(|n| n.is_empty()),
+            names: NameFilter::new(names.iter().copied()),
+            interpreters: NameFilter::new(inline::PROGRAMS.iter().map(|&(name, _)| name)),
+        }
+    }
+
+    /// [`is_launcher`], from the names by first byte.
+    fn is_launcher(&self, prog: &str) -> bool {
+        if !self.names.may_equal(prog) {
+            return false;
+        }
+        match prog.as_bytes().first() {
+            Some(&b) => self.by_first[usize::from(b)].iter().any(|n| **n == *prog),
+            None => self.empty,
+        }
+    }
+
+    /// The program of the one command [`from_argv`] finds in `argv` when it can find
+    /// no other: `argv[0]`'s base name, when that is no launcher and no interpreter
+    /// whose inline code may run commands. That command's words are `argv` as it
+    /// is. `None` when the walk may find more (or nothing: an empty argv).
+    ///
+    /// Most execs run such a program (`grep`, `ls`, `curl`): a detector looking for
+    /// programs by name among the commands found needs only this name, neither the
+    /// walk nor a prefilter over every argv word.
+    pub fn lone_program<'a>(&self, argv: &'a [String]) -> Option<&'a str> {
+        let prog = basename(argv.first()?);
+        // An interpreter's name starts with one of the names (a version may follow).
+        let interpreter =
+            self.interpreters.may_start_with_one(prog) && Lang::of_program(prog).is_some();
+        (!interpreter && !self.is_launcher(prog)).then_some(prog)
     }
 }
 
@@ -371,13 +454,7 @@ fn walk(
             ))
         })
         .filter(|runs| !runs.is_empty());
-    let runs_more = prog == "nohup"
-        || prog == "eval"
-        || code_runs.is_some()
-        || is_multicall(&prog)
-        || prog == "su"
-        || rules.shells.contains(&prog)
-        || rules.wrappers.contains(&prog);
+    let runs_more = code_runs.is_some() || is_launcher(&prog, rules);
     if !runs_more {
         // The common case: a program that runs nothing else; no copy needed.
         out.push(this);
@@ -954,6 +1031,80 @@ mod tests {
         assert!(!filter.may_match(&cron));
         cron.command_line = "n'o'hup ./run.sh".into();
         assert!(filter.may_match(&cron));
+    }
+
+    #[test]
+    fn a_lone_program_is_the_only_command_the_walk_finds() {
+        let r = rules();
+        let launchers = Launchers::new(&r);
+        let mut names: Vec<String> = BUILT_IN_LAUNCHERS.map(String::from).to_vec();
+        names.extend(r.shells.iter().cloned());
+        names.extend(r.wrappers.iter().cloned());
+        names.extend(inline::PROGRAMS.iter().map(|(n, _)| n.to_string()));
+        // Near misses: same first byte, same length, a version, a path, other cases.
+        names.extend(
+            [
+                "grep",
+                "sleep",
+                "cat",
+                "csh2",
+                "date",
+                "dash",
+                "curl",
+                "chrt",
+                "awk",
+                "ash",
+                "python3",
+                "python3.11",
+                "perl5.36",
+                "php-cli8",
+                "php8.2",
+                "node18",
+                "Bash",
+                "SH",
+                "",
+                "/",
+                "x/",
+                "3",
+                "pythonx",
+                "nohupx",
+                "s",
+                "-c",
+                "é",
+                "busybox1",
+            ]
+            .map(String::from),
+        );
+        let words = [
+            &["-c", "nohup ./x &"][..],
+            &["X=1", "nohup", "./x"],
+            &["-c", "import os; os.system('nohup ./x &')"],
+            &["-e", "system(\"nohup ./x &\")"],
+            &["nohup", "sh", "-c", "trap '' HUP; ./x"],
+            &[],
+        ];
+        for name in &names {
+            for prefix in ["", "/usr/bin/", "./"] {
+                for rest in words {
+                    let mut argv = vec![format!("{prefix}{name}")];
+                    argv.extend(rest.iter().map(|w| w.to_string()));
+                    let found = from_argv(&argv, &r);
+                    let prog = basename(&argv[0]);
+                    let launcher = is_launcher(prog, &r) || Lang::of_program(prog).is_some();
+                    match launchers.lone_program(&argv) {
+                        Some(p) => {
+                            assert!(!launcher, "{argv:?}");
+                            assert_eq!(p, prog);
+                            assert_eq!(found.len(), 1, "{argv:?}: {found:?}");
+                            assert_eq!(found[0].words, argv);
+                            assert!(found[0].via.is_empty() && !found[0].runs_inner);
+                        }
+                        None => assert!(launcher, "{argv:?} is no launcher"),
+                    }
+                }
+            }
+        }
+        assert_eq!(launchers.lone_program(&[]), None);
     }
 
     fn programs(inv: &[Invocation]) -> Vec<String> {

@@ -108,8 +108,8 @@ impl NohupDetector {
         let places = Places::new(&rules.section::<StagingRules>("staging")?)?;
         Ok(NohupDetector {
             rules: nohup,
-            commands,
             prefilter: WordPrefilter::new(["nohup"]),
+            commands,
             scorer,
             recent: VecDeque::new(),
             correlator,
@@ -566,7 +566,14 @@ impl Detector for NohupDetector {
             }
             _ => None,
         };
-        if !self.prefilter.may_match(p) && !self.image_is_nohup(p) {
+        // An exec of a lone program (no launcher, see `command::Launchers`) runs
+        // nohup only as its image: argv's words need no search. The correlator
+        // has just told that for this event.
+        let may_run_nohup = match p.origin {
+            ProcessOrigin::Exec if self.correlator.observed_lone_exec() => false,
+            _ => self.prefilter.may_match(p),
+        };
+        if !may_run_nohup && !self.image_is_nohup(p) {
             self.correlator.record_process(p);
             return;
         }

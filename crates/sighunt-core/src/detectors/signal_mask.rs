@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::command::inline::{Lang, inline_code};
 use crate::command::paths::{Places, StagingRules};
-use crate::command::{self, CommandRules, NameFilter, WordPrefilter, basename};
+use crate::command::{self, CommandRules, Launchers, NameFilter, WordPrefilter, basename};
 use crate::detectors::nohup::DETACHERS;
 use crate::detectors::{Detector, FindingId, Findings};
 use crate::event::{Event, ProcessOrigin, ProcessStart};
@@ -124,6 +124,8 @@ pub struct SignalMaskDetector {
     commands: CommandRules,
     /// Process starts with no `trap` and no interpreter skip the command analysis.
     prefilter: WordPrefilter,
+    /// Tells the execs whose only command is argv itself.
+    launchers: Launchers,
     /// Rules out, from the first byte, a program that is no interpreter.
     interpreter_names: NameFilter,
     scorer: Scorer,
@@ -217,6 +219,7 @@ impl SignalMaskDetector {
         );
         Ok(SignalMaskDetector {
             rules: own,
+            launchers: Launchers::new(&commands),
             commands,
             prefilter,
             interpreter_names,
@@ -264,7 +267,16 @@ impl SignalMaskDetector {
                 .as_deref()
                 .is_some_and(|exe| self.lang_of(basename(exe)).is_some())
         };
-        if !self.prefilter.may_match(p) && !interpreter_image() {
+        // An exec of a lone program (no launcher, see `command::Launchers`) masks
+        // only if it is `trap` or an interpreter: argv's words need no search.
+        let may_mask = match p.origin {
+            ProcessOrigin::Exec => match self.launchers.lone_program(&p.argv) {
+                Some(prog) => prog == "trap" || self.lang_of(prog).is_some(),
+                None => self.prefilter.may_match(p),
+            },
+            _ => self.prefilter.may_match(p),
+        };
+        if !may_mask && !interpreter_image() {
             return None;
         }
         let invocations = match p.origin {

@@ -155,6 +155,11 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
             .as_mut()
     }
 
+    /// No live entry.
+    pub(super) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.map.len()

@@ -27,8 +27,8 @@ use serde::Deserialize;
 
 use crate::command::paths::expand_home;
 use crate::command::{
-    self, CommandRules, Invocation, NameFilter, basename, chmod_targets, copy_targets, dd_targets,
-    download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
+    self, CommandRules, Invocation, Launchers, NameFilter, basename, chmod_targets, copy_targets,
+    dd_targets, download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
 };
 use crate::detectors::{FindingId, evidence_position};
 use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart, Provenance};
@@ -177,21 +177,24 @@ impl ProcInfo {
             p.cwd.as_deref().unwrap_or_default(),
             p.command_line.as_str(),
         ];
-        let args = p.argv.iter().take(MAX_ARGS_KEPT).map(String::as_str);
-        let all = || fields.into_iter().chain(args.clone());
-        let mut text = String::with_capacity(all().map(|f| cap(f).len()).sum());
-        let mut n_args = 0;
-        for (i, field) in all().enumerate() {
-            text.push_str(cap(field));
-            ends[i] = text.len() as u16;
-            if i >= 4 {
-                n_args += 1;
+        let args = &p.argv[..p.argv.len().min(MAX_ARGS_KEPT)];
+        // Capped once, in a plain array: written on every exec.
+        let mut capped = [""; 4 + MAX_ARGS_KEPT];
+        for (c, field) in capped.iter_mut().zip(fields) {
+            *c = cap(field);
+        }
+        for (c, arg) in capped[4..].iter_mut().zip(args) {
+            *c = cap(arg);
+        }
+        let mut text = String::with_capacity(capped.iter().map(|f| f.len()).sum());
+        // Fields past the arguments kept are empty: they end where the text does.
+        for (end, field) in ends.iter_mut().zip(capped) {
+            if !field.is_empty() {
+                text.push_str(field);
             }
+            *end = text.len() as u16;
         }
-        let len = text.len() as u16;
-        for end in ends.iter_mut().skip(4 + n_args) {
-            *end = len;
-        }
+        let n_args = args.len();
         ProcInfo {
             pid,
             ppid: p.ppid,
@@ -332,6 +335,8 @@ pub struct Correlator {
     preparer_names: NameFilter,
     /// The same for the downloaders and decoders that feed a pipe.
     feeder_names: NameFilter,
+    /// Tells the execs whose only command is argv itself.
+    launchers: Launchers,
     processes: Bounded<(u64, u32), ProcInfo, FxBuildHasher>,
     guids: Bounded<(u64, Box<str>), u32>,
     /// How each path was prepared, and the command that last prepared it (the
@@ -347,6 +352,12 @@ pub struct Correlator {
     watched_guids: Bounded<(u64, Box<str>), (FindingId, bool)>,
     launched: Bounded<(u64, Box<str>), Launched>,
     latest_ms: i64,
+    /// The windows of [`CorrelationRules`] in milliseconds (process, prepare,
+    /// follow, relaunch), reckoned once: expiry runs on every event.
+    windows_ms: [i64; 4],
+    /// The last process start observed was an exec of a lone program
+    /// ([`Launchers::lone_program`]).
+    lone_exec: bool,
     /// Copies of nohup recorded so far (in `prepared`).
     nohup_copies: u64,
 }
@@ -378,10 +389,18 @@ impl Correlator {
                 .copied()
                 .chain(download_tools.iter().map(String::as_str)),
         );
+        let windows_ms = [
+            c.process_ttl_secs,
+            c.prepare_window_secs,
+            c.follow_window_secs,
+            c.relaunch_window_secs,
+        ]
+        .map(|secs| secs.saturating_mul(1000));
         Ok(Correlator {
             preparers,
             preparer_names,
             feeder_names,
+            launchers: Launchers::new(&commands),
             processes: Bounded::new(c.max_processes),
             guids: Bounded::new(c.max_processes),
             prepared: Bounded::new(c.max_prepared_paths),
@@ -394,6 +413,8 @@ impl Correlator {
             commands,
             download_tools,
             latest_ms: i64::MIN,
+            windows_ms,
+            lone_exec: false,
             nohup_copies: 0,
         })
     }
@@ -440,7 +461,12 @@ impl Correlator {
         self.expire();
         match event {
             Event::Process(p) => {
-                self.remember_preparations(p);
+                let lone = match p.origin {
+                    ProcessOrigin::Exec => self.launchers.lone_program(&p.argv),
+                    _ => None,
+                };
+                self.lone_exec = lone.is_some();
+                self.remember_preparations(p, lone);
                 self.remember_feeder(p)
             }
             Event::FileWrite(f) => {
@@ -522,13 +548,8 @@ impl Correlator {
         if self.latest_ms == i64::MIN {
             return;
         }
-        let ago = |secs: i64| self.latest_ms.saturating_sub(secs.saturating_mul(1000));
-        let (process, prepare, follow, relaunch) = (
-            ago(self.rules.process_ttl_secs),
-            ago(self.rules.prepare_window_secs),
-            ago(self.rules.follow_window_secs),
-            ago(self.rules.relaunch_window_secs),
-        );
+        let [process, prepare, follow, relaunch] =
+            self.windows_ms.map(|ms| self.latest_ms.saturating_sub(ms));
         self.processes.expire(process);
         self.guids.expire(process);
         self.prepared.expire(prepare);
@@ -542,12 +563,18 @@ impl Correlator {
 
     /// Remembers the paths a process start makes executable or writes, and the
     /// copies of nohup it makes.
-    fn remember_preparations(&mut self, p: &ProcessStart) {
+    /// `lone`: the exec's lone program ([`Launchers::lone_program`]).
+    fn remember_preparations(&mut self, p: &ProcessStart, lone: Option<&str>) {
         // Cheap test first: most execs run none of these programs. An exec's argv
         // words are compared by name (a path that merely contains `cp` or `ln` is not
         // parsed); shell text is searched as text.
-        let runs_preparer = match p.origin {
-            ProcessOrigin::Exec => p.argv.iter().any(|w| {
+        let runs_preparer = match (lone, &p.origin) {
+            // The only command found is argv itself (no launcher, no shell string).
+            (Some(prog), _) => {
+                self.preparer_names.may_equal(prog)
+                    && (PREPARERS.contains(&prog) || self.download_tools.iter().any(|t| t == prog))
+            }
+            (None, ProcessOrigin::Exec) => p.argv.iter().any(|w| {
                 let name = basename(w);
                 if !self.preparer_names.may_equal(name) {
                     return false;
@@ -742,6 +769,13 @@ impl Correlator {
             .is_some_and(|((prep, _), _)| prep.nohup_copy)
     }
 
+    /// Whether the last process start [`Correlator::observe`] saw was an exec of
+    /// a lone program ([`Launchers::lone_program`]): its only command is its argv.
+    /// Read by the nohup detector for the same event, which then needs no walk.
+    pub fn observed_lone_exec(&self) -> bool {
+        self.lone_exec
+    }
+
     /// Adds a process to the table (after detection looked at it: its own entry is
     /// not its parent).
     pub fn record_process(&mut self, p: &ProcessStart) {
@@ -750,7 +784,8 @@ impl Correlator {
         // A pipeline's members exec one after the other: another process of the same
         // parent or session in between means the feeder fed something else (`curl
         // …/health; make; nohup sh -c …` is a sequence, not a substitution).
-        if p.origin == ProcessOrigin::Exec {
+        // Nothing to forget, the usual case, costs no lookup.
+        if p.origin == ProcessOrigin::Exec && !(self.feeders.is_empty() && self.fed.is_empty()) {
             for family in families(p) {
                 let key = (host, family);
                 if self

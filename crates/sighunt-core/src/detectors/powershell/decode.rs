@@ -21,6 +21,17 @@ const MAX_DECODED_ITEMS: usize = 64;
 
 /// The file name of a Windows or Unix path.
 pub fn basename(path: &str) -> &str {
+    // Read for every process start: a path with nothing to trim at its ends (an
+    // ASCII graphic byte other than `"` there: no whitespace, no quote) skips the
+    // trimming and the pattern machinery of `rsplit`.
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_graphic() && b != b'"');
+    let bytes = path.as_bytes();
+    if plain(bytes.first()) && plain(bytes.last()) {
+        return match bytes.iter().rposition(|&b| b == b'/' || b == b'\\') {
+            Some(i) => &path[i + 1..],
+            None => path,
+        };
+    }
     let path = path.trim().trim_matches('"');
     path.rsplit(['\\', '/']).next().unwrap_or(path)
 }

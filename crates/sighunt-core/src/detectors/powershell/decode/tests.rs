@@ -408,6 +408,24 @@ fn basenames_of_windows_and_unix_paths() {
     );
     assert_eq!(basename("/opt/microsoft/powershell/7/pwsh"), "pwsh");
     assert_eq!(basename("\"C:\\x\\pwsh.exe\""), "pwsh.exe");
+    // The fast path for untrimmed paths gives what trimming and splitting give.
+    let reference = |path: &str| {
+        let path = path.trim().trim_matches('"');
+        path.rsplit(['\\', '/']).next().unwrap_or(path).to_string()
+    };
+    let parts = [
+        "", "/", "\\", "\"", " ", "\t", "x", "pwsh", "\u{a0}", "é", "\u{2003}", "-",
+    ];
+    for a in parts {
+        for b in parts {
+            for c in parts {
+                for d in parts {
+                    let path = format!("{a}{b}{c}{d}");
+                    assert_eq!(basename(&path), reference(&path), "{path:?}");
+                }
+            }
+        }
+    }
 }
 
 #[test]
