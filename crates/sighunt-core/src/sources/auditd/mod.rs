@@ -621,15 +621,26 @@ fn parse_hex_u64(v: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }
+    if digits.len() <= 16 {
+        // Sixteen digits never overflow: one table load per digit, and one test of
+        // the digits' OR-ed flags at the end instead of a branch per digit (the
+        // exec SYSCALL's `arch` and `a0`, every record).
+        let mut n: u64 = 0;
+        let mut bad = 0u8;
+        for &d in digits {
+            let x = record::HEX_VALUE[usize::from(d)];
+            bad |= x;
+            n = (n << 4) | u64::from(x & 0x0F);
+        }
+        return (bad & 0x80 == 0).then_some(n);
+    }
     let mut n: u64 = 0;
     for &d in digits {
-        let d = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            b'A'..=b'F' => d - b'A' + 10,
-            _ => return None,
-        };
-        n = n.checked_mul(16)?.checked_add(u64::from(d))?;
+        let x = record::HEX_VALUE[usize::from(d)];
+        if x & 0x80 != 0 {
+            return None;
+        }
+        n = n.checked_mul(16)?.checked_add(u64::from(x))?;
     }
     Some(n)
 }
