@@ -176,8 +176,8 @@ pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
         const PUNCT: u64 = 0x00FF_0000_00FF_0000;
         let d = (u64::from_le_bytes(w1.try_into().unwrap_or([0; 8])) ^ PATTERN) & LOW7;
         // Every byte at most 9 (with no carry between bytes), `.` and `:` exact.
-        let over9 = (((d & 0x7F7F_7F7F_7F7F_7F7F) + 0x7676_7676_7676_7676) | d)
-            & 0x8080_8080_8080_8080;
+        let over9 =
+            (((d & 0x7F7F_7F7F_7F7F_7F7F) + 0x7676_7676_7676_7676) | d) & 0x8080_8080_8080_8080;
         if over9 == 0 && d & PUNCT == 0 {
             if let Some(high) = eight_digits(w0.try_into().unwrap_or([0; 8])) {
                 let digit = |k: u32| (d >> (8 * k)) as i64 & 0xFF;
@@ -436,6 +436,19 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// [`Value::decode`] as text (invalid UTF-8 replaced): a quoted value is
+    /// checked where it lies and copied once, not copied and then checked.
+    pub fn decode_text(self) -> String {
+        match self {
+            Value::Quoted(v) | Value::SingleQuoted(v) => String::from_utf8_lossy(v).into_owned(),
+            Value::Bare(v) => match decode_hex(v) {
+                Some(bytes) => String::from_utf8(bytes)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                None => String::from_utf8_lossy(v).into_owned(),
+            },
+        }
+    }
+
     /// The text as written, without quotes.
     pub fn raw(self) -> &'a [u8] {
         match self {
@@ -467,15 +480,19 @@ pub fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
     if s.is_empty() || s.len() % 2 != 0 {
         return None;
     }
+    // Every pair decoded and the digits' flags OR-ed, one test at the end: no
+    // branch or capacity check per byte (an argument is often hundreds of digits).
+    let mut bad = 0u8;
     let mut out = Vec::with_capacity(s.len() / 2);
-    for pair in s.chunks_exact(2) {
-        let (hi, lo) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
-        if (hi | lo) & 0x80 != 0 {
-            return None;
-        }
-        out.push((hi << 4) | lo);
-    }
-    Some(out)
+    out.extend(s.chunks_exact(2).map(|pair| {
+        let (hi, lo) = (
+            HEX_VALUE[usize::from(pair[0])],
+            HEX_VALUE[usize::from(pair[1])],
+        );
+        bad |= hi | lo;
+        (hi << 4) | (lo & 0x0F)
+    }));
+    (bad & 0x80 == 0).then_some(out)
 }
 
 /// Iterates the `key=value` fields of a record body.

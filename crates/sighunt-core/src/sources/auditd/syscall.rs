@@ -11,7 +11,7 @@
 //! parser's ([`parse_syscall_general`], kept as the oracle of the tests).
 
 use super::record::{self, Record, Value, fields, leading_u64, short_digits, value_at};
-use super::{lossy, parse_hex_u32, parse_hex_u64};
+use super::{parse_hex_u32, parse_hex_u64};
 
 /// Fields of the SYSCALL record sighunt uses.
 #[derive(Default, Debug, PartialEq, Eq)]
@@ -81,8 +81,8 @@ fn general_body(sc: &mut Syscall, body: &[u8]) {
             b"uid" => sc.uid = number(v),
             b"auid" => sc.auid = number(v),
             b"ses" => sc.ses = number(v),
-            b"comm" => sc.comm = Some(lossy(v.decode())),
-            b"exe" => sc.exe = Some(lossy(v.decode())),
+            b"comm" => sc.comm = Some(v.decode_text()),
+            b"exe" => sc.exe = Some(v.decode_text()),
             b"key" => set_key(sc, v),
             _ => {}
         }
@@ -91,15 +91,15 @@ fn general_body(sc: &mut Syscall, body: &[u8]) {
 
 fn set_key(sc: &mut Syscall, v: Value<'_>) {
     if v.raw() != b"(null)" {
-        sc.key = Some(lossy(v.decode()));
+        sc.key = Some(v.decode_text());
     }
 }
 
 fn general_enriched(sc: &mut Syscall, enriched: &[u8]) {
     for (k, v) in fields(enriched) {
         match k {
-            b"UID" => sc.user_name = Some(lossy(v.decode())),
-            b"SYSCALL" => sc.name = Some(lossy(v.decode())),
+            b"UID" => sc.user_name = Some(v.decode_text()),
+            b"SYSCALL" => sc.name = Some(v.decode_text()),
             _ => {}
         }
     }
@@ -140,8 +140,8 @@ impl<'a> Cursor<'a> {
         self.field(b"fsgid=")?;
         self.field(b"tty=")?;
         sc.ses = self.number(b"ses=")?;
-        sc.comm = Some(lossy(self.field(b"comm=")?.decode()));
-        sc.exe = Some(lossy(self.field(b"exe=")?.decode()));
+        sc.comm = Some(self.field(b"comm=")?.decode_text());
+        sc.exe = Some(self.field(b"exe=")?.decode_text());
         // `subj=` only where an LSM labels tasks.
         let _ = self.field(b"subj=");
         set_key(sc, self.field(b"key=")?);
