@@ -10,7 +10,7 @@
 //! general loop assigns in the same order, so the result is exactly the general
 //! parser's ([`parse_syscall_general`], kept as the oracle of the tests).
 
-use super::record::{self, Record, Value, fields, leading_u64, short_digits, value_at};
+use super::record::{self, Record, Value, fields, value_at};
 use super::{parse_hex_u32, parse_hex_u64};
 
 /// Fields of the SYSCALL record sighunt uses.
@@ -162,7 +162,16 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn field<const N: usize>(&mut self, key: &[u8; N]) -> Option<Value<'a>> {
         let at = self.key(key)?;
-        let (value, next) = value_at(self.b, at);
+        let (value, next) = match self.b.get(at) {
+            Some(b'"' | b'\'') => value_at(self.b, at),
+            // A bare value ends at the next space, as `value_at` ends it; most are
+            // one to four bytes here, where a byte loop beats a word scan's setup.
+            _ => {
+                let rest = &self.b[at..];
+                let len = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+                (Value::Bare(&rest[..len]), at + len)
+            }
+        };
         self.i = next;
         Some(value)
     }
@@ -172,15 +181,25 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn number<const N: usize>(&mut self, key: &[u8; N]) -> Option<Option<u32>> {
         let at = self.key(key)?;
-        // The usual short number and its space, in one word.
-        if let Some((len, value)) = short_digits(&self.b[at..], b' ') {
-            self.i = at + len;
-            return Some(u32::try_from(value).ok());
+        // Up to nine digits (below `u32::MAX`) read and valued in one byte loop,
+        // inlined (these are short: a word test costs more to set up); anything
+        // else, or no space after them, is read the general way.
+        let rest = &self.b[at..];
+        let mut len = 0;
+        let mut value = 0u32;
+        while len < 9 {
+            let Some(d) = rest.get(len).map(|b| b.wrapping_sub(b'0')) else {
+                break;
+            };
+            if d > 9 {
+                break;
+            }
+            value = value * 10 + u32::from(d);
+            len += 1;
         }
-        let (len, value) = leading_u64(&self.b[at..]);
-        if matches!(self.b.get(at + len), None | Some(b' ')) {
+        if len > 0 && matches!(rest.get(len), None | Some(b' ')) {
             self.i = at + len;
-            return Some(value.and_then(|n| u32::try_from(n).ok()));
+            return Some(Some(value));
         }
         let (value, next) = value_at(self.b, at);
         self.i = next;
