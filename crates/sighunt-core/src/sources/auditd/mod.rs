@@ -546,15 +546,7 @@ impl Partial {
         p.host = host;
         p.pid = sc.pid;
         p.ppid = sc.ppid;
-        p.user = sc.user_name.or_else(|| {
-            // Digit by digit: `to_string` goes through the formatter, on every exec
-            // of a raw (not enriched) log.
-            sc.uid.map(|u| {
-                let mut user = String::with_capacity(10);
-                push_decimal(&mut user, u);
-                user
-            })
-        });
+        p.user = sc.user_name.or_else(|| sc.uid.map(|u| u.to_string()));
         p.auid = sc.auid.filter(|&a| a != u32::MAX);
         p.session = sc.ses.filter(|&s| s != u32::MAX);
         p.exe = sc.exe.or(self.path0);
