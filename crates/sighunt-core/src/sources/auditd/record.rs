@@ -440,11 +440,11 @@ impl<'a> Value<'a> {
     /// checked where it lies and copied once, not copied and then checked.
     pub fn decode_text(self) -> String {
         match self {
-            Value::Quoted(v) | Value::SingleQuoted(v) => String::from_utf8_lossy(v).into_owned(),
+            Value::Quoted(v) | Value::SingleQuoted(v) => text(v),
             Value::Bare(v) => match decode_hex(v) {
                 Some(bytes) => String::from_utf8(bytes)
                     .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                None => String::from_utf8_lossy(v).into_owned(),
+                None => text(v),
             },
         }
     }
@@ -474,6 +474,15 @@ pub(super) static HEX_VALUE: [u8; 256] = {
     }
     table
 };
+
+/// `bytes` as text, invalid UTF-8 replaced: valid text (nearly all) checked by
+/// `from_utf8` and copied, not walked chunk by chunk as `from_utf8_lossy` walks it.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
 
 /// Decodes upper- or lower-case hex; `None` if `s` is not hex of even length.
 pub fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
