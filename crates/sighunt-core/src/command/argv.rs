@@ -20,13 +20,19 @@ const SHELL_SAFE: [bool; 256] = {
 /// Joins argv for display: arguments with spaces or quotes are single-quoted the way
 /// a shell would need them, so the command line reads back unambiguously.
 pub fn join_argv(argv: &[String]) -> String {
-    // One allocation in the common case (no argument needs quoting).
-    let mut out = String::with_capacity(argv.iter().map(|a| a.len() + 1).sum());
+    // One allocation unless an argument holds a single quote: room for a separator
+    // and a pair of quotes per argument (a few bytes over when none is quoted,
+    // instead of a regrowth of the whole line for each quoted one).
+    let mut out = String::with_capacity(argv.iter().map(|a| a.len() + 3).sum());
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        let plain = !a.is_empty() && a.bytes().all(|b| SHELL_SAFE[usize::from(b)]);
+        // Every byte looked up, without a branch per byte (arguments are mostly
+        // plain, read to the end either way).
+        let plain = !a.is_empty()
+            && a.bytes()
+                .fold(true, |safe, b| safe & SHELL_SAFE[usize::from(b)]);
         if plain {
             out.push_str(a);
         } else {

@@ -88,6 +88,12 @@ pub struct AuditParser {
     /// an entry whose event is no longer open under that number is stale.
     order: VecDeque<(EventKey, i64, u64)>,
     opened: u64,
+    /// Events removed from `open` so far.
+    removals: u64,
+    /// The opening number of `order`'s front entry when it was last found open,
+    /// with `removals` then: while no event has left `open` since, it is open
+    /// still, and the expiry test of each line needs no lookup until its time is up.
+    front_open: Option<(u64, u64)>,
     /// Events completed or found irrelevant recently, oldest first, so that their
     /// late or remaining records are dropped instead of opening a new event.
     closed: FxHashSet<EventKey>,
@@ -115,7 +121,8 @@ struct Partial {
     records: u32,
     syscall: Option<Syscall>,
     argc: Option<usize>,
-    args: Vec<Option<Vec<u8>>>,
+    /// Arguments as text, each made text once, as it is stored.
+    args: Vec<Option<String>>,
     /// `aN_len`-announced arguments being assembled from `aN[i]` chunks.
     chunks: HashMap<usize, Vec<u8>>,
     argv_bytes: usize,
@@ -134,6 +141,8 @@ impl AuditParser {
             open: FxHashMap::default(),
             order: VecDeque::new(),
             opened: 0,
+            removals: 0,
+            front_open: None,
             closed: FxHashSet::default(),
             closed_order: VecDeque::new(),
             latest_ms: i64::MIN,
@@ -180,6 +189,7 @@ impl AuditParser {
         if split.as_ref().and_then(quick_call) == Some(Call::Other) {
             if is_open {
                 self.open.remove(&key);
+                self.removals += 1;
             }
             self.close(key);
             return;
@@ -230,14 +240,20 @@ impl AuditParser {
 
     /// Completes the events the log has moved past, in time and in lines.
     fn expire(&mut self, line_no: u64, sink: &mut dyn EventSink) {
-        while let Some((key, t, seq)) = self.order.front() {
-            let Some(partial) = self.open.get(key).filter(|p| p.seq == *seq) else {
+        while let Some(&(key, t, seq)) = self.order.front() {
+            // Wrapping, as release builds always computed it (now also for a stale
+            // entry, whose time the test used to skip).
+            let in_time = t.wrapping_add(EVENT_TIMEOUT_MS) >= self.latest_ms;
+            if in_time && self.front_open == Some((seq, self.removals)) {
+                // Open (nothing has left `open` since it was found so) and in time.
+                break;
+            }
+            let Some(partial) = self.open.get(&key).filter(|p| p.seq == seq) else {
                 self.order.pop_front();
                 continue;
             };
-            if *t + EVENT_TIMEOUT_MS >= self.latest_ms
-                || partial.last_line + EVENT_TIMEOUT_LINES > line_no
-            {
+            self.front_open = Some((seq, self.removals));
+            if in_time || partial.last_line + EVENT_TIMEOUT_LINES > line_no {
                 break;
             }
             self.complete_oldest(sink);
@@ -274,6 +290,7 @@ impl AuditParser {
         let Some(partial) = self.open.remove(key) else {
             return;
         };
+        self.removals += 1;
         self.close(*key);
         if let Some(event) = partial.into_event(&self.path, &mut self.failed_execs) {
             sink.event(event);
@@ -373,7 +390,7 @@ impl Partial {
             }
             b"CWD" => {
                 if let Some((_, v)) = fields(record().body).find(|(k, _)| *k == b"cwd") {
-                    self.cwd = Some(lossy(v.decode()));
+                    self.cwd = Some(v.decode_text());
                 }
                 false
             }
@@ -392,7 +409,7 @@ impl Partial {
                     }
                 }
                 if item0 && self.path0.is_none() {
-                    self.path0 = name.map(|v| lossy(v.decode()));
+                    self.path0 = name.map(|v| v.decode_text());
                 }
                 false
             }
@@ -469,6 +486,7 @@ impl Partial {
             return;
         }
         self.argv_bytes += value.len();
+        let value = lossy(value);
         if self.args.len() == index {
             // Arguments come in order: the common case appends.
             self.args.push(Some(value));
@@ -544,7 +562,7 @@ impl Partial {
     /// NUL-separated PROCTITLE.
     fn argv(&mut self) -> Vec<String> {
         for (index, hex) in std::mem::take(&mut self.chunks) {
-            let value = decode_hex(&hex).unwrap_or(hex);
+            let value = lossy(decode_hex(&hex).unwrap_or(hex));
             if self.args.len() <= index {
                 self.args.resize(index + 1, None);
             }
@@ -558,7 +576,7 @@ impl Partial {
             // Decoded once, moved (not copied) into the strings.
             return std::mem::take(&mut self.args)
                 .into_iter()
-                .map(|a| a.map(lossy).unwrap_or_default())
+                .map(Option::unwrap_or_default)
                 .collect();
         }
         match &self.proctitle {
@@ -617,19 +635,34 @@ fn parse_hex_u32(v: &[u8]) -> u32 {
 /// without the UTF-8 check of going through `&str`: `None` for no digits, another
 /// byte, or a value over `u64::MAX`.
 fn parse_hex_u64(v: &[u8]) -> Option<u64> {
+    // x86-64's `arch`, on nearly every SYSCALL record of most hosts: one compare.
+    if v == b"c000003e" {
+        return Some(u64::from(ARCH_X86_64));
+    }
     let digits = v.strip_prefix(b"+").unwrap_or(v);
     if digits.is_empty() {
         return None;
     }
+    if digits.len() <= 16 {
+        // Sixteen digits never overflow: one table load per digit, and one test of
+        // the digits' OR-ed flags at the end instead of a branch per digit (the
+        // exec SYSCALL's `arch` and `a0`, every record).
+        let mut n: u64 = 0;
+        let mut bad = 0u8;
+        for &d in digits {
+            let x = record::HEX_VALUE[usize::from(d)];
+            bad |= x;
+            n = (n << 4) | u64::from(x & 0x0F);
+        }
+        return (bad & 0x80 == 0).then_some(n);
+    }
     let mut n: u64 = 0;
     for &d in digits {
-        let d = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            b'A'..=b'F' => d - b'A' + 10,
-            _ => return None,
-        };
-        n = n.checked_mul(16)?.checked_add(u64::from(d))?;
+        let x = record::HEX_VALUE[usize::from(d)];
+        if x & 0x80 != 0 {
+            return None;
+        }
+        n = n.checked_mul(16)?.checked_add(u64::from(x))?;
     }
     Some(n)
 }

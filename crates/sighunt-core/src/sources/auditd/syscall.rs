@@ -10,8 +10,8 @@
 //! general loop assigns in the same order, so the result is exactly the general
 //! parser's ([`parse_syscall_general`], kept as the oracle of the tests).
 
-use super::record::{self, Record, Value, fields, leading_u64, short_digits, value_at};
-use super::{lossy, parse_hex_u32, parse_hex_u64};
+use super::record::{self, Record, Value, fields, value_at};
+use super::{parse_hex_u32, parse_hex_u64};
 
 /// Fields of the SYSCALL record sighunt uses.
 #[derive(Default, Debug, PartialEq, Eq)]
@@ -81,8 +81,8 @@ fn general_body(sc: &mut Syscall, body: &[u8]) {
             b"uid" => sc.uid = number(v),
             b"auid" => sc.auid = number(v),
             b"ses" => sc.ses = number(v),
-            b"comm" => sc.comm = Some(lossy(v.decode())),
-            b"exe" => sc.exe = Some(lossy(v.decode())),
+            b"comm" => sc.comm = Some(v.decode_text()),
+            b"exe" => sc.exe = Some(v.decode_text()),
             b"key" => set_key(sc, v),
             _ => {}
         }
@@ -91,15 +91,15 @@ fn general_body(sc: &mut Syscall, body: &[u8]) {
 
 fn set_key(sc: &mut Syscall, v: Value<'_>) {
     if v.raw() != b"(null)" {
-        sc.key = Some(lossy(v.decode()));
+        sc.key = Some(v.decode_text());
     }
 }
 
 fn general_enriched(sc: &mut Syscall, enriched: &[u8]) {
     for (k, v) in fields(enriched) {
         match k {
-            b"UID" => sc.user_name = Some(lossy(v.decode())),
-            b"SYSCALL" => sc.name = Some(lossy(v.decode())),
+            b"UID" => sc.user_name = Some(v.decode_text()),
+            b"SYSCALL" => sc.name = Some(v.decode_text()),
             _ => {}
         }
     }
@@ -129,21 +129,19 @@ impl<'a> Cursor<'a> {
         sc.pid = self.number(b"pid=")?;
         sc.auid = self.number(b"auid=")?;
         sc.uid = self.number(b"uid=")?;
-        for key in [
-            &b"gid="[..],
-            b"euid=",
-            b"suid=",
-            b"fsuid=",
-            b"egid=",
-            b"sgid=",
-            b"fsgid=",
-            b"tty=",
-        ] {
-            self.field(key)?;
-        }
+        // Written out, not looped over: each key a constant of its own length, so
+        // its test is one or two register compares instead of a `bcmp` call.
+        self.field(b"gid=")?;
+        self.field(b"euid=")?;
+        self.field(b"suid=")?;
+        self.field(b"fsuid=")?;
+        self.field(b"egid=")?;
+        self.field(b"sgid=")?;
+        self.field(b"fsgid=")?;
+        self.field(b"tty=")?;
         sc.ses = self.number(b"ses=")?;
-        sc.comm = Some(lossy(self.field(b"comm=")?.decode()));
-        sc.exe = Some(lossy(self.field(b"exe=")?.decode()));
+        sc.comm = Some(self.field(b"comm=")?.decode_text());
+        sc.exe = Some(self.field(b"exe=")?.decode_text());
         // `subj=` only where an LSM labels tasks.
         let _ = self.field(b"subj=");
         set_key(sc, self.field(b"key=")?);
@@ -152,7 +150,7 @@ impl<'a> Cursor<'a> {
 
     /// Past the spaces and `key` (which ends in `=`), or `None`, unmoved.
     #[inline(always)]
-    fn key(&self, key: &[u8]) -> Option<usize> {
+    fn key<const N: usize>(&self, key: &[u8; N]) -> Option<usize> {
         let mut i = self.i;
         while self.b.get(i) == Some(&b' ') {
             i += 1;
@@ -162,9 +160,18 @@ impl<'a> Cursor<'a> {
 
     /// The value of the field `key` if it is the next one.
     #[inline(always)]
-    fn field(&mut self, key: &[u8]) -> Option<Value<'a>> {
+    fn field<const N: usize>(&mut self, key: &[u8; N]) -> Option<Value<'a>> {
         let at = self.key(key)?;
-        let (value, next) = value_at(self.b, at);
+        let (value, next) = match self.b.get(at) {
+            Some(b'"' | b'\'') => value_at(self.b, at),
+            // A bare value ends at the next space, as `value_at` ends it; most are
+            // one to four bytes here, where a byte loop beats a word scan's setup.
+            _ => {
+                let rest = &self.b[at..];
+                let len = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+                (Value::Bare(&rest[..len]), at + len)
+            }
+        };
         self.i = next;
         Some(value)
     }
@@ -172,17 +179,27 @@ impl<'a> Cursor<'a> {
     /// A decimal field read in the same pass that finds its end (the general
     /// tokenisation when it is not plain digits up to a space).
     #[inline(always)]
-    fn number(&mut self, key: &[u8]) -> Option<Option<u32>> {
+    fn number<const N: usize>(&mut self, key: &[u8; N]) -> Option<Option<u32>> {
         let at = self.key(key)?;
-        // The usual short number and its space, in one word.
-        if let Some((len, value)) = short_digits(&self.b[at..], b' ') {
-            self.i = at + len;
-            return Some(u32::try_from(value).ok());
+        // Up to nine digits (below `u32::MAX`) read and valued in one byte loop,
+        // inlined (these are short: a word test costs more to set up); anything
+        // else, or no space after them, is read the general way.
+        let rest = &self.b[at..];
+        let mut len = 0;
+        let mut value = 0u32;
+        while len < 9 {
+            let Some(d) = rest.get(len).map(|b| b.wrapping_sub(b'0')) else {
+                break;
+            };
+            if d > 9 {
+                break;
+            }
+            value = value * 10 + u32::from(d);
+            len += 1;
         }
-        let (len, value) = leading_u64(&self.b[at..]);
-        if matches!(self.b.get(at + len), None | Some(b' ')) {
+        if len > 0 && matches!(rest.get(len), None | Some(b' ')) {
             self.i = at + len;
-            return Some(value.and_then(|n| u32::try_from(n).ok()));
+            return Some(Some(value));
         }
         let (value, next) = value_at(self.b, at);
         self.i = next;
