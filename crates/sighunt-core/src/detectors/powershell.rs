@@ -184,16 +184,23 @@ fn compile_key(ps: &PowerShellRules) -> String {
 /// A bad rule must fail the run before any input is read, so patterns that differ
 /// from the embedded ones are built here; the embedded ones are known to build, and
 /// are built on first use ([`Compiled::judging`]): a hunt of Linux logs without
-/// PowerShell never pays for them.
-fn compile(ps: &PowerShellRules) -> Result<Arc<Compiled>, String> {
+/// PowerShell never pays for them. `embedded` says `ps` comes from the embedded rules
+/// alone ([`Rules::is_embedded`]): then neither key is computed (a tenth of start-up).
+fn compile(ps: &PowerShellRules, embedded: bool) -> Result<Arc<Compiled>, String> {
     static CACHE: Mutex<Vec<(String, Arc<Compiled>)>> = Mutex::new(Vec::new());
-    let key = compile_key(ps);
+    // A Debug-formatted key starts with `{` or `[`: the marker cannot be one.
+    const EMBEDDED_MARKER: &str = "embedded rules";
+    let key = if embedded {
+        EMBEDDED_MARKER.to_string()
+    } else {
+        compile_key(ps)
+    };
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, c)) = cache.iter().find(|(k, _)| *k == key) {
         return Ok(c.clone());
     }
     let judging = OnceLock::new();
-    if EMBEDDED_KEY.as_deref() != Some(key.as_str()) {
+    if !embedded && EMBEDDED_KEY.as_deref() != Some(key.as_str()) {
         let _ = judging.set(build_judging(ps, true)?);
     }
     let embedded =
@@ -432,7 +439,7 @@ impl PowerShellDetector {
                 return Err(invalid(format!("{what}.{name}: no indicator of that name")));
             }
         }
-        let compiled = compile(&ps).map_err(invalid)?;
+        let compiled = compile(&ps, rules.is_embedded()).map_err(invalid)?;
         let scorer = Scorer::new(ps.indicators.clone(), ps.base_severity, rules);
         Ok(PowerShellDetector {
             rules: ps,
