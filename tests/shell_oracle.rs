@@ -88,9 +88,11 @@ const MULTIPLEXED: &[(&str, &str, bool)] = &[
     ),
     ("screen", "screen -dmS {S} nohup {X}", true),
     ("screen", "screen -dmS {S} sh -c 'nohup {X}'", true),
+    // -X needs the session up: wait for it (a slow machine may take a while).
     (
         "screen",
-        "screen -dmS {S}; sleep 0.5; screen -S {S} -X stuff 'nohup {X}\\n'",
+        "screen -dmS {S}; for i in $(seq 200); do screen -S {S} -X select . && break; \
+         sleep 0.1; done; screen -S {S} -X stuff 'nohup {X}\\n'",
         true,
     ),
     ("screen", "screen -dmS {S} {X}", false),
