@@ -617,9 +617,59 @@ static PY_SA_IGNORE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 
+/// `getattr(signal, 'signal')`: the attribute, written as one.
+static PY_GETATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"\bgetattr\s*\(\s*([A-Za-z_]\w*)\s*,\s*(?:'([A-Za-z_]\w*)'|"([A-Za-z_]\w*)")\s*\)"#,
+    )
+    .unwrap()
+});
+/// A name bound to the module's `signal` function: `s = signal.signal`,
+/// `from signal import signal as s`.
+static PY_FUNC_ALIAS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:\b([A-Za-z_]\w*)\s*=\s*(?:[A-Za-z_]\w*\s*\.\s*)?signal\b\s*(?:[;\n)]|$)|\bfrom\s+signal\s+import\s+(?:[^;\n]*,\s*)?signal\s+as\s+([A-Za-z_]\w*))",
+    )
+    .unwrap()
+});
+
+/// The code with `getattr(m, 'name')` written `m.name` and calls of a name bound
+/// to `signal.signal` written `signal.signal(`: what the readers below match.
+fn python_normalised(code: &str) -> std::borrow::Cow<'_, str> {
+    let mut code = std::borrow::Cow::Borrowed(code);
+    if code.contains("getattr") {
+        let replaced = PY_GETATTR.replace_all(&code, |c: &regex::Captures<'_>| {
+            let attr = c.get(2).or_else(|| c.get(3)).map_or("", |a| a.as_str());
+            format!("{}.{attr}", &c[1])
+        });
+        code = std::borrow::Cow::Owned(replaced.into_owned());
+    }
+    let aliases: Vec<String> = PY_FUNC_ALIAS
+        .captures_iter(&code)
+        .filter_map(|c| {
+            c.get(1)
+                .or_else(|| c.get(2))
+                .map(|a| a.as_str().to_string())
+        })
+        .filter(|a| a != "signal")
+        .take(4)
+        .collect();
+    for alias in aliases {
+        let Ok(call) = Regex::new(&format!(r"(^|[^.\w]){}\s*\(", regex::escape(&alias))) else {
+            continue;
+        };
+        let replaced = call.replace_all(&code, "${1}signal.signal(").into_owned();
+        code = std::borrow::Cow::Owned(replaced);
+    }
+    code
+}
+
 /// Python: `signal.signal(SIG, SIG_IGN | 1 | lambda *a: None)`, `libc.signal(15, 1)`
-/// and `libc.sigaction(…)` through ctypes, `pthread_sigmask(SIG_BLOCK, {…})`.
+/// and `libc.sigaction(…)` through ctypes, `pthread_sigmask(SIG_BLOCK, {…})`; also
+/// through `getattr(signal, 'signal')` and a name bound to `signal.signal`.
 pub fn python(code: &str) -> Masking {
+    let normalised = python_normalised(code);
+    let code: &str = &normalised;
     let mut m = Masking::default();
     let aliases: Vec<String> = PY_ALIAS
         .captures_iter(code)

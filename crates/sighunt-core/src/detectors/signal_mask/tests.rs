@@ -185,6 +185,32 @@ fn python_ctypes_and_unresolved_loops() {
 }
 
 #[test]
+fn python_getattr_and_function_aliases() {
+    for code in [
+        "import signal; getattr(signal,'signal')(signal.SIGHUP, signal.SIG_IGN)",
+        "import signal; getattr(signal, \"signal\")(getattr(signal, 'SIGHUP'), getattr(signal, 'SIG_IGN'))",
+        "import signal; s=signal.signal; s(signal.SIGHUP, signal.SIG_IGN)",
+        "import signal as g; f = g.signal\nf(g.SIGHUP, g.SIG_IGN)",
+        "from signal import signal as on, SIGHUP, SIG_IGN; on(SIGHUP, SIG_IGN)",
+        "from signal import SIGHUP, SIG_IGN, signal as on; on(SIGHUP, SIG_IGN)",
+    ] {
+        let m = python(code);
+        assert_eq!(m.signals, BTreeSet::from([1]), "{code}");
+    }
+    // A bound name called with a real handler, or a name bound to something else,
+    // masks nothing.
+    for code in [
+        "import signal; s=signal.signal; s(signal.SIGHUP, on_hup)",
+        "import signal; s=signal.getsignal; s(signal.SIGHUP)",
+        "import signal; print(getattr(signal, 'SIG_IGN'))",
+        "s = str; s(1)",
+    ] {
+        let m = python(code);
+        assert!(m.signals.is_empty() && !m.unresolved, "{code}: {m:?}");
+    }
+}
+
+#[test]
 fn python_look_alikes() {
     // Scenario 11b of examples/linux: naming a signal is not masking it.
     none(&["python3", "-c", "import signal; print(signal.SIGHUP)"]);
