@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{hunt_jsonl, str_field, which};
+use common::{hunt_sudo_command, shell_quote, str_field, which};
 
 /// Python codes; each is followed by a SIGHUP to itself and the mark `{O}`.
 const PYTHON: &[&str] = &[
@@ -56,22 +56,8 @@ fn check(dir: &Path, argv: &[&str], code: &str, mark: &Path) -> Option<String> {
         .status()
         .unwrap();
     let survived = fs::read_to_string(mark).is_ok_and(|m| m.contains("survived"));
-    let quoted: Vec<String> = argv
-        .iter()
-        .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
-        .collect();
-    let log = dir.join("sudo.log");
-    fs::write(
-        &log,
-        format!(
-            "<85>1 2026-11-28T04:53:42.216440+00:00 vm sudo - - -      root : PWD=/root ; \
-             USER=root ; COMMAND={}\n",
-            quoted.join(" ")
-        ),
-    )
-    .unwrap();
-    let (run, findings) = hunt_jsonl(&[&log]);
-    assert!(!run.timed_out, "{}", run.describe());
+    let quoted: Vec<String> = argv.iter().map(|w| shell_quote(w)).collect();
+    let findings = hunt_sudo_command(dir, "/root", &quoted.join(" "));
     let masks = findings
         .iter()
         .any(|f| str_field(f, "detection_type") == Some("signal_mask"));

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{hunt_jsonl, str_field, which};
+use common::{hunt_sudo_command, shell_quote, str_field, which};
 
 /// Shell texts; `{X}` is the recorder, `{D}` a scratch directory.
 const TEXTS: &[&str] = &[
@@ -168,19 +168,8 @@ impl Oracle {
             "{text}: the recorder did not run ({status})"
         );
         let bash_says = recorded.lines().any(|l| l == "nohup");
-        let log = self.dir.path().join("sudo.log");
-        let quoted = format!("'{}'", text.replace('\'', r"'\''"));
-        fs::write(
-            &log,
-            format!(
-                "<85>1 2026-11-28T04:53:42.216440+00:00 vm sudo - - -      root : PWD={d} ; \
-                 USER=root ; COMMAND=/usr/bin/bash -c {quoted}\n",
-                d = self.scratch()
-            ),
-        )
-        .unwrap();
-        let (run, findings) = hunt_jsonl(&[&log]);
-        assert!(!run.timed_out, "{}", run.describe());
+        let command = format!("/usr/bin/bash -c {}", shell_quote(text));
+        let findings = hunt_sudo_command(self.dir.path(), &self.scratch(), &command);
         let sighunt_says = findings
             .iter()
             .any(|f| str_field(f, "detection_type") == Some("nohup_interrupt_ignore"));

@@ -394,6 +394,28 @@ pub fn nohup_launch(secs: u64, ms: u64, serial: u64, pid: u32, target: &str) -> 
     )
 }
 
+/// `word` single-quoted for a shell.
+pub fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// Hunts one sudo syslog line (run from `pwd`, `COMMAND=command`) written to
+/// `dir/sudo.log`: the findings, the run having finished in time.
+pub fn hunt_sudo_command(dir: &Path, pwd: &str, command: &str) -> Vec<Value> {
+    let log = dir.join("sudo.log");
+    fs::write(
+        &log,
+        format!(
+            "<85>1 2026-11-28T04:53:42.216440+00:00 vm sudo - - -      root : PWD={pwd} ; \
+             USER=root ; COMMAND={command}\n"
+        ),
+    )
+    .unwrap();
+    let (run, findings) = hunt_jsonl(&[&log]);
+    assert!(!run.timed_out, "{}", run.describe());
+    findings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
