@@ -20,10 +20,17 @@ const SHELL_SAFE: [bool; 256] = {
 /// Joins argv for display: arguments with spaces or quotes are single-quoted the way
 /// a shell would need them, so the command line reads back unambiguously.
 pub fn join_argv(argv: &[String]) -> String {
+    let mut out = String::new();
+    join_argv_into(argv, &mut out);
+    out
+}
+
+/// [`join_argv`] appended to `out`, reusing its allocation where it has room.
+pub fn join_argv_into(argv: &[String], out: &mut String) {
     // One allocation unless an argument holds a single quote: room for a separator
     // and a pair of quotes per argument (a few bytes over when none is quoted,
     // instead of a regrowth of the whole line for each quoted one).
-    let mut out = String::with_capacity(argv.iter().map(|a| a.len() + 3).sum());
+    out.reserve(argv.iter().map(|a| a.len() + 3).sum());
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
             out.push(' ');
@@ -46,5 +53,4 @@ pub fn join_argv(argv: &[String]) -> String {
             out.push('\'');
         }
     }
-    out
 }

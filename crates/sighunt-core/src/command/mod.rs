@@ -27,7 +27,7 @@ mod renames;
 mod targets;
 mod windows;
 
-pub use argv::join_argv;
+pub use argv::{join_argv, join_argv_into};
 pub use name_filter::NameFilter;
 pub use targets::{
     chmod_targets, copy_targets, dd_targets, download_targets, install_targets, is_decoder,

@@ -708,13 +708,13 @@ impl EventSink for Releasing<'_, '_, '_, '_> {
     fn event(&mut self, event: crate::event::Event) {
         let mut engine = lock(self.engine);
         engine.event(event);
-        if engine.held() >= 2 * HELD_PER_INPUT {
-            let oldest = released(engine.take_oldest(HELD_PER_INPUT));
-            self.out.sink.findings(self.out.input, oldest);
-            for s in engine.take_suppressed() {
-                self.out.sink.suppressed(self.out.input, s);
-            }
-        }
+        self.release_excess(&mut engine);
+    }
+
+    fn lend(&mut self, slot: &mut Option<crate::event::Event>) {
+        let mut engine = lock(self.engine);
+        engine.lend(slot);
+        self.release_excess(&mut engine);
     }
 
     fn error(&mut self, error: InputError) {
@@ -723,6 +723,19 @@ impl EventSink for Releasing<'_, '_, '_, '_> {
 
     fn progress(&mut self, bytes: u64) {
         lock(self.engine).progress(bytes);
+    }
+}
+
+impl Releasing<'_, '_, '_, '_> {
+    /// Hands the oldest findings on once the engine holds too many.
+    fn release_excess(&mut self, engine: &mut Engine<'_>) {
+        if engine.held() >= 2 * HELD_PER_INPUT {
+            let oldest = released(engine.take_oldest(HELD_PER_INPUT));
+            self.out.sink.findings(self.out.input, oldest);
+            for s in engine.take_suppressed() {
+                self.out.sink.suppressed(self.out.input, s);
+            }
+        }
     }
 }
 

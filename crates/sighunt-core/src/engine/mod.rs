@@ -391,10 +391,11 @@ impl<'a> Engine<'a> {
     }
 }
 
-impl EventSink for Engine<'_> {
-    fn event(&mut self, event: Event) {
+impl Engine<'_> {
+    /// Runs the detectors on one event and tracks the findings it made.
+    fn observe(&mut self, event: &Event) {
         self.stats.events += 1;
-        let host = match &event {
+        let host = match event {
             Event::Process(p) => p.host.as_str(),
             Event::Script(s) => s.host.as_str(),
             Event::Network(n) => n.host.as_str(),
@@ -415,7 +416,7 @@ impl EventSink for Engine<'_> {
             }
         }
         for d in &mut self.detectors {
-            d.observe(&event, &mut self.findings);
+            d.observe(event, &mut self.findings);
         }
         if self.findings.len() > self.held.len() {
             if let Some(c) = self.counters {
@@ -427,12 +428,25 @@ impl EventSink for Engine<'_> {
                 Position::Line(n) | Position::Record(n) => n,
                 Position::None => 0,
             };
-            let parent_image = match &event {
+            let parent_image = match event {
                 Event::Process(p) => p.parent_exe.clone(),
                 _ => None,
             };
             let host = Arc::from(host);
             self.track_new(floor, parent_image, time, host);
+        }
+    }
+}
+
+impl EventSink for Engine<'_> {
+    fn event(&mut self, event: Event) {
+        self.observe(&event);
+    }
+
+    /// Looks at the event where it lies and leaves it for the source to reuse.
+    fn lend(&mut self, slot: &mut Option<Event>) {
+        if let Some(event) = slot {
+            self.observe(event);
         }
     }
 

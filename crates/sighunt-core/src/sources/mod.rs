@@ -31,6 +31,16 @@ pub trait EventSink {
     /// `bytes` more of the input were read (for a progress display); sources report
     /// it now and then, not per line.
     fn progress(&mut self, _bytes: u64) {}
+    /// [`EventSink::event`] for a source that reuses its events' buffers: a sink
+    /// that keeps the event takes it out of `slot` (the default does, and passes it
+    /// to `event`); one that only looks at it leaves it there, and the source then
+    /// reuses its strings for the next event (no allocation per event in the
+    /// steady state, and no copy of the event through the call).
+    fn lend(&mut self, slot: &mut Option<Event>) {
+        if let Some(event) = slot.take() {
+            self.event(event);
+        }
+    }
 }
 
 /// A range parser's output when one file is read as parallel ranges: events,

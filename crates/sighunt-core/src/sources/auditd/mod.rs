@@ -17,6 +17,7 @@
 //! into the event.
 
 mod record;
+mod spares;
 mod syscall;
 
 use std::collections::{HashMap, VecDeque};
@@ -33,11 +34,13 @@ pub use record::{
     parse_record_if,
 };
 
+use spares::Spares;
 use syscall::{Syscall, parse_syscall};
 
-use crate::command::join_argv;
+use crate::command::join_argv_into;
 use crate::event::{
-    Event, NetworkActivity, NetworkKind, Platform, Position, ProcessStart, Provenance,
+    Event, NetworkActivity, NetworkKind, Platform, Position, ProcessOrigin, ProcessStart,
+    Provenance,
 };
 use crate::input::InputError;
 use crate::sources::{EventSink, LineParser};
@@ -83,7 +86,9 @@ fn node_hash(node: Option<&[u8]>) -> u64 {
 /// A push parser for audit text.
 pub struct AuditParser {
     path: Arc<str>,
-    open: FxHashMap<EventKey, Partial>,
+    /// Boxed: a record's lookup and an event's completion move a pointer, not the
+    /// whole partial event (the boxes are reused, see [`Spares`]).
+    open: FxHashMap<EventKey, Box<Partial>>,
     /// Open events oldest first, as (key, log time, sequence number of the opening):
     /// an entry whose event is no longer open under that number is stale.
     order: VecDeque<(EventKey, i64, u64)>,
@@ -107,11 +112,16 @@ pub struct AuditParser {
     /// before their end marker and before their timeout: with a well-formed log
     /// this stays 0; a high count means records of one event may have been split.
     pub expired_by_count: u64,
+    /// Buffers of the events the sink has finished with, for the next events' text.
+    spares: Spares,
+    /// The event lent to the sink ([`EventSink::lend`]), left here when the sink
+    /// has finished with it.
+    lent: Option<Event>,
 }
 
 /// What is known so far of one event.
 #[derive(Default)]
-struct Partial {
+pub(super) struct Partial {
     /// Sequence number of the opening (matches its `order` entry).
     seq: u64,
     first_line: u64,
@@ -121,8 +131,9 @@ struct Partial {
     records: u32,
     syscall: Option<Syscall>,
     argc: Option<usize>,
-    /// Arguments as text, each made text once, as it is stored.
-    args: Vec<Option<String>>,
+    /// Arguments as text, each made text once, as it is stored (a gap left by
+    /// arguments out of order is empty, as it ends up in argv).
+    args: Vec<String>,
     /// `aN_len`-announced arguments being assembled from `aN[i]` chunks.
     chunks: HashMap<usize, Vec<u8>>,
     argv_bytes: usize,
@@ -149,6 +160,8 @@ impl AuditParser {
             late_records: 0,
             failed_execs: 0,
             expired_by_count: 0,
+            spares: Spares::default(),
+            lent: None,
         }
     }
 
@@ -187,8 +200,8 @@ impl AuditParser {
         // The hot path: most syscall events are neither execs nor socket calls.
         // Decide from the SYSCALL record's first fields and drop the whole event.
         if split.as_ref().and_then(quick_call) == Some(Call::Other) {
-            if is_open {
-                self.open.remove(&key);
+            if let Some(partial) = self.open.remove(&key) {
+                self.spares.keep_partial(partial);
                 self.removals += 1;
             }
             self.close(key);
@@ -203,13 +216,15 @@ impl AuditParser {
                 return;
             }
             self.opened += 1;
-            let partial = Partial {
-                seq: self.opened,
-                first_line: line_no,
-                time_ms: header.time_ms,
-                node: header.node.map(|n| String::from_utf8_lossy(n).into_owned()),
-                ..Partial::default()
-            };
+            let mut partial = self.spares.partial();
+            partial.seq = self.opened;
+            partial.first_line = line_no;
+            partial.time_ms = header.time_ms;
+            partial.node = header.node.map(|n| {
+                let mut node = self.spares.string().into_bytes();
+                node.extend_from_slice(n);
+                record::into_text(node)
+            });
             self.open.insert(key, partial);
             self.order.push_back((key, header.time_ms, self.opened));
             if self.open.len() > MAX_OPEN_EVENTS {
@@ -231,7 +246,7 @@ impl AuditParser {
             partial.truncated = true;
             false
         } else {
-            partial.absorb(header, split)
+            partial.absorb(header, split, &mut self.spares)
         };
         if ends {
             self.complete(&key, sink);
@@ -287,13 +302,19 @@ impl AuditParser {
     }
 
     fn complete(&mut self, key: &EventKey, sink: &mut dyn EventSink) {
-        let Some(partial) = self.open.remove(key) else {
+        let Some(mut partial) = self.open.remove(key) else {
             return;
         };
         self.removals += 1;
         self.close(*key);
-        if let Some(event) = partial.into_event(&self.path, &mut self.failed_execs) {
-            sink.event(event);
+        let slot = &mut self.lent;
+        let made = partial.take_event(&self.path, &mut self.failed_execs, &mut self.spares, slot);
+        self.spares.keep_partial(partial);
+        if made {
+            sink.lend(slot);
+            if let Some(done) = slot {
+                self.spares.reclaim(done);
+            }
         }
     }
 
@@ -375,22 +396,28 @@ impl LineParser for AuditParser {
 impl Partial {
     /// Takes one record into the event (its header, and its body if already split
     /// from the enrichment); returns true when it ends the event.
-    fn absorb(&mut self, header: Header<'_>, split: Option<Record<'_>>) -> bool {
+    /// Text is decoded into `spares`' buffers.
+    fn absorb(
+        &mut self,
+        header: Header<'_>,
+        split: Option<Record<'_>>,
+        spares: &mut Spares,
+    ) -> bool {
         let kind = header.kind;
         let record = move || split.unwrap_or_else(|| header.into_record());
         match kind {
             b"SYSCALL" => {
-                self.syscall = Some(parse_syscall(&record()));
+                self.syscall = Some(parse_syscall(&record(), spares));
                 false
             }
             b"EXECVE" => {
                 self.has_execve = true;
-                self.absorb_execve(record().body);
+                self.absorb_execve(record().body, spares);
                 false
             }
             b"CWD" => {
                 if let Some((_, v)) = fields(record().body).find(|(k, _)| *k == b"cwd") {
-                    self.cwd = Some(v.decode_text());
+                    self.cwd = Some(v.decode_text_in(spares.string()));
                 }
                 false
             }
@@ -409,7 +436,7 @@ impl Partial {
                     }
                 }
                 if item0 && self.path0.is_none() {
-                    self.path0 = name.map(|v| v.decode_text());
+                    self.path0 = name.map(|v| v.decode_text_in(spares.string()));
                 }
                 false
             }
@@ -434,7 +461,10 @@ impl Partial {
         }
     }
 
-    fn absorb_execve(&mut self, body: &[u8]) {
+    fn absorb_execve(&mut self, body: &[u8], spares: &mut Spares) {
+        if self.args.capacity() == 0 {
+            self.args = spares.argv();
+        }
         for (k, v) in fields(body) {
             if k == b"argc" {
                 if let Some(n) = record::parse_u64(v.raw()) {
@@ -462,7 +492,7 @@ impl Partial {
             }
             let suffix = &rest[digits..];
             if suffix.is_empty() {
-                let value = v.decode();
+                let value = v.decode_in(spares.string().into_bytes());
                 self.store_arg(index, value);
             } else if suffix == b"_len" {
                 self.chunks.entry(index).or_default();
@@ -486,20 +516,28 @@ impl Partial {
             return;
         }
         self.argv_bytes += value.len();
-        let value = lossy(value);
+        let value = record::into_text(value);
         if self.args.len() == index {
             // Arguments come in order: the common case appends.
-            self.args.push(Some(value));
+            self.args.push(value);
             return;
         }
         if self.args.len() <= index {
-            self.args.resize(index + 1, None);
+            self.args.resize(index + 1, String::new());
         }
-        self.args[index] = Some(value);
+        self.args[index] = value;
     }
 
-    /// Builds the normalized event, or `None` for events sighunt does not use.
-    fn into_event(mut self, path: &Arc<str>, failed_execs: &mut u64) -> Option<Event> {
+    /// Builds the normalized event in `slot` (reusing the event there), or returns
+    /// false for events sighunt does not use.
+    /// `spares` gives the buffers of the text it makes (the user, the command line).
+    fn take_event(
+        &mut self,
+        path: &Arc<str>,
+        failed_execs: &mut u64,
+        spares: &mut Spares,
+        slot: &mut Option<Event>,
+    ) -> bool {
         let sc = self.syscall.take().unwrap_or_default();
         let call = classify(&sc);
         let provenance = Provenance {
@@ -512,7 +550,7 @@ impl Partial {
         match call {
             Call::Exec => {}
             Call::Net(kind) if sc.success != Some(false) => {
-                return Some(Event::Network(NetworkActivity {
+                *slot = Some(Event::Network(NetworkActivity {
                     time,
                     host,
                     pid: sc.pid,
@@ -531,53 +569,103 @@ impl Partial {
                     },
                     provenance,
                 }));
+                return true;
             }
             _ if self.has_execve && sc.number.is_none() && sc.name.is_none() => {}
-            _ => return None,
+            _ => return false,
         }
         if sc.success == Some(false) {
             *failed_execs += 1;
-            return None;
+            return false;
         }
-        let argv = self.argv();
-        let command_line = join_argv(&argv);
-        let mut p = ProcessStart::new(Platform::Unix, provenance);
-        p.time = time;
-        p.host = host;
-        p.pid = sc.pid;
-        p.ppid = sc.ppid;
-        p.user = sc.user_name.or_else(|| sc.uid.map(|u| u.to_string()));
-        p.auid = sc.auid.filter(|&a| a != u32::MAX);
-        p.session = sc.ses.filter(|&s| s != u32::MAX);
-        p.exe = sc.exe.or(self.path0);
-        p.comm = sc.comm;
-        p.key = sc.key;
-        p.cwd = self.cwd;
-        p.argv = argv;
-        p.command_line = command_line;
-        Some(Event::Process(p))
+        let new_argv = self.argv();
+        let mut new_command_line = spares.string();
+        join_argv_into(&new_argv, &mut new_command_line);
+        let new_user = sc.user_name.or_else(|| {
+            sc.uid.map(|u| {
+                let mut user = spares.string();
+                push_decimal(&mut user, u);
+                user
+            })
+        });
+        // Written into the event left in the slot where there is one: every field
+        // assigned in place (the pattern names them all, so a new field cannot be
+        // forgotten), instead of building an event and moving it twice.
+        if !matches!(slot, Some(Event::Process(_))) {
+            *slot = Some(Event::Process(ProcessStart::new(
+                Platform::Unix,
+                provenance.clone(),
+            )));
+        }
+        let Some(Event::Process(p)) = slot else {
+            return false;
+        };
+        let ProcessStart {
+            time: p_time,
+            host: p_host,
+            platform,
+            pid,
+            ppid,
+            user,
+            auid,
+            session,
+            exe,
+            comm,
+            argv,
+            command_line,
+            cwd,
+            tty,
+            parent_exe,
+            parent_command_line,
+            original_file_name,
+            process_guid,
+            parent_process_guid,
+            key,
+            origin,
+            provenance: p_provenance,
+        } = p;
+        *p_time = time;
+        *p_host = host;
+        *platform = Platform::Unix;
+        *pid = sc.pid;
+        *ppid = sc.ppid;
+        *user = new_user;
+        *auid = sc.auid.filter(|&a| a != u32::MAX);
+        *session = sc.ses.filter(|&s| s != u32::MAX);
+        *exe = sc.exe.or(self.path0.take());
+        *comm = sc.comm;
+        *argv = new_argv;
+        *command_line = new_command_line;
+        *cwd = self.cwd.take();
+        *tty = None;
+        *parent_exe = None;
+        *parent_command_line = None;
+        *original_file_name = None;
+        *process_guid = None;
+        *parent_process_guid = None;
+        *key = sc.key;
+        *origin = ProcessOrigin::Exec;
+        *p_provenance = provenance;
+        true
     }
 
     /// The exec's argv: EXECVE arguments (chunked ones reassembled), else the
     /// NUL-separated PROCTITLE.
     fn argv(&mut self) -> Vec<String> {
         for (index, hex) in std::mem::take(&mut self.chunks) {
-            let value = lossy(decode_hex(&hex).unwrap_or(hex));
+            let value = record::into_text(decode_hex(&hex).unwrap_or(hex));
             if self.args.len() <= index {
-                self.args.resize(index + 1, None);
+                self.args.resize(index + 1, String::new());
             }
-            self.args[index] = Some(value);
+            self.args[index] = value;
         }
         if self.has_execve && !self.args.is_empty() {
             let n = self
                 .argc
                 .map_or(self.args.len(), |c| c.min(self.args.len()));
             self.args.truncate(n);
-            // Decoded once, moved (not copied) into the strings.
-            return std::mem::take(&mut self.args)
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect();
+            // Decoded once, moved (not copied) into the event.
+            return std::mem::take(&mut self.args);
         }
         match &self.proctitle {
             Some(t) => t
@@ -588,10 +676,6 @@ impl Partial {
             None => Vec::new(),
         }
     }
-}
-
-fn lossy(b: Vec<u8>) -> String {
-    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Classifies a SYSCALL record from its leading `arch=` and `syscall=` fields (and
@@ -796,7 +880,7 @@ fn format_sockaddr(b: &[u8]) -> Option<String> {
 #[doc(hidden)]
 pub fn syscall_digest(rec: &Record<'_>, fixed_order: bool) -> u64 {
     let sc = if fixed_order {
-        parse_syscall(rec)
+        parse_syscall(rec, &mut Spares::default())
     } else {
         syscall::parse_syscall_general(rec)
     };

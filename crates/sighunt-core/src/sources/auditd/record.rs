@@ -430,23 +430,32 @@ impl<'a> Value<'a> {
     /// The value decoded the way the kernel's untrusted-string rule encoded it:
     /// quoted text as is, bare hex decoded, anything else as written.
     pub fn decode(self) -> Vec<u8> {
-        match self {
-            Value::Quoted(v) | Value::SingleQuoted(v) => v.to_vec(),
-            Value::Bare(v) => decode_hex(v).unwrap_or_else(|| v.to_vec()),
-        }
+        self.decode_in(Vec::new())
     }
 
-    /// [`Value::decode`] as text (invalid UTF-8 replaced): a quoted value is
-    /// checked where it lies and copied once, not copied and then checked.
-    pub fn decode_text(self) -> String {
+    /// [`Value::decode`] into `buf` (cleared first): no allocation while the buffer
+    /// is large enough, for a source that reuses the buffers of finished events.
+    pub fn decode_in(self, mut buf: Vec<u8>) -> Vec<u8> {
+        buf.clear();
         match self {
-            Value::Quoted(v) | Value::SingleQuoted(v) => text(v),
-            Value::Bare(v) => match decode_hex(v) {
-                Some(bytes) => String::from_utf8(bytes)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                None => text(v),
-            },
+            Value::Quoted(v) | Value::SingleQuoted(v) => buf.extend_from_slice(v),
+            Value::Bare(v) => {
+                if !decode_hex_into(v, &mut buf) {
+                    buf.extend_from_slice(v);
+                }
+            }
         }
+        buf
+    }
+
+    /// [`Value::decode`] as text (invalid UTF-8 replaced).
+    pub fn decode_text(self) -> String {
+        self.decode_text_in(String::new())
+    }
+
+    /// [`Value::decode_text`] into `buf` (cleared first), reusing its allocation.
+    pub fn decode_text_in(self, buf: String) -> String {
+        into_text(self.decode_in(buf.into_bytes()))
     }
 
     /// The text as written, without quotes.
@@ -477,22 +486,28 @@ pub(super) static HEX_VALUE: [u8; 256] = {
 
 /// `bytes` as text, invalid UTF-8 replaced: valid text (nearly all) checked by
 /// `from_utf8` and copied, not walked chunk by chunk as `from_utf8_lossy` walks it.
-fn text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
+/// Bytes as text, invalid UTF-8 replaced; valid text keeps its buffer.
+pub(super) fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Decodes upper- or lower-case hex; `None` if `s` is not hex of even length.
 pub fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_hex_into(s, &mut out).then_some(out)
+}
+
+/// [`decode_hex`] appended to `out`; false (and `out` as it was) if `s` is not hex
+/// of even length.
+fn decode_hex_into(s: &[u8], out: &mut Vec<u8>) -> bool {
     if s.is_empty() || s.len() % 2 != 0 {
-        return None;
+        return false;
     }
     // Every pair decoded and the digits' flags OR-ed, one test at the end: no
     // branch or capacity check per byte (an argument is often hundreds of digits).
+    let start = out.len();
     let mut bad = 0u8;
-    let mut out = Vec::with_capacity(s.len() / 2);
+    out.reserve_exact(s.len() / 2);
     out.extend(s.chunks_exact(2).map(|pair| {
         let (hi, lo) = (
             HEX_VALUE[usize::from(pair[0])],
@@ -501,7 +516,11 @@ pub fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
         bad |= hi | lo;
         (hi << 4) | (lo & 0x0F)
     }));
-    (bad & 0x80 == 0).then_some(out)
+    if bad & 0x80 != 0 {
+        out.truncate(start);
+        return false;
+    }
+    true
 }
 
 /// Iterates the `key=value` fields of a record body.

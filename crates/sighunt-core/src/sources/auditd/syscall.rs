@@ -11,6 +11,7 @@
 //! parser's ([`parse_syscall_general`], kept as the oracle of the tests).
 
 use super::record::{self, Record, Value, fields, value_at};
+use super::spares::Spares;
 use super::{parse_hex_u32, parse_hex_u64};
 
 /// Fields of the SYSCALL record sighunt uses.
@@ -36,21 +37,23 @@ pub(super) struct Syscall {
 
 /// The record's fields: the kernel's order read by position, the rest (if any) by
 /// the general loop.
-pub(super) fn parse_syscall(rec: &Record<'_>) -> Syscall {
+/// Text is decoded into `spares`' buffers.
+pub(super) fn parse_syscall(rec: &Record<'_>, spares: &mut Spares) -> Syscall {
     let mut sc = Syscall::default();
     let mut cursor = Cursor { b: rec.body, i: 0 };
     // Stops (`None`) at the first field out of the kernel's order, unconsumed.
-    let _ = cursor.kernel_order(&mut sc);
-    general_body(&mut sc, &rec.body[cursor.i..]);
-    general_enriched(&mut sc, rec.enriched);
+    let _ = cursor.kernel_order(&mut sc, spares);
+    general_body(&mut sc, &rec.body[cursor.i..], spares);
+    general_enriched(&mut sc, rec.enriched, spares);
     sc
 }
 
 /// The general parser: every field looked up by name, in any order.
 pub(super) fn parse_syscall_general(rec: &Record<'_>) -> Syscall {
     let mut sc = Syscall::default();
-    general_body(&mut sc, rec.body);
-    general_enriched(&mut sc, rec.enriched);
+    let spares = &mut Spares::default();
+    general_body(&mut sc, rec.body, spares);
+    general_enriched(&mut sc, rec.enriched, spares);
     sc
 }
 
@@ -60,7 +63,7 @@ pub(super) fn parse_syscall_general(rec: &Record<'_>) -> Syscall {
 #[cfg(test)]
 pub(super) fn kernel_order_len(body: &[u8]) -> usize {
     let mut cursor = Cursor { b: body, i: 0 };
-    let _ = cursor.kernel_order(&mut Syscall::default());
+    let _ = cursor.kernel_order(&mut Syscall::default(), &mut Spares::default());
     cursor.i
 }
 
@@ -69,7 +72,7 @@ fn number(v: Value<'_>) -> Option<u32> {
 }
 
 #[inline(always)]
-fn general_body(sc: &mut Syscall, body: &[u8]) {
+fn general_body(sc: &mut Syscall, body: &[u8], spares: &mut Spares) {
     for (k, v) in fields(body) {
         match k {
             b"arch" => sc.arch = parse_hex_u32(v.raw()),
@@ -81,25 +84,25 @@ fn general_body(sc: &mut Syscall, body: &[u8]) {
             b"uid" => sc.uid = number(v),
             b"auid" => sc.auid = number(v),
             b"ses" => sc.ses = number(v),
-            b"comm" => sc.comm = Some(v.decode_text()),
-            b"exe" => sc.exe = Some(v.decode_text()),
-            b"key" => set_key(sc, v),
+            b"comm" => sc.comm = Some(v.decode_text_in(spares.string())),
+            b"exe" => sc.exe = Some(v.decode_text_in(spares.string())),
+            b"key" => set_key(sc, v, spares),
             _ => {}
         }
     }
 }
 
-fn set_key(sc: &mut Syscall, v: Value<'_>) {
+fn set_key(sc: &mut Syscall, v: Value<'_>, spares: &mut Spares) {
     if v.raw() != b"(null)" {
-        sc.key = Some(v.decode_text());
+        sc.key = Some(v.decode_text_in(spares.string()));
     }
 }
 
-fn general_enriched(sc: &mut Syscall, enriched: &[u8]) {
+fn general_enriched(sc: &mut Syscall, enriched: &[u8], spares: &mut Spares) {
     for (k, v) in fields(enriched) {
         match k {
-            b"UID" => sc.user_name = Some(v.decode_text()),
-            b"SYSCALL" => sc.name = Some(v.decode_text()),
+            b"UID" => sc.user_name = Some(v.decode_text_in(spares.string())),
+            b"SYSCALL" => sc.name = Some(v.decode_text_in(spares.string())),
             _ => {}
         }
     }
@@ -115,7 +118,7 @@ impl<'a> Cursor<'a> {
     /// The kernel's field sequence; `None` at the first field that is not the
     /// expected one (the cursor then still before it).
     #[inline(always)]
-    fn kernel_order(&mut self, sc: &mut Syscall) -> Option<()> {
+    fn kernel_order(&mut self, sc: &mut Syscall, spares: &mut Spares) -> Option<()> {
         sc.arch = parse_hex_u32(self.field(b"arch=")?.raw());
         sc.number = self.number(b"syscall=")?;
         sc.success = Some(self.field(b"success=")?.raw() == b"yes");
@@ -140,11 +143,11 @@ impl<'a> Cursor<'a> {
         self.field(b"fsgid=")?;
         self.field(b"tty=")?;
         sc.ses = self.number(b"ses=")?;
-        sc.comm = Some(self.field(b"comm=")?.decode_text());
-        sc.exe = Some(self.field(b"exe=")?.decode_text());
+        sc.comm = Some(self.field(b"comm=")?.decode_text_in(spares.string()));
+        sc.exe = Some(self.field(b"exe=")?.decode_text_in(spares.string()));
         // `subj=` only where an LSM labels tasks.
         let _ = self.field(b"subj=");
-        set_key(sc, self.field(b"key=")?);
+        set_key(sc, self.field(b"key=")?, spares);
         Some(())
     }
 
@@ -259,7 +262,7 @@ mod tests {
             return false;
         };
         assert_eq!(
-            parse_syscall(&rec),
+            parse_syscall(&rec, &mut Spares::default()),
             parse_syscall_general(&rec),
             "{}",
             String::from_utf8_lossy(line)

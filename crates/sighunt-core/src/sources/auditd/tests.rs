@@ -507,3 +507,92 @@ fn inet_sockaddr_is_written_as_format_writes_it() {
     }
     assert_eq!(format_sockaddr(&[2, 0, 0, 80, 10, 0]), None);
 }
+
+/// A sink like the engine's: it looks at each lent event where it lies (a copy is
+/// kept for the test) and leaves it, so the parser reuses its buffers and writes
+/// the next event over it.
+#[derive(Default)]
+struct Looking {
+    seen: Vec<String>,
+}
+
+impl EventSink for Looking {
+    fn event(&mut self, event: Event) {
+        self.seen.push(format!("{event:?}"));
+    }
+    fn error(&mut self, _: InputError) {}
+    fn lend(&mut self, slot: &mut Option<Event>) {
+        if let Some(event) = slot {
+            self.seen.push(format!("{event:?}"));
+        }
+    }
+}
+
+/// Every event, by the reusing path and by the plain one.
+fn both_ways(text: &[u8]) -> (Vec<String>, Vec<String>) {
+    let plain = parse_text(text)
+        .0
+        .events
+        .iter()
+        .map(|e| format!("{e:?}"))
+        .collect();
+    let mut parser = AuditParser::new(Arc::from("test.log"));
+    let mut looking = Looking::default();
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        parser.line(line, i as u64 + 1, &mut looking);
+    }
+    parser.finish(&mut looking);
+    (plain, looking.seen)
+}
+
+#[test]
+fn reused_events_carry_nothing_over_from_the_one_before() {
+    // A full exec (node, enriched user, key, cwd, exe), then one with none of
+    // them: no key, no cwd, no node, a raw uid, and its exe only from PATH.
+    let text = b"node=web1 type=SYSCALL msg=audit(1700000000.100:10): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=2 ppid=1 pid=100 auid=1000 uid=33 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=7 comm=\"nohup\" exe=\"/usr/bin/nohup\" key=\"exec\"\x1dUID=\"www-data\"
+node=web1 type=EXECVE msg=audit(1700000000.100:10): argc=3 a0=\"nohup\" a1=\"/tmp/.x\" a2=\"-d\"
+node=web1 type=CWD msg=audit(1700000000.100:10): cwd=\"/var/www\"
+node=web1 type=PROCTITLE msg=audit(1700000000.100:10): proctitle=6E6F687570
+type=SYSCALL msg=audit(1700000000.200:11): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=1 ppid=100 pid=101 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm=\"id\" key=(null)
+type=EXECVE msg=audit(1700000000.200:11): argc=1 a0=\"id\"
+type=PATH msg=audit(1700000000.200:11): item=0 name=\"/usr/bin/id\" inode=1 dev=fe:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL
+type=PROCTITLE msg=audit(1700000000.200:11): proctitle=6964
+";
+    let (plain, reused) = both_ways(text);
+    assert_eq!(plain.len(), 2);
+    assert_eq!(reused, plain);
+    assert!(reused[1].contains("cwd: None") && reused[1].contains("key: None"));
+    assert!(reused[1].contains("host: \"\"") && reused[1].contains("user: Some(\"0\")"));
+    assert!(reused[1].contains("exe: Some(\"/usr/bin/id\")"));
+}
+
+#[test]
+fn reusing_events_changes_no_event_of_the_real_logs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![
+        root.join("../../../shared/corpus"),
+        root.join("../../examples/linux"),
+    ];
+    let mut files = 0;
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let Ok(text) = std::fs::read(&path) else {
+                continue;
+            };
+            if memchr::memmem::find(&text, b"msg=audit(").is_none() {
+                continue;
+            }
+            let (plain, reused) = both_ways(&text);
+            assert_eq!(reused, plain, "{}", path.display());
+            files += 1;
+        }
+    }
+    assert!(files >= 2, "the sample logs are read");
+}
