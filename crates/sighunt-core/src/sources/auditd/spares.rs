@@ -25,6 +25,8 @@ const MAX_SPARE_PARTIALS: usize = 64;
 pub(super) struct Spares {
     strings: Vec<String>,
     argvs: Vec<Vec<String>>,
+    // The boxes themselves are what is reused: the open-event map holds them.
+    #[allow(clippy::vec_box)]
     partials: Vec<Box<Partial>>,
 }
 
