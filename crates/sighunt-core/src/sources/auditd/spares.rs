@@ -50,10 +50,34 @@ impl Spares {
     /// Keeps a completed or dropped partial event's box (emptied) and the text
     /// left in it.
     pub(super) fn keep_partial(&mut self, mut p: Box<Partial>) {
-        self.keep_some(p.node.take());
-        self.keep_some(p.cwd.take());
-        self.keep_some(p.path0.take());
-        if let Some(sc) = p.syscall.as_mut() {
+        // Field by field (the pattern names every field, so a new one cannot be
+        // left out): each `None` written is a tag, where building a default
+        // partial wrote all of its bytes.
+        let Partial {
+            seq,
+            first_line,
+            last_line,
+            time_ms,
+            node,
+            records,
+            syscall,
+            argc,
+            args,
+            chunks,
+            argv_bytes,
+            truncated,
+            cwd,
+            path0,
+            proctitle,
+            sockaddr,
+            has_execve,
+        } = &mut *p;
+        (*seq, *first_line, *last_line, *time_ms, *records) = (0, 0, 0, 0, 0);
+        (*argc, *argv_bytes, *truncated, *has_execve) = (None, 0, false, false);
+        for s in [node, cwd, path0, sockaddr] {
+            self.keep_some(s.take());
+        }
+        if let Some(mut sc) = syscall.take() {
             for s in [
                 &mut sc.name,
                 &mut sc.user_name,
@@ -64,7 +88,13 @@ impl Spares {
                 self.keep_some(s.take());
             }
         }
-        *p = Partial::default();
+        for a in args.drain(..) {
+            self.keep(a);
+        }
+        if !chunks.is_empty() {
+            *chunks = Default::default();
+        }
+        *proctitle = None;
         if self.partials.len() < MAX_SPARE_PARTIALS {
             self.partials.push(p);
         }
@@ -73,9 +103,8 @@ impl Spares {
     /// Keeps `s`'s allocation for reuse (cleared), within the bounds.
     #[inline]
     pub(super) fn keep(&mut self, mut s: String) {
-        if s.capacity() != 0
-            && s.capacity() <= MAX_SPARE_BYTES
-            && self.strings.len() < MAX_SPARE_STRINGS
+        // One test for "not empty and not huge": capacity 0 wraps to the maximum.
+        if s.capacity().wrapping_sub(1) < MAX_SPARE_BYTES && self.strings.len() < MAX_SPARE_STRINGS
         {
             s.clear();
             self.strings.push(s);
@@ -99,38 +128,22 @@ impl Spares {
     }
 
     /// Takes the buffers of an event the sink has finished with, where it lies
-    /// (the event is left with empty strings).
+    /// (the event is left with empty strings). Only the fields this source fills
+    /// are looked at; any other text is dropped with the event as usual.
     pub(super) fn reclaim(&mut self, event: &mut Event) {
         use std::mem::take;
         match event {
             Event::Process(p) => {
                 self.keep(take(&mut p.host));
                 self.keep(take(&mut p.command_line));
-                for s in [
-                    &mut p.user,
-                    &mut p.exe,
-                    &mut p.comm,
-                    &mut p.cwd,
-                    &mut p.tty,
-                    &mut p.parent_exe,
-                    &mut p.parent_command_line,
-                    &mut p.original_file_name,
-                    &mut p.process_guid,
-                    &mut p.parent_process_guid,
-                    &mut p.key,
-                ] {
+                for s in [&mut p.user, &mut p.exe, &mut p.comm, &mut p.cwd, &mut p.key] {
                     self.keep_some(s.take());
                 }
                 self.keep_argv(take(&mut p.argv));
             }
             Event::Network(n) => {
                 self.keep(take(&mut n.host));
-                for s in [
-                    &mut n.process_guid,
-                    &mut n.image,
-                    &mut n.local,
-                    &mut n.remote,
-                ] {
+                for s in [&mut n.image, &mut n.local, &mut n.remote] {
                     self.keep_some(s.take());
                 }
             }
