@@ -93,12 +93,10 @@ pub struct AuditParser {
     /// an entry whose event is no longer open under that number is stale.
     order: VecDeque<(EventKey, i64, u64)>,
     opened: u64,
-    /// Events removed from `open` so far.
-    removals: u64,
-    /// The opening number of `order`'s front entry when it was last found open,
-    /// with `removals` then: while no event has left `open` since, it is open
-    /// still, and the expiry test of each line needs no lookup until its time is up.
-    front_open: Option<(u64, u64)>,
+    /// The opening number of `order`'s front entry when it was last found open;
+    /// cleared when that event leaves `open`. While set, the expiry test of each
+    /// line needs no lookup until the event's time is up.
+    front_open: Option<u64>,
     /// Events completed or found irrelevant recently, oldest first, so that their
     /// late or remaining records are dropped instead of opening a new event.
     closed: FxHashSet<EventKey>,
@@ -152,7 +150,6 @@ impl AuditParser {
             open: FxHashMap::default(),
             order: VecDeque::new(),
             opened: 0,
-            removals: 0,
             front_open: None,
             closed: FxHashSet::default(),
             closed_order: VecDeque::new(),
@@ -201,8 +198,8 @@ impl AuditParser {
         // Decide from the SYSCALL record's first fields and drop the whole event.
         if split.as_ref().and_then(quick_call) == Some(Call::Other) {
             if let Some(partial) = self.open.remove(&key) {
+                self.left_open(&partial);
                 self.spares.keep_partial(partial);
-                self.removals += 1;
             }
             self.close(key);
             return;
@@ -259,15 +256,15 @@ impl AuditParser {
             // Wrapping, as release builds always computed it (now also for a stale
             // entry, whose time the test used to skip).
             let in_time = t.wrapping_add(EVENT_TIMEOUT_MS) >= self.latest_ms;
-            if in_time && self.front_open == Some((seq, self.removals)) {
-                // Open (nothing has left `open` since it was found so) and in time.
+            if in_time && self.front_open == Some(seq) {
+                // Open (it has not left `open` since it was found so) and in time.
                 break;
             }
             let Some(partial) = self.open.get(&key).filter(|p| p.seq == seq) else {
                 self.order.pop_front();
                 continue;
             };
-            self.front_open = Some((seq, self.removals));
+            self.front_open = Some(seq);
             if in_time || partial.last_line + EVENT_TIMEOUT_LINES > line_no {
                 break;
             }
@@ -301,11 +298,18 @@ impl AuditParser {
         }
     }
 
+    /// Bookkeeping for an event removed from `open`.
+    fn left_open(&mut self, partial: &Partial) {
+        if self.front_open == Some(partial.seq) {
+            self.front_open = None;
+        }
+    }
+
     fn complete(&mut self, key: &EventKey, sink: &mut dyn EventSink) {
         let Some(mut partial) = self.open.remove(key) else {
             return;
         };
-        self.removals += 1;
+        self.left_open(&partial);
         self.close(*key);
         let slot = &mut self.lent;
         let made = partial.take_event(&self.path, &mut self.failed_execs, &mut self.spares, slot);
