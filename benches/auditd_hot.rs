@@ -13,7 +13,9 @@
 //! * `auditd_hot/events`: the whole parser, lines to events, on whole exec events
 //!   (`SYSCALL`, `EXECVE`, `CWD`, `PATH`, `PROCTITLE`, `EOE` of one serial) among
 //!   non-exec syscalls: header, type filter, fields, argument assembly and the
-//!   `ProcessStart` built for each exec;
+//!   `ProcessStart` built for each exec; `auditd_hot/events_lent` the same with
+//!   each event lent to a sink that leaves it, as the engine does, so the parser
+//!   reuses its buffers (the difference is the allocation per event);
 //! * `auditd_hot/word_prefilter_nohup`, `auditd_hot/word_prefilter_signal`: the
 //!   argv word test the nohup and signal-mask detectors run on every exec before
 //!   any command analysis (one-byte needles and needle pairs, then the automaton);
@@ -27,7 +29,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sighunt_core::command::WordPrefilter;
-use sighunt_core::event::{Platform, Position, ProcessStart, Provenance};
+use sighunt_core::event::{Event, Platform, Position, ProcessStart, Provenance};
 use sighunt_core::sources::auditd;
 use sighunt_core::sources::{CollectingSink, LineParser};
 
@@ -245,7 +247,37 @@ fn bench_events(c: &mut Criterion) {
             sink.events.len()
         })
     });
+    // As the engine takes them: each event looked at where it lies and left, so
+    // the parser reuses its buffers (no allocation per event once warm).
+    g.bench_function("events_lent", |b| {
+        let mut parser = auditd::AuditParser::new("bench.log".into());
+        b.iter(|| {
+            let mut sink = LookingSink::default();
+            for (no, line) in lines.iter().enumerate() {
+                parser.line(black_box(line), no as u64 + 1, &mut sink);
+            }
+            parser.finish(&mut sink);
+            assert_eq!(sink.execs, 512, "one event per exec");
+            sink.execs
+        })
+    });
     g.finish();
+}
+
+/// Counts the execs it is lent and leaves them, like the engine.
+#[derive(Default)]
+struct LookingSink {
+    execs: usize,
+}
+
+impl sighunt_core::sources::EventSink for LookingSink {
+    fn event(&mut self, event: Event) {
+        self.execs += usize::from(matches!(event, Event::Process(_)));
+    }
+    fn error(&mut self, _: sighunt_core::input::InputError) {}
+    fn lend(&mut self, slot: &mut Option<Event>) {
+        self.execs += usize::from(matches!(slot, Some(Event::Process(_))));
+    }
 }
 
 /// The word prefilter the nohup and signal-mask detectors run on every exec's argv
