@@ -670,8 +670,8 @@ impl Detector for NohupDetector {
 /// compares the whole argv, so only the same argv is ever found.
 #[derive(Clone, Default)]
 struct LaunchFreeArgvs {
-    /// `None` until the table is first written.
-    slots: Option<Box<[Option<Box<[String]>>; LAUNCH_FREE_SLOTS]>>,
+    /// [`LAUNCH_FREE_SLOTS`] slots; none until the table is first written.
+    slots: Vec<Option<Box<[String]>>>,
 }
 
 /// Slots of [`LaunchFreeArgvs`].
@@ -690,8 +690,8 @@ impl LaunchFreeArgvs {
 
     fn contains(&self, argv: &[String]) -> bool {
         self.slots
-            .as_ref()
-            .and_then(|slots| slots[Self::slot(argv)].as_deref())
+            .get(Self::slot(argv))
+            .and_then(Option::as_deref)
             .is_some_and(|kept| kept == argv)
     }
 
@@ -699,10 +699,10 @@ impl LaunchFreeArgvs {
         if argv.iter().map(String::len).sum::<usize>() > LAUNCH_FREE_MAX_BYTES {
             return;
         }
-        let slots = self
-            .slots
-            .get_or_insert_with(|| Box::new(std::array::from_fn(|_| None)));
-        slots[Self::slot(argv)] = Some(argv.into());
+        if self.slots.is_empty() {
+            self.slots.resize(LAUNCH_FREE_SLOTS, None);
+        }
+        self.slots[Self::slot(argv)] = Some(argv.into());
     }
 }
 
