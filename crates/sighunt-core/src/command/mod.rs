@@ -6,7 +6,6 @@
 //! and lists every command found, outermost first, so detectors match on argv and
 //! not on the raw text of a log line (`grep nohup file` runs grep, not nohup).
 
-use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 
 use crate::event::{ProcessOrigin, ProcessStart};
@@ -30,8 +29,9 @@ mod windows;
 pub use argv::{join_argv, join_argv_into};
 pub use name_filter::NameFilter;
 pub use targets::{
-    chmod_targets, copy_targets, dd_targets, download_targets, install_targets, is_decoder,
-    mode_grants_exec, redirect_targets, tee_targets,
+    argv_is_decoder, chmod_targets, copy_targets, dd_targets, download_targets,
+    download_targets_of, install_targets, is_decoder, mode_grants_exec, redirect_targets,
+    tee_targets,
 };
 pub use windows::{command_line_program, split_command_line};
 
@@ -117,55 +117,75 @@ pub fn basename(path: &str) -> &str {
 /// contain a needle: there is no loss of recall.
 #[derive(Debug, Clone)]
 pub struct WordPrefilter {
-    /// `None` if the automaton could not be built (a size limit): everything matches.
-    searcher: Option<AhoCorasick>,
-    /// What a word must contain for the automaton to be worth asking (see
-    /// [`Needles`]).
     needles: Needles,
 }
 
-/// A test that rules out most words without the automaton (a call costs more than
-/// the scan of a short word): a word can hold a needle only if it holds one of the
-/// one-byte needles, or the first two bytes of a longer one, side by side. A table of
-/// first bytes alone let most words through (`n`, `o`, `b`, `p`, `t` start needles,
-/// and most words hold one of them); pairs (`no`, `ba`, `py` …) are rare.
+/// A literal search for a few short needles, none empty, in short words (argv
+/// words, a command line). An automaton call cost more than the scan of a short
+/// word, and most words hold no needle: one pass over the word looks each pair of
+/// adjacent bytes up in a table, and compares the needles themselves only where a
+/// pair can start one. A table of first bytes alone would stop too often (`n`, `o`,
+/// `b`, `p`, `t` start needles, and most words hold one of them); pairs (`no`,
+/// `ba`, `py` …) are rare.
 #[derive(Debug, Clone)]
 struct Needles {
     /// One-byte needles.
     single: [bool; 256],
-    /// The first two bytes of the longer needles, as a bit set of `a << 8 | b`.
-    pairs: Box<[u64; 1024]>,
+    /// The pairs `a << 8 | b` a needle can start with, as a bit set: the first two
+    /// bytes of each longer needle, and every pair whose first byte is a one-byte
+    /// needle.
+    starts: Box<[u64; 1024]>,
+    /// The longer needles, each with its first two bytes as a pair (compared
+    /// first).
+    long: Vec<(usize, Box<[u8]>)>,
 }
 
 impl Needles {
     fn new<'a>(patterns: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let mut needles = Needles {
             single: [false; 256],
-            pairs: Box::new([0; 1024]),
+            starts: Box::new([0; 1024]),
+            long: Vec::new(),
         };
+        let mut add_start = |pair: usize| needles.starts[pair >> 6] |= 1 << (pair & 63);
         for p in patterns {
             match *p {
                 [] => {}
-                [a] => needles.single[usize::from(a)] = true,
+                [a] => {
+                    needles.single[usize::from(a)] = true;
+                    (0..256).for_each(|b| add_start(usize::from(a) << 8 | b));
+                }
                 [a, b, ..] => {
                     let pair = usize::from(a) << 8 | usize::from(b);
-                    needles.pairs[pair >> 6] |= 1 << (pair & 63);
+                    add_start(pair);
+                    needles.long.push((pair, Box::from(p)));
                 }
             }
         }
         needles
     }
 
-    /// False only when `word` holds none of the needles.
+    /// Whether `word` contains one of the needles.
     #[inline]
-    fn may_hold(&self, word: &[u8]) -> bool {
+    fn found_in(&self, word: &[u8]) -> bool {
         let Some((&last, _)) = word.split_last() else {
             return false;
         };
-        word.windows(2).any(|w| {
+        word.windows(2).enumerate().any(|(i, w)| {
             let pair = usize::from(w[0]) << 8 | usize::from(w[1]);
-            self.single[usize::from(w[0])] || self.pairs[pair >> 6] & (1 << (pair & 63)) != 0
+            self.starts[pair >> 6] & (1 << (pair & 63)) != 0 && self.starts_here(word, i, pair)
         }) || self.single[usize::from(last)]
+    }
+
+    /// Whether a needle starts at `word[i]`, whose pair of bytes there is `pair`
+    /// (one of `starts`).
+    #[cold]
+    fn starts_here(&self, word: &[u8], i: usize, pair: usize) -> bool {
+        self.single[pair >> 8]
+            || self
+                .long
+                .iter()
+                .any(|(first, n)| *first == pair && word[i..].starts_with(n))
     }
 }
 
@@ -191,18 +211,13 @@ impl WordPrefilter {
             .collect();
         patterns.extend(SHELL_QUOTING.iter().map(|q| q.to_string()));
         WordPrefilter {
-            searcher: AhoCorasick::new(&patterns).ok(),
             needles: Needles::new(patterns.iter().map(|p| p.as_bytes())),
         }
     }
 
     /// False when no command found in `p` can have a word containing a needle.
     pub fn may_match(&self, p: &ProcessStart) -> bool {
-        let Some(searcher) = &self.searcher else {
-            return true;
-        };
-        let is_match =
-            |text: &str| self.needles.may_hold(text.as_bytes()) && searcher.is_match(text);
+        let is_match = |text: &str| self.needles.found_in(text.as_bytes());
         match p.origin {
             ProcessOrigin::Exec => p.argv.iter().any(|w| is_match(w)),
             ProcessOrigin::Scheduler(_) | ProcessOrigin::CommandText => is_match(&p.command_line),
@@ -911,6 +926,7 @@ fn is_assignment(w: &str) -> bool {
 mod tests {
     use super::*;
     use crate::rules::Rules;
+    use aho_corasick::AhoCorasick;
 
     fn rules() -> CommandRules {
         Rules::embedded().section("commands").unwrap()
@@ -966,14 +982,14 @@ mod tests {
     }
 
     #[test]
-    fn needle_pairs_let_through_every_word_the_automaton_matches() {
+    fn needles_are_found_exactly_where_an_automaton_finds_them() {
         // The needles of both detectors' prefilters, words built from their pieces.
         let needles = [
             "nohup", "trap", "python", "perl", "ruby", "node", "php", "'", "\"", "\\", "$", "`",
             "base64", "xxd", "openssl", "|rev", "| rev",
         ];
         let filter = WordPrefilter::new(needles);
-        let searcher = filter.searcher.as_ref().unwrap();
+        let oracle = AhoCorasick::new(needles).unwrap();
         let pieces = [
             "no", "hup", "n", "o", "h", "u", "p", "tr", "ap", "py", "th", "on", "pe", "rl", "|",
             " ", "r", "ev", "ba", "se", "64", "x", "d", "'", "\"", "\\", "$", "`", "é", "/",
@@ -983,19 +999,25 @@ mod tests {
         for _ in 0..100_000 {
             let n = rng.below(6);
             let word: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
-            let is_match = searcher.is_match(&word);
-            let may = filter.needles.may_hold(word.as_bytes());
-            assert!(may || !is_match, "{word:?}");
+            let is_match = oracle.is_match(&word);
+            assert_eq!(
+                filter.needles.found_in(word.as_bytes()),
+                is_match,
+                "{word:?}"
+            );
             found += usize::from(is_match);
-            refused += usize::from(!may);
+            refused += usize::from(!is_match);
         }
         // Both sides are exercised.
         assert!(found > 10_000 && refused > 10_000, "{found} {refused}");
-        // A one-byte needle alone, first, last; a pair at the end; nothing.
         let n = &filter.needles;
-        assert!(n.may_hold(b"$") && n.may_hold(b"$ab") && n.may_hold(b"ab`"));
-        assert!(n.may_hold(b"xyzno") && n.may_hold(b"ppy"));
-        assert!(!n.may_hold(b"") && !n.may_hold(b"/usr/bin/ls") && !n.may_hold(b"-l"));
+        // A one-byte needle alone, first, last; a needle at the end, and one
+        // after a false start of the same pair.
+        assert!(n.found_in(b"$") && n.found_in(b"$ab") && n.found_in(b"ab`"));
+        assert!(n.found_in(b"xyznohup") && n.found_in(b"ppython") && n.found_in(b"nonohup"));
+        // A pair that starts a needle, the needle not there; nothing at all.
+        assert!(!n.found_in(b"xyzno") && !n.found_in(b"ppy") && !n.found_in(b"nohu"));
+        assert!(!n.found_in(b"") && !n.found_in(b"/usr/bin/ls") && !n.found_in(b"-l"));
     }
 
     #[test]

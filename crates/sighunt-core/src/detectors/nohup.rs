@@ -54,6 +54,9 @@ pub struct NohupDetector {
     commands: CommandRules,
     /// Process starts that cannot run `nohup` skip the command analysis.
     prefilter: WordPrefilter,
+    /// Execs whose argv was walked lately and launched nothing: the next exec of
+    /// the same argv needs no walk.
+    launch_free: LaunchFreeArgvs,
     scorer: Scorer,
     recent: VecDeque<Recent>,
     correlator: Correlator,
@@ -109,6 +112,7 @@ impl NohupDetector {
         Ok(NohupDetector {
             rules: nohup,
             prefilter: WordPrefilter::new(["nohup"]),
+            launch_free: LaunchFreeArgvs::default(),
             commands,
             scorer,
             recent: VecDeque::new(),
@@ -573,11 +577,23 @@ impl Detector for NohupDetector {
             ProcessOrigin::Exec if self.correlator.observed_lone_exec() => false,
             _ => self.prefilter.may_match(p),
         };
-        if !may_run_nohup && !self.image_is_nohup(p) {
+        let image_is_nohup = self.image_is_nohup(p);
+        if !may_run_nohup && !image_is_nohup {
             self.correlator.record_process(p);
             return;
         }
-        for launch in self.launches(p) {
+        // An exec whose image is not nohup launches what its argv runs, and
+        // nothing else: whether that is nothing depends on argv alone.
+        let argv_decides = p.origin == ProcessOrigin::Exec && !image_is_nohup;
+        if argv_decides && self.launch_free.contains(&p.argv) {
+            self.correlator.record_process(p);
+            return;
+        }
+        let launches = self.launches(p);
+        if argv_decides && launches.is_empty() {
+            self.launch_free.insert(&p.argv);
+        }
+        for launch in launches {
             let mut fired = self.indicators(p, &launch);
             let payloads = self.payload_paths(p, &launch);
             let target = launch.target_words[0].clone();
@@ -644,6 +660,49 @@ impl Detector for NohupDetector {
             }
         }
         self.correlator.record_process(p);
+    }
+}
+
+/// Argvs of execs lately found to launch nothing, so that an exec repeated (cron
+/// jobs, monitoring: `sh -c "echo nohup is a command"` every minute) is not walked
+/// again: a shell string's walk costs over ten thousand instructions. A small
+/// table indexed by a hash of argv, each slot the argv last put there; a lookup
+/// compares the whole argv, so only the same argv is ever found.
+#[derive(Clone, Default)]
+struct LaunchFreeArgvs {
+    /// [`LAUNCH_FREE_SLOTS`] slots; none until the table is first written.
+    slots: Vec<Option<Box<[String]>>>,
+}
+
+/// Slots of [`LaunchFreeArgvs`].
+const LAUNCH_FREE_SLOTS: usize = 64;
+/// Longest argv (bytes of its words) [`LaunchFreeArgvs`] keeps.
+const LAUNCH_FREE_MAX_BYTES: usize = 4096;
+
+impl LaunchFreeArgvs {
+    fn slot(argv: &[String]) -> usize {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = rustc_hash::FxHasher::default();
+        argv.hash(&mut hasher);
+        // FxHash's high bits are its best mixed.
+        (hasher.finish() >> 58) as usize % LAUNCH_FREE_SLOTS
+    }
+
+    fn contains(&self, argv: &[String]) -> bool {
+        self.slots
+            .get(Self::slot(argv))
+            .and_then(Option::as_deref)
+            .is_some_and(|kept| kept == argv)
+    }
+
+    fn insert(&mut self, argv: &[String]) {
+        if argv.iter().map(String::len).sum::<usize>() > LAUNCH_FREE_MAX_BYTES {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots.resize(LAUNCH_FREE_SLOTS, None);
+        }
+        self.slots[Self::slot(argv)] = Some(argv.into());
     }
 }
 

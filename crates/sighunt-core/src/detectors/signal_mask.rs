@@ -12,7 +12,6 @@
 //! `SIG_DFL`) or merely naming a signal (`print(signal.SIGHUP)`).
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use regex::Regex;
@@ -325,7 +324,7 @@ impl SignalMaskDetector {
                     Lang::Node => node(code),
                     Lang::Php => php(code),
                 };
-                if !m.is_empty() && EXECS.is_match(code) {
+                if !m.is_empty() && EXECS.on(code).is_match(code) {
                     m.payload_paths.extend(quoted_paths(code));
                 }
                 m
@@ -497,14 +496,14 @@ fn clamp(s: &str, max: usize) -> &str {
 // ---------------------------------------------------------------------------------
 
 /// `SIGTERM`-style names anywhere (not `SIG_IGN`, `SIG_DFL`, `SIG_BLOCK`).
-static SIG_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bSIG([A-Z][A-Z0-9]*)\b").unwrap());
-static INTEGER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{1,3})\b").unwrap());
-static IDENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z_$][\w$]*$").unwrap());
+static SIG_NAME: TextRegex = TextRegex::new(r"\bSIG([A-Z][A-Z0-9]*)\b");
+static INTEGER: TextRegex = TextRegex::new(r"\b(\d{1,3})\b");
+static IDENT: TextRegex = TextRegex::new(r"^[A-Za-z_$][\w$]*$");
 
 /// The signals named in `text` by `SIGXXX` names.
 fn sig_names(text: &str) -> BTreeSet<u32> {
     SIG_NAME
+        .on(text)
         .captures_iter(text)
         .filter_map(|c| signal_number(&c[1]))
         .collect()
@@ -534,6 +533,7 @@ fn signal_arg(arg: &str, bare_names: bool) -> Option<SignalArg> {
         }
     }
     let numbers: BTreeSet<u32> = INTEGER
+        .on(arg)
         .captures_iter(arg)
         .filter_map(|c| c[1].parse().ok())
         .filter(|n| signal_name(*n).is_some())
@@ -542,7 +542,7 @@ fn signal_arg(arg: &str, bare_names: bool) -> Option<SignalArg> {
         return Some(SignalArg::Signals(numbers));
     }
     let ident = arg.trim_start_matches('$');
-    (IDENT.is_match(ident) || arg == "$_").then_some(SignalArg::Variable)
+    (IDENT.on(ident).is_match(ident) || arg == "$_").then_some(SignalArg::Variable)
 }
 
 /// Adds what a signal argument resolves to; a variable takes the signals the code
@@ -603,48 +603,40 @@ fn call_args(s: &str) -> Option<(&str, Option<&str>, &str)> {
     None
 }
 
-static PY_CALL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\b([A-Za-z_]\w*)\s*\.\s*)?\b(signal|sigaction|pthread_sigmask)\s*\(").unwrap()
-});
-static PY_ALIAS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bimport\s+signal\s+as\s+([A-Za-z_]\w*)").unwrap());
-static PY_NOOP_LAMBDA: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^lambda\b[^:]*:\s*(?:None|0|True|False|\.\.\.|\(\)|''|\x22\x22)\s*$").unwrap()
-});
-static PY_SIG_IGN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bSIG_IGN\b").unwrap());
-static PY_SA_IGNORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"sa_handler\s*=\s*(?:(?:ctypes\.)?c_void_p\s*\(\s*)?(?:1\b|[\w.]*SIG_IGN\b)")
-        .unwrap()
-});
+static PY_CALL: TextRegex =
+    TextRegex::new(r"(?:\b([A-Za-z_]\w*)\s*\.\s*)?\b(signal|sigaction|pthread_sigmask)\s*\(");
+static PY_ALIAS: TextRegex = TextRegex::new(r"\bimport\s+signal\s+as\s+([A-Za-z_]\w*)");
+static PY_NOOP_LAMBDA: TextRegex =
+    TextRegex::new(r"^lambda\b[^:]*:\s*(?:None|0|True|False|\.\.\.|\(\)|''|\x22\x22)\s*$");
+static PY_SIG_IGN: TextRegex = TextRegex::new(r"\bSIG_IGN\b");
+static PY_SA_IGNORE: TextRegex =
+    TextRegex::new(r"sa_handler\s*=\s*(?:(?:ctypes\.)?c_void_p\s*\(\s*)?(?:1\b|[\w.]*SIG_IGN\b)");
 
 /// `getattr(signal, 'signal')`: the attribute, written as one.
-static PY_GETATTR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"\bgetattr\s*\(\s*([A-Za-z_]\w*)\s*,\s*(?:'([A-Za-z_]\w*)'|"([A-Za-z_]\w*)")\s*\)"#,
-    )
-    .unwrap()
-});
+static PY_GETATTR: TextRegex = TextRegex::new(
+    r#"\bgetattr\s*\(\s*([A-Za-z_]\w*)\s*,\s*(?:'([A-Za-z_]\w*)'|"([A-Za-z_]\w*)")\s*\)"#,
+);
 /// A name bound to the module's `signal` function: `s = signal.signal`,
 /// `from signal import signal as s`.
-static PY_FUNC_ALIAS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?:\b([A-Za-z_]\w*)\s*=\s*(?:[A-Za-z_]\w*\s*\.\s*)?signal\b\s*(?:[;\n)]|$)|\bfrom\s+signal\s+import\s+(?:[^;\n]*,\s*)?signal\s+as\s+([A-Za-z_]\w*))",
-    )
-    .unwrap()
-});
+static PY_FUNC_ALIAS: TextRegex = TextRegex::new(
+    r"(?:\b([A-Za-z_]\w*)\s*=\s*(?:[A-Za-z_]\w*\s*\.\s*)?signal\b\s*(?:[;\n)]|$)|\bfrom\s+signal\s+import\s+(?:[^;\n]*,\s*)?signal\s+as\s+([A-Za-z_]\w*))",
+);
 
 /// The code with `getattr(m, 'name')` written `m.name` and calls of a name bound
 /// to `signal.signal` written `signal.signal(`: what the readers below match.
 fn python_normalised(code: &str) -> std::borrow::Cow<'_, str> {
     let mut code = std::borrow::Cow::Borrowed(code);
     if code.contains("getattr") {
-        let replaced = PY_GETATTR.replace_all(&code, |c: &regex::Captures<'_>| {
-            let attr = c.get(2).or_else(|| c.get(3)).map_or("", |a| a.as_str());
-            format!("{}.{attr}", &c[1])
-        });
+        let replaced = PY_GETATTR
+            .on(&code)
+            .replace_all(&code, |c: &regex::Captures<'_>| {
+                let attr = c.get(2).or_else(|| c.get(3)).map_or("", |a| a.as_str());
+                format!("{}.{attr}", &c[1])
+            });
         code = std::borrow::Cow::Owned(replaced.into_owned());
     }
     let aliases: Vec<String> = PY_FUNC_ALIAS
+        .on(&code)
         .captures_iter(&code)
         .filter_map(|c| {
             c.get(1)
@@ -672,12 +664,13 @@ pub fn python(code: &str) -> Masking {
     let code: &str = &normalised;
     let mut m = Masking::default();
     let aliases: Vec<String> = PY_ALIAS
+        .on(code)
         .captures_iter(code)
         .map(|c| c[1].to_string())
         .collect();
     let uses_ctypes = code.contains("ctypes") || code.contains("CDLL") || code.contains("cdll");
     let mentioned = || sig_names(code);
-    for c in PY_CALL.captures_iter(code) {
+    for c in PY_CALL.on(code).captures_iter(code) {
         let whole = c.get(0).unwrap();
         let module = c.get(1).map(|m| m.as_str());
         let func = &c[2];
@@ -695,16 +688,16 @@ pub fn python(code: &str) -> Masking {
         match func {
             "signal" => {
                 let handler = rest.trim();
-                let ignores = PY_SIG_IGN.is_match(handler)
+                let ignores = PY_SIG_IGN.on(handler).is_match(handler)
                     || handler == "1"
                     || handler.ends_with("c_void_p(1)")
-                    || PY_NOOP_LAMBDA.is_match(handler);
+                    || PY_NOOP_LAMBDA.on(handler).is_match(handler);
                 if ignores {
                     add_signals(&mut m, signal_arg(first, false), &mentioned);
                     m.libc |= libc;
                 }
             }
-            "sigaction" if libc && PY_SA_IGNORE.is_match(code) => {
+            "sigaction" if libc && PY_SA_IGNORE.on(code).is_match(code) => {
                 add_signals(&mut m, signal_arg(first, false), &mentioned);
                 m.libc = true;
             }
@@ -725,32 +718,24 @@ pub fn python(code: &str) -> Masking {
     m
 }
 
-static PERL_SIG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\$SIG\s*\{\s*([^}]{0,64}?)\s*\}").unwrap());
-static PERL_SLICE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"@SIG\s*\{([^}]{0,256})\}\s*=([^=~][^;]{0,256})").unwrap());
-static PERL_IGNORE_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"^(?:'IGNORE'|"IGNORE"|qq?\s*[({\[/<|!]\s*IGNORE\s*[)}\]/>|!]|IGNORE\b|sub\s*\{\s*\})"#,
-    )
-    .unwrap()
-});
-static PERL_SIGPROCMASK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"sigprocmask\s*\(\s*&?(?:POSIX::)?SIG_(?:BLOCK|SETMASK)\b").unwrap()
-});
-static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[A-Za-z]+").unwrap());
+static PERL_SIG: TextRegex = TextRegex::new(r"\$SIG\s*\{\s*([^}]{0,64}?)\s*\}");
+static PERL_SLICE: TextRegex = TextRegex::new(r"@SIG\s*\{([^}]{0,256})\}\s*=([^=~][^;]{0,256})");
+static PERL_IGNORE_VALUE: TextRegex = TextRegex::new(
+    r#"^(?:'IGNORE'|"IGNORE"|qq?\s*[({\[/<|!]\s*IGNORE\s*[)}\]/>|!]|IGNORE\b|sub\s*\{\s*\})"#,
+);
+static PERL_SIGPROCMASK: TextRegex =
+    TextRegex::new(r"sigprocmask\s*\(\s*&?(?:POSIX::)?SIG_(?:BLOCK|SETMASK)\b");
+static WORD: TextRegex = TextRegex::new(r"[A-Za-z]+");
 /// `POSIX::SigAction->new("IGNORE")` or `->new(SIG_IGN)`: an action that ignores.
-static PERL_SIGACTION_IGNORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"SigAction\s*->\s*new\s*\(\s*(?:'IGNORE'|"IGNORE"|(?:&?POSIX::)?SIG_IGN\b)"#)
-        .unwrap()
-});
+static PERL_SIGACTION_IGNORE: TextRegex =
+    TextRegex::new(r#"SigAction\s*->\s*new\s*\(\s*(?:'IGNORE'|"IGNORE"|(?:&?POSIX::)?SIG_IGN\b)"#);
 /// `sigaction(SIGTERM, …)` / `POSIX::sigaction(&POSIX::SIGTERM, …)`: the signal.
-static PERL_SIGACTION_CALL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\bsigaction\s*\(").unwrap());
+static PERL_SIGACTION_CALL: TextRegex = TextRegex::new(r"\bsigaction\s*\(");
 
 /// Bare upper-case signal names in `text` (`qw(HUP INT TERM)`, `%w[HUP TERM]`).
 fn bare_names(text: &str) -> BTreeSet<u32> {
-    WORD.find_iter(text)
+    WORD.on(text)
+        .find_iter(text)
         .filter(|w| {
             w.as_str()
                 .chars()
@@ -770,7 +755,7 @@ pub fn perl(code: &str) -> Masking {
         s.extend(sig_names(code));
         s
     };
-    for c in PERL_SIG.captures_iter(code) {
+    for c in PERL_SIG.on(code).captures_iter(code) {
         let mut keys = vec![c.get(1).unwrap().as_str()];
         let mut rest = &code[c.get(0).unwrap().end()..];
         // `$SIG{A} = $SIG{B} = 'IGNORE'`: follow the chain of assignments.
@@ -784,6 +769,7 @@ pub fn perl(code: &str) -> Masking {
             }
             let after = after.trim_start();
             match PERL_SIG
+                .on(after)
                 .captures(after)
                 .filter(|n| n.get(0).unwrap().start() == 0)
             {
@@ -795,7 +781,7 @@ pub fn perl(code: &str) -> Masking {
             }
         };
         let Some(value) = value else { continue };
-        if !PERL_IGNORE_VALUE.is_match(value) {
+        if !PERL_IGNORE_VALUE.on(value).is_match(value) {
             continue;
         }
         for key in keys {
@@ -808,7 +794,7 @@ pub fn perl(code: &str) -> Masking {
             add_signals(&mut m, arg, &mentioned);
         }
     }
-    for c in PERL_SLICE.captures_iter(code) {
+    for c in PERL_SLICE.on(code).captures_iter(code) {
         if c[2].contains("IGNORE") {
             let keys = &c[1];
             m.signals.extend(bare_names(keys));
@@ -817,8 +803,8 @@ pub fn perl(code: &str) -> Masking {
     }
     // `POSIX::sigaction(SIGTERM, POSIX::SigAction->new("IGNORE"))`, directly or
     // through a variable holding the action.
-    if PERL_SIGACTION_IGNORE.is_match(code) {
-        for c in PERL_SIGACTION_CALL.find_iter(code) {
+    if PERL_SIGACTION_IGNORE.on(code).is_match(code) {
+        for c in PERL_SIGACTION_CALL.on(code).find_iter(code) {
             if let Some((first, Some(_), _)) = call_args(&code[c.end()..]) {
                 let arg = first
                     .trim()
@@ -828,7 +814,7 @@ pub fn perl(code: &str) -> Masking {
             }
         }
     }
-    if PERL_SIGPROCMASK.is_match(code) {
+    if PERL_SIGPROCMASK.on(code).is_match(code) {
         let named = sig_names(code);
         if named.is_empty() {
             m.unresolved = true;
@@ -838,16 +824,13 @@ pub fn perl(code: &str) -> Masking {
     m
 }
 
-static RUBY_TRAP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:\bSignal\s*\.\s*)?\btrap\b(\s*\(|[ \t]+)").unwrap());
-static RUBY_ARG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^\s*('[^']*'|"[^"]*"|:[A-Za-z]\w*|\d+|[a-z_]\w*)"#).unwrap());
-static RUBY_IGNORE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*,\s*(?:'(?:IGNORE|SIG_IGN)?'|"(?:IGNORE|SIG_IGN)?"|:(?:IGNORE|SIG_IGN)\b|nil\b|(?:proc|lambda)\s*\{\s*\}|->\s*(?:\(\s*\))?\s*\{\s*\})"#).unwrap()
-});
-static RUBY_EMPTY_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*\)?\s*(?:\{\s*(?:\|[^|]*\|)?\s*\}|do\s*(?:\|[^|]*\|)?\s*end\b)").unwrap()
-});
+static RUBY_TRAP: TextRegex = TextRegex::new(r"(?:\bSignal\s*\.\s*)?\btrap\b(\s*\(|[ \t]+)");
+static RUBY_ARG: TextRegex = TextRegex::new(r#"^\s*('[^']*'|"[^"]*"|:[A-Za-z]\w*|\d+|[a-z_]\w*)"#);
+static RUBY_IGNORE: TextRegex = TextRegex::new(
+    r#"^\s*,\s*(?:'(?:IGNORE|SIG_IGN)?'|"(?:IGNORE|SIG_IGN)?"|:(?:IGNORE|SIG_IGN)\b|nil\b|(?:proc|lambda)\s*\{\s*\}|->\s*(?:\(\s*\))?\s*\{\s*\})"#,
+);
+static RUBY_EMPTY_BLOCK: TextRegex =
+    TextRegex::new(r"^\s*\)?\s*(?:\{\s*(?:\|[^|]*\|)?\s*\}|do\s*(?:\|[^|]*\|)?\s*end\b)");
 
 /// Ruby: `trap("HUP", "IGNORE")`, `Signal.trap(:TERM, "SIG_IGN")`, `trap("INT", "")`,
 /// `trap("TERM", nil)`, an empty block `trap("TERM") {}`, and `%w(…).each { |s|
@@ -859,14 +842,14 @@ pub fn ruby(code: &str) -> Masking {
         s.extend(sig_names(code));
         s
     };
-    for c in RUBY_TRAP.captures_iter(code) {
+    for c in RUBY_TRAP.on(code).captures_iter(code) {
         let rest = &code[c.get(0).unwrap().end()..];
-        let Some(arg) = RUBY_ARG.captures(rest) else {
+        let Some(arg) = RUBY_ARG.on(rest).captures(rest) else {
             continue;
         };
         let arg_text = arg.get(1).unwrap().as_str();
         let after = &rest[arg.get(0).unwrap().end()..];
-        if !(RUBY_IGNORE.is_match(after) || RUBY_EMPTY_BLOCK.is_match(after)) {
+        if !(RUBY_IGNORE.on(after).is_match(after) || RUBY_EMPTY_BLOCK.on(after).is_match(after)) {
             continue;
         }
         let resolved = if arg_text.starts_with(['\'', '"', ':'])
@@ -881,27 +864,23 @@ pub fn ruby(code: &str) -> Masking {
     m
 }
 
-static NODE_ON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\bprocess\s*\.\s*(?:on|once|addListener|prependListener|prependOnceListener)\s*\(")
-        .unwrap()
-});
-static NODE_NOOP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^\s*(?:(?:async\s*)?(?:\([^)]*\)|[A-Za-z_$][\w$]*)\s*=>\s*(?:\{\s*(?:return\s*;?\s*)?\}|null|undefined|void\s+0|0|true|false)|(?:async\s+)?function\s*[\w$]*\s*\([^)]*\)\s*\{\s*(?:return\s*;?\s*)?\})\s*$",
-    )
-    .unwrap()
-});
+static NODE_ON: TextRegex = TextRegex::new(
+    r"\bprocess\s*\.\s*(?:on|once|addListener|prependListener|prependOnceListener)\s*\(",
+);
+static NODE_NOOP: TextRegex = TextRegex::new(
+    r"^\s*(?:(?:async\s*)?(?:\([^)]*\)|[A-Za-z_$][\w$]*)\s*=>\s*(?:\{\s*(?:return\s*;?\s*)?\}|null|undefined|void\s+0|0|true|false)|(?:async\s+)?function\s*[\w$]*\s*\([^)]*\)\s*\{\s*(?:return\s*;?\s*)?\})\s*$",
+);
 
 /// Node: a signal listener that does nothing (`process.on('SIGTERM', () => {})`):
 /// registering any listener removes Node's default of exiting on the signal.
 pub fn node(code: &str) -> Masking {
     let mut m = Masking::default();
     let mentioned = || sig_names(code);
-    for c in NODE_ON.captures_iter(code) {
+    for c in NODE_ON.on(code).captures_iter(code) {
         let Some((first, Some(handler), _)) = call_args(&code[c.get(0).unwrap().end()..]) else {
             continue;
         };
-        if !NODE_NOOP.is_match(handler) {
+        if !NODE_NOOP.on(handler).is_match(handler) {
             continue;
         }
         let first = first.trim();
@@ -916,17 +895,12 @@ pub fn node(code: &str) -> Masking {
     m
 }
 
-static PHP_SIGNAL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\bpcntl_signal\s*\(").unwrap());
-static PHP_SIGPROCMASK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bpcntl_sigprocmask\s*\(\s*\\?(?:SIG_BLOCK|SIG_SETMASK)\b").unwrap()
-});
-static PHP_NOOP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*(?:\\?SIG_IGN|1|(?:static\s+)?function\s*\([^)]*\)\s*(?:use\s*\([^)]*\)\s*)?\{\s*(?:return\s*;?\s*)?\}|(?:static\s+)?fn\s*\([^)]*\)\s*=>\s*(?:null|0|true|false))\s*(?:,.*)?$",
-    )
-    .unwrap()
-});
+static PHP_SIGNAL: TextRegex = TextRegex::new(r"(?i)\bpcntl_signal\s*\(");
+static PHP_SIGPROCMASK: TextRegex =
+    TextRegex::new(r"(?i)\bpcntl_sigprocmask\s*\(\s*\\?(?:SIG_BLOCK|SIG_SETMASK)\b");
+static PHP_NOOP: TextRegex = TextRegex::new(
+    r"(?i)^\s*(?:\\?SIG_IGN|1|(?:static\s+)?function\s*\([^)]*\)\s*(?:use\s*\([^)]*\)\s*)?\{\s*(?:return\s*;?\s*)?\}|(?:static\s+)?fn\s*\([^)]*\)\s*=>\s*(?:null|0|true|false))\s*(?:,.*)?$",
+);
 
 /// PHP: `pcntl_signal(SIGTERM, SIG_IGN)` (or an empty closure, or by number),
 /// `foreach ([SIGHUP, SIGTERM] as $s) pcntl_signal($s, SIG_IGN)`, and
@@ -934,16 +908,16 @@ static PHP_NOOP: LazyLock<Regex> = LazyLock::new(|| {
 pub fn php(code: &str) -> Masking {
     let mut m = Masking::default();
     let mentioned = || sig_names(code);
-    for c in PHP_SIGNAL.find_iter(code) {
+    for c in PHP_SIGNAL.on(code).find_iter(code) {
         let Some((first, Some(handler), _)) = call_args(&code[c.end()..]) else {
             continue;
         };
-        if PHP_NOOP.is_match(handler) {
+        if PHP_NOOP.on(handler).is_match(handler) {
             let first = first.trim().trim_start_matches('\\');
             add_signals(&mut m, signal_arg(first, false), &mentioned);
         }
     }
-    for c in PHP_SIGPROCMASK.find_iter(code) {
+    for c in PHP_SIGPROCMASK.on(code).find_iter(code) {
         if let Some((_, Some(set), _)) = call_args(&code[c.end()..]) {
             let names = sig_names(set);
             if names.is_empty() {
@@ -997,9 +971,9 @@ pub fn shell_trap(args: &[String]) -> Masking {
 
 /// The code runs another program (`os.execv`, `subprocess.Popen`, Perl `exec`/
 /// `system`, Ruby `spawn`, Node `child_process`): its path literals are what runs.
-static EXECS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:exec[a-zA-Z]*|system|spawn[a-zA-Z]*|Popen|check_call|check_output|run|execSync|execFileSync|fork|passthru|shell_exec|proc_open|popen|pcntl_exec)\b").unwrap()
-});
+static EXECS: TextRegex = TextRegex::new(
+    r"\b(?:exec[a-zA-Z]*|system|spawn[a-zA-Z]*|Popen|check_call|check_output|run|execSync|execFileSync|fork|passthru|shell_exec|proc_open|popen|pcntl_exec)\b",
+);
 
 /// Absolute paths in string literals of the code (`os.execv("/tmp/x", …)`): what
 /// `["'](/[^"'\s]{1,4096})["']` captures, leftmost first and without overlap, read
@@ -1042,6 +1016,10 @@ fn quoted_paths(code: &str) -> Vec<String> {
     }
     found
 }
+
+mod text_regex;
+
+use text_regex::TextRegex;
 
 #[cfg(test)]
 mod tests;

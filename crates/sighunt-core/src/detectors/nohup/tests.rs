@@ -419,3 +419,60 @@ fn a_target_find_or_xargs_fills_in_is_reported_from_text_only() {
     assert!(run(vec![text("nohup &")]).is_empty());
     assert!(run(vec![text("echo x | xargs nohup --version")]).is_empty());
 }
+
+#[test]
+fn launch_free_argvs_hold_only_the_argvs_put_there() {
+    let argv = |words: &[&str]| -> Vec<String> { words.iter().map(|w| w.to_string()).collect() };
+    let mut memo = LaunchFreeArgvs::default();
+    let echo = argv(&["sh", "-c", "echo nohup is a command"]);
+    assert!(!memo.contains(&echo));
+    memo.insert(&echo);
+    assert!(memo.contains(&echo));
+    // Another argv, a prefix of it, one word more, the words joined otherwise.
+    for other in [
+        argv(&["sh", "-c", "echo nohup is a command &"]),
+        argv(&["sh", "-c"]),
+        argv(&["sh", "-c", "echo nohup is a command", "x"]),
+        argv(&["sh", "-c echo", "nohup is a command"]),
+        Vec::new(),
+    ] {
+        assert!(!memo.contains(&other), "{other:?}");
+    }
+    // A slot keeps the argv last put there; many argvs, each found right after.
+    for i in 0..1000 {
+        let a = argv(&["grep", "-c", "nohup", &format!("/var/log/{i}")]);
+        memo.insert(&a);
+        assert!(memo.contains(&a));
+    }
+    // An argv too long to keep is not kept.
+    let long = argv(&["sh", "-c", &"echo nohup ".repeat(1000)]);
+    memo.insert(&long);
+    assert!(!memo.contains(&long));
+}
+
+#[test]
+fn an_argv_that_launched_nothing_still_launches_when_its_image_is_nohup() {
+    let helper = || {
+        let mut p = exec_at(
+            &["/var/tmp/nohup-helper", "/opt/app/run"],
+            20,
+            1,
+            Some("/root"),
+        );
+        p.exe = Some("/var/tmp/nohup-helper".into());
+        p
+    };
+    // Not nohup: nothing, the second time from the table.
+    assert!(run(vec![helper(), helper()]).is_empty());
+    // Made a copy of nohup in between: the same argv now runs nohup.
+    let cp = exec_at(
+        &["cp", "/usr/bin/nohup", "/var/tmp/nohup-helper"],
+        10,
+        1,
+        Some("/root"),
+    );
+    let f = run(vec![helper(), cp, helper()]);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].nohup_target, "/opt/app/run");
+    has(&f[0], &["nohup_renamed"]);
+}
