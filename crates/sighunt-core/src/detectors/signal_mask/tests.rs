@@ -842,3 +842,43 @@ fn quoted_paths_agree_with_the_regex_they_replace() {
         assert_eq!(quoted_paths(case), expected(case), "{case:?}");
     }
 }
+
+/// Each pattern is compiled on first use, in the form the text needs (a
+/// compile failure there would stop a hunt): every one compiles in both forms.
+#[test]
+fn every_inline_code_pattern_compiles_for_ascii_and_other_text() {
+    let all: [&TextRegex; 27] = [
+        &SIG_NAME,
+        &INTEGER,
+        &IDENT,
+        &PY_CALL,
+        &PY_ALIAS,
+        &PY_NOOP_LAMBDA,
+        &PY_SIG_IGN,
+        &PY_SA_IGNORE,
+        &PY_GETATTR,
+        &PY_FUNC_ALIAS,
+        &PERL_SIG,
+        &PERL_SLICE,
+        &PERL_IGNORE_VALUE,
+        &PERL_SIGPROCMASK,
+        &WORD,
+        &PERL_SIGACTION_IGNORE,
+        &PERL_SIGACTION_CALL,
+        &RUBY_TRAP,
+        &RUBY_ARG,
+        &RUBY_IGNORE,
+        &RUBY_EMPTY_BLOCK,
+        &NODE_ON,
+        &NODE_NOOP,
+        &PHP_SIGNAL,
+        &PHP_SIGPROCMASK,
+        &PHP_NOOP,
+        &EXECS,
+    ];
+    for pattern in all {
+        // Either form is built here, or the test panics naming the pattern.
+        let _ = pattern.on("trap '' HUP").is_match("trap '' HUP");
+        let _ = pattern.on("trap 'é' HUP").is_match("trap 'é' HUP");
+    }
+}

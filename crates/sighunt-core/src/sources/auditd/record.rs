@@ -484,9 +484,9 @@ pub(super) static HEX_VALUE: [u8; 256] = {
     table
 };
 
-/// `bytes` as text, invalid UTF-8 replaced: valid text (nearly all) checked by
-/// `from_utf8` and copied, not walked chunk by chunk as `from_utf8_lossy` walks it.
-/// Bytes as text, invalid UTF-8 replaced; valid text keeps its buffer.
+/// Bytes as text, invalid UTF-8 replaced: valid text (nearly all) is checked by
+/// `from_utf8` and keeps its buffer, not walked chunk by chunk as
+/// `from_utf8_lossy` walks it.
 pub(super) fn into_text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

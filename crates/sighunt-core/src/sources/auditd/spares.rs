@@ -4,8 +4,10 @@
 //! command line); allocating and freeing them per event was a tenth of a
 //! one-thread hunt's instructions. The engine looks at each event where the source
 //! lent it ([`EventSink::lend`](crate::sources::EventSink::lend)) and leaves it
-//! there; its strings are kept here, and the next event's text is decoded into them. Bounded: at most
-//! [`MAX_SPARE_STRINGS`] strings of at most [`MAX_SPARE_BYTES`] each are kept.
+//! there; its strings are kept here, and the next event's text is decoded into
+//! them. Bounded: at most [`MAX_SPARE_STRINGS`] strings of at most
+//! [`MAX_SPARE_BYTES`] each, [`MAX_SPARE_ARGVS`] argument vectors and
+//! [`MAX_SPARE_PARTIALS`] partial events are kept.
 
 use super::Partial;
 use crate::event::Event;
@@ -103,7 +105,7 @@ impl Spares {
     /// Keeps `s`'s allocation for reuse (cleared), within the bounds.
     #[inline]
     pub(super) fn keep(&mut self, mut s: String) {
-        // One test for "not empty and not huge": capacity 0 wraps to the maximum.
+        // "Not empty and not huge" in one comparison: capacity 0 wraps to the maximum.
         if s.capacity().wrapping_sub(1) < MAX_SPARE_BYTES && self.strings.len() < MAX_SPARE_STRINGS
         {
             s.clear();
