@@ -55,3 +55,4 @@ pub mod shell;
 pub mod sources;
 #[cfg(test)]
 mod test_rng;
+mod text;

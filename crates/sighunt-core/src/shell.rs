@@ -24,6 +24,8 @@
 
 use std::mem;
 
+use crate::text::lossy_string;
+
 /// Deepest nesting level whose commands are parsed; deeper text stays literal.
 const MAX_DEPTH: u32 = 64;
 /// Maximum number of commands returned by [`parse`].
@@ -149,7 +151,7 @@ pub fn split_words(src: &str) -> Vec<String> {
         if p.pos >= p.src.len() {
             return words;
         }
-        words.push(bytes_to_string(p.read_word(0).0));
+        words.push(lossy_string(p.read_word(0).0));
     }
 }
 
@@ -160,10 +162,6 @@ fn clamp(src: &str) -> &str {
         end -= 1;
     }
     &src[..end]
-}
-
-fn bytes_to_string(v: Vec<u8>) -> String {
-    String::from_utf8(v).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Bytes that end an unquoted word (in `parse` mode).
@@ -677,7 +675,7 @@ impl<'a> Parser<'a> {
                 self.skip_blanks();
                 if self.at_word() {
                     let (name, _) = self.read_word(depth);
-                    self.pending_function = Some(bytes_to_string(name));
+                    self.pending_function = Some(lossy_string(name));
                 }
                 self.skip_blanks();
                 self.eat_fn_parens();
@@ -882,7 +880,7 @@ impl<'a> Parser<'a> {
                 (b'>', next) if next != Some(b'(') => ">",
                 (b';' | b'&' | b'|' | b')', _) => break,
                 _ => {
-                    words.push(bytes_to_string(self.read_word(depth).0));
+                    words.push(lossy_string(self.read_word(depth).0));
                     continue;
                 }
             };
@@ -948,9 +946,9 @@ impl<'a> Parser<'a> {
             }
             let (word, assign) = self.read_word(depth);
             if assign && words.is_empty() {
-                assignments.push(bytes_to_string(word));
+                assignments.push(lossy_string(word));
             } else {
-                words.push(bytes_to_string(word));
+                words.push(lossy_string(word));
             }
         }
         if words.is_empty() && assignments.is_empty() && redirects.is_empty() {
@@ -1028,7 +1026,7 @@ impl<'a> Parser<'a> {
         self.pos += digits + op.len();
         self.skip_blanks();
         let target = if self.at_word() {
-            bytes_to_string(self.read_word(depth).0)
+            lossy_string(self.read_word(depth).0)
         } else {
             String::new()
         };

@@ -194,7 +194,8 @@ pub fn discover_with(paths: &[PathBuf], options: WalkOptions) -> Vec<Discovered>
 pub enum Payload {
     /// Decompressed bytes to stream.
     Stream(Box<dyn BufRead + Send>),
-    /// An uncompressed regular file, for formats that need to seek (EVTX).
+    /// An uncompressed regular file, from its start: EVTX seeks in it, the other
+    /// formats read it through a buffer of their own size.
     File(File),
 }
 
@@ -299,9 +300,10 @@ pub fn open_as(
             }
         }
     };
-    // EVTX wants to seek: hand it the plain file when there is one (the same
-    // descriptor's file, from its start; never the path opened again).
-    if format == InputFormat::Evtx && compression == Compression::None {
+    // A plain regular file goes back as the file itself, from its start (the same
+    // descriptor's file; never the path opened again): EVTX wants to seek, and the
+    // text readers read it in larger blocks than the sniffing buffer's.
+    if compression == Compression::None {
         if let Some((f, len)) = &file {
             drop(stream);
             let mut whole = f.try_clone().map_err(OpenError::Io)?;

@@ -44,6 +44,7 @@ use crate::event::{
 };
 use crate::input::InputError;
 use crate::sources::{EventSink, LineParser};
+use crate::text::lossy_string;
 
 /// An event with no end marker is complete once the log is this far past it
 /// (auditd's own `end_of_event_timeout` default is 2 s).
@@ -172,6 +173,7 @@ impl AuditParser {
     }
 
     /// Adds a record to its event, opening or completing the event as needed.
+    #[inline(always)]
     fn absorb_record(
         &mut self,
         key: EventKey,
@@ -180,16 +182,25 @@ impl AuditParser {
         sink: &mut dyn EventSink,
     ) {
         let syscall = header.kind == b"SYSCALL";
-        // One lookup of the open events per record decides most records' fate.
-        let is_open = self.open.contains_key(&key);
-        if !syscall && !is_open && self.closed.contains(&key) {
-            // A record of an event already dropped or completed: decided from the
-            // header alone, the body is never scanned.
-            if !matches!(header.kind, b"PATH" | b"CWD" | b"PROCTITLE") {
-                self.late_records += 1;
+        if !syscall {
+            // One lookup of the open events decides most records' fate: taken into
+            // their open event, or
+            if let Some(partial) = self.open.get_mut(&key) {
+                if partial.take_record(header, None, line_no, &mut self.spares) {
+                    self.complete(&key, sink);
+                }
+                return;
             }
-            return;
+            // a record of an event already dropped or completed: decided from the
+            // header alone, the body is never scanned.
+            if self.closed.contains(&key) {
+                if !matches!(header.kind, b"PATH" | b"CWD" | b"PROCTITLE") {
+                    self.late_records += 1;
+                }
+                return;
+            }
         }
+        let is_open = syscall && self.open.contains_key(&key);
         // The body is split from its enrichment only where it is read: SYSCALLs
         // here; other records in `Partial::absorb`, and not at all for the PATH and
         // PROCTITLE records an exec's SYSCALL and EXECVE made redundant.
@@ -220,7 +231,7 @@ impl AuditParser {
             partial.node = header.node.map(|n| {
                 let mut node = self.spares.string().into_bytes();
                 node.extend_from_slice(n);
-                record::into_text(node)
+                lossy_string(node)
             });
             self.open.insert(key, partial);
             self.order.push_back((key, header.time_ms, self.opened));
@@ -232,21 +243,10 @@ impl AuditParser {
                 self.compact_order(sink);
             }
         }
-        let Some(partial) = self.open.get_mut(&key) else {
-            return;
-        };
-        partial.records += 1;
-        partial.last_line = line_no;
-        let ends = if partial.records > MAX_RECORDS_PER_EVENT
-            && !matches!(header.kind, b"EOE" | b"PROCTITLE")
-        {
-            partial.truncated = true;
-            false
-        } else {
-            partial.absorb(header, split, &mut self.spares)
-        };
-        if ends {
-            self.complete(&key, sink);
+        if let Some(partial) = self.open.get_mut(&key) {
+            if partial.take_record(header, split, line_no, &mut self.spares) {
+                self.complete(&key, sink);
+            }
         }
     }
 
@@ -398,6 +398,25 @@ impl LineParser for AuditParser {
 }
 
 impl Partial {
+    /// Counts a record of this open event and takes it in ([`Self::absorb`]), past
+    /// the cap only its end marker; returns true when it ends the event.
+    #[inline(always)]
+    fn take_record(
+        &mut self,
+        header: Header<'_>,
+        split: Option<Record<'_>>,
+        line_no: u64,
+        spares: &mut Spares,
+    ) -> bool {
+        self.records += 1;
+        self.last_line = line_no;
+        if self.records > MAX_RECORDS_PER_EVENT && !matches!(header.kind, b"EOE" | b"PROCTITLE") {
+            self.truncated = true;
+            return false;
+        }
+        self.absorb(header, split, spares)
+    }
+
     /// Takes one record into the event (its header, and its body if already split
     /// from the enrichment); returns true when it ends the event.
     /// Text is decoded into `spares`' buffers.
@@ -520,7 +539,7 @@ impl Partial {
             return;
         }
         self.argv_bytes += value.len();
-        let value = record::into_text(value);
+        let value = lossy_string(value);
         if self.args.len() == index {
             // Arguments come in order: the common case appends.
             self.args.push(value);
@@ -657,7 +676,7 @@ impl Partial {
     /// NUL-separated PROCTITLE.
     fn argv(&mut self) -> Vec<String> {
         for (index, hex) in std::mem::take(&mut self.chunks) {
-            let value = record::into_text(decode_hex(&hex).unwrap_or(hex));
+            let value = lossy_string(decode_hex(&hex).unwrap_or(hex));
             if self.args.len() <= index {
                 self.args.resize(index + 1, String::new());
             }

@@ -6,6 +6,8 @@ use std::sync::LazyLock;
 
 use memchr::memmem;
 
+use crate::text::lossy_string;
+
 /// The header and body of one audit record. Borrowed from the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record<'a> {
@@ -134,6 +136,7 @@ static NODE: LazyLock<memmem::FinderRev<'static>> =
 /// recognised without a search (the words are a few bytes: a register scan, not a
 /// vector search, whose setup costs more); anything else (syslog-wrapped, printk)
 /// by the first `msg=audit(` (or ` audit(`) and the last `type=` before it.
+#[inline(always)]
 fn locate_header(line: &[u8]) -> Option<(usize, Option<usize>, usize)> {
     let type_at = if line.starts_with(b"type=") {
         Some(0)
@@ -162,7 +165,7 @@ fn locate_header(line: &[u8]) -> Option<(usize, Option<usize>, usize)> {
 /// time's first `.` seconds from the fraction (of which three digits are read).
 /// Public only for the `auditd_hot` benchmark.
 #[doc(hidden)]
-#[inline]
+#[inline(always)]
 pub fn parse_stamp(s: &[u8]) -> Option<(i64, u64, usize)> {
     // The kernel's own shape, `ssssssssss.mmm:`, read without a search from two
     // words: the first eight digits in one, `ss.mmm:` checked and valued in the
@@ -455,7 +458,7 @@ impl<'a> Value<'a> {
 
     /// [`Value::decode_text`] into `buf` (cleared first), reusing its allocation.
     pub fn decode_text_in(self, buf: String) -> String {
-        into_text(self.decode_in(buf.into_bytes()))
+        lossy_string(self.decode_in(buf.into_bytes()))
     }
 
     /// The text as written, without quotes.
@@ -483,13 +486,6 @@ pub(super) static HEX_VALUE: [u8; 256] = {
     }
     table
 };
-
-/// Bytes as text, invalid UTF-8 replaced: valid text (nearly all) is checked by
-/// `from_utf8` and keeps its buffer, not walked chunk by chunk as
-/// `from_utf8_lossy` walks it.
-pub(super) fn into_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
 
 /// Decodes upper- or lower-case hex; `None` if `s` is not hex of even length.
 pub fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
