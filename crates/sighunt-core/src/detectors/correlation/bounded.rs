@@ -31,6 +31,10 @@ pub(super) struct Bounded<K, V, S = RandomState> {
     pub(super) dropped: u64,
 }
 
+/// Rings this long or longer grow to exactly their cap (see
+/// [`Bounded::insert_at`]); shorter ones grow as a `VecDeque` does.
+const EXACT_RING_FROM: usize = 1024;
+
 #[derive(Clone)]
 pub(super) struct Entry<K, V> {
     key: K,
@@ -60,6 +64,20 @@ impl<K: Eq + Hash + Clone, V, S: BuildHasher + Default> Bounded<K, V, S> {
 
     /// Inserts an entry made from the event at input `position`.
     pub(super) fn insert_at(&mut self, key: K, value: V, time_ms: i64, position: Option<u64>) {
+        // A new key in a full table: the oldest live entry goes first (as it would
+        // right after the insert), so that in a ring that holds just `cap` entries
+        // the new one is written into the slot that entry left, whose cache lines
+        // its eviction has just read, instead of into lines untouched since the
+        // ring last came round (megabytes ago, for a process table).
+        if self.map.len() >= self.cap && !self.map.contains_key(&key) && self.pop_oldest() {
+            self.dropped += 1;
+        }
+        let len = self.order.len();
+        if len == self.order.capacity() && (EXACT_RING_FROM..self.cap).contains(&len) {
+            // Grown to exactly `cap`, not to the next doubling past it (past `cap`,
+            // with stale entries in it, it grows as a `VecDeque` does).
+            self.order.reserve_exact(self.cap - len);
+        }
         let number = self.base + self.order.len() as u64;
         if let Some(old) = self.map.insert(key.clone(), number) {
             if let Some(entry) = self.order.get_mut((old - self.base) as usize) {
@@ -286,6 +304,9 @@ mod tests {
             (5, 16, 16),
             (6, 64, 500),
             (7, 100, 90),
+            // Rings long enough to be grown to exactly their cap.
+            (8, 1100, 1500),
+            (9, 2048, 2100),
         ] {
             let mut rng = XorShift::new(seed);
             let mut new: Bounded<u32, u64, rustc_hash::FxBuildHasher> = Bounded::new(cap);
@@ -332,6 +353,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_full_ring_of_new_keys_stays_at_its_cap_and_forgets_the_oldest() {
+        // Not a power of two: a doubling ring would end at 4096.
+        let cap = 3000;
+        let mut table: Bounded<u32, u32, rustc_hash::FxBuildHasher> = Bounded::new(cap);
+        for key in 0..3 * cap as u32 {
+            table.insert_at(key, key, i64::from(key), Some(u64::from(key)));
+            assert!(table.order.len() <= cap, "{key}: {}", table.order.len());
+        }
+        // Exactly as long as the cap: each new entry takes the slot the evicted one
+        // left, and the buffer was never doubled past it.
+        assert_eq!(table.order.capacity(), cap);
+        assert_eq!(table.dropped, 2 * cap as u64);
+        assert_eq!(table.get(&(2 * cap as u32 - 1)), None);
+        assert_eq!(
+            table.get(&(2 * cap as u32)),
+            Some((&(2 * cap as u32), 2 * cap as i64))
+        );
+        assert_eq!(table.oldest_position(), Some(2 * cap as u64));
     }
 
     #[test]
