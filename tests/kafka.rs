@@ -396,6 +396,9 @@ struct Round {
     distinct: usize,
     /// Members started after the kills because a partition had no living owner.
     rejoins: usize,
+    /// Times a member read a partition again from further back because the broker
+    /// answered from past the committed offset (tansu serves the next record batch).
+    seeks_back: usize,
 }
 
 /// How long the living may read fewer than all partitions after the last kill
@@ -617,8 +620,10 @@ fn kill_round(
     for (id, copies) in &by_id {
         for c in copies {
             assert_eq!(
-                c, &copies[0],
-                "round {round}: id {id} names two different findings"
+                c,
+                &copies[0],
+                "round {round}: id {id} names two different findings\n{}",
+                logs(&lead, &members, &dead)
             );
         }
     }
@@ -660,11 +665,18 @@ fn kill_round(
             .any(|l| l.contains("message skipped: format not recognised") && l.contains(" offset ")),
         "round {round}: poison messages not reported"
     );
+    // Every partition taken over was read from its committed offset, whatever the
+    // broker answered first.
+    assert!(
+        !all_logs.contains("the broker serves nothing from the committed offset"),
+        "round {round}: a partition was read from past its committed offset\n{all_logs}"
+    );
     Round {
         kills,
         messages_out: got.len(),
         distinct: by_id.len(),
         rejoins,
+        seeks_back: all_logs.matches("; reading again from offset ").count(),
     }
 }
 
@@ -706,7 +718,7 @@ fn members_killed_at_many_points_lose_no_finding_and_ids_match_the_hunt() {
     for (round, points) in rounds.iter().enumerate() {
         let r = kill_round(round, dir.path(), &broker, &hosts, &want, points);
         report.push(format!(
-            "round {round}: killed after {:?} of {total} messages; {} findings expected, {} messages out, {} distinct ids, {} duplicates{}",
+            "round {round}: killed after {:?} of {total} messages; {} findings expected, {} messages out, {} distinct ids, {} duplicates{}{}",
             r.kills,
             want.len(),
             r.messages_out,
@@ -715,6 +727,10 @@ fn members_killed_at_many_points_lose_no_finding_and_ids_match_the_hunt() {
             match r.rejoins {
                 0 => String::new(),
                 n => format!("; {n} member(s) joined to reassign an orphaned partition"),
+            },
+            match r.seeks_back {
+                0 => String::new(),
+                n => format!("; {n} read(s) sought back to the committed offset"),
             }
         ));
         eprintln!("{}", report.last().unwrap());

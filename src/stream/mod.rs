@@ -18,6 +18,7 @@
 //! with its topic, partition and offset and skipped.
 
 pub mod partition;
+mod start;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -39,6 +40,7 @@ use sighunt_core::engine::hunt::HuntStats;
 use sighunt_core::finding::Finding;
 use sighunt_core::input::InputFormat;
 use sighunt_core::rules::Rules;
+use start::{StartCheck, Verdict};
 
 pub use partition::{Outcome, Outgoing, PartitionOptions, PartitionState};
 
@@ -526,6 +528,9 @@ struct Runner<'a> {
     /// Per assigned partition, the offset below which an earlier owner delivered
     /// every finding (from the committed metadata).
     delivered_before: HashMap<(String, i32), i64>,
+    /// Per assigned partition not read yet, where its reading must begin: the
+    /// offset committed when it was assigned.
+    starts: HashMap<(String, i32), StartCheck>,
     retries: Vec<Retry>,
     trouble: Trouble,
     poison_log: PoisonLog,
@@ -603,6 +608,7 @@ pub fn run(
         next_token: 1,
         tokens: HashMap::new(),
         delivered_before: HashMap::new(),
+        starts: HashMap::new(),
         retries: Vec::new(),
         trouble: Trouble::default(),
         poison_log: PoisonLog::default(),
@@ -713,6 +719,7 @@ impl Runner<'_> {
                     }
                     for (topic, partition) in parts {
                         self.delivered_before.remove(&(topic.clone(), partition));
+                        self.starts.remove(&(topic.clone(), partition));
                         // What was not committed is read again by the next owner.
                         let key = (Arc::from(topic.as_str()), partition);
                         if let Some(state) = self.states.remove(&key) {
@@ -734,6 +741,7 @@ impl Runner<'_> {
         for (topic, partition) in parts {
             tpl.add_partition(topic, *partition);
             self.delivered_before.remove(&(topic.clone(), *partition));
+            self.starts.remove(&(topic.clone(), *partition));
         }
         let committed = match self
             .consumer
@@ -753,6 +761,10 @@ impl Runner<'_> {
             // UTF-8 (the client library panics on that).
             let metadata = std::panic::catch_unwind(AssertUnwindSafe(|| e.metadata().to_string()))
                 .unwrap_or_default();
+            if let Offset::Offset(o) = e.offset() {
+                self.starts
+                    .insert((e.topic().to_string(), e.partition()), StartCheck::new(o));
+            }
             if let Some(d) = Mark::delivered_from_metadata(&metadata) {
                 self.delivered_before
                     .insert((e.topic().to_string(), e.partition()), d);
@@ -765,9 +777,18 @@ impl Runner<'_> {
         self.stats.findings_not_resent += state.not_resent;
     }
 
-    fn state(&mut self, topic: &str, partition: i32) -> anyhow::Result<&mut PartitionState> {
+    fn state(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> anyhow::Result<&mut PartitionState> {
         let key: (Arc<str>, i32) = (Arc::from(topic), partition);
         if !self.states.contains_key(&key) {
+            eprintln!(
+                "sighunt: stream: {}/{partition}: reading from offset {offset}",
+                escape_control(topic)
+            );
             let state = PartitionState::new(
                 key.0.clone(),
                 partition,
@@ -789,6 +810,51 @@ impl Runner<'_> {
         Ok(self.states.get_mut(&key).expect("inserted above"))
     }
 
+    /// Whether a message of an assigned partition is read: until its reading has
+    /// begun, only from the committed offset on, seeking back if the broker
+    /// answered from further on (see [`start`]).
+    fn begins_here(&mut self, topic: &str, partition: i32, offset: i64) -> bool {
+        let p = (topic.to_string(), partition);
+        let Some(check) = self.starts.get_mut(&p) else {
+            return true;
+        };
+        match check.message(offset) {
+            Verdict::Start => {
+                let committed = check.committed();
+                self.starts.remove(&p);
+                if offset > committed {
+                    eprintln!(
+                        "sighunt: stream: {}/{partition}: the broker serves nothing from the committed offset {committed} on before offset {offset}; reading from there (evidence in offsets {committed} to {} is missing)",
+                        escape_control(topic),
+                        offset - 1
+                    );
+                }
+                true
+            }
+            Verdict::Skip => false,
+            Verdict::SeekTo(target) => {
+                eprintln!(
+                    "sighunt: stream: {}/{partition}: the broker answered a fetch from the committed offset {} with offset {offset} (it skipped the rest of a record batch); reading again from offset {target}",
+                    escape_control(topic),
+                    check.committed()
+                );
+                if let Err(e) = self.consumer.seek(
+                    topic,
+                    partition,
+                    Offset::Offset(target),
+                    Duration::from_secs(5),
+                ) {
+                    eprintln!(
+                        "sighunt: stream: seek of {}/{partition}: {}",
+                        escape_control(topic),
+                        escape_control(&e.to_string())
+                    );
+                }
+                false
+            }
+        }
+    }
+
     fn token_of(&self, topic: &Arc<str>, partition: i32) -> u64 {
         self.tokens
             .iter()
@@ -807,11 +873,14 @@ impl Runner<'_> {
             // A message of a partition being revoked: its next owner reads it.
             return Ok(());
         }
+        if !self.begins_here(topic, partition, offset) {
+            return Ok(());
+        }
         let now_ms = unix_ms();
         self.stats.first_message_ms.get_or_insert(now_ms);
         self.stats.last_message_ms = Some(now_ms);
         self.stats.messages += 1;
-        let state = self.state(topic, partition)?;
+        let state = self.state(topic, partition, offset)?;
         let outcome = state.handle(offset, payload);
         let errors = state.take_errors();
         let name = state.name.clone();
