@@ -814,6 +814,10 @@ impl Runner<'_> {
     /// begun, only from the committed offset on, seeking back if the broker
     /// answered from further on (see [`start`]).
     fn begins_here(&mut self, topic: &str, partition: i32, offset: i64) -> bool {
+        if self.starts.is_empty() {
+            // Every assigned partition has begun: no key built per message.
+            return true;
+        }
         let p = (topic.to_string(), partition);
         let Some(check) = self.starts.get_mut(&p) else {
             return true;

@@ -34,7 +34,7 @@ pub(super) enum Verdict {
 }
 
 /// The start of one assigned partition's reading, until its first message is read.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(super) struct StartCheck {
     committed: i64,
     /// How far before `committed` the next seek goes.
