@@ -407,7 +407,7 @@ impl Engine<'_> {
                 self.latest_time = Some(t);
             }
             let i = match &self.last_host {
-                Some((last, i)) if **last == *host => *i,
+                Some((last, i)) if crate::text::same_text(last, host) => *i,
                 _ => self.host_place(host, t),
             };
             let latest = &mut self.host_times[i];
