@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use super::*;
 use crate::detectors::nohup::NohupDetector;
 use crate::detectors::{Detector, Findings};
-use crate::event::{NetworkActivity, Position, Provenance};
+use crate::event::{NetworkActivity, Platform, Position, Provenance};
 use crate::finding::{Finding, Severity};
 
 fn t(secs: i64) -> DateTime<Utc> {
@@ -507,4 +507,50 @@ fn a_download_feeding_a_nohupd_shell_is_its_pipeline_neighbour() {
         Event::Process(exec(0, 52, 50, &["nohup", "bash"])),
     ]);
     assert!(has(&f[0], "encoded_payload"), "{:?}", f[0]);
+}
+
+/// The process table's ring entry stays within 128 bytes, the size below which a
+/// move of it is inlined as register loads and stores (see [`ProcInfo`]).
+#[test]
+fn a_process_table_entry_is_at_most_128_bytes() {
+    let size = std::mem::size_of::<bounded::Entry<(u64, u32), ProcInfo>>();
+    assert!(size <= 128, "{size} bytes");
+}
+
+/// What the table keeps of a process is what the event said, field by field: the
+/// parent's GUID (absent, empty, or long) and capped arguments included.
+#[test]
+fn a_process_entry_gives_back_every_field_it_was_made_from() {
+    let mut p = ProcessStart::new(
+        Platform::Unix,
+        Provenance {
+            path: Arc::from("audit.log"),
+            position: Position::Line(7),
+            format: "auditd",
+        },
+    );
+    p.exe = Some("/usr/bin/nohup".into());
+    p.user = Some("root".into());
+    p.cwd = Some("/tmp".into());
+    p.argv = ["nohup", "sh", "-c", "x".repeat(600).as_str(), "fifth"]
+        .map(String::from)
+        .to_vec();
+    p.command_line = "nohup sh -c … fifth".into();
+    p.ppid = Some(1);
+    for guid in [None, Some(""), Some("{3f2a…}"), Some(&*"g".repeat(700))] {
+        p.parent_process_guid = guid.map(String::from);
+        let info = ProcInfo::new(&p, 42);
+        assert_eq!(info.pid, 42);
+        assert_eq!(info.ppid, Some(1));
+        assert_eq!(info.parent_guid(), guid.map(cap));
+        assert_eq!(info.non_empty(0), Some("/usr/bin/nohup"));
+        assert_eq!(info.non_empty(1), Some("root"));
+        assert_eq!(info.non_empty(2), Some("/tmp"));
+        assert_eq!(info.field(3), "nohup sh -c … fifth");
+        let args: Vec<&str> = (0..usize::from(info.args))
+            .map(|i| info.field(NAMED_FIELDS + i))
+            .collect();
+        assert_eq!(args, ["nohup", "sh", "-c", cap(&p.argv[3])]);
+        assert_eq!(args[3].len(), MAX_FIELD_BYTES);
+    }
 }
