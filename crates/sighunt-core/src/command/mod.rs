@@ -29,8 +29,9 @@ mod windows;
 pub use argv::{join_argv, join_argv_into};
 pub use name_filter::NameFilter;
 pub use targets::{
-    chmod_targets, copy_targets, dd_targets, download_targets, install_targets, is_decoder,
-    mode_grants_exec, redirect_targets, tee_targets,
+    argv_is_decoder, chmod_targets, copy_targets, dd_targets, download_targets,
+    download_targets_of, install_targets, is_decoder, mode_grants_exec, redirect_targets,
+    tee_targets,
 };
 pub use windows::{command_line_program, split_command_line};
 

@@ -3,6 +3,7 @@
 
 use super::decoding::{Decoding, decoding_of};
 use super::{Invocation, basename};
+use crate::shell::Redirect;
 
 /// Whether a chmod mode grants execute permission: octal with an x bit, or a
 /// symbolic clause adding or setting `x`/`X` (`+x`, `u+x`, `a=rwx`, `755`).
@@ -126,14 +127,19 @@ pub fn install_targets(words: &[String]) -> Vec<String> {
 /// `-o F` for the others (fetch, aria2c, tftp …), and a shell redirection of the
 /// tool's output (`curl URL > F`).
 pub fn download_targets(inv: &Invocation) -> Vec<String> {
-    let prog = inv.program();
+    download_targets_of(&inv.words, &inv.redirects)
+}
+
+/// [`download_targets`] of the command `words` with its `redirects` (an exec's
+/// argv: none), no [`Invocation`] needed.
+pub fn download_targets_of(words: &[String], redirects: &[Redirect]) -> Vec<String> {
+    let prog = words.first().map_or("", |w| basename(w));
     // The option that names the output file, and the one that takes the name from the URL.
     let (out_short, remote_short) = match prog {
         "curl" => ('o', Some('O')),
         "wget" => ('O', None),
         _ => ('o', None),
     };
-    let words = &inv.words;
     let mut out = Vec::new();
     let mut urls: Vec<&str> = Vec::new();
     let mut remote_name = prog == "wget";
@@ -206,8 +212,7 @@ pub fn download_targets(inv: &Invocation) -> Vec<String> {
         }
         i += 1;
     }
-    let redirected = inv
-        .redirects
+    let redirected = redirects
         .iter()
         .filter(|r| {
             matches!(r.op.as_str(), ">" | ">>" | ">|" | "&>") && matches!(r.fd, None | Some(1))
@@ -320,8 +325,14 @@ pub fn redirect_targets(inv: &Invocation) -> Vec<String> {
 
 /// `base64 -d`, `xxd -r`, `openssl enc -d`: decodes a payload.
 pub fn is_decoder(inv: &Invocation) -> bool {
-    let args = inv.words.get(1..).unwrap_or_default();
-    decoding_of(inv.program(), args).is_some_and(Decoding::is_text_decoder)
+    argv_is_decoder(&inv.words)
+}
+
+/// [`is_decoder`] of the command `words`, no [`Invocation`] needed.
+pub fn argv_is_decoder(words: &[String]) -> bool {
+    let prog = words.first().map_or("", |w| basename(w));
+    let args = words.get(1..).unwrap_or_default();
+    decoding_of(prog, args).is_some_and(Decoding::is_text_decoder)
 }
 
 #[cfg(test)]

@@ -27,8 +27,9 @@ use serde::Deserialize;
 
 use crate::command::paths::expand_home;
 use crate::command::{
-    self, CommandRules, Invocation, Launchers, NameFilter, basename, chmod_targets, copy_targets,
-    dd_targets, download_targets, install_targets, is_decoder, redirect_targets, tee_targets,
+    self, CommandRules, Invocation, Launchers, NameFilter, argv_is_decoder, basename,
+    chmod_targets, copy_targets, dd_targets, download_targets_of, install_targets,
+    redirect_targets, tee_targets,
 };
 use crate::detectors::{FindingId, evidence_position};
 use crate::event::{Event, NetworkKind, ProcessOrigin, ProcessStart, Provenance};
@@ -606,95 +607,121 @@ impl Correlator {
         if !runs_preparer {
             return;
         }
+        // A lone program's one command is argv itself (no redirection, not from
+        // shell text): no walk, no copy of argv.
+        if lone.is_some() {
+            self.remember_prepared_by(p, &p.argv, None);
+            return;
+        }
         let invocations = match p.origin {
             ProcessOrigin::Exec => command::from_argv(&p.argv, &self.commands),
             _ => command::from_shell_text(&p.command_line, &self.commands),
         };
-        let host = host_key(&p.host);
-        let time = self.time_of(p.time);
+        for inv in &invocations {
+            self.remember_prepared_by(p, &inv.words, Some(inv));
+        }
+    }
+
+    /// Remembers the paths one command of `p`, `words`, makes executable or
+    /// writes. `inv`: the command as found, for its shell redirections; `None` for
+    /// an exec's own argv.
+    fn remember_prepared_by(
+        &mut self,
+        p: &ProcessStart,
+        words: &[String],
+        inv: Option<&Invocation>,
+    ) {
         let exec = |made_executable, written| Prepared {
             made_executable,
             written,
             ..Prepared::default()
         };
-        let position = evidence_position(p.provenance.position);
-        for inv in &invocations {
-            let mut found: Vec<(String, Prepared)> = Vec::new();
-            match inv.program() {
-                "chmod" => found.extend(
-                    chmod_targets(&inv.words)
-                        .into_iter()
-                        .map(|t| (t, exec(true, false))),
-                ),
-                "install" => found.extend(
-                    install_targets(&inv.words)
-                        .into_iter()
-                        .map(|t| (t, exec(true, true))),
-                ),
-                "cp" | "mv" | "ln" => {
-                    for (src, dest) in copy_targets(&inv.words) {
-                        let nohup_copy = basename(&src) == "nohup";
-                        self.nohup_copies += u64::from(nohup_copy);
-                        found.push((
-                            dest,
-                            Prepared {
-                                nohup_copy,
-                                ..exec(false, true)
-                            },
-                        ));
-                    }
+        let program = words.first().map_or("", |w| basename(w));
+        let mut found: Vec<(String, Prepared)> = Vec::new();
+        match program {
+            "chmod" => found.extend(
+                chmod_targets(words)
+                    .into_iter()
+                    .map(|t| (t, exec(true, false))),
+            ),
+            "install" => found.extend(
+                install_targets(words)
+                    .into_iter()
+                    .map(|t| (t, exec(true, true))),
+            ),
+            "cp" | "mv" | "ln" => {
+                for (src, dest) in copy_targets(words) {
+                    let nohup_copy = basename(&src) == "nohup";
+                    self.nohup_copies += u64::from(nohup_copy);
+                    found.push((
+                        dest,
+                        Prepared {
+                            nohup_copy,
+                            ..exec(false, true)
+                        },
+                    ));
                 }
-                "dd" => found.extend(
-                    dd_targets(&inv.words)
-                        .into_iter()
-                        .map(|t| (t, exec(false, true))),
-                ),
-                "tee" => found.extend(
-                    tee_targets(&inv.words)
-                        .into_iter()
-                        .map(|t| (t, exec(false, true))),
-                ),
-                prog if self.download_tools.iter().any(|t| t == prog) => {
-                    found.extend(download_targets(inv).into_iter().map(|t| {
-                        let how = Prepared {
-                            downloaded: true,
-                            ..Prepared::default()
-                        };
-                        (t, how)
-                    }))
-                }
-                _ => {}
             }
-            // `echo … > /bin/x`, `base64 -d > /tmp/x`: a redirection writes too.
-            if inv.from_shell_text && !self.download_tools.iter().any(|t| t == inv.program()) {
+            "dd" => found.extend(
+                dd_targets(words)
+                    .into_iter()
+                    .map(|t| (t, exec(false, true))),
+            ),
+            "tee" => found.extend(
+                tee_targets(words)
+                    .into_iter()
+                    .map(|t| (t, exec(false, true))),
+            ),
+            prog if self.download_tools.iter().any(|t| t == prog) => {
+                let redirects = inv.map_or(&[][..], |inv| &inv.redirects);
+                found.extend(download_targets_of(words, redirects).into_iter().map(|t| {
+                    let how = Prepared {
+                        downloaded: true,
+                        ..Prepared::default()
+                    };
+                    (t, how)
+                }))
+            }
+            _ => {}
+        }
+        // `echo … > /bin/x`, `base64 -d > /tmp/x`: a redirection writes too.
+        if let Some(inv) = inv.filter(|inv| inv.from_shell_text) {
+            if !self.download_tools.iter().any(|t| t == program) {
                 found.extend(
                     redirect_targets(inv)
                         .into_iter()
                         .map(|t| (t, exec(false, true))),
                 );
             }
-            let evidence = Related::new(
-                "payload_prepared",
-                &command::join_argv(&inv.words),
-                p.time,
-                p.pid,
-                Some(p.provenance.clone()),
-            );
-            for (path, how) in found {
-                let path = resolve_for(&path, p.cwd.as_deref(), p.user.as_deref());
-                let key = (host, Box::from(canonical(&path)));
-                let merged = match self.prepared.get(&key) {
-                    Some(((old, _), _)) => Prepared {
-                        made_executable: old.made_executable || how.made_executable,
-                        written: old.written || how.written,
-                        downloaded: old.downloaded || how.downloaded,
-                        nohup_copy: old.nohup_copy || how.nohup_copy,
-                    },
-                    None => how,
-                };
-                self.prepared
-                    .insert_at(key, (merged, evidence.clone()), time, position);
-            }
+        }
+        // The usual download (to stdout, a health check) prepares nothing.
+        if found.is_empty() {
+            return;
+        }
+        let host = host_key(&p.host);
+        let time = self.time_of(p.time);
+        let position = evidence_position(p.provenance.position);
+        let evidence = Related::new(
+            "payload_prepared",
+            &command::join_argv(words),
+            p.time,
+            p.pid,
+            Some(p.provenance.clone()),
+        );
+        for (path, how) in found {
+            let path = resolve_for(&path, p.cwd.as_deref(), p.user.as_deref());
+            let key = (host, Box::from(canonical(&path)));
+            let merged = match self.prepared.get(&key) {
+                Some(((old, _), _)) => Prepared {
+                    made_executable: old.made_executable || how.made_executable,
+                    written: old.written || how.written,
+                    downloaded: old.downloaded || how.downloaded,
+                    nohup_copy: old.nohup_copy || how.nohup_copy,
+                },
+                None => how,
+            };
+            self.prepared
+                .insert_at(key, (merged, evidence.clone()), time, position);
         }
     }
 
@@ -712,27 +739,16 @@ impl Correlator {
         if !is_download && !DECODERS.contains(&prog) {
             return Vec::new();
         }
-        let inv = Invocation {
-            words: p.argv.clone(),
-            via: Vec::new(),
-            background: false,
-            redirects: Vec::new(),
-            in_pipeline: false,
-            from_shell_text: false,
-            runs_inner: false,
-            piped: false,
-            decoded: false,
-            renamed: false,
-        };
         // A download from this host (a health check) feeds no payload.
         let local = p.argv.iter().any(|a| {
             ["://127.", "://localhost", "://[::1]"]
                 .iter()
                 .any(|l| a.contains(l))
         });
-        let feeder = if is_download && !local && download_targets(&inv).is_empty() {
+        // An exec's argv is its one command: no redirection.
+        let feeder = if is_download && !local && download_targets_of(&p.argv, &[]).is_empty() {
             Feeder::Download
-        } else if is_decoder(&inv) {
+        } else if argv_is_decoder(&p.argv) {
             Feeder::Decode
         } else {
             return Vec::new();
