@@ -762,6 +762,11 @@ impl Runner<'_> {
             let metadata = std::panic::catch_unwind(AssertUnwindSafe(|| e.metadata().to_string()))
                 .unwrap_or_default();
             if let Offset::Offset(o) = e.offset() {
+                eprintln!(
+                    "sighunt: stream: {}/{}: committed offset {o}",
+                    escape_control(e.topic()),
+                    e.partition()
+                );
                 self.starts
                     .insert((e.topic().to_string(), e.partition()), StartCheck::new(o));
             }
