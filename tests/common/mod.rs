@@ -416,6 +416,19 @@ pub fn hunt_sudo_command(dir: &Path, pwd: &str, command: &str) -> Vec<Value> {
     findings
 }
 
+/// How many parallel ranges a hunt's summary says one large file was read as.
+pub fn split_ranges(stderr: &str) -> Option<usize> {
+    let (_, rest) = stderr.split_once("1 large file read as ")?;
+    rest.split_once(" parallel ranges")?.0.parse().ok()
+}
+
+/// The ranges a file of `bytes` is split into on `threads` threads: at least one
+/// per thread, and ranges of at most about 16 MiB (`sources::chunked::RANGE_BYTES`),
+/// so that every worker parses ahead of the engine.
+pub fn expected_ranges(bytes: u64, threads: usize) -> usize {
+    threads.max(bytes.div_ceil(16 * 1024 * 1024) as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

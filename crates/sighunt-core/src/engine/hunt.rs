@@ -527,6 +527,7 @@ pub fn scan_input<'a>(
                 }
                 ordered::feed_in_order(
                     ranges.len(),
+                    rayon::current_num_threads(),
                     |i, range_sink| {
                         if let Some(mut parser) = sources::line_parser(format, &name) {
                             chunked::read_range(
@@ -628,6 +629,7 @@ fn read_json_ranges(
     let mut mapper = json_ranged::ordered_mapper(name);
     ordered::feed_in_order_with(
         ranges.len(),
+        rayon::current_num_threads(),
         |i, range_sink| json_ranged::read_range(path, name, ranges[i], range_sink),
         sink,
         |deferred: json_ranged::Deferred, sink| deferred.finish(&mut mapper, sink),

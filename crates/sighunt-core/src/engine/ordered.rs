@@ -1,16 +1,25 @@
-//! One large file read as parallel ranges, detected as one stream: each range is
-//! parsed on a thread of its own, and its events are fed to a single engine in file
-//! order, so correlation state crosses range edges and `-j1` and `-jN` give the same
-//! findings.
+//! One large file read as parallel ranges, detected as one stream: ranges are
+//! parsed by a few worker threads, and their events are fed to a single engine in
+//! file order, so correlation state crosses range edges and `-j1` and `-jN` give
+//! the same findings.
 //!
-//! Parsing is the cost (detection is a few per cent of it): ranges after the first
-//! parse ahead into bounded buffers while the engine consumes the range before
-//! them. The buffers hold at most [`AHEAD_EVENTS`] events in all, so memory stays
-//! bounded whatever the file size; on a file with more events than that, a range
-//! waits for the engine once its buffer is full.
+//! The file is cut into many ranges (see [`crate::sources::chunked::plan`]), more
+//! than there are workers: each worker takes the next range not yet taken, so the
+//! ranges in flight are consecutive and every worker parses while the engine
+//! consumes the oldest. With one range per worker, the later ranges could only
+//! parse as far as their buffers reached and then waited for the engine to finish
+//! the first: on two cores `-j2` was no faster than `-j1`.
+//!
+//! Memory stays bounded whatever the file size: at most `workers` ranges are in
+//! flight, each with at most [`MAX_BATCHES_AHEAD`] batches waiting (and at most
+//! [`AHEAD_EVENTS`] events in all). Events the engine has looked at go back to
+//! their range's worker, whose parser reuses their buffers (as a single read
+//! reuses the event it lends, [`EventSink::lend`]): without it every event's
+//! strings were allocated on one thread and freed on another.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::event::Event;
 use crate::input::InputError;
@@ -36,10 +45,14 @@ enum Item<X> {
     Deferred(X),
 }
 
-/// Collects a range's output into batches for the engine's thread.
+/// Collects a range's output into batches for the engine's thread, and hands its
+/// parser back the events the engine has finished with.
 struct BatchSink<X> {
     batch: Vec<Item<X>>,
     tx: SyncSender<Vec<Item<X>>>,
+    /// Events the engine has looked at, for the parser to reuse.
+    back: Receiver<Vec<Event>>,
+    reusable: Vec<Event>,
     /// The engine stopped listening (it never does before the end; kept safe).
     closed: bool,
 }
@@ -59,11 +72,30 @@ impl<X> BatchSink<X> {
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
         self.closed = self.tx.send(batch).is_err();
     }
+
+    /// An event the engine is done with, if one has come back.
+    fn reusable(&mut self) -> Option<Event> {
+        if self.reusable.is_empty() {
+            if let Ok(events) = self.back.try_recv() {
+                self.reusable = events;
+            }
+        }
+        self.reusable.pop()
+    }
 }
 
 impl<X> EventSink for BatchSink<X> {
     fn event(&mut self, event: Event) {
         self.push(Item::Event(event));
+    }
+
+    /// Takes the event, and leaves in its place one the engine is done with (its
+    /// buffers are the parser's to reuse) when there is one.
+    fn lend(&mut self, slot: &mut Option<Event>) {
+        if let Some(event) = slot.take() {
+            self.push(Item::Event(event));
+            *slot = self.reusable();
+        }
     }
 
     fn error(&mut self, error: InputError) {
@@ -84,19 +116,23 @@ impl<X> RangeSink<X> for BatchSink<X> {
     }
 }
 
-/// Runs `parse(i, sink)` for each of `ranges` ranges on threads of their own and
+/// Runs `parse(i, sink)` for each of `ranges` ranges on up to `workers` threads and
 /// feeds what they produce to `engine`, range after range, in order.
-pub fn feed_in_order<P>(ranges: usize, parse: P, engine: &mut dyn EventSink)
+pub fn feed_in_order<P>(ranges: usize, workers: usize, parse: P, engine: &mut dyn EventSink)
 where
     P: Fn(usize, &mut dyn EventSink) + Sync,
 {
     feed_in_order_with::<std::convert::Infallible, _, _>(
         ranges,
+        workers,
         |i, sink| parse(i, sink),
         engine,
         |never, _| match never {},
     );
 }
+
+/// One range's two channels, as its worker takes them.
+type RangeEnds<X> = (SyncSender<Vec<Item<X>>>, Receiver<Vec<Event>>);
 
 /// [`feed_in_order`] for sources that defer part of their work to the engine's
 /// thread: each deferred `X` is given to `finish`, with the engine, at its place in
@@ -104,6 +140,7 @@ where
 /// evolves exactly as in a single read.
 pub fn feed_in_order_with<X, P, F>(
     ranges: usize,
+    workers: usize,
     parse: P,
     engine: &mut dyn EventSink,
     mut finish: F,
@@ -112,34 +149,66 @@ pub fn feed_in_order_with<X, P, F>(
     P: Fn(usize, &mut dyn RangeSink<X>) + Sync,
     F: FnMut(X, &mut dyn EventSink),
 {
+    let workers = workers.clamp(1, ranges.max(1));
     // A batch ends at BATCH events or at the end of a read block (`progress`): at
     // most 64 batches per range keeps what a range holds ahead near 64 read blocks
     // when its events are few but large (hostile JSON Lines of MiB-long command
     // lines), instead of AHEAD_EVENTS / BATCH blocks.
-    let per_range = (AHEAD_EVENTS / ranges.max(1) / BATCH).clamp(1, MAX_BATCHES_AHEAD);
+    let per_range = (AHEAD_EVENTS / workers / BATCH).clamp(1, MAX_BATCHES_AHEAD);
+    let mut receivers = Vec::with_capacity(ranges);
+    let mut ends: Vec<Mutex<Option<RangeEnds<X>>>> = Vec::with_capacity(ranges);
+    for _ in 0..ranges {
+        let (tx, rx) = sync_channel(per_range);
+        let (back_tx, back_rx) = sync_channel(per_range);
+        receivers.push((rx, back_tx));
+        ends.push(Mutex::new(Some((tx, back_rx))));
+    }
+    let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let parse = Arc::new(&parse);
-        let receivers: Vec<Receiver<Vec<Item<X>>>> = (0..ranges)
-            .map(|i| {
-                let (tx, rx) = sync_channel(per_range);
-                let parse = parse.clone();
-                scope.spawn(move || {
+        for _ in 0..workers {
+            let parse = parse.clone();
+            let (next, ends) = (&next, &ends);
+            scope.spawn(move || {
+                // Ranges are taken in order: the oldest range in flight always has a
+                // worker, so the engine, which waits on it, never waits in vain.
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(slot) = ends.get(i) else { break };
+                    let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                    let Some((tx, back)) = taken else { continue };
                     let mut sink = BatchSink {
                         batch: Vec::with_capacity(BATCH),
                         tx,
+                        back,
+                        reusable: Vec::new(),
                         closed: false,
                     };
                     parse(i, &mut sink);
                     sink.flush();
-                });
-                rx
-            })
-            .collect();
-        for rx in receivers {
+                }
+            });
+        }
+        for (rx, back) in receivers {
+            let mut done = Vec::with_capacity(BATCH);
             for batch in rx {
                 for item in batch {
                     match item {
-                        Item::Event(e) => engine.event(e),
+                        Item::Event(e) => {
+                            let mut slot = Some(e);
+                            engine.lend(&mut slot);
+                            if let Some(e) = slot {
+                                done.push(e);
+                                if done.len() == BATCH {
+                                    // A worker that does not take them back (its
+                                    // source does not lend) leaves them to be freed.
+                                    let _ = back.try_send(std::mem::replace(
+                                        &mut done,
+                                        Vec::with_capacity(BATCH),
+                                    ));
+                                }
+                            }
+                        }
                         Item::Error(e) => engine.error(e),
                         Item::Progress(b) => engine.progress(b),
                         Item::Deferred(x) => finish(x, engine),
@@ -161,6 +230,7 @@ mod tests {
         let mut sink = CollectingSink::default();
         feed_in_order(
             4,
+            2,
             |i, s| {
                 // The first range is the slowest.
                 if i == 0 {

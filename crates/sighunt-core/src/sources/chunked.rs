@@ -7,9 +7,11 @@
 //! (to complete the events it began). Line numbers are exact: a first, cheap pass
 //! counts the newlines of every range.
 //!
-//! What is not carried across an edge is detector state: a correlation whose two
-//! events fall into different ranges is not made. Ranges are large (tens of MB), so
-//! that is rare; a file below [`MIN_CHUNKED_BYTES`] is never split.
+//! Detector state crosses edges: the ranges' events are detected by one engine in
+//! file order (`engine::ordered`), so `-jN` finds what `-j1` finds. A file is cut
+//! into ranges of about [`RANGE_BYTES`], more than there are threads, so that the
+//! workers all parse ahead of the engine; a file below [`MIN_CHUNKED_BYTES`] is
+//! never split.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -22,6 +24,11 @@ use crate::sources::{EventSink, LineParser, MAX_LINE_BYTES, feed_lines};
 
 /// Files smaller than this are read by one thread.
 pub const MIN_CHUNKED_BYTES: u64 = 64 * 1024 * 1024;
+/// About how large a range is when a file is split: small enough that each of a
+/// few workers can parse its whole range ahead of the engine (see
+/// [`crate::engine::ordered`]), large enough that the look-behind and look-ahead
+/// windows at its edges cost little.
+pub const RANGE_BYTES: u64 = 16 * 1024 * 1024;
 /// How far a range looks behind its start and past its end for the records of events
 /// that straddle the edge (auditd writes an event's records together; collectors
 /// reorder them by a few lines at most).
@@ -36,9 +43,20 @@ pub struct Range {
     pub first_line: u64,
 }
 
+/// Splits the file into ranges of about [`RANGE_BYTES`] (at least `threads` of
+/// them) at line boundaries and numbers their first lines; `None` when there is
+/// one thread or the file is too small to be worth it.
+pub fn plan(path: &Path, threads: usize) -> io::Result<Option<Vec<Range>>> {
+    let len = std::fs::metadata(path)?.len();
+    if threads < 2 || len < MIN_CHUNKED_BYTES {
+        return Ok(None);
+    }
+    plan_parts(path, threads.max(len.div_ceil(RANGE_BYTES) as usize))
+}
+
 /// Splits the file into about `parts` ranges at line boundaries and numbers their
 /// first lines; `None` when the file is too small to be worth it.
-pub fn plan(path: &Path, parts: usize) -> io::Result<Option<Vec<Range>>> {
+fn plan_parts(path: &Path, parts: usize) -> io::Result<Option<Vec<Range>>> {
     let len = std::fs::metadata(path)?.len();
     if parts < 2 || len < MIN_CHUNKED_BYTES {
         return Ok(None);
