@@ -10,16 +10,18 @@
 //! parse as far as their buffers reached and then waited for the engine to finish
 //! the first: on two cores `-j2` was no faster than `-j1`.
 //!
-//! Memory stays bounded whatever the file size: at most `workers` ranges are in
-//! flight, each with at most [`MAX_BATCHES_AHEAD`] batches waiting (and at most
-//! [`AHEAD_EVENTS`] events in all). Events the engine has looked at go back to
+//! Memory stays bounded whatever the file size: a worker starts a range only
+//! while fewer than `workers + 1` ranges are in flight (taken and not yet wholly
+//! detected), and each holds at most [`MAX_BATCHES_AHEAD`] batches waiting (and
+//! at most [`AHEAD_EVENTS`] events in all). Without that window, workers whose
+//! ranges fit their buffers would race through the file ahead of the engine. Events the engine has looked at go back to
 //! their range's worker, whose parser reuses their buffers (as a single read
 //! reuses the event it lends, [`EventSink::lend`]): without it every event's
 //! strings were allocated on one thread and freed on another.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::event::Event;
 use crate::input::InputError;
@@ -32,6 +34,10 @@ const BATCH: usize = 256;
 
 /// Most batches one range may have waiting for the engine.
 const MAX_BATCHES_AHEAD: usize = 64;
+/// Most batches of looked-at events waiting to go back to a range's parser: it
+/// takes them back as fast as the engine returns them, and more would only keep
+/// memory alive (the rest are freed).
+const RETURNED_BATCHES: usize = 4;
 
 /// What a range's parser delivers, in order. Events dominate, so they are kept
 /// inline (a box each would cost an allocation per event). `X` is what a source
@@ -131,6 +137,21 @@ where
     );
 }
 
+/// What the count of detected ranges is set to when the engine's thread has left.
+const ENGINE_GONE: usize = usize::MAX;
+
+/// Sets the count of detected ranges to [`ENGINE_GONE`] when dropped, and wakes
+/// the workers waiting on it.
+struct Release<'a>(&'a (Mutex<usize>, Condvar));
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let (count, wake) = self.0;
+        *count.lock().unwrap_or_else(PoisonError::into_inner) = ENGINE_GONE;
+        wake.notify_all();
+    }
+}
+
 /// One range's two channels, as its worker takes them.
 type RangeEnds<X> = (SyncSender<Vec<Item<X>>>, Receiver<Vec<Event>>);
 
@@ -159,22 +180,37 @@ pub fn feed_in_order_with<X, P, F>(
     let mut ends: Vec<Mutex<Option<RangeEnds<X>>>> = Vec::with_capacity(ranges);
     for _ in 0..ranges {
         let (tx, rx) = sync_channel(per_range);
-        let (back_tx, back_rx) = sync_channel(per_range);
+        let (back_tx, back_rx) = sync_channel(RETURNED_BATCHES);
         receivers.push((rx, back_tx));
         ends.push(Mutex::new(Some((tx, back_rx))));
     }
     let next = AtomicUsize::new(0);
+    // How many ranges the engine has wholly detected, and the wait for it.
+    let detected = (Mutex::new(0usize), Condvar::new());
+    let window = workers + 1;
     std::thread::scope(|scope| {
+        // Should the engine's thread unwind, the workers waiting on it are let go.
+        let _release = Release(&detected);
         let parse = Arc::new(&parse);
         for _ in 0..workers {
             let parse = parse.clone();
-            let (next, ends) = (&next, &ends);
+            let (next, ends, detected) = (&next, &ends, &detected);
             scope.spawn(move || {
                 // Ranges are taken in order: the oldest range in flight always has a
-                // worker, so the engine, which waits on it, never waits in vain.
+                // worker (its index is below any window), so the engine, which waits
+                // on it, never waits in vain.
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(slot) = ends.get(i) else { break };
+                    let (count, wake) = detected;
+                    let mut done = count.lock().unwrap_or_else(PoisonError::into_inner);
+                    while i >= done.saturating_add(window) {
+                        done = wake.wait(done).unwrap_or_else(PoisonError::into_inner);
+                    }
+                    if *done == ENGINE_GONE {
+                        break;
+                    }
+                    drop(done);
                     let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
                     let Some((tx, back)) = taken else { continue };
                     let mut sink = BatchSink {
@@ -215,6 +251,9 @@ pub fn feed_in_order_with<X, P, F>(
                     }
                 }
             }
+            let (count, wake) = &detected;
+            *count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+            wake.notify_all();
         }
     });
 }
@@ -247,5 +286,80 @@ mod tests {
             .flat_map(|i| (0..1000).map(move |n| format!("{i}:{n}")))
             .collect();
         assert_eq!(got, want);
+    }
+
+    /// A slow engine: workers whose ranges fit their buffers wait for it instead
+    /// of parsing the whole file ahead (memory bounded by the window, not the file).
+    #[test]
+    fn workers_stay_within_a_window_of_the_engine() {
+        struct Slow<'a> {
+            started: &'a AtomicUsize,
+            workers: usize,
+            seen: usize,
+        }
+        impl EventSink for Slow<'_> {
+            fn event(&mut self, _: Event) {}
+            fn error(&mut self, e: InputError) {
+                let range: usize = e.message.split(':').next().unwrap().parse().unwrap();
+                let started = self.started.load(Ordering::SeqCst);
+                assert!(
+                    started <= range + self.workers,
+                    "range {started} started while range {range} was detected"
+                );
+                self.seen += 1;
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+        let started = AtomicUsize::new(0);
+        let mut sink = Slow {
+            started: &started,
+            workers: 2,
+            seen: 0,
+        };
+        feed_in_order(
+            40,
+            2,
+            |i, s| {
+                started.fetch_max(i, Ordering::SeqCst);
+                for n in 0..5 {
+                    s.error(InputError::new(&Arc::from("x"), None, format!("{i}:{n}")));
+                }
+            },
+            &mut sink,
+        );
+        assert_eq!(sink.seen, 200);
+    }
+
+    /// An engine that panics does not leave workers waiting for it: the panic
+    /// comes back to the caller, in bounded time.
+    #[test]
+    fn a_panicking_engine_lets_its_workers_go() {
+        struct Panics;
+        impl EventSink for Panics {
+            fn event(&mut self, _: Event) {}
+            fn error(&mut self, _: InputError) {
+                panic!("engine failed");
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let run = std::panic::catch_unwind(|| {
+                feed_in_order(
+                    40,
+                    2,
+                    |i, s| {
+                        for n in 0..600 {
+                            s.error(InputError::new(&Arc::from("x"), None, format!("{i}:{n}")));
+                        }
+                    },
+                    &mut Panics,
+                );
+            });
+            let _ = tx.send(run.is_err());
+        });
+        let panicked = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("feed_in_order returned");
+        assert!(panicked);
     }
 }
