@@ -12,7 +12,7 @@
 //!
 //! Memory stays bounded whatever the file size: a worker starts a range only
 //! while fewer than `workers + 1` ranges are in flight (taken and not yet wholly
-//! detected), and each holds at most [`MAX_BATCHES_AHEAD`] batches waiting (and
+//! detected), and each holds at most `MAX_BATCHES_AHEAD` (64) batches waiting (and
 //! at most [`AHEAD_EVENTS`] events in all). Without that window, workers whose
 //! ranges fit their buffers would race through the file ahead of the engine. Events the engine has looked at go back to
 //! their range's worker, whose parser reuses their buffers (as a single read
