@@ -14,10 +14,12 @@
 //! while fewer than `workers + 1` ranges are in flight (taken and not yet wholly
 //! detected), and each holds at most `MAX_BATCHES_AHEAD` (64) batches waiting (and
 //! at most [`AHEAD_EVENTS`] events in all). Without that window, workers whose
-//! ranges fit their buffers would race through the file ahead of the engine. Events the engine has looked at go back to
-//! their range's worker, whose parser reuses their buffers (as a single read
-//! reuses the event it lends, [`EventSink::lend`]): without it every event's
-//! strings were allocated on one thread and freed on another.
+//! ranges fit their buffers would race through the file ahead of the engine.
+//!
+//! Events the engine has looked at go back to their range's worker, whose parser
+//! reuses their buffers (as a single read reuses the event it lends,
+//! [`EventSink::lend`]): without it every event's strings were allocated on one
+//! thread and freed on another.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
