@@ -423,10 +423,10 @@ pub fn split_ranges(stderr: &str) -> Option<usize> {
 }
 
 /// The ranges a file of `bytes` is split into on `threads` threads: at least one
-/// per thread, and ranges of at most about 16 MiB (`sources::chunked::RANGE_BYTES`),
-/// so that every worker parses ahead of the engine.
+/// per thread, and ranges of at most about `sources::chunked::RANGE_BYTES`, so that
+/// every worker parses ahead of the engine.
 pub fn expected_ranges(bytes: u64, threads: usize) -> usize {
-    threads.max(bytes.div_ceil(16 * 1024 * 1024) as usize)
+    threads.max(bytes.div_ceil(sighunt_core::sources::chunked::RANGE_BYTES) as usize)
 }
 
 #[cfg(test)]

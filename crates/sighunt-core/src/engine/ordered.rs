@@ -23,7 +23,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use crate::event::Event;
 use crate::input::InputError;
@@ -193,9 +193,8 @@ pub fn feed_in_order_with<X, P, F>(
     std::thread::scope(|scope| {
         // Should the engine's thread unwind, the workers waiting on it are let go.
         let _release = Release(&detected);
-        let parse = Arc::new(&parse);
+        let parse = &parse;
         for _ in 0..workers {
-            let parse = parse.clone();
             let (next, ends, detected) = (&next, &ends, &detected);
             scope.spawn(move || {
                 // Ranges are taken in order: the oldest range in flight always has a
@@ -264,6 +263,7 @@ pub fn feed_in_order_with<X, P, F>(
 mod tests {
     use super::*;
     use crate::sources::CollectingSink;
+    use std::sync::Arc;
 
     /// Ranges that finish in any order still arrive in range order.
     #[test]

@@ -51,16 +51,7 @@ pub fn plan(path: &Path, threads: usize) -> io::Result<Option<Vec<Range>>> {
     if threads < 2 || len < MIN_CHUNKED_BYTES {
         return Ok(None);
     }
-    plan_parts(path, threads.max(len.div_ceil(RANGE_BYTES) as usize))
-}
-
-/// Splits the file into about `parts` ranges at line boundaries and numbers their
-/// first lines; `None` when the file is too small to be worth it.
-fn plan_parts(path: &Path, parts: usize) -> io::Result<Option<Vec<Range>>> {
-    let len = std::fs::metadata(path)?.len();
-    if parts < 2 || len < MIN_CHUNKED_BYTES {
-        return Ok(None);
-    }
+    let parts = threads.max(len.div_ceil(RANGE_BYTES) as usize);
     let mut file = File::open(path)?;
     let mut bounds = vec![0u64];
     for i in 1..parts as u64 {

@@ -638,17 +638,15 @@ impl Correlator {
         };
         let program = words.first().map_or("", |w| basename(w));
         let mut found: Vec<(String, Prepared)> = Vec::new();
+        // Every path of `targets` prepared the same way.
+        let add = |found: &mut Vec<_>, targets: Vec<String>, how: Prepared| {
+            found.extend(targets.into_iter().map(|t| (t, how)));
+        };
         match program {
-            "chmod" => found.extend(
-                chmod_targets(words)
-                    .into_iter()
-                    .map(|t| (t, exec(true, false))),
-            ),
-            "install" => found.extend(
-                install_targets(words)
-                    .into_iter()
-                    .map(|t| (t, exec(true, true))),
-            ),
+            "chmod" => add(&mut found, chmod_targets(words), exec(true, false)),
+            "install" => add(&mut found, install_targets(words), exec(true, true)),
+            "dd" => add(&mut found, dd_targets(words), exec(false, true)),
+            "tee" => add(&mut found, tee_targets(words), exec(false, true)),
             "cp" | "mv" | "ln" => {
                 for (src, dest) in copy_targets(words) {
                     let nohup_copy = basename(&src) == "nohup";
@@ -662,36 +660,20 @@ impl Correlator {
                     ));
                 }
             }
-            "dd" => found.extend(
-                dd_targets(words)
-                    .into_iter()
-                    .map(|t| (t, exec(false, true))),
-            ),
-            "tee" => found.extend(
-                tee_targets(words)
-                    .into_iter()
-                    .map(|t| (t, exec(false, true))),
-            ),
             prog if self.download_tools.iter().any(|t| t == prog) => {
                 let redirects = inv.map_or(&[][..], |inv| &inv.redirects);
-                found.extend(download_targets_of(words, redirects).into_iter().map(|t| {
-                    let how = Prepared {
-                        downloaded: true,
-                        ..Prepared::default()
-                    };
-                    (t, how)
-                }))
+                let how = Prepared {
+                    downloaded: true,
+                    ..Prepared::default()
+                };
+                add(&mut found, download_targets_of(words, redirects), how);
             }
             _ => {}
         }
         // `echo … > /bin/x`, `base64 -d > /tmp/x`: a redirection writes too.
         if let Some(inv) = inv.filter(|inv| inv.from_shell_text) {
             if !self.download_tools.iter().any(|t| t == program) {
-                found.extend(
-                    redirect_targets(inv)
-                        .into_iter()
-                        .map(|t| (t, exec(false, true))),
-                );
+                add(&mut found, redirect_targets(inv), exec(false, true));
             }
         }
         // The usual download (to stdout, a health check) prepares nothing.
